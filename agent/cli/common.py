@@ -1,0 +1,47 @@
+"""What every command shares: consoles, formats, logging, loading the app."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+
+
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table for people, json for scripts.")]
+ConfigOpt = Annotated[Path | None, typer.Option(
+    "--config", "-c", help="Agent config (data dir, sinks). Default: $XUNJIAN_CONFIG, "
+    "else ./xunjian.yaml if present, else built-in defaults.", show_default=False)]
+InventoryOpt = Annotated[Path | None, typer.Option(
+    "--inventory", "-i", help="Inventory file. Default: the config's `inventory`, "
+    "else ./inventory.yaml.", show_default=False)]
+DataDirOpt = Annotated[Path | None, typer.Option(
+    "--data-dir", help="Where the embedded store lives. Default: the config's data_dir (var/).",
+    show_default=False)]
+
+
+def print_json(doc: Any) -> None:
+    sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+
+
+def setup_logging(level: int, json_lines: bool = False) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("apscheduler", "paramiko", "urllib3", "influxdb_client"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))

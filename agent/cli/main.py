@@ -1,0 +1,67 @@
+"""The `xunjian` command."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+
+from agent import __version__
+from agent.cli import cases, inventory
+from agent.cli.common import err, setup_logging
+from agent.cli.inspect import inspect
+from agent.cli.run import run
+from agent.problems import ConfigError
+
+app = typer.Typer(
+    name="xunjian",
+    help="xunjian (巡检): inspect servers and network devices, keep fault cases, report.\n\n"
+    "Start with `xunjian inventory check`, then `xunjian inspect`; run the agent with "
+    "`xunjian run`.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command("inspect")(inspect)
+app.command("run")(run)
+app.add_typer(inventory.app, name="inventory")
+app.add_typer(cases.app, name="cases")
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"xunjian {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True,
+                                         help="More log output on stderr (-vv: debug).")] = 0,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    if len(sys.argv) > 1 and "run" in sys.argv[1:3] and verbose == 0:
+        level = logging.INFO  # the daemon says what it does
+    setup_logging(level)
+
+
+def main() -> None:
+    try:
+        app(prog_name="xunjian")
+    except ConfigError as e:
+        for p in e.problems:
+            err.print(f"xunjian: {p}", markup=False)
+        n = len(e.problems)
+        err.print(f"xunjian: {n} problem{'s' if n != 1 else ''} found", markup=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as e:  # a bug: say so briefly; -vv shows where
+        logging.getLogger("xunjian").debug("internal error", exc_info=True)
+        err.print(f"xunjian: internal error: {type(e).__name__}: {e} (run with -vv for details)",
+                  markup=False)
+        sys.exit(3)

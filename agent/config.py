@@ -1,0 +1,156 @@
+"""The agent's own configuration (xunjian.yaml): where data lives, which sinks to feed.
+
+Devices live in the inventory; this file says how the agent runs. Everything has a
+default, so the embedded store alone needs no file at all.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from agent.problems import ConfigError, Problem, load_yaml_file, pydantic_problems
+from agent.secrets import REF_HELP, Secrets, is_reference
+
+ENV_CONFIG = "XUNJIAN_CONFIG"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class InfluxSinkModel(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
+    version: Literal[1, 2]
+    url: str = Field(pattern=r"^https?://")
+    # InfluxDB 1.x: /write?db=…
+    database: str | None = None
+    retention_policy: str | None = None
+    username: str | None = None
+    password: str | None = None
+    # InfluxDB 2.x (and VictoriaMetrics): /api/v2/write
+    token: str | None = None
+    org: str | None = None
+    bucket: str | None = None
+    batch_size: int = Field(default=5000, ge=1, le=100_000)
+    timeout: float = Field(default=10.0, gt=0, le=300)
+    gzip: bool = True
+    verify_tls: bool = True
+    ca_file: str | None = None
+    spool_max_mb: float = Field(default=256, gt=0)
+
+    @model_validator(mode="after")
+    def _shape(self) -> InfluxSinkModel:
+        need = ["database"] if self.version == 1 else ["bucket", "org"]
+        missing = [k for k in need if not getattr(self, k)]
+        if missing:
+            raise ValueError(f"InfluxDB {self.version}.x needs {', '.join(missing)}")
+        for key in ("password", "token"):
+            value = getattr(self, key)
+            if value is not None and not is_reference(value):
+                raise ValueError(f"{key}: {REF_HELP}")
+        return self
+
+
+class SinksModel(_Strict):
+    influxdb: list[InfluxSinkModel] = []
+
+
+class ConfigModel(_Strict):
+    data_dir: str = "var"
+    inventory: str = "inventory.yaml"
+    secrets_file: str | None = None
+    rules: str | None = None
+    workers: int = Field(default=16, ge=1, le=1024)
+    sinks: SinksModel = SinksModel()
+
+
+@dataclass(frozen=True, slots=True)
+class InfluxSink:
+    name: str
+    version: int
+    url: str
+    database: str | None
+    retention_policy: str | None
+    username: str | None
+    password: SecretStr | None
+    token: SecretStr | None
+    org: str | None
+    bucket: str | None
+    batch_size: int
+    timeout: float
+    gzip: bool
+    verify_tls: bool
+    ca_file: Path | None
+    spool_max_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class AgentConfig:
+    path: Path | None
+    data_dir: Path
+    inventory: Path
+    secrets_file: Path | None
+    rules: Path | None
+    workers: int
+    influx: list[InfluxSink] = field(default_factory=list)
+
+
+def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> AgentConfig:
+    """Load xunjian.yaml: the given path, else $XUNJIAN_CONFIG, else ./xunjian.yaml if present."""
+    env = dict(os.environ) if env is None else env
+    if path is None and env.get(ENV_CONFIG):
+        path = Path(env[ENV_CONFIG])
+    if path is None and Path("xunjian.yaml").exists():
+        path = Path("xunjian.yaml")
+    if path is None:
+        return _build(ConfigModel(), None, Path.cwd(), env)
+    raw = load_yaml_file(path, "config file") or {}
+    if not isinstance(raw, dict):
+        raise ConfigError([Problem(str(path), "", "a mapping expected")])
+    try:
+        model = ConfigModel.model_validate(raw)
+    except ValidationError as e:
+        raise ConfigError(pydantic_problems(str(path), (), e)) from None
+    return _build(model, path, path.parent, env)
+
+
+def _build(m: ConfigModel, path: Path | None, base: Path, env: dict[str, str]) -> AgentConfig:
+    def rel(p: str | None) -> Path | None:
+        if p is None:
+            return None
+        q = Path(p).expanduser()
+        return q if q.is_absolute() else base / q
+
+    secrets_file = rel(m.secrets_file)
+    secrets = Secrets(secrets_file, env) if m.sinks.influxdb else None
+    problems: list[Problem] = []
+    file = str(path) if path else "xunjian.yaml"
+    if secrets and secrets.load_problem:
+        problems.append(secrets.load_problem)
+    sinks = []
+    for i, s in enumerate(m.sinks.influxdb):
+        resolved: dict[str, SecretStr | None] = {"password": None, "token": None}
+        for key in resolved:
+            ref = getattr(s, key)
+            if ref is not None and secrets is not None:
+                resolved[key], err = secrets.resolve(ref)
+                if err:
+                    problems.append(Problem(file, f"sinks.influxdb[{i}].{key}", err))
+        sinks.append(InfluxSink(
+            name=s.name, version=s.version, url=s.url.rstrip("/"), database=s.database,
+            retention_policy=s.retention_policy, username=s.username,
+            password=resolved["password"], token=resolved["token"], org=s.org, bucket=s.bucket,
+            batch_size=s.batch_size, timeout=s.timeout, gzip=s.gzip, verify_tls=s.verify_tls,
+            ca_file=rel(s.ca_file), spool_max_bytes=int(s.spool_max_mb * 1024 * 1024),
+        ))
+    if problems:
+        raise ConfigError(problems)
+    return AgentConfig(path=path, data_dir=rel(m.data_dir) or Path("var"),
+                       inventory=rel(m.inventory) or Path("inventory.yaml"),
+                       secrets_file=secrets_file, rules=rel(m.rules), workers=m.workers,
+                       influx=sinks)

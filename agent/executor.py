@@ -1,0 +1,60 @@
+"""Runs a job description: connection → collector → Result. Errors become data.
+
+One bad device never aborts a run: whatever goes wrong is a Result with status
+UNKNOWN and the reason (as nornir turns exceptions into failed results).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from agent.connections.ssh import SshConnection
+from agent.inventory import Device
+from agent.model import CollectionError, Job, Result, Status, Target
+from collectors import COLLECTORS
+
+log = logging.getLogger(__name__)
+
+
+class Executor:
+    """Keeps one collector instance per (device, collector): some remember the last cycle."""
+
+    def __init__(self) -> None:
+        self._instances: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    def _collector(self, device: str, name: str) -> Any:
+        with self._lock:
+            key = (device, name)
+            if key not in self._instances:
+                self._instances[key] = COLLECTORS[name].factory()
+            return self._instances[key]
+
+    def run(self, job: Job, device: Device) -> Result:
+        started = time.time()
+        t0 = time.monotonic()
+        result = Result(device=job.device, collector=job.collector, status=Status.UNKNOWN,
+                        started_at=started)
+        spec = COLLECTORS.get(job.collector)
+        try:
+            if spec is None:
+                raise CollectionError(f"unknown collector '{job.collector}'")
+            collector = self._collector(job.device, job.collector)
+            target = Target(device.name, device.kind, device.address, dict(job.params))
+            if spec.transport == "ssh":
+                with SshConnection(device) as conn:
+                    samples = collector.collect(target, conn)
+            else:
+                samples = collector.collect(target, None)
+            result.samples = samples
+            result.status = Status.OK
+        except CollectionError as e:
+            result.reason = str(e)
+        except Exception as e:  # a collector bug must not stop the run
+            log.exception("collector %s failed on %s", job.collector, job.device)
+            result.reason = f"internal error in collector {job.collector}: {type(e).__name__}: {e}"
+        result.duration = time.monotonic() - t0
+        return result

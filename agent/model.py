@@ -1,0 +1,204 @@
+"""The domain's plain data: samples, results, verdicts, cases.
+
+Everything here is serialisable and free of I/O so that collectors, checks and
+reports can share it without importing each other.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import IntEnum
+from typing import Any, Protocol
+
+
+class Status(IntEnum):
+    """Nagios-compatible status; the value is the exit code."""
+
+    OK = 0
+    WARN = 1
+    CRIT = 2
+    UNKNOWN = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Status:
+        return cls[text.upper()]
+
+
+def worst(statuses: list[Status]) -> Status:
+    """The status an ad hoc check exits with: UNKNOWN outranks CRIT only when nothing is CRIT.
+
+    Nagios plugins rank CRIT above UNKNOWN for the exit code; we follow that so a
+    known critical disk is never hidden behind an unreachable neighbour.
+    """
+    if not statuses:
+        return Status.OK
+    if Status.CRIT in statuses:
+        return Status.CRIT
+    if Status.UNKNOWN in statuses:
+        return Status.UNKNOWN
+    return max(statuses)
+
+
+def now_ns() -> int:
+    return time.time_ns()
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One InfluxDB point. `time` is nanoseconds since the epoch."""
+
+    measurement: str
+    tags: dict[str, str]
+    fields: dict[str, float | int | str | bool]
+    time: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "measurement": self.measurement,
+            "tags": dict(self.tags),
+            "fields": dict(self.fields),
+            "time": self.time,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Sample:
+        return cls(d["measurement"], dict(d["tags"]), dict(d["fields"]), int(d["time"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """What the scheduler hands the executor: plain, serialisable, no live objects."""
+
+    device: str
+    collector: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Result:
+    """The outcome of one collector run on one device.
+
+    A failed collection carries no samples, status UNKNOWN and the reason: it is
+    never mistaken for a pass.
+    """
+
+    device: str
+    collector: str
+    status: Status
+    samples: list[Sample] = field(default_factory=list)
+    reason: str = ""
+    started_at: float = 0.0
+    duration: float = 0.0
+    evidence: str = ""  # a short excerpt of raw output, for reports
+
+    @property
+    def collected(self) -> bool:
+        return self.status is not Status.UNKNOWN
+
+
+@dataclass(slots=True)
+class Verdict:
+    """A check's judgement of one device (and instance, e.g. a filesystem)."""
+
+    device: str
+    check: str
+    status: Status
+    instance: str = ""
+    value: float | None = None
+    unit: str = ""
+    threshold: str = ""
+    message: str = ""
+    collected_at: float = 0.0
+    level: int | None = None  # fault level (1/2/3) this verdict maps to, if not OK
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "device": self.device,
+            "check": self.check,
+            "instance": self.instance,
+            "status": self.status.label,
+            "value": self.value,
+            "unit": self.unit,
+            "threshold": self.threshold,
+            "message": self.message,
+            "collected_at": iso(self.collected_at),
+        }
+
+
+def iso(ts: float) -> str | None:
+    if not ts:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+class CollectionError(Exception):
+    """A collector could not get facts; the message is the reason shown to people."""
+
+
+@dataclass(slots=True)
+class Case:
+    """A fault case (故障单) as stored."""
+
+    id: int
+    number: str
+    device: str
+    check: str
+    instance: str
+    level: int
+    status: str  # open | acknowledged | resolved | closed
+    severity: str  # warn | crit | unknown (the verdict that opened or last updated it)
+    opened_at: float
+    updated_at: float
+    resolved_at: float | None
+    resolved_by: str | None
+    last_value: float | None
+    threshold: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "device": self.device,
+            "check": self.check,
+            "instance": self.instance,
+            "level": self.level,
+            "status": self.status,
+            "severity": self.severity,
+            "opened_at": iso(self.opened_at),
+            "updated_at": iso(self.updated_at),
+            "resolved_at": iso(self.resolved_at or 0),
+            "resolved_by": self.resolved_by,
+            "last_value": self.last_value,
+            "threshold": self.threshold,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a collector may know about the device it collects from."""
+
+    name: str
+    kind: str
+    address: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CommandOutput:
+    command: str
+    exit_status: int
+    stdout: str
+    stderr: str
+
+
+class CommandRunner(Protocol):
+    """A live connection that runs shell commands (SSH today)."""
+
+    def run(self, command: str) -> CommandOutput: ...

@@ -1,0 +1,76 @@
+"""Result → sinks, → rule evaluation → case engine. One direction only."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Protocol
+
+from sqlalchemy import Engine
+
+from agent.cases.engine import CaseEngine
+from agent.inventory import Inventory
+from agent.model import Result, Sample, Verdict
+from agent.store.samples import write_collection, write_samples
+from checks.evaluate import collection_verdict, evaluate
+from checks.rules import RuleSet
+
+log = logging.getLogger(__name__)
+
+
+class Sink(Protocol):
+    name: str
+
+    def write(self, samples: list[Sample]) -> None: ...
+    def close(self, timeout: float = 10.0) -> None: ...
+
+
+class StoreSink:
+    name = "store"
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def write(self, samples: list[Sample]) -> None:
+        write_samples(self.engine, samples)
+
+    def close(self, timeout: float = 10.0) -> None:
+        return None
+
+
+class Pipeline:
+    def __init__(self, engine: Engine, inventory: Inventory, rules: RuleSet,
+                 sinks: list[Sink], record: bool = True,
+                 ) -> None:
+        self.engine = engine
+        self.inventory = inventory
+        self.rules = rules
+        self.sinks = sinks
+        self.record = record  # False: judge only (e.g. `inspect --no-store`)
+        self.cases = CaseEngine(engine) if record else None
+        self._lock = threading.Lock()
+
+    def handle(self, result: Result) -> list[Verdict]:
+        device = self.inventory.devices.get(result.device)
+        overrides = device.thresholds if device else {}
+        verdicts = [collection_verdict(result, self.rules)]
+        verdicts += evaluate(result.samples, result.device, self.rules, overrides)
+        if not self.record:
+            return verdicts
+        with self._lock:  # SQLite has one writer; keep ours in line
+            for sink in self.sinks:
+                try:
+                    sink.write(result.samples)
+                except Exception:
+                    log.exception("sink %s failed to take %d samples", sink.name,
+                                  len(result.samples))
+            write_collection(self.engine, result)
+            if self.cases is not None:
+                for kind, case in self.cases.apply(verdicts):
+                    log.info("case %s %s: %s %s L%d %s", case.number, kind, case.device,
+                             case.check, case.level, case.message)
+        return verdicts
+
+    def close(self, timeout: float = 10.0) -> None:
+        for sink in self.sinks:
+            sink.close(timeout)

@@ -1,0 +1,110 @@
+"""A bounded on-disk spool of line-protocol batches, drained oldest first.
+
+Every batch for InfluxDB is written here before it is sent, so an outage, a slow
+server or a restart of the agent loses nothing. When the bound is hit the oldest
+batches are dropped, and the drop is counted (persisted) and logged — never silent.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+class Spool:
+    def __init__(self, directory: Path, max_bytes: int) -> None:
+        self.dir = directory
+        self.max_bytes = max_bytes
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        files = self._files()
+        self._seq = int(files[-1].stem) + 1 if files else 1
+        self._bytes = sum(f.stat().st_size for f in files)
+
+    def _files(self) -> list[Path]:
+        return sorted(self.dir.glob("*.lp"))
+
+    def append(self, lines: list[str]) -> None:
+        if not lines:
+            return
+        data = ("\n".join(lines) + "\n").encode("utf-8")
+        with self._lock:
+            path = self.dir / f"{self._seq:016d}.lp"
+            self._seq += 1
+            tmp = path.with_suffix(".tmp")
+            with tmp.open("wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            tmp.rename(path)  # a reader never sees half a batch
+            self._bytes += len(data)
+            self._enforce_bound()
+
+    def _enforce_bound(self) -> None:
+        if self._bytes <= self.max_bytes:
+            return
+        dropped_lines = 0
+        for f in self._files()[:-1]:  # never drop the batch just written
+            if self._bytes <= self.max_bytes:
+                break
+            size = f.stat().st_size
+            dropped_lines += f.read_bytes().count(b"\n")
+            f.unlink()
+            self._bytes -= size
+        if dropped_lines:
+            total = self.dropped + dropped_lines
+            (self.dir / "dropped.count").write_text(str(total))
+            log.error("spool %s over its bound of %d bytes: dropped the %d oldest samples "
+                      "(%d dropped in total)", self.dir, self.max_bytes, dropped_lines, total)
+
+    def take(self, max_lines: int) -> tuple[list[Path], bytes]:
+        """The oldest batches, whole, up to about max_lines lines (at least one batch)."""
+        with self._lock:
+            chosen: list[Path] = []
+            body = bytearray()
+            lines = 0
+            for f in self._files():
+                data = f.read_bytes()
+                n = data.count(b"\n")
+                if chosen and lines + n > max_lines:
+                    break
+                chosen.append(f)
+                body += data
+                lines += n
+            return chosen, bytes(body)
+
+    def remove(self, files: list[Path]) -> None:
+        with self._lock:
+            for f in files:
+                try:
+                    self._bytes -= f.stat().st_size
+                    f.unlink()
+                except FileNotFoundError:
+                    continue
+
+    def set_aside(self, files: list[Path], reason: str) -> None:
+        """Move batches the server rejected for good into rejected/, with the reason."""
+        rejected = self.dir / "rejected"
+        rejected.mkdir(exist_ok=True)
+        with self._lock:
+            for f in files:
+                self._bytes -= f.stat().st_size
+                f.rename(rejected / f.name)
+                (rejected / f"{f.stem}.reason").write_text(reason[:2000])
+
+    @property
+    def pending(self) -> int:
+        return len(self._files())
+
+    @property
+    def size(self) -> int:
+        return self._bytes
+
+    @property
+    def dropped(self) -> int:
+        p = self.dir / "dropped.count"
+        return int(p.read_text()) if p.exists() else 0

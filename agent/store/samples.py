@@ -1,0 +1,49 @@
+"""Samples and collection results in the embedded store."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from sqlalchemy import Engine, func, insert, select
+
+from agent.model import Result, Sample
+from agent.store.schema import collections, samples
+
+
+def write_samples(engine: Engine, batch: Iterable[Sample]) -> int:
+    rows = [{
+        "time": s.time, "device": s.tags.get("host", ""), "measurement": s.measurement,
+        "tags": json.dumps(s.tags, sort_keys=True, ensure_ascii=False),
+        "fields": json.dumps(s.fields, ensure_ascii=False),
+    } for s in batch]
+    if rows:
+        with engine.begin() as conn:
+            conn.execute(insert(samples), rows)
+    return len(rows)
+
+
+def write_collection(engine: Engine, result: Result) -> None:
+    with engine.begin() as conn:
+        conn.execute(insert(collections).values(
+            device=result.device, collector=result.collector, status=result.status.label,
+            reason=result.reason, started_at=result.started_at, duration=result.duration,
+            samples=len(result.samples),
+        ))
+
+
+def read_samples(engine: Engine, device: str | None = None,
+                 measurement: str | None = None) -> list[Sample]:
+    q = select(samples).order_by(samples.c.time, samples.c.id)
+    if device:
+        q = q.where(samples.c.device == device)
+    if measurement:
+        q = q.where(samples.c.measurement == measurement)
+    with engine.connect() as conn:
+        return [Sample(r.measurement, json.loads(r.tags), json.loads(r.fields), r.time)
+                for r in conn.execute(q)]
+
+
+def count_samples(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(samples)).scalar_one())

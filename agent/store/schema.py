@@ -1,0 +1,83 @@
+"""The embedded store's tables (SQLAlchemy Core). SQLite in WAL mode by default."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+metadata = MetaData()
+
+samples = Table(
+    "samples", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("time", Integer, nullable=False),  # ns since the epoch
+    Column("device", String, nullable=False),
+    Column("measurement", String, nullable=False),
+    Column("tags", Text, nullable=False),  # JSON, keys sorted
+    Column("fields", Text, nullable=False),  # JSON
+    Index("ix_samples_device_measurement_time", "device", "measurement", "time"),
+)
+
+collections = Table(
+    "collections", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("device", String, nullable=False),
+    Column("collector", String, nullable=False),
+    Column("status", String, nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("started_at", Float, nullable=False),
+    Column("duration", Float, nullable=False),
+    Column("samples", Integer, nullable=False),
+    Index("ix_collections_device_started", "device", "started_at"),
+)
+
+cases = Table(
+    "cases", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("number", String, nullable=False, unique=True),
+    Column("device", String, nullable=False),
+    Column("check_name", String, nullable=False),
+    Column("instance", String, nullable=False, default=""),
+    Column("level", Integer, nullable=False),
+    Column("status", String, nullable=False),  # open | acknowledged | resolved | closed
+    Column("severity", String, nullable=False),  # warn | crit | unknown
+    Column("opened_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("resolved_at", Float),
+    Column("resolved_by", String),
+    Column("last_value", Float),
+    Column("threshold", String, nullable=False, default=""),
+    Column("message", Text, nullable=False, default=""),
+    # One open case per device + check + instance, enforced by the database itself.
+    Index("ux_cases_open", "device", "check_name", "instance", unique=True,
+          sqlite_where=text("status IN ('open', 'acknowledged')")),
+)
+
+case_events = Table(
+    "case_events", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("at", Float, nullable=False),
+    Column("kind", String, nullable=False),  # open | update | escalate | resolve | …
+    Column("actor", String, nullable=False),
+    Column("detail", Text, nullable=False, default="{}"),  # JSON
+    UniqueConstraint("case_id", "seq"),
+)
+
+state = Table(
+    "state", metadata,
+    Column("key", String, primary_key=True),
+    Column("value", Text, nullable=False),  # JSON
+)

@@ -1,0 +1,72 @@
+"""The rule model and loading. A rule is data; evaluation lives in checks.evaluate."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from agent.problems import ConfigError, Problem, load_yaml_file, pydantic_problems
+
+
+class Levels(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    warn: int = Field(default=3, ge=1, le=3)
+    crit: int = Field(default=2, ge=1, le=3)
+    unknown: int = Field(default=3, ge=1, le=3)
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_.]*$")
+    description: str = ""
+    measurement: str
+    field: str
+    instance_tag: str | None = None
+    unit: str = ""
+    direction: Literal["above", "below"] = "above"
+    warn: float | None = None
+    crit: float | None = None
+    levels: Levels = Levels()
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Rule:
+        if self.warn is not None and self.crit is not None:
+            bad = self.crit < self.warn if self.direction == "above" else self.crit > self.warn
+            if bad:
+                raise ValueError(f"crit ({self.crit}) must be beyond warn ({self.warn}) "
+                                 f"for direction '{self.direction}'")
+        return self
+
+
+class Collection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    level: int = Field(default=3, ge=1, le=3)
+
+
+class RuleSet(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rules: list[Rule] = []
+    collection: Collection = Collection()
+
+    def by_name(self) -> dict[str, Rule]:
+        return {r.name: r for r in self.rules}
+
+
+def load_rules(path: Path | None = None) -> RuleSet:
+    """The shipped defaults, or a user's rules file (same shape)."""
+    if path is None:
+        text = resources.files("checks").joinpath("defaults.yaml").read_text(encoding="utf-8")
+
+        return RuleSet.model_validate(yaml.safe_load(text))
+    data = load_yaml_file(path, "rules file")
+    if not isinstance(data, dict):
+        raise ConfigError([Problem(str(path), "", "a mapping with `rules:` expected")])
+    try:
+        return RuleSet.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(pydantic_problems(str(path), (), e)) from None

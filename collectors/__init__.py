@@ -1,0 +1,39 @@
+"""Collectors: each gets facts from one kind of target over one transport.
+
+A collector returns Samples; it never stores, judges or notifies. The registry
+below is what the inventory validates `collectors:` against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+
+@dataclass(frozen=True, slots=True)
+class CollectorSpec:
+    name: str
+    transport: Literal["local", "ssh"]
+    description: str
+    factory: Callable[[], Any]
+
+
+def _local() -> Any:
+    from collectors.local import LocalCollector
+
+    return LocalCollector()
+
+
+def _linux() -> Any:
+    from collectors.linux import LinuxCollector
+
+    return LinuxCollector()
+
+
+COLLECTORS: dict[str, CollectorSpec] = {
+    "local": CollectorSpec("local", "local", "this host, via psutil: disk, mem, swap, cpu, system",
+                           _local),
+    "linux": CollectorSpec("linux", "ssh", "a Linux server over SSH: disk (df), system load",
+                           _linux),
+}

@@ -1,0 +1,97 @@
+"""Pure parsers for the linux collector's command output. Text in, records out."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from agent.model import CollectionError
+from collectors.diskfs import PSEUDO_FS, FsUsage, dedupe_binds
+
+# `df -P -T`: Filesystem Type Size Used Avail Capacity Mounted-on. The device may
+# contain spaces (rare), the mount point often does: anchor on the numeric columns.
+_DF_ROW = re.compile(
+    r"^(?P<dev>\S.*?)\s+(?P<type>\S+)\s+(?P<a>\d+|-)\s+(?P<b>\d+|-)\s+(?P<c>\d+|-)\s+"
+    r"(?P<pct>\d+%|-)\s+(?P<mount>/.*)$"
+)
+_OCTAL = re.compile(r"\\([0-7]{3})")
+
+
+@dataclass(slots=True)
+class DfRow:
+    device: str
+    fstype: str
+    a: int | None
+    b: int | None
+    c: int | None
+    mount: str
+
+
+def parse_df(text: str) -> list[DfRow]:
+    """Parse `df -P -T` output (blocks or inodes). Wrapped lines are joined.
+
+    Raises CollectionError when the header is missing or a line cannot be read:
+    output we do not understand is never taken as "no filesystems".
+    """
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if not lines or not lines[0].startswith("Filesystem"):
+        raise CollectionError(f"df output has no header: {text[:80]!r}")
+    rows: list[DfRow] = []
+    pending = ""
+    for ln in lines[1:]:
+        candidate = f"{pending} {ln.strip()}" if pending else ln.rstrip()
+        m = _DF_ROW.match(candidate)
+        if m is None:
+            if pending:  # two lines did not make a row: give up honestly
+                raise CollectionError(f"df line not understood: {candidate[:120]!r}")
+            pending = ln.strip()  # a long device name wrapped onto its own line
+            continue
+        pending = ""
+        rows.append(DfRow(
+            device=m["dev"], fstype=m["type"], a=_int(m["a"]), b=_int(m["b"]), c=_int(m["c"]),
+            mount=_OCTAL.sub(lambda o: chr(int(o.group(1), 8)), m["mount"]),
+        ))
+    if pending:
+        raise CollectionError(f"df output ends in a partial line: {pending[:120]!r}")
+    return rows
+
+
+def _int(s: str) -> int | None:
+    return None if s == "-" else int(s)
+
+
+def filesystems(df_kb: str, df_inodes: str) -> list[FsUsage]:
+    """Join `df -P -k -T` and `df -P -i -T` into usage records, pseudo filesystems dropped."""
+    inodes = {r.mount: r for r in parse_df(df_inodes)}
+    out = []
+    for r in parse_df(df_kb):
+        if r.fstype in PSEUDO_FS or not r.a:
+            continue
+        i = inodes.get(r.mount)
+        out.append(FsUsage(
+            device=r.device, fstype=r.fstype, path=r.mount,
+            total=(r.a or 0) * 1024, used=(r.b or 0) * 1024, free=(r.c or 0) * 1024,
+            inodes_total=i.a if i else None, inodes_used=i.b if i else None,
+            inodes_free=i.c if i else None,
+        ))
+    return dedupe_binds(out)
+
+
+@dataclass(slots=True)
+class SystemFacts:
+    load1: float
+    load5: float
+    load15: float
+    n_cpus: int
+    uptime: float
+
+
+def parse_system(text: str) -> SystemFacts:
+    """Parse `cat /proc/loadavg /proc/uptime; getconf _NPROCESSORS_ONLN`."""
+    lines = [ln.split() for ln in text.splitlines() if ln.strip()]
+    try:
+        load, up, cpus = lines[0], lines[1], lines[2]
+        return SystemFacts(float(load[0]), float(load[1]), float(load[2]), int(cpus[0]),
+                           float(up[0]))
+    except (IndexError, ValueError):
+        raise CollectionError(f"system facts not understood: {text[:120]!r}") from None
