@@ -233,14 +233,16 @@ def load_inventory(path: Path, secrets_file: Path | None = None,
             continue
         dev = DeviceEntry.model_validate(entry)
         if dev.name in seen:
+            first = f"devices[{seen[dev.name]}]"
             problems.append(Problem(file, f"{where}.name",
-                                    f"duplicate device name '{dev.name}' (first at devices[{seen[dev.name]}])"))
+                                    f"duplicate device name '{dev.name}' (first at {first})"))
             continue
         seen[dev.name] = i
         for j, g in enumerate(dev.groups):
             if f"groups.{g}" not in layers:
                 known = ", ".join(sorted(top.groups)) or "none defined"
-                problems.append(Problem(file, f"{where}.groups[{j}]", f"unknown group '{g}' (groups: {known})"))
+                problems.append(Problem(file, f"{where}.groups[{j}]",
+                                        f"unknown group '{g}' (groups: {known})"))
         stack = [("built-in defaults", BUILTIN_DEFAULTS), ("defaults", layers["defaults"])]
         stack += [(f"groups.{g}", layers.get(f"groups.{g}", {})) for g in dev.groups]
         own = {k: v for k, v in entry.items() if k not in ("name", "address", "groups")}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -18,7 +18,7 @@ app = typer.Typer(help="Fault cases (故障单): list and show.", no_args_is_hel
 LEVEL = {1: "L1 重大", 2: "L2 主要", 3: "L3 次要"}
 
 
-class Which(str, Enum):
+class Which(StrEnum):
     open = "open"
     resolved = "resolved"
     closed = "closed"
