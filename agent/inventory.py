@@ -229,15 +229,17 @@ def load_inventory(path: Path, secrets_file: Path | None = None,
         if not isinstance(entry, dict):
             problems.append(Problem(file, where, "a mapping with name, kind, address… expected"))
             continue
+        name = entry.get("name")
+        if isinstance(name, str) and name in seen:
+            first = f"devices[{seen[name]}]"
+            problems.append(Problem(file, f"{where}.name",
+                                    f"duplicate device name '{name}' (first at {first})"))
+            continue
+        if isinstance(name, str):
+            seen[name] = i
         if not _check_layer(file, where, entry, DeviceEntry, problems):
             continue
         dev = DeviceEntry.model_validate(entry)
-        if dev.name in seen:
-            first = f"devices[{seen[dev.name]}]"
-            problems.append(Problem(file, f"{where}.name",
-                                    f"duplicate device name '{dev.name}' (first at {first})"))
-            continue
-        seen[dev.name] = i
         for j, g in enumerate(dev.groups):
             if f"groups.{g}" not in layers:
                 known = ", ".join(sorted(top.groups)) or "none defined"

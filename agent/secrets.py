@@ -37,6 +37,9 @@ class Secrets:
     def _load(self, file: Path) -> None:
         try:
             mode = file.stat().st_mode
+        except FileNotFoundError:
+            self.load_problem = Problem(str(file), "", "secrets file not found")
+            return
         except OSError as e:
             self.load_problem = Problem(str(file), "", f"secrets file unreadable: {e.strerror}")
             return

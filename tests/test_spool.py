@@ -1,0 +1,45 @@
+"""The on-disk spool: ordered, bounded, drops counted and never silent."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from agent.sinks.spool import Spool
+
+
+def test_batches_come_back_oldest_first_and_whole(tmp_path: Path) -> None:
+    s = Spool(tmp_path, 10_000)
+    s.append(["a 1", "a 2"])
+    s.append(["b 1"])
+    s.append(["c 1", "c 2", "c 3"])
+    files, body = s.take(max_lines=3)
+    assert body == b"a 1\na 2\nb 1\n" and len(files) == 2
+    s.remove(files)
+    files, body = s.take(max_lines=1)  # a batch is never split, even over the limit
+    assert body == b"c 1\nc 2\nc 3\n"
+    s.remove(files)
+    assert s.take(10) == ([], b"") and s.size == 0
+
+
+def test_survives_restart(tmp_path: Path) -> None:
+    Spool(tmp_path, 10_000).append(["x 1"])
+    s = Spool(tmp_path, 10_000)
+    s.append(["y 1"])
+    assert s.take(10)[1] == b"x 1\ny 1\n"
+
+
+def test_bound_drops_oldest_counted_and_logged(tmp_path: Path,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    s = Spool(tmp_path, max_bytes=40)
+    with caplog.at_level(logging.ERROR):
+        for i in range(10):
+            s.append([f"m{i} v=1"])  # 8 bytes each
+    assert s.size <= 40
+    _, body = s.take(100)
+    kept = body.decode().split()
+    assert kept[-2:] == ["m9", "v=1"] and "m0" not in kept  # newest kept, oldest dropped
+    assert s.dropped == 10 - len(kept) // 2
+    assert "dropped" in caplog.text and Spool(tmp_path, 40).dropped == s.dropped
