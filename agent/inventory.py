@@ -61,7 +61,7 @@ class Layer(_Strict):
     kind: str | None = None
     port: int | None = Field(default=None, ge=1, le=65535)
     collectors: list[str] | None = None
-    interval: int | None = Field(default=None, ge=5, le=86400)
+    interval: int | None = Field(default=None, ge=1, le=86400)
     timeout: float | None = Field(default=None, gt=0, le=3600)
     ssh: SshLayer | None = None
     labels: dict[str, str] | None = None

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Set up xunjian in ./.venv and run it, or run its tests. Idempotent: run it again any time.
+#
+#   bash scripts/setup.sh demo          install, then inspect the example inventory.yaml
+#   bash scripts/setup.sh test [ARGS]   install everything the tests need, then run them
+#                                        (ARGS go to pytest, e.g. -m slow, -k ssh)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-demo}
+[ $# -gt 0 ] && shift
+PYTHON=${PYTHON:-python3}
+
+install_python() {  # $1: what to install into the venv, e.g. . or .[test]
+  [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e "$1"
+}
+
+# The real peers the tests start on 127.0.0.1 come from Debian's packages.
+DEBS=(openssh-server snmpd snmp influxdb victoria-metrics)
+
+install_debs() {
+  local missing=()
+  for p in "${DEBS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: need root to install ${missing[*]} (apt-get); run as root or install them" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  # apt must not start the distribution's own daemons: the tests start their own.
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  rm -f /usr/sbin/policy-rc.d
+}
+
+case "$mode" in
+  demo)
+    install_python .
+    .venv/bin/xunjian inventory check
+    rc=0
+    .venv/bin/xunjian inspect || rc=$?   # Nagios exit code: 0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN
+    .venv/bin/xunjian cases list
+    exit "$rc"
+    ;;
+  test)
+    install_debs
+    install_python '.[test]'
+    .venv/bin/ruff check .
+    rc=0
+    .venv/bin/python -m pytest "$@" || rc=$?
+    if [ "$rc" -eq 5 ]; then
+      echo "setup: pytest collected no tests: that is a failure" >&2
+      exit 1
+    fi
+    exit "$rc"
+    ;;
+  *)
+    echo "usage: bash scripts/setup.sh demo|test [pytest args]" >&2
+    exit 2
+    ;;
+esac
