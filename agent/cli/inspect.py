@@ -11,7 +11,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from agent import __version__
-from agent.app import build_pipeline, load_app
 from agent.cli.common import (
     ConfigOpt,
     DataDirOpt,
@@ -22,7 +21,6 @@ from agent.cli.common import (
     out,
     print_json,
 )
-from agent.executor import Executor
 from agent.model import Job, Status, Verdict, iso, worst
 
 STYLE = {Status.OK: "green", Status.WARN: "yellow", Status.CRIT: "bold red",
@@ -61,6 +59,9 @@ def inspect(
 
       xunjian inspect --format json | jq '.results[] | select(.status != "ok")'
     """
+    from agent.app import build_pipeline, load_app  # heavy: keep `--help` fast
+    from agent.executor import Executor
+
     app = load_app(config, inventory, data_dir)
     devices = app.inventory.select(device, group)
     pipeline = build_pipeline(app, influx=False, record=not no_store)

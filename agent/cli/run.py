@@ -8,9 +8,7 @@ from typing import Annotated
 
 import typer
 
-from agent.app import build_pipeline, load_app
 from agent.cli.common import ConfigOpt, DataDirOpt, InventoryOpt, err
-from agent.scheduler import Daemon, run_once
 
 log = logging.getLogger("xunjian")
 
@@ -35,6 +33,9 @@ def run(
 
       xunjian run --once -c /etc/xunjian/xunjian.yaml
     """
+    from agent.app import build_pipeline, load_app  # heavy: keep `--help` fast
+    from agent.scheduler import Daemon, run_once
+
     app = load_app(config, inventory, data_dir)
     pipeline = build_pipeline(app, influx=True)
     if once:

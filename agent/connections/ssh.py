@@ -57,16 +57,6 @@ class SshConnection:
 
     def open(self) -> None:
         d, s = self.device, self.device.ssh
-        client = paramiko.SSHClient()
-        if s.known_hosts.exists():
-            try:
-                client.load_host_keys(str(s.known_hosts))
-            except (OSError, paramiko.SSHException) as e:
-                raise CollectionError(f"known_hosts file {s.known_hosts} unreadable: {e}") from None
-        if s.host_key_policy == "accept-new":
-            client.set_missing_host_key_policy(AcceptNewPolicy(s.known_hosts))
-        else:
-            client.set_missing_host_key_policy(paramiko.RejectPolicy())
         kwargs: dict[str, object] = {
             "hostname": d.address, "port": d.port, "username": s.user,
             "timeout": s.connect_timeout, "banner_timeout": s.connect_timeout,
@@ -81,21 +71,46 @@ class SshConnection:
             kwargs["password"] = s.password.get_secret_value()
         where = f"{d.address}:{d.port}"
         # A server at its MaxStartups limit drops the banner; one retry after a pause
-        # is what OpenSSH's own clients effectively get from users.
+        # is what OpenSSH's own clients effectively get from users.  Each attempt gets a
+        # fresh client: a failed paramiko client keeps half-torn transport state.
+        first: str | None = None
         for attempt in (1, 2):
+            client = self._new_client()
             try:
                 client.connect(**kwargs)  # type: ignore[arg-type]
-                break
+                self.client = client
+                return
             except paramiko.SSHException as e:
+                transport = client.get_transport()
+                if transport is not None and not transport.remote_version:
+                    # paramiko sometimes surfaces a banner timeout as "No existing session".
+                    e = paramiko.SSHException("Error reading SSH protocol banner")
+                client.close()
                 if "banner" in str(e).lower() and attempt == 1:
+                    first = _reason(e, where, d, s.known_hosts)
                     time.sleep(0.5 + 0.5 * (hash(d.name) % 10) / 10)
                     continue
-                client.close()
-                raise CollectionError(_reason(e, where, d, s.known_hosts)) from None
+                reason = _reason(e, where, d, s.known_hosts)
+                # The retry's own failure can be vaguer than the first ("No existing session").
+                raise CollectionError(first if first and reason.startswith("SSH error") else reason) \
+                    from None
             except (OSError, EOFError) as e:
                 client.close()
-                raise CollectionError(_reason(e, where, d, s.known_hosts)) from None
-        self.client = client
+                raise CollectionError(first or _reason(e, where, d, s.known_hosts)) from None
+
+    def _new_client(self) -> paramiko.SSHClient:
+        s = self.device.ssh
+        client = paramiko.SSHClient()
+        if s.known_hosts.exists():
+            try:
+                client.load_host_keys(str(s.known_hosts))
+            except (OSError, paramiko.SSHException) as e:
+                raise CollectionError(f"known_hosts file {s.known_hosts} unreadable: {e}") from None
+        if s.host_key_policy == "accept-new":
+            client.set_missing_host_key_policy(AcceptNewPolicy(s.known_hosts))
+        else:
+            client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        return client
 
     def run(self, command: str) -> CommandOutput:
         if self.client is None:

@@ -11,6 +11,7 @@ import base64
 import gzip
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Iterable
@@ -122,6 +123,12 @@ class V2Writer:
         self.client.close()
 
 
+def rejected_count(message: str, lines: int) -> int:
+    """InfluxDB 1.x keeps the good points of a 'partial write' and says how many it dropped."""
+    m = re.search(r"partial write.*dropped=(\d+)", message)
+    return min(int(m.group(1)), lines) if m else lines
+
+
 class InfluxSinkWriter:
     """The sink the pipeline writes to: spool first, a background sender drains."""
 
@@ -165,9 +172,11 @@ class InfluxSinkWriter:
                 self._wake.clear()
                 continue
             except Rejected as e:
-                self.rejected += body.count(b"\n")
-                log.error("sink %s rejected %d samples, set aside in %s/rejected: %s",
-                          self.cfg.name, body.count(b"\n"), self.spool.dir, e)
+                lost = rejected_count(str(e), body.count(b"\n"))
+                self.rejected += lost
+                self.sent += body.count(b"\n") - lost
+                log.error("sink %s rejected %d samples; the batch is set aside in %s/rejected: %s",
+                          self.cfg.name, lost, self.spool.dir, e)
                 self.spool.set_aside(files, str(e))
                 continue
             if self.last_error:

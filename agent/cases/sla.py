@@ -1,0 +1,256 @@
+"""SLA clocks of a fault case: when the response and the repair are due, and whether they were met.
+
+A policy gives each level (1 = most severe) a response limit and a repair limit, each
+counted on its own calendar (24×7 or working hours). Time is judged in counted time,
+never wall time: a repair finished on Friday evening after a working-hours deadline
+of 17:30 used no more working time than allowed, so it is met; the clock is missed
+only once more counted time than the limit has gone by.
+
+A duration is counted time on its calendar: "2d" on a working-hours calendar is 48
+working hours (over six 7.5-hour days), not two working days.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError
+from pydantic_core import PydanticCustomError
+
+from agent.cases.calendar import ALWAYS, ZERO, AlwaysCalendar, Calendar
+from agent.problems import ConfigError, Problem, place, pydantic_problems
+
+LEVELS = (1, 2, 3)
+KINDS = ("response", "repair")
+DEFAULT = "default"
+_DURATION_RE = re.compile(r"(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?")
+
+
+def parse_duration(text: str) -> timedelta:
+    """`"1h30m"` → 90 minutes. Units d, h, m, s in that order, whole numbers; anything else is refused."""
+    m = _DURATION_RE.fullmatch(text.strip().lower()) if isinstance(text, str) else None
+    if m is None or not any(m.groups()):
+        raise ValueError(f"not a duration: {text!r} (expected e.g. 30m, 1h, 1h30m, 2d)")
+    d, h, mi, s = (int(g or 0) for g in m.groups())
+    return timedelta(days=d, hours=h, minutes=mi, seconds=s)
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """How much counted time, on which calendar."""
+
+    duration: timedelta
+    calendar: Calendar
+
+
+@dataclass(frozen=True, slots=True)
+class LevelLimits:
+    response: Limit
+    repair: Limit
+
+
+@dataclass(frozen=True, eq=False)  # compared by identity: `levels` holds calendars, not values
+class SlaPolicy:
+    name: str
+    levels: Mapping[int, LevelLimits]
+    escalate_on: frozenset[str] = frozenset(KINDS)
+    escalate_step: int = 1
+
+    def limits(self, level: int) -> LevelLimits:
+        try:
+            return self.levels[level]
+        except KeyError:
+            raise ValueError(f"SLA policy {self.name!r} has no level {level!r} (levels: 1, 2, 3)") from None
+
+    def escalate(self, level: int, missed: Iterable[str]) -> int:
+        """The level once the clocks named in `missed` ran out: raised by the policy's step, never above 1."""
+        self.limits(level)
+        if self.escalate_on.isdisjoint(missed):
+            return level
+        return max(LEVELS[0], level - self.escalate_step)
+
+
+@dataclass(frozen=True, slots=True)
+class Deadlines:
+    response_due: datetime
+    repair_due: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """One SLA clock at a moment: `used` and `overrun` are counted time on the limit's calendar."""
+
+    state: Literal["met", "missed", "running"]
+    due: datetime
+    used: timedelta
+    overrun: timedelta = ZERO
+
+
+def deadlines(policy: SlaPolicy, level: int, opened_at: datetime, paused: timedelta = ZERO) -> Deadlines:
+    """Both deadlines; the repair one is pushed by `paused`, which is counted time on the repair calendar."""
+    if paused < ZERO:
+        raise ValueError(f"paused must not be negative, got {paused}")
+    lim = policy.limits(level)
+    return Deadlines(
+        response_due=lim.response.calendar.add(opened_at, lim.response.duration),
+        repair_due=lim.repair.calendar.add(opened_at, lim.repair.duration + paused),
+    )
+
+
+def breached(
+    policy: SlaPolicy,
+    level: int,
+    opened_at: datetime,
+    now: datetime,
+    responded_at: datetime | None = None,
+    repaired_at: datetime | None = None,
+    paused: timedelta = ZERO,
+) -> dict[str, Clock]:
+    """`{"response": Clock, "repair": Clock}`: met / missed once stopped, else running / missed at `now`."""
+    due = deadlines(policy, level, opened_at, paused)
+    lim = policy.limits(level)
+    return {
+        "response": _clock(lim.response, opened_at, now, responded_at, ZERO, due.response_due),
+        "repair": _clock(lim.repair, opened_at, now, repaired_at, paused, due.repair_due),
+    }
+
+
+def _clock(limit: Limit, opened_at: datetime, now: datetime, stopped_at: datetime | None,
+           paused: timedelta, due: datetime) -> Clock:
+    used = max(ZERO, limit.calendar.elapsed(opened_at, now if stopped_at is None else stopped_at) - paused)
+    overrun = max(ZERO, used - limit.duration)
+    if stopped_at is not None:
+        return Clock("missed" if overrun else "met", due, used, overrun)
+    return Clock("missed" if overrun else "running", due, used, overrun)
+
+
+# -- configuration --------------------------------------------------------------------------
+
+
+def _duration(value: Any) -> timedelta:
+    try:
+        out = parse_duration(value)  # a bare number is refused: minutes? hours? better not guess
+    except ValueError:
+        raise PydanticCustomError(
+            "duration", f"expected a duration like 30m, 1h, 1h30m or 2d, got {value!r}") from None
+    if not out:
+        raise PydanticCustomError("duration", "a limit must be longer than zero")
+    return out
+
+
+def _level_number(value: Any) -> int | None:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value in LEVELS else None
+
+
+def _level(value: Any) -> int:
+    level = _level_number(value)
+    if level is None:
+        raise PydanticCustomError(
+            "level", f"unknown level {value!r} (levels are 1, 2 and 3; 1 is the most severe)")
+    return level
+
+
+Duration = Annotated[timedelta, PlainValidator(_duration)]
+
+
+class LevelSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    response: Duration
+    repair: Duration
+    response_calendar: str = ALWAYS
+    repair_calendar: str = ALWAYS
+
+
+class PolicySpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    levels: dict[Annotated[int, PlainValidator(_level)], LevelSpec]
+    escalate_on: list[Literal["response", "repair"]] = Field(default_factory=lambda: list(KINDS))
+    escalate_step: int = Field(default=1, ge=1, le=len(LEVELS) - 1)
+
+
+def default_policy(calendars: Mapping[str, Calendar]) -> SlaPolicy:
+    """The video-network contract's levels; working-hours repair on "office" when such a calendar exists."""
+    always = calendars.get(ALWAYS) or AlwaysCalendar()
+    office = calendars.get("office", always)
+    return SlaPolicy(DEFAULT, MappingProxyType({
+        1: LevelLimits(Limit(timedelta(hours=1), always), Limit(timedelta(hours=6), always)),
+        2: LevelLimits(Limit(timedelta(hours=1), always), Limit(timedelta(hours=6), office)),
+        3: LevelLimits(Limit(timedelta(hours=2), always), Limit(timedelta(hours=12), office)),
+    }))
+
+
+def _cross_problems(body: dict[Any, Any], known: Mapping[str, Calendar], file: str,
+                    where: tuple[Any, ...]) -> list[Problem]:
+    """Missing levels and unknown calendars, read from the raw mapping so that they are reported
+    even when pydantic found something else wrong in the same policy."""
+    levels = body.get("levels")
+    if not isinstance(levels, dict):
+        return []  # pydantic says what is wrong with it
+    problems = []
+    for key, limits in levels.items():
+        for cal_key in ("response_calendar", "repair_calendar"):
+            name = limits.get(cal_key, ALWAYS) if isinstance(limits, dict) else ALWAYS
+            if isinstance(name, str) and name not in known:
+                problems.append(Problem(file, place((*where, "levels", key, cal_key)),
+                                        f"unknown calendar {name!r} (known: {', '.join(sorted(known))})"))
+    present = {_level_number(k) for k in levels}
+    missing = [str(lv) for lv in LEVELS if lv not in present]
+    if missing:
+        problems.append(Problem(file, place((*where, "levels")),
+                                f"level{'s' if len(missing) > 1 else ''} {', '.join(missing)} missing "
+                                "(every policy sets levels 1, 2 and 3)"))
+    return problems
+
+
+def load_policies(data: dict[str, Any] | None, calendars: Mapping[str, Calendar],
+                  file: str) -> dict[str, SlaPolicy]:
+    """Policies from the `sla:` section, plus the built-in "default" unless the file defines one.
+
+    Every problem in the section is gathered and raised as one ConfigError.
+    """
+    known = {ALWAYS: AlwaysCalendar(), **calendars}
+    raw = data.get("sla") if isinstance(data, dict) else None
+    if raw is not None and not isinstance(raw, dict):
+        raise ConfigError([Problem(file, "sla", "a mapping of policy name to policy")])
+    problems: list[Problem] = []
+    policies: dict[str, SlaPolicy] = {}
+    for name, body in (raw or {}).items():
+        where = ("sla", name)
+        if not isinstance(name, str) or not name.strip():
+            problems.append(Problem(file, f"sla.{name}", "a policy name (text)"))
+            continue
+        if not isinstance(body, dict):
+            problems.append(Problem(file, place(where), "a mapping with levels (and optionally escalate_on, "
+                                    "escalate_step)"))
+            continue
+        found = _cross_problems(body, known, file, where)
+        try:
+            spec = PolicySpec.model_validate(body)
+        except ValidationError as e:
+            found = pydantic_problems(file, where, e) + found
+        if found:
+            problems += found
+            continue
+        policies[name] = SlaPolicy(
+            name,
+            MappingProxyType({
+                lv: LevelLimits(Limit(s.response, known[s.response_calendar]),
+                                Limit(s.repair, known[s.repair_calendar]))
+                for lv, s in sorted(spec.levels.items())
+            }),
+            escalate_on=frozenset(spec.escalate_on),
+            escalate_step=spec.escalate_step,
+        )
+    if problems:
+        raise ConfigError(problems)
+    policies.setdefault(DEFAULT, default_policy(known))
+    return policies

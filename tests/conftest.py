@@ -1,0 +1,62 @@
+"""Shared fixtures: real peers (sshd, InfluxDB 1.x, VictoriaMetrics) on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.peers import InfluxV1Peer, SshPeer, VictoriaMetricsPeer
+
+
+@pytest.fixture(scope="session")
+def ssh_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshPeer]:
+    """sshd accepting `xjtest` with `client_key`; `known_hosts` holds its host key."""
+    with SshPeer(tmp_path_factory.mktemp("sshd")) as peer:
+        yield peer
+
+
+@pytest.fixture(scope="session")
+def influx_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxV1Peer]:
+    """InfluxDB 1.x shared by the session, no database created."""
+    with InfluxV1Peer(tmp_path_factory.mktemp("influxd")) as peer:
+        yield peer
+
+
+@pytest.fixture(scope="session")
+def vm_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VictoriaMetricsPeer]:
+    """VictoriaMetrics shared by the session."""
+    with VictoriaMetricsPeer(tmp_path_factory.mktemp("vm")) as peer:
+        yield peer
+
+
+@pytest.fixture
+def make_influx_peer(
+        tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[], InfluxV1Peer]]:
+    """Start private InfluxDB 1.x instances (free to stop/start); all stopped at teardown."""
+    peers: list[InfluxV1Peer] = []
+
+    def make() -> InfluxV1Peer:
+        peer = InfluxV1Peer(tmp_path_factory.mktemp("influxd"))
+        peers.append(peer)
+        return peer.start()
+
+    yield make
+    for peer in peers:
+        peer.stop()
+
+
+@pytest.fixture
+def make_vm_peer(
+        tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[], VictoriaMetricsPeer]]:
+    """Start private VictoriaMetrics instances (free to stop/start); all stopped at teardown."""
+    peers: list[VictoriaMetricsPeer] = []
+
+    def make() -> VictoriaMetricsPeer:
+        peer = VictoriaMetricsPeer(tmp_path_factory.mktemp("vm"))
+        peers.append(peer)
+        return peer.start()
+
+    yield make
+    for peer in peers:
+        peer.stop()
