@@ -81,16 +81,17 @@ class SshConnection:
                 self.client = client
                 return
             except paramiko.SSHException as e:
+                err: paramiko.SSHException = e
                 transport = client.get_transport()
                 if transport is not None and not transport.remote_version:
                     # paramiko sometimes surfaces a banner timeout as "No existing session".
-                    e = paramiko.SSHException("Error reading SSH protocol banner")
+                    err = paramiko.SSHException("Error reading SSH protocol banner")
                 client.close()
-                if "banner" in str(e).lower() and attempt == 1:
-                    first = _reason(e, where, d, s.known_hosts)
+                if "banner" in str(err).lower() and attempt == 1:
+                    first = _reason(err, where, d, s.known_hosts)
                     time.sleep(0.5 + 0.5 * (hash(d.name) % 10) / 10)
                     continue
-                reason = _reason(e, where, d, s.known_hosts)
+                reason = _reason(err, where, d, s.known_hosts)
                 # The retry's own failure can be vaguer than the first ("No existing session").
                 raise CollectionError(first if first and reason.startswith("SSH error") else reason) \
                     from None
