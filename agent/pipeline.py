@@ -61,9 +61,9 @@ class Pipeline:
             for sink in self.sinks:
                 try:
                     sink.write(result.samples)
-                except Exception:
-                    log.exception("sink %s failed to take %d samples", sink.name,
-                                  len(result.samples))
+                except Exception as e:  # one broken sink must not stop the others
+                    log.exception("sink %s failed to take %d samples: %s", sink.name,
+                                  len(result.samples), e)
             write_collection(self.engine, result)
             if self.cases is not None:
                 for kind, case in self.cases.apply(verdicts):
