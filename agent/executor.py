@@ -43,7 +43,8 @@ class Executor:
             if spec is None:
                 raise CollectionError(f"unknown collector '{job.collector}'")
             collector = self._collector(job.device, job.collector)
-            target = Target(device.name, device.kind, device.address, dict(job.params))
+            target = Target(device.name, device.kind, device.address, dict(job.params),
+                            settings=device.settings.get(job.collector), port=device.port)
             if spec.transport == "ssh":
                 with SshConnection(device) as conn:
                     samples = collector.collect(target, conn)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -66,6 +67,17 @@ class Layer(_Strict):
     ssh: SshLayer | None = None
     labels: dict[str, str] | None = None
     thresholds: dict[str, Threshold] | None = None
+    # Per-collector settings, validated by each collector's own model in _effective.
+    settings: dict[str, dict[str, Any]] | None = None
+
+    @field_validator("settings")
+    @classmethod
+    def _settings(cls, v: dict[str, dict[str, Any]] | None) -> dict[str, dict[str, Any]] | None:
+        for name in v or {}:
+            if name not in COLLECTORS:
+                raise ValueError(f"settings for unknown collector '{name}'; known: "
+                                 f"{', '.join(sorted(COLLECTORS))}")
+        return v
 
     @field_validator("kind")
     @classmethod
@@ -135,6 +147,7 @@ class Device:
     ssh: SshSettings
     labels: dict[str, str] = field(default_factory=dict)
     thresholds: dict[str, Threshold] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)  # collector -> validated model
 
     def public(self) -> dict[str, Any]:
         """Effective settings for people and JSON; secrets shown as ***."""
@@ -160,6 +173,7 @@ class Device:
             "ssh": ssh,
             "labels": dict(self.labels),
             "thresholds": {k: v.model_dump(exclude_none=True) for k, v in self.thresholds.items()},
+            "settings": {k: _public_settings(v) for k, v in self.settings.items()},
         }
 
 
@@ -341,6 +355,7 @@ def _effective(file: str, where: str, dev: DeviceEntry, merged: dict[str, Any],
             if err:
                 report(f"{section}.{key}", err)
             resolved[key] = value
+    settings = _collector_settings(merged.get("settings") or {}, report, secrets)
     if len(problems) > before:
         return None
     return Device(
@@ -364,7 +379,50 @@ def _effective(file: str, where: str, dev: DeviceEntry, merged: dict[str, Any],
         ),
         labels=dict(merged.get("labels") or {}),
         thresholds={k: Threshold.model_validate(v) for k, v in (merged.get("thresholds") or {}).items()},
+        settings=settings,
     )
+
+
+def _collector_settings(raw: dict[str, Any], report: Callable[[str, str], None],
+                        secrets: Secrets) -> dict[str, Any]:
+    """Validate `settings.<collector>` with the collector's model; resolve its secrets."""
+    out: dict[str, Any] = {}
+    for name, data in raw.items():
+        factory = COLLECTORS[name].settings
+        if factory is None:
+            report(f"settings.{name}", f"the {name} collector takes no settings")
+            continue
+        model: type[BaseModel] = factory()
+        data = dict(data or {})
+        bad = False
+        for key, info in model.model_fields.items():
+            if key not in data or "SecretStr" not in str(info.annotation):
+                continue
+            if not isinstance(data[key], str) or not is_reference(data[key]):
+                report(f"settings.{name}.{key}", REF_HELP)
+                bad = True
+                continue
+            value, err = secrets.resolve(data[key])
+            if err:
+                report(f"settings.{name}.{key}", err)
+                bad = True
+            else:
+                data[key] = value
+        try:
+            validated = model.model_validate(data)
+        except ValidationError as e:
+            for err in e.errors():
+                loc = ".".join(str(x) for x in err["loc"])
+                report(f"settings.{name}.{loc}" if loc else f"settings.{name}", err["msg"])
+            continue
+        if not bad:
+            out[name] = validated
+    return out
+
+
+def _public_settings(model: BaseModel) -> dict[str, Any]:
+    return {k: ("***" if isinstance(v, SecretStr) else v)
+            for k, v in model.model_dump(mode="python").items()}
 
 
 def _resolve_path(base: Path, value: str) -> Path:

@@ -188,6 +188,9 @@ class Target:
     kind: str
     address: str
     params: dict[str, Any] = field(default_factory=dict)
+    # The validated `settings.<collector>` model from the inventory, or None.
+    settings: Any = None
+    port: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,9 @@ def evaluate(samples: Iterable[Sample], device: str, ruleset: RuleSet,
             if s.measurement != rule.measurement or rule.field not in s.fields:
                 continue
             value = s.fields[rule.field]
+            if rule.states is not None:
+                verdicts.append(judge_state(rule, device, s, str(value)))
+                continue
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 continue
             verdicts.append(judge(rule, device, s, float(value), overrides.get(rule.name)))
@@ -53,6 +56,22 @@ def judge(rule: Rule, device: str, sample: Sample, value: float,
     return Verdict(device=device, check=rule.name, status=status, instance=instance, value=value,
                    unit=rule.unit, threshold=threshold, message=message,
                    collected_at=sample.time / 1e9, level=level)
+
+
+def judge_state(rule: Rule, device: str, sample: Sample, value: str) -> Verdict:
+    """A text field judged by the rule's `states` table."""
+    status = Status.parse(rule.states.get(value, rule.other) if rule.states else rule.other)
+    instance = sample.tags.get(rule.instance_tag, "") if rule.instance_tag else ""
+    subject = f"{rule.description or rule.name}{' ' + instance if instance else ''}"
+    expected = [k for k, v in (rule.states or {}).items() if v == "ok"]
+    message = f"{subject}: {value}"
+    if status is not Status.OK and expected:
+        message += f" (expected {' or '.join(expected)})"
+    level = {Status.OK: None, Status.WARN: rule.levels.warn, Status.CRIT: rule.levels.crit,
+             Status.UNKNOWN: rule.levels.unknown}[status]
+    return Verdict(device=device, check=rule.name, status=status, instance=instance, value=None,
+                   unit="", threshold=f"expected {' or '.join(expected)}" if expected else "",
+                   message=message, collected_at=sample.time / 1e9, level=level)
 
 
 def collection_verdict(result: Result, ruleset: RuleSet) -> Verdict:

@@ -31,6 +31,10 @@ class Rule(BaseModel):
     direction: Literal["above", "below"] = "above"
     warn: float | None = None
     crit: float | None = None
+    # For text fields (a WebLogic server state, a port's oper status): value -> status.
+    # Values not listed get `other` (UNKNOWN unless said).
+    states: dict[str, Literal["ok", "warn", "crit", "unknown"]] | None = None
+    other: Literal["ok", "warn", "crit", "unknown"] = "unknown"
     levels: Levels = Levels()
 
     @model_validator(mode="after")
@@ -57,12 +61,23 @@ class RuleSet(BaseModel):
         return {r.name: r for r in self.rules}
 
 
-def load_rules(path: Path | None = None) -> RuleSet:
-    """The shipped defaults, or a user's rules file (same shape)."""
-    if path is None:
-        text = resources.files("checks").joinpath("defaults.yaml").read_text(encoding="utf-8")
+def shipped_rules() -> RuleSet:
+    """checks/defaults.yaml plus every other checks/*.yaml (one per domain), by file name."""
+    folder = resources.files("checks")
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".yaml")),
+                   key=lambda f: (f.name != "defaults.yaml", f.name))
+    merged: dict[str, object] = {"rules": []}
+    for f in files:
+        data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+        merged["rules"] += data.pop("rules", [])  # type: ignore[operator]
+        merged.update(data)
+    return RuleSet.model_validate(merged)
 
-        return RuleSet.model_validate(yaml.safe_load(text))
+
+def load_rules(path: Path | None = None) -> RuleSet:
+    """The shipped rules, or a user's rules file (same shape)."""
+    if path is None:
+        return shipped_rules()
     data = load_yaml_file(path, "rules file")
     if not isinstance(data, dict):
         raise ConfigError([Problem(str(path), "", "a mapping with `rules:` expected")])

@@ -13,10 +13,15 @@ from typing import Any, Literal
 
 @dataclass(frozen=True, slots=True)
 class CollectorSpec:
+    """`settings`, when given, returns the pydantic model that validates the device's
+    `settings.<collector>:` section of the inventory (lazy: import cost only when used).
+    Top-level SecretStr fields of that model must be given as secret references."""
+
     name: str
-    transport: Literal["local", "ssh"]
+    transport: Literal["local", "ssh", "snmp", "cli"]
     description: str
     factory: Callable[[], Any]
+    settings: Callable[[], Any] | None = None
 
 
 def _local() -> Any:

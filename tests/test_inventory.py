@@ -119,6 +119,12 @@ BAD = {
     "unknown parent": ("devices:\n  - {name: a, address: 1.2.3.4, ssh: {user: u}, labels: {parent: zz}}\n",
                        "devices[0].labels.parent", "unknown device 'zz'"),
     "devices not a list": ("devices: {a: 1}\n", "devices", "valid list"),
+    "settings for unknown collector": (
+        "devices:\n  - {name: a, address: 1.2.3.4, ssh: {user: u}, settings: {snpm: {}}}\n",
+        "devices[0].settings", "settings for unknown collector 'snpm'"),
+    "settings a collector does not take": (
+        "devices:\n  - {name: a, collectors: [local], settings: {local: {x: 1}}}\n",
+        "devices[0].settings.local", "takes no settings"),
     "secret without file": ("devices:\n  - {name: a, address: 1.2.3.4, ssh: {user: u, password: '${secret:k}'}}\n",
                             "devices[0].ssh.password", "no secrets_file is configured"),
 }

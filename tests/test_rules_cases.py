@@ -93,3 +93,25 @@ def test_database_refuses_a_second_open_case(tmp_path: Path) -> None:
     row["number"] = "F-dup"
     with pytest.raises(Exception, match="UNIQUE"), engine.begin() as conn:
         conn.execute(cases.insert().values(**row))
+
+
+def test_state_rule_maps_text_values() -> None:
+    from checks.rules import RuleSet
+
+    rs = RuleSet.model_validate({"rules": [{
+        "name": "wls_state", "description": "WebLogic server", "measurement": "weblogic",
+        "field": "state", "instance_tag": "server",
+        "states": {"RUNNING": "ok", "ADMIN": "warn", "FAILED": "crit"},
+        "levels": {"warn": 3, "crit": 1, "unknown": 2}}]})
+
+    def judge(state: str) -> tuple[Status, int | None, str]:
+        (v,) = evaluate([Sample("weblogic", {"server": "AdminServer"}, {"state": state}, 10**18)],
+                        "app01", rs)
+        return v.status, v.level, v.message
+
+    assert judge("RUNNING")[:2] == (Status.OK, None)
+    assert judge("ADMIN")[:2] == (Status.WARN, 3)
+    status, level, message = judge("FAILED")
+    assert (status, level) == (Status.CRIT, 1)
+    assert message == "WebLogic server AdminServer: FAILED (expected RUNNING)"
+    assert judge("SHUTDOWN")[:2] == (Status.UNKNOWN, 2)  # not listed: `other`
