@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from agent.connections.ssh import SshConnection
@@ -22,9 +23,10 @@ log = logging.getLogger(__name__)
 class Executor:
     """Keeps one collector instance per (device, collector): some remember the last cycle."""
 
-    def __init__(self) -> None:
+    def __init__(self, load_state: Callable[[str, str], dict[str, Any]] | None = None) -> None:
         self._instances: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
+        self._load_state = load_state
 
     def _collector(self, device: str, name: str) -> Any:
         with self._lock:
@@ -43,8 +45,10 @@ class Executor:
             if spec is None:
                 raise CollectionError(f"unknown collector '{job.collector}'")
             collector = self._collector(job.device, job.collector)
+            memory = self._load_state(job.device, job.collector) if self._load_state else {}
             target = Target(device.name, device.kind, device.address, dict(job.params),
-                            settings=device.settings.get(job.collector), port=device.port)
+                            settings=device.settings.get(job.collector), port=device.port,
+                            state=memory)
             if spec.transport == "ssh":
                 with SshConnection(device) as conn:
                     samples = collector.collect(target, conn)
@@ -52,6 +56,7 @@ class Executor:
                 samples = collector.collect(target, None)
             result.samples = samples
             result.status = Status.OK
+            result.state = target.state
         except CollectionError as e:
             result.reason = str(e)
         except Exception as e:  # a collector bug must not stop the run

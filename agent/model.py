@@ -96,6 +96,7 @@ class Result:
     started_at: float = 0.0
     duration: float = 0.0
     evidence: str = ""  # a short excerpt of raw output, for reports
+    state: dict[str, Any] | None = None  # the collector's new memory, saved when recorded
 
     @property
     def collected(self) -> bool:
@@ -191,6 +192,9 @@ class Target:
     # The validated `settings.<collector>` model from the inventory, or None.
     settings: Any = None
     port: int = 0
+    # The collector's memory from its last successful cycle on this device (log
+    # positions, counters, boot time). Mutate it in place; it is saved with the result.
+    state: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

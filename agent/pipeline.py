@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
@@ -12,6 +12,7 @@ from agent.cases.engine import CaseEngine
 from agent.inventory import Inventory
 from agent.model import Result, Sample, Verdict
 from agent.store.samples import write_collection, write_samples
+from agent.store.state import collector_key, load_state
 from checks.evaluate import collection_verdict, evaluate
 from checks.rules import RuleSet
 
@@ -49,6 +50,10 @@ class Pipeline:
         self.record = record  # False: judge only (e.g. `inspect --no-store`)
         self.cases = CaseEngine(engine) if record else None
         self._lock = threading.Lock()
+
+    def load_state(self, device: str, collector: str) -> dict[str, Any]:
+        """What the collector remembered after its last recorded cycle on this device."""
+        return load_state(self.engine, collector_key(device, collector))
 
     def handle(self, result: Result) -> list[Verdict]:
         device = self.inventory.devices.get(result.device)

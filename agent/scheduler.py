@@ -39,7 +39,7 @@ def jobs(inventory: Inventory) -> list[tuple[Job, int]]:
 def run_once(inventory: Inventory, pipeline: Pipeline, workers: int = 16,
              executor: Executor | None = None) -> int:
     """One cycle of every job, now, in parallel. Returns how many jobs ran."""
-    executor = executor or Executor()
+    executor = executor or Executor(pipeline.load_state)
     todo = jobs(inventory)
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo) or 1))) as pool:
         for _ in pool.map(lambda ji: _run(executor, pipeline, inventory, ji[0]), todo):
@@ -59,7 +59,7 @@ class Daemon:
     def __init__(self, inventory: Inventory, pipeline: Pipeline, workers: int = 16) -> None:
         self.inventory = inventory
         self.pipeline = pipeline
-        self.executor = Executor()
+        self.executor = Executor(pipeline.load_state)
         self.scheduler = BackgroundScheduler(
             executors={"default": ApsThreadPool(max_workers=workers)},
             job_defaults={"max_instances": 1, "coalesce": True},

@@ -65,7 +65,7 @@ def inspect(
     app = load_app(config, inventory, data_dir)
     devices = app.inventory.select(device, group)
     pipeline = build_pipeline(app, influx=False, record=not no_store)
-    executor = Executor()
+    executor = Executor(pipeline.load_state)
     todo = [(d, Job(d.name, c)) for d in devices for c in d.collectors]
     started = time.time()
     verdicts: list[Verdict] = []

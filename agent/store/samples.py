@@ -9,6 +9,7 @@ from sqlalchemy import Engine, func, insert, select
 
 from agent.model import Result, Sample
 from agent.store.schema import collections, samples
+from agent.store.state import collector_key, save_state
 
 
 def write_samples(engine: Engine, batch: Iterable[Sample]) -> int:
@@ -24,12 +25,15 @@ def write_samples(engine: Engine, batch: Iterable[Sample]) -> int:
 
 
 def write_collection(engine: Engine, result: Result) -> None:
+    """The collection record and the collector's new memory, in one transaction."""
     with engine.begin() as conn:
         conn.execute(insert(collections).values(
             device=result.device, collector=result.collector, status=result.status.label,
             reason=result.reason, started_at=result.started_at, duration=result.duration,
             samples=len(result.samples),
         ))
+        if result.state is not None:
+            save_state(conn, collector_key(result.device, result.collector), result.state)
 
 
 def read_samples(engine: Engine, device: str | None = None,
