@@ -37,4 +37,5 @@ def build_pipeline(app: App, influx: bool = True, record: bool = True) -> Pipeli
     if influx and record:
         spool_root = Path(str(app.engine.url.database)).parent / "spool"
         sinks += [InfluxSinkWriter(cfg, spool_root) for cfg in app.config.influx]
-    return Pipeline(app.engine, app.inventory, app.rules, sinks, record=record)
+    return Pipeline(app.engine, app.inventory, app.rules, sinks, record=record,
+                    case_policy=app.config.cases)

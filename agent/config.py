@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from agent.cases.policy import CasePolicy, default_case_policy, load_case_policy
 from agent.problems import ConfigError, Problem, load_yaml_file, pydantic_problems
 from agent.secrets import REF_HELP, Secrets, is_reference
 
@@ -67,6 +68,11 @@ class ConfigModel(_Strict):
     rules: str | None = None
     workers: int = Field(default=16, ge=1, le=1024)
     sinks: SinksModel = SinksModel()
+    # Validated by agent.cases.policy (they need each other: policies name calendars).
+    timezone: str | None = None
+    calendars: dict[str, Any] | None = None
+    sla: dict[str, Any] | None = None
+    cases: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +104,7 @@ class AgentConfig:
     rules: Path | None
     workers: int
     influx: list[InfluxSink] = field(default_factory=list)
+    cases: CasePolicy = field(default_factory=default_case_policy)
 
 
 def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> AgentConfig:
@@ -108,7 +115,7 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> 
     if path is None and Path("xunjian.yaml").exists():
         path = Path("xunjian.yaml")
     if path is None:
-        return _build(ConfigModel(), None, Path.cwd(), env)
+        return _build(ConfigModel(), None, Path.cwd(), env, {})
     raw = load_yaml_file(path, "config file") or {}
     if not isinstance(raw, dict):
         raise ConfigError([Problem(str(path), "", "a mapping expected")])
@@ -116,10 +123,11 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> 
         model = ConfigModel.model_validate(raw)
     except ValidationError as e:
         raise ConfigError(pydantic_problems(str(path), (), e)) from None
-    return _build(model, path, path.parent, env)
+    return _build(model, path, path.parent, env, raw)
 
 
-def _build(m: ConfigModel, path: Path | None, base: Path, env: dict[str, str]) -> AgentConfig:
+def _build(m: ConfigModel, path: Path | None, base: Path, env: dict[str, str],
+           raw: dict[str, Any]) -> AgentConfig:
     def rel(p: str | None) -> Path | None:
         if p is None:
             return None
@@ -148,9 +156,14 @@ def _build(m: ConfigModel, path: Path | None, base: Path, env: dict[str, str]) -
             batch_size=s.batch_size, timeout=s.timeout, gzip=s.gzip, verify_tls=s.verify_tls,
             ca_file=rel(s.ca_file), spool_max_bytes=int(s.spool_max_mb * 1024 * 1024),
         ))
+    case_policy = default_case_policy()
+    try:
+        case_policy = load_case_policy(raw, file)
+    except ConfigError as e:
+        problems += e.problems
     if problems:
         raise ConfigError(problems)
     return AgentConfig(path=path, data_dir=rel(m.data_dir) or Path("var"),
                        inventory=rel(m.inventory) or Path("inventory.yaml"),
                        secrets_file=secrets_file, rules=rel(m.rules), workers=m.workers,
-                       influx=sinks)
+                       influx=sinks, cases=case_policy)

@@ -117,6 +117,8 @@ class Verdict:
     message: str = ""
     collected_at: float = 0.0
     level: int | None = None  # fault level (1/2/3) this verdict maps to, if not OK
+    flapping: bool = False  # the status changed too often lately; it holds the worst one
+    since: float | None = None  # when the current status began (before any `for:` delay)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -152,33 +154,49 @@ class Case:
     check: str
     instance: str
     level: int
+    opened_level: int
     status: str  # open | acknowledged | resolved | closed
-    severity: str  # warn | crit | unknown (the verdict that opened or last updated it)
+    severity: str  # warn | crit | unknown (the latest verdict)
     opened_at: float
     updated_at: float
-    resolved_at: float | None
-    resolved_by: str | None
-    last_value: float | None
-    threshold: str
-    message: str
+    policy: str = "default"
+    response_due: float | None = None
+    repair_due: float | None = None
+    acknowledged_at: float | None = None
+    acknowledged_by: str | None = None
+    response_breached: bool = False
+    repair_breached: bool = False
+    paused_at: float | None = None
+    paused_seconds: float = 0.0
+    resolved_at: float | None = None
+    resolved_by: str | None = None
+    closed_at: float | None = None
+    closed_by: str | None = None
+    assignee: str | None = None
+    flapping: bool = False
+    suppressed_by: str | None = None
+    fault_type: str = ""
+    cause: str = ""
+    handling: str = ""
+    loss: str = ""
+    last_value: float | None = None
+    threshold: str = ""
+    message: str = ""
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in ("open", "acknowledged")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "number": self.number,
-            "device": self.device,
-            "check": self.check,
-            "instance": self.instance,
-            "level": self.level,
-            "status": self.status,
-            "severity": self.severity,
-            "opened_at": iso(self.opened_at),
-            "updated_at": iso(self.updated_at),
-            "resolved_at": iso(self.resolved_at or 0),
-            "resolved_by": self.resolved_by,
-            "last_value": self.last_value,
-            "threshold": self.threshold,
-            "message": self.message,
-        }
+        times = ("opened_at", "updated_at", "response_due", "repair_due", "acknowledged_at",
+                 "paused_at", "resolved_at", "closed_at")
+        out: dict[str, Any] = {}
+        for f in self.__slots__:  # type: ignore[attr-defined]
+            if f == "id":
+                continue
+            v = getattr(self, f)
+            out["check" if f == "check" else f] = iso(v or 0) if f in times else v
+        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
 from agent.cases.engine import CaseEngine
+from agent.cases.policy import CasePolicy
 from agent.inventory import Inventory
 from agent.model import Result, Sample, Verdict
 from agent.store.samples import write_collection, write_samples
@@ -41,19 +44,29 @@ class StoreSink:
 
 class Pipeline:
     def __init__(self, engine: Engine, inventory: Inventory, rules: RuleSet,
-                 sinks: list[Sink], record: bool = True,
-                 ) -> None:
+                 sinks: list[Sink], record: bool = True, case_policy: CasePolicy | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.engine = engine
         self.inventory = inventory
         self.rules = rules
         self.sinks = sinks
         self.record = record  # False: judge only (e.g. `inspect --no-store`)
-        self.cases = CaseEngine(engine) if record else None
+        self.clock = clock
+        self.cases = CaseEngine(engine, case_policy, inventory.devices, clock) if record else None
         self._lock = threading.Lock()
 
     def load_state(self, device: str, collector: str) -> dict[str, Any]:
         """What the collector remembered after its last recorded cycle on this device."""
         return load_state(self.engine, collector_key(device, collector))
+
+    def tick(self) -> None:
+        """Case clocks: escalations when deadlines pass, faults held through a window."""
+        if self.cases is None:
+            return
+        with self._lock:
+            for kind, case in self.cases.tick():
+                log.info("case %s %s: %s %s L%d %s", case.number, kind, case.device, case.check,
+                         case.level, case.message)
 
     def handle(self, result: Result) -> list[Verdict]:
         device = self.inventory.devices.get(result.device)

@@ -44,6 +44,7 @@ def run_once(inventory: Inventory, pipeline: Pipeline, workers: int = 16,
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo) or 1))) as pool:
         for _ in pool.map(lambda ji: _run(executor, pipeline, inventory, ji[0]), todo):
             pass
+    pipeline.tick()
     return len(todo)
 
 
@@ -53,6 +54,9 @@ def _run(executor: Executor, pipeline: Pipeline, inventory: Inventory, job: Job)
     if not result.collected:
         log.warning("%s/%s not collected: %s", job.device, job.collector, result.reason)
     pipeline.handle(result)
+
+
+TICK_SECONDS = 30
 
 
 class Daemon:
@@ -77,9 +81,12 @@ class Daemon:
                 id=f"{job.device}/{job.collector}", name=f"{job.device}/{job.collector}",
                 misfire_grace_time=max(1, interval // 2),
             )
+        # Case clocks: escalation needs no sample to arrive, so it has its own job.
+        self.scheduler.add_job(self.pipeline.tick, "interval", seconds=TICK_SECONDS, id="case-clocks",
+                               name="case clocks", next_run_time=now, misfire_grace_time=TICK_SECONDS)
         self.scheduler.add_listener(self._missed, mask=EVENT_JOB_MAX_INSTANCES)
         self.scheduler.start()
-        log.info("scheduled %d jobs for %d devices", len(self.scheduler.get_jobs()),
+        log.info("scheduled %d jobs for %d devices", len(self.scheduler.get_jobs()) - 1,
                  len(self.inventory.devices))
 
     def _missed(self, event: object) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from agent.cases.engine import CaseEngine, case_history, list_cases
+from agent.cases.engine import CaseEngine
+from agent.cases.queries import case_history, list_cases
 from agent.inventory import Threshold
 from agent.model import Result, Sample, Status
 from agent.problems import ConfigError
@@ -79,9 +80,10 @@ def test_case_opens_updates_resolves(tmp_path: Path) -> None:
     assert [c.instance for c in list_cases(engine)] == ["/var"]
     kinds = [e["kind"] for e in case_history(engine, case.number)]
     assert kinds == ["open", "update", "resolve"]
-    # the same fault again later is a new case with the next number
-    (kind, again), = ce.apply(evaluate([disk("/", 90)], "db01", RULES))
-    assert kind == "open" and again.number.endswith("-0003")
+    # the same fault again within the reopen window reopens the same case
+    changes = ce.apply(evaluate([disk("/", 90)], "db01", RULES))
+    assert [k for k, _ in changes] == ["reopen", "update"]
+    assert {c.number for _, c in changes} == {case.number} and changes[-1][1].status == "open"
 
 
 def test_database_refuses_a_second_open_case(tmp_path: Path) -> None:

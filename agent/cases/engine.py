@@ -1,124 +1,434 @@
-"""Fault cases (故障单): verdicts in, cases opened, updated and resolved, every change an event.
+"""Fault cases (故障单): verdicts in, cases opened, escalated and resolved; people act on them.
 
-Each verdict is applied in its own transaction together with its event, so a case
-and its history never disagree, even after a kill -9.
+Every change is an event in `case_events`, written in the same transaction as the
+change itself (one transaction per verdict or action), so a case and its history
+never disagree, even after a kill -9; the database allows one open case per
+device + check + instance.
+
+Clocks: a case gets the response and repair deadlines of its SLA policy and level
+when it opens. When a deadline passes, the breach is recorded and the case escalates
+one level (as the policy says); the clocks still running restart at the new level's
+limits from that moment. A pause stops the repair clock; the paused time (counted on
+the repair calendar) pushes the repair deadline.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from datetime import datetime
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
+from agent.cases.policy import CasePolicy, default_case_policy
+from agent.cases.sla import deadlines
+from agent.cases.windows import DeviceLike
 from agent.model import Case, Status, Verdict
-from agent.store.schema import case_events, cases
+from agent.store.schema import case_events, cases, held
 
 OPEN_STATES = ("open", "acknowledged")
 SYSTEM = "system"
+Change = tuple[str, Case]
+
+
+class CaseError(Exception):
+    """An action that cannot be done to this case now (the message says why)."""
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def unreachable(check: str) -> bool:
+    return check.startswith("collect.")
 
 
 class CaseEngine:
-    def __init__(self, engine: Engine, clock: Any = time.time) -> None:
+    def __init__(self, engine: Engine, policy: CasePolicy | None = None,
+                 devices: Mapping[str, DeviceLike] | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.engine = engine
+        self.policy = policy or default_case_policy()
+        self.devices: Mapping[str, DeviceLike] = devices or {}
         self.clock = clock
 
-    def apply(self, verdicts: list[Verdict]) -> list[tuple[str, Case]]:
+    # -- verdicts ---------------------------------------------------------------------------
+
+    def apply(self, verdicts: list[Verdict]) -> list[Change]:
         """Apply verdicts; return the (event kind, case) pairs that changed something."""
-        changes = []
+        changes: list[Change] = []
         for v in verdicts:
             with self.engine.begin() as conn:
-                change = self._apply_one(conn, v)
-            if change:
-                changes.append(change)
+                changes += self._apply_one(conn, v, self.clock())
         return changes
 
-    def _apply_one(self, conn: Connection, v: Verdict) -> tuple[str, Case] | None:
-        row = conn.execute(select(cases).where(
-            cases.c.device == v.device, cases.c.check_name == v.check,
-            cases.c.instance == v.instance, cases.c.status.in_(OPEN_STATES),
-        )).first()
-        now = self.clock()
+    def _apply_one(self, conn: Connection, v: Verdict, now: float) -> list[Change]:
+        row = self._open_row(conn, v.device, v.check, v.instance)
         if v.status is Status.OK:
+            conn.execute(delete(held).where(held.c.device == v.device, held.c.check_name == v.check,
+                                            held.c.instance == v.instance))
             if row is None:
-                return None
-            conn.execute(update(cases).where(cases.c.id == row.id).values(
-                status="resolved", resolved_at=now, resolved_by=SYSTEM, updated_at=now,
-                last_value=v.value, message=v.message))
-            self._event(conn, row.id, now, "resolve", {"value": v.value, "message": v.message,
-                                                        "by": "recovery"})
-            return "resolve", self._get(conn, row.id)
+                return []
+            return self._resolve(conn, row, now, SYSTEM, {"by": "recovery", "value": v.value,
+                                                          "message": v.message})
+        if row is not None:
+            return self._update(conn, row, v, now)
+        if self.policy.in_maintenance(self.devices.get(v.device), v.device, now) is not None:
+            self._hold(conn, v, now)
+            return []
+        return self._open(conn, v, now, {})
+
+    def _hold(self, conn: Connection, v: Verdict, now: float) -> None:
+        key = (held.c.device == v.device, held.c.check_name == v.check, held.c.instance == v.instance)
+        doc = json.dumps(_verdict_doc(v))
+        if conn.execute(select(held.c.since).where(*key)).first():
+            conn.execute(update(held).where(*key).values(verdict=doc))
+        else:
+            conn.execute(insert(held).values(device=v.device, check_name=v.check, instance=v.instance,
+                                             since=now, verdict=doc))
+
+    def _open(self, conn: Connection, v: Verdict, now: float, extra: dict[str, Any]) -> list[Change]:
         level = v.level or 3
-        if row is None:
-            number = self._next_number(conn, now)
-            case_id = conn.execute(insert(cases).values(
-                number=number, device=v.device, check_name=v.check, instance=v.instance,
-                level=level, status="open", severity=v.status.label, opened_at=now,
-                updated_at=now, last_value=v.value, threshold=v.threshold, message=v.message,
-            )).inserted_primary_key[0]
-            self._event(conn, case_id, now, "open", {
-                "level": level, "severity": v.status.label, "value": v.value,
-                "threshold": v.threshold, "message": v.message})
-            return "open", self._get(conn, case_id)
+        recent = conn.execute(select(cases).where(
+            cases.c.device == v.device, cases.c.check_name == v.check, cases.c.instance == v.instance,
+            cases.c.status == "resolved",
+            cases.c.resolved_at >= now - self.policy.reopen_window.total_seconds(),
+        ).order_by(cases.c.resolved_at.desc())).first()
+        if recent is not None:
+            changes = self._reopen(conn, recent, now, SYSTEM, {"by": "recurrence", "message": v.message})
+            return changes + self._update(conn, self._row(conn, recent.id), v, now)
+        device = self.devices.get(v.device)
+        policy = self.policy.policy_for(device, v.device, now)
+        response_due, repair_due = self._dues(policy, level, now)
+        number = self._next_number(conn, now)
+        case_id = conn.execute(insert(cases).values(
+            number=number, device=v.device, check_name=v.check, instance=v.instance,
+            level=level, opened_level=level, status="open", severity=v.status.label,
+            opened_at=now, updated_at=now, policy=policy, response_due=response_due,
+            repair_due=repair_due, flapping=int(v.flapping), last_value=v.value,
+            threshold=v.threshold, message=v.message,
+        )).inserted_primary_key[0]
+        self._event(conn, case_id, now, "open", {
+            "level": level, "severity": v.status.label, "value": v.value, "threshold": v.threshold,
+            "message": v.message, "policy": policy, "since": v.since, **extra})
+        changes: list[Change] = [("open", self._get(conn, case_id))]
+        if unreachable(v.check):
+            changes += self._suppress_under_parent(conn, case_id, v.device, now)
+            changes += self._suppress_children(conn, number, v.device, now)
+        return changes
+
+    def _update(self, conn: Connection, row: Any, v: Verdict, now: float) -> list[Change]:
         values: dict[str, Any] = {"updated_at": now, "last_value": v.value, "message": v.message,
                                   "threshold": v.threshold}
-        kind = None
+        detail: dict[str, Any] = {}
         if v.status.label != row.severity:
-            values["severity"] = v.status.label
-            kind = "update"
-        if level < row.level:  # a worse verdict raises the level (1 is the most severe)
-            values["level"] = level
-            kind = "update"
+            values["severity"] = detail["severity"] = v.status.label
+        if bool(v.flapping) != bool(row.flapping):
+            values["flapping"] = int(v.flapping)
+            detail["flapping"] = v.flapping
+        level = v.level or 3
         conn.execute(update(cases).where(cases.c.id == row.id).values(**values))
-        if kind:
-            self._event(conn, row.id, now, kind, {"severity": v.status.label, "level":
-                                                  values.get("level", row.level),
-                                                  "value": v.value, "message": v.message})
-            return kind, self._get(conn, row.id)
-        return None
+        if level < row.level:  # a worse verdict raises the level (1 is the most severe)
+            return self._set_level(conn, self._row(conn, row.id), level, now, "update",
+                                   {**detail, "reason": "worse verdict", "value": v.value,
+                                    "message": v.message})
+        if detail:
+            self._event(conn, row.id, now, "update", {**detail, "value": v.value, "message": v.message})
+            return [("update", self._get(conn, row.id))]
+        return []
+
+    # -- clocks -----------------------------------------------------------------------------
+
+    def tick(self) -> list[Change]:
+        """Escalate cases whose deadlines passed; raise faults held through a window that ended."""
+        now = self.clock()
+        changes: list[Change] = []
+        with self.engine.connect() as c:
+            holds = c.execute(select(held)).all()
+        for h in holds:
+            if self.policy.in_maintenance(self.devices.get(h.device), h.device, now) is not None:
+                continue
+            with self.engine.begin() as conn:
+                key = (held.c.device == h.device, held.c.check_name == h.check_name,
+                       held.c.instance == h.instance)
+                if conn.execute(delete(held).where(*key)).rowcount == 0:
+                    continue  # someone else raised it
+                if self._open_row(conn, h.device, h.check_name, h.instance) is None:
+                    changes += self._open(conn, _verdict(json.loads(h.verdict)), now,
+                                          {"held_since": h.since, "by": "maintenance window ended"})
+        with self.engine.connect() as c:
+            due = c.execute(select(cases.c.id).where(cases.c.status.in_(OPEN_STATES),
+                                                     cases.c.suppressed_by.is_(None))).scalars().all()
+        for case_id in due:
+            with self.engine.begin() as conn:
+                changes += self._check_clocks(conn, self._row(conn, case_id), now)
+        return changes
+
+    def _check_clocks(self, conn: Connection, row: Any, now: float) -> list[Change]:
+        if row is None or row.status not in OPEN_STATES or row.suppressed_by:
+            return []
+        if self.policy.in_maintenance(self.devices.get(row.device), row.device, now) is not None:
+            return []  # no escalation inside a window; it happens when the window ends
+        missed = []
+        if row.status == "open" and row.response_due and now >= row.response_due \
+                and row.response_alarmed != row.response_due:
+            missed.append("response")
+        if row.paused_at is None and row.repair_due and now >= row.repair_due \
+                and row.repair_alarmed != row.repair_due:
+            missed.append("repair")
+        if not missed:
+            return []
+        values: dict[str, Any] = {"updated_at": now}
+        for clock in missed:
+            values[f"{clock}_breached"] = 1
+            values[f"{clock}_alarmed"] = getattr(row, f"{clock}_due")
+            self._event(conn, row.id, now, "breach", {"clock": clock, "due": getattr(row, f"{clock}_due"),
+                                                      "level": row.level})
+        conn.execute(update(cases).where(cases.c.id == row.id).values(**values))
+        changes: list[Change] = [("breach", self._get(conn, row.id))]
+        new = self.policy.sla(row.policy).escalate(row.level, missed)
+        if new < row.level:
+            changes += self._set_level(conn, self._row(conn, row.id), new, now, "escalate",
+                                       {"reason": f"{' and '.join(missed)} deadline passed"})
+        return changes
+
+    def _set_level(self, conn: Connection, row: Any, level: int, now: float, kind: str,
+                   detail: dict[str, Any]) -> list[Change]:
+        """A new level: the clocks still running restart at its limits from now."""
+        response_due, repair_due = self._dues(row.policy, level, now)
+        values: dict[str, Any] = {"level": level, "updated_at": now}
+        if row.status == "open":
+            values["response_due"] = response_due
+        if row.paused_at is None:
+            values["repair_due"] = repair_due
+        conn.execute(update(cases).where(cases.c.id == row.id).values(**values))
+        self._event(conn, row.id, now, kind, {"from": row.level, "level": level, **detail,
+                                              "response_due": values.get("response_due", row.response_due),
+                                              "repair_due": values.get("repair_due", row.repair_due)})
+        return [(kind, self._get(conn, row.id))]
+
+    def _dues(self, policy: str, level: int, start: float) -> tuple[float, float]:
+        d = deadlines(self.policy.sla(policy), level, _utc(start))
+        return d.response_due.timestamp(), d.repair_due.timestamp()
+
+    def _repair_calendar_elapsed(self, row: Any, start: float, end: float) -> float:
+        cal = self.policy.sla(row.policy).limits(row.level).repair.calendar
+        return cal.elapsed(_utc(start), _utc(end)).total_seconds()
+
+    def _push_repair(self, row: Any, seconds: float) -> float | None:
+        if row.repair_due is None or seconds <= 0:
+            return row.repair_due  # type: ignore[no-any-return]
+        cal = self.policy.sla(row.policy).limits(row.level).repair.calendar
+        return cal.add(_utc(row.repair_due), timedelta(seconds=seconds)).timestamp()
+
+    # -- parents ----------------------------------------------------------------------------
+
+    def _suppress_under_parent(self, conn: Connection, case_id: int, device: str,
+                               now: float) -> list[Change]:
+        dev = self.devices.get(device)
+        parent = dev.labels.get("parent") if dev else None
+        if not parent:
+            return []
+        p = conn.execute(select(cases.c.number).where(
+            cases.c.device == parent, cases.c.check_name.like("collect.%"),
+            cases.c.status.in_(OPEN_STATES))).first()
+        if p is None:
+            return []
+        return self._suppress(conn, case_id, p.number, now)
+
+    def _suppress_children(self, conn: Connection, number: str, device: str, now: float) -> list[Change]:
+        children = [n for n, d in self.devices.items() if d.labels.get("parent") == device]
+        if not children:
+            return []
+        rows = conn.execute(select(cases.c.id).where(
+            cases.c.device.in_(children), cases.c.check_name.like("collect.%"),
+            cases.c.status == "open", cases.c.suppressed_by.is_(None))).scalars().all()
+        changes: list[Change] = []
+        for cid in rows:
+            changes += self._suppress(conn, cid, number, now)
+        return changes
+
+    def _suppress(self, conn: Connection, case_id: int, parent_number: str, now: float) -> list[Change]:
+        conn.execute(update(cases).where(cases.c.id == case_id).values(suppressed_by=parent_number,
+                                                                      updated_at=now))
+        self._event(conn, case_id, now, "suppress", {"parent": parent_number,
+                                                     "message": f"parent unreachable: {parent_number}"})
+        return [("suppress", self._get(conn, case_id))]
+
+    # -- people -----------------------------------------------------------------------------
+
+    def act(self, number: str, action: str, actor: str, **kw: Any) -> list[Change]:
+        """ack | assign | note | pause | resume | resolve | close | reopen, in one transaction."""
+        now = self.clock()
+        with self.engine.begin() as conn:
+            row = conn.execute(select(cases).where(cases.c.number == number)).first()
+            if row is None:
+                raise CaseError(f"no case {number}")
+            return getattr(self, f"_do_{action}")(conn, row, now, actor, **kw)  # type: ignore[no-any-return]
+
+    def _need(self, row: Any, states: tuple[str, ...], action: str) -> None:
+        if row.status not in states:
+            raise CaseError(f"case {row.number} is {row.status}; {action} needs it "
+                            f"{' or '.join(states)}")
+
+    def _do_ack(self, conn: Connection, row: Any, now: float, actor: str, note: str = "") -> list[Change]:
+        self._need(row, ("open",), "ack")
+        values: dict[str, Any] = {"status": "acknowledged", "acknowledged_at": now,
+                                  "acknowledged_by": actor, "updated_at": now}
+        late = bool(row.response_due and now > row.response_due)
+        if late:
+            values["response_breached"] = 1
+        conn.execute(update(cases).where(cases.c.id == row.id).values(**values))
+        self._event(conn, row.id, now, "ack", {"note": note, "late": late}, actor)
+        return [("ack", self._get(conn, row.id))]
+
+    def _do_assign(self, conn: Connection, row: Any, now: float, actor: str, to: str = "",
+                   note: str = "") -> list[Change]:
+        if not to:
+            raise CaseError("assign needs a name")
+        conn.execute(update(cases).where(cases.c.id == row.id).values(assignee=to, updated_at=now))
+        self._event(conn, row.id, now, "assign", {"to": to, "note": note}, actor)
+        return [("assign", self._get(conn, row.id))]
+
+    def _do_note(self, conn: Connection, row: Any, now: float, actor: str, note: str = "") -> list[Change]:
+        if not note.strip():
+            raise CaseError("a note needs text")
+        conn.execute(update(cases).where(cases.c.id == row.id).values(updated_at=now))
+        self._event(conn, row.id, now, "note", {"note": note}, actor)
+        return [("note", self._get(conn, row.id))]
+
+    def _do_pause(self, conn: Connection, row: Any, now: float, actor: str, note: str = "") -> list[Change]:
+        self._need(row, OPEN_STATES, "pause")
+        if row.paused_at is not None:
+            raise CaseError(f"case {row.number} is already paused")
+        conn.execute(update(cases).where(cases.c.id == row.id).values(paused_at=now, updated_at=now))
+        self._event(conn, row.id, now, "pause", {"note": note}, actor)
+        return [("pause", self._get(conn, row.id))]
+
+    def _do_resume(self, conn: Connection, row: Any, now: float, actor: str, note: str = "") -> list[Change]:
+        if row.paused_at is None:
+            raise CaseError(f"case {row.number} is not paused")
+        self._unpause(conn, row, now)
+        self._event(conn, row.id, now, "resume", {"note": note}, actor)
+        return [("resume", self._get(conn, row.id))]
+
+    def _unpause(self, conn: Connection, row: Any, now: float) -> None:
+        counted = self._repair_calendar_elapsed(row, row.paused_at, now)
+        conn.execute(update(cases).where(cases.c.id == row.id).values(
+            paused_at=None, paused_seconds=row.paused_seconds + counted,
+            repair_due=self._push_repair(row, counted), updated_at=now))
+
+    def _do_resolve(self, conn: Connection, row: Any, now: float, actor: str, note: str = "",
+                    cause: str = "", handling: str = "") -> list[Change]:
+        self._need(row, OPEN_STATES, "resolve")
+        return self._resolve(conn, row, now, actor, {"by": "engineer", "note": note},
+                             cause=cause, handling=handling)
+
+    def _resolve(self, conn: Connection, row: Any, now: float, actor: str, detail: dict[str, Any],
+                 **fields: str) -> list[Change]:
+        if row.paused_at is not None:
+            self._unpause(conn, row, now)
+            row = self._row(conn, row.id)
+        values: dict[str, Any] = {"status": "resolved", "resolved_at": now, "resolved_by": actor,
+                                  "updated_at": now, **{k: v for k, v in fields.items() if v}}
+        if "value" in detail and detail["value"] is not None:
+            values["last_value"] = detail["value"]
+        late = bool(row.repair_due and now > row.repair_due)
+        if late:
+            values["repair_breached"] = 1
+        conn.execute(update(cases).where(cases.c.id == row.id).values(**values))
+        self._event(conn, row.id, now, "resolve", {**detail, "late": late}, actor)
+        changes: list[Change] = [("resolve", self._get(conn, row.id))]
+        for child in conn.execute(select(cases).where(cases.c.suppressed_by == row.number,
+                                                      cases.c.status.in_(OPEN_STATES))).all():
+            changes += self._resolve(conn, child, now, SYSTEM, {"by": "parent", "parent": row.number})
+        return changes
+
+    def _do_close(self, conn: Connection, row: Any, now: float, actor: str, cause: str = "",
+                  handling: str = "", loss: str = "", fault_type: str = "", note: str = "") -> list[Change]:
+        self._need(row, ("resolved",), "close")
+        cause, handling = cause or row.cause, handling or row.handling
+        if not cause.strip() or not handling.strip():
+            raise CaseError(f"closing {row.number} needs the cause and the handling "
+                            "(--cause, --handling): they go into the fault report")
+        conn.execute(update(cases).where(cases.c.id == row.id).values(
+            status="closed", closed_at=now, closed_by=actor, cause=cause, handling=handling,
+            loss=loss or row.loss, fault_type=fault_type or row.fault_type, updated_at=now))
+        self._event(conn, row.id, now, "close", {"cause": cause, "handling": handling, "loss": loss,
+                                                 "fault_type": fault_type, "note": note}, actor)
+        return [("close", self._get(conn, row.id))]
+
+    def _do_reopen(self, conn: Connection, row: Any, now: float, actor: str, note: str = "") -> list[Change]:
+        self._need(row, ("resolved", "closed"), "reopen")
+        return self._reopen(conn, row, now, actor, {"by": "engineer", "note": note})
+
+    def _reopen(self, conn: Connection, row: Any, now: float, actor: str,
+                detail: dict[str, Any]) -> list[Change]:
+        other = self._open_row(conn, row.device, row.check_name, row.instance)
+        if other is not None:
+            raise CaseError(f"case {other.number} is already open for this fault")
+        # The time it stayed resolved does not count against the repair clock.
+        gap = self._repair_calendar_elapsed(row, row.resolved_at or now, now)
+        conn.execute(update(cases).where(cases.c.id == row.id).values(
+            status="acknowledged" if row.acknowledged_at else "open", resolved_at=None,
+            resolved_by=None, closed_at=None, closed_by=None, updated_at=now,
+            paused_seconds=row.paused_seconds + gap, repair_due=self._push_repair(row, gap)))
+        self._event(conn, row.id, now, "reopen", detail, actor)
+        return [("reopen", self._get(conn, row.id))]
+
+    # -- rows and events ----------------------------------------------------------------------
+
+    def _open_row(self, conn: Connection, device: str, check: str, instance: str) -> Any:
+        return conn.execute(select(cases).where(
+            cases.c.device == device, cases.c.check_name == check, cases.c.instance == instance,
+            cases.c.status.in_(OPEN_STATES))).first()
+
+    def _row(self, conn: Connection, case_id: int) -> Any:
+        return conn.execute(select(cases).where(cases.c.id == case_id)).one()
 
     def _event(self, conn: Connection, case_id: int, at: float, kind: str,
                detail: dict[str, Any], actor: str = SYSTEM) -> None:
         seq = conn.execute(select(func.coalesce(func.max(case_events.c.seq), 0))
                            .where(case_events.c.case_id == case_id)).scalar_one() + 1
-        conn.execute(insert(case_events).values(case_id=case_id, seq=seq, at=at, kind=kind,
-                                                actor=actor, detail=json.dumps(detail)))
+        level = conn.execute(select(cases.c.level).where(cases.c.id == case_id)).scalar_one()
+        conn.execute(insert(case_events).values(
+            case_id=case_id, seq=seq, at=at, kind=kind, actor=actor,
+            detail=json.dumps({"level": level, **detail}, ensure_ascii=False)))
 
     def _next_number(self, conn: Connection, now: float) -> str:
-        prefix = f"F-{datetime.fromtimestamp(now).strftime('%Y%m%d')}-"
+        day = _utc(now).astimezone(self.policy.tz).strftime("%Y%m%d")
+        prefix = f"F-{day}-"
         last = conn.execute(select(func.max(cases.c.number))
                             .where(cases.c.number.like(f"{prefix}%"))).scalar_one()
         n = int(last.rsplit("-", 1)[1]) + 1 if last else 1
         return f"{prefix}{n:04d}"
 
     def _get(self, conn: Connection, case_id: int) -> Case:
-        return _case(conn.execute(select(cases).where(cases.c.id == case_id)).one())
+        return to_case(self._row(conn, case_id))
 
 
-def _case(r: Any) -> Case:
-    return Case(id=r.id, number=r.number, device=r.device, check=r.check_name,
-                instance=r.instance, level=r.level, status=r.status, severity=r.severity,
-                opened_at=r.opened_at, updated_at=r.updated_at, resolved_at=r.resolved_at,
-                resolved_by=r.resolved_by, last_value=r.last_value, threshold=r.threshold,
-                message=r.message)
+def _verdict_doc(v: Verdict) -> dict[str, Any]:
+    return {"device": v.device, "check": v.check, "status": v.status.label, "instance": v.instance,
+            "value": v.value, "unit": v.unit, "threshold": v.threshold, "message": v.message,
+            "collected_at": v.collected_at, "level": v.level, "flapping": v.flapping, "since": v.since}
 
 
-def list_cases(engine: Engine, status: str = "open") -> list[Case]:
-    """status: open (open + acknowledged), resolved, closed, or all."""
-    q = select(cases).order_by(cases.c.opened_at, cases.c.id)
-    if status == "open":
-        q = q.where(cases.c.status.in_(OPEN_STATES))
-    elif status != "all":
-        q = q.where(cases.c.status == status)
-    with engine.connect() as conn:
-        return [_case(r) for r in conn.execute(q)]
+def _verdict(d: dict[str, Any]) -> Verdict:
+    return Verdict(**{**d, "status": Status.parse(d["status"])})
 
 
-def case_history(engine: Engine, number: str) -> list[dict[str, Any]]:
-    q = (select(case_events).join(cases, cases.c.id == case_events.c.case_id)
-         .where(cases.c.number == number).order_by(case_events.c.seq))
-    with engine.connect() as conn:
-        return [{"seq": r.seq, "at": r.at, "kind": r.kind, "actor": r.actor,
-                 "detail": json.loads(r.detail)} for r in conn.execute(q)]
+def to_case(r: Any) -> Case:
+    return Case(
+        id=r.id, number=r.number, device=r.device, check=r.check_name, instance=r.instance,
+        level=r.level, opened_level=r.opened_level, status=r.status, severity=r.severity,
+        opened_at=r.opened_at, updated_at=r.updated_at, policy=r.policy,
+        response_due=r.response_due, repair_due=r.repair_due, acknowledged_at=r.acknowledged_at,
+        acknowledged_by=r.acknowledged_by, response_breached=bool(r.response_breached),
+        repair_breached=bool(r.repair_breached), paused_at=r.paused_at,
+        paused_seconds=r.paused_seconds, resolved_at=r.resolved_at, resolved_by=r.resolved_by,
+        closed_at=r.closed_at, closed_by=r.closed_by, assignee=r.assignee,
+        flapping=bool(r.flapping), suppressed_by=r.suppressed_by, fault_type=r.fault_type,
+        cause=r.cause, handling=r.handling, loss=r.loss, last_value=r.last_value,
+        threshold=r.threshold, message=r.message)

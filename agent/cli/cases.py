@@ -1,37 +1,85 @@
-"""`xunjian cases …`: the fault cases in the store."""
+"""`xunjian cases …`: fault cases — list, show, act on them, write the fault report."""
 
 from __future__ import annotations
 
+import getpass
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from agent.cases.engine import case_history, list_cases
 from agent.cli.common import ConfigOpt, DataDirOpt, Format, FormatOpt, err, out, print_json
-from agent.config import load_config
-from agent.store.db import open_engine
 
-app = typer.Typer(help="Fault cases (故障单): list and show.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from agent.config import AgentConfig
+
+app = typer.Typer(help="Fault cases (故障单): list, show, ack, assign, note, pause, resume, resolve, "
+                  "close, reopen, and the fault report.", no_args_is_help=True)
 LEVEL = {1: "L1 重大", 2: "L2 主要", 3: "L3 次要"}
 
 
 class Which(StrEnum):
     open = "open"
+    acknowledged = "acknowledged"
     resolved = "resolved"
     closed = "closed"
     all = "all"
+
+
+class Lang(StrEnum):
+    zh = "zh-CN"
+    en = "en"
+
+
+class ReportFormat(StrEnum):
+    md = "md"
+    html = "html"
+
+
+NumberArg = Annotated[str, typer.Argument(help="Case number, e.g. F-20261122-0001.")]
+AsOpt = Annotated[str | None, typer.Option("--as", help="Who does it (default: your OS user name).",
+                                           show_default=False)]
+NoteOpt = Annotated[str, typer.Option("--note", "-m", help="A note for the case history.")]
 
 
 def _when(ts: float | None) -> str:
     return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M") if ts else ""
 
 
+def _open(config: Path | None, data_dir: Path | None) -> tuple[AgentConfig, Engine]:
+    from agent.config import load_config
+    from agent.store.db import open_engine
+
+    cfg = load_config(config)
+    return cfg, open_engine(data_dir or cfg.data_dir)
+
+
+def _actor(who: str | None) -> str:
+    if who:
+        return who
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
 @app.command("list")
 def list_(config: ConfigOpt = None, data_dir: DataDirOpt = None,
-          status: Annotated[Which, typer.Option("--status", "-s", help="Which cases.")] = Which.open,
+          status: Annotated[Which, typer.Option("--status", "-s", help="Which cases: open means open "
+                                                "or acknowledged.")] = Which.open,
+          level: Annotated[int | None, typer.Option("--level", "-l", min=1, max=3,
+                                                    help="Only this level (1 major … 3 minor).")] = None,
+          device: Annotated[list[str] | None, typer.Option("--device", "-d",
+                                                           help="Only these devices.")] = None,
+          group: Annotated[list[str] | None, typer.Option("--group", "-g", help="Only devices of these "
+                                                          "inventory groups.")] = None,
+          breached: Annotated[bool, typer.Option("--breached", help="Only cases that missed a response "
+                                                 "or repair deadline.")] = False,
           fmt: FormatOpt = Format.table) -> None:
     """List fault cases: open (and acknowledged) by default.
 
@@ -39,43 +87,200 @@ def list_(config: ConfigOpt = None, data_dir: DataDirOpt = None,
 
       xunjian cases list
 
-      xunjian cases list --status all --format json
+      xunjian cases list --level 1 --breached
+
+      xunjian cases list --status all -g oracle --format json
     """
-    cfg = load_config(config)
-    found = list_cases(open_engine(data_dir or cfg.data_dir), status.value)
+    from agent.cases.queries import list_cases
+
+    cfg, engine = _open(config, data_dir)
+    devices: list[str] | None = list(device) if device else None
+    if group:
+        from agent.inventory import load_inventory
+
+        inv = load_inventory(cfg.inventory, cfg.secrets_file)
+        devices = (devices or []) + [d.name for d in inv.select(groups=list(group))]
+    found = list_cases(engine, status.value, level=level, devices=devices, breached=breached)
     if fmt is Format.json:
         print_json({"cases": [c.to_dict() for c in found]})
         return
     if not found:
-        out.print(f"no {status.value if status is not Which.all else ''} cases".replace("  ", " "))
+        out.print("no cases" if status is Which.all else f"no {status.value} cases")
         return
     table = Table(header_style="bold")
-    for col in ("case", "level", "status", "device", "check", "opened", "value", "message"):
+    for col in ("case", "level", "status", "device", "check", "opened", "due", "message"):
         table.add_column(col, overflow="fold")
     for c in found:
-        value = "" if c.last_value is None else f"{c.last_value:g}"
+        due = c.response_due if c.status == "open" else c.repair_due if c.is_open else None
+        flags = " ".join(f for f, on in (("BREACHED", c.response_breached or c.repair_breached),
+                                          ("flapping", c.flapping), ("paused", c.paused_at),
+                                          (f"under {c.suppressed_by}", c.suppressed_by)) if on)
         table.add_row(c.number, LEVEL.get(c.level, str(c.level)), c.status, c.device,
-                      f"{c.check} {c.instance}".strip(), _when(c.opened_at), value, c.message)
+                      f"{c.check} {c.instance}".strip(), _when(c.opened_at), _when(due),
+                      f"{c.message} {('[' + flags + ']') if flags else ''}".strip())
     out.print(table)
 
 
 @app.command("show")
-def show(number: Annotated[str, typer.Argument(help="Case number, e.g. F-20261122-0001.")],
-         config: ConfigOpt = None, data_dir: DataDirOpt = None,
+def show(number: NumberArg, config: ConfigOpt = None, data_dir: DataDirOpt = None,
          fmt: FormatOpt = Format.table) -> None:
-    """Show one case and its history."""
-    cfg = load_config(config)
-    engine = open_engine(data_dir or cfg.data_dir)
-    match = [c for c in list_cases(engine, "all") if c.number == number]
-    if not match:
+    """Show one case, its clocks and its history."""
+    from agent.cases.queries import case_history, get_case
+
+    _, engine = _open(config, data_dir)
+    case = get_case(engine, number)
+    if case is None:
         err.print(f"xunjian: no case {number}")
         raise typer.Exit(2)
-    case, events = match[0], case_history(engine, number)
+    events = case_history(engine, number)
     if fmt is Format.json:
         print_json({"case": case.to_dict(), "events": events})
         return
     for k, v in case.to_dict().items():
-        out.print(f"[bold]{k:>12}[/]: {'' if v is None else v}")
+        if v not in (None, "", False, 0.0) or k in ("level", "status"):
+            out.print(f"[bold]{k:>17}[/]: {v}")
+    out.print("[bold]history[/]")
     for e in events:
-        out.print(f"  #{e['seq']} {_when(e['at'])} {e['kind']} by {e['actor']}: "
-                  f"{e['detail'].get('message', '')}")
+        d = e["detail"]
+        said = d.get("note") or d.get("message") or d.get("cause") or d.get("reason") or ""
+        out.print(f"  #{e['seq']} {_when(e['at'])} {e['kind']} L{d.get('level', '?')} by {e['actor']}"
+                  f"{': ' + said if said else ''}")
+
+
+def _act(number: str, action: str, who: str | None, config: Path | None, data_dir: Path | None,
+         fmt: Format, **kw: Any) -> None:
+    from agent.cases.engine import CaseEngine, CaseError
+
+    cfg, engine = _open(config, data_dir)
+    devices: dict[str, Any] = {}
+    if action in ("resolve", "close", "reopen"):  # children follow their parent's case
+        from agent.inventory import load_inventory
+        from agent.problems import ConfigError
+
+        try:
+            devices = dict(load_inventory(cfg.inventory, cfg.secrets_file).devices)
+        except ConfigError:
+            devices = {}
+    ce = CaseEngine(engine, cfg.cases, devices)
+    try:
+        changes = ce.act(number, action, _actor(who), **kw)
+    except CaseError as e:
+        err.print(f"xunjian: {e}")
+        raise typer.Exit(2) from None
+    if fmt is Format.json:
+        print_json({"changes": [{"event": k, "case": c.to_dict()} for k, c in changes]})
+        return
+    for kind, c in changes:
+        out.print(f"{c.number}: {kind} → {c.status}, {LEVEL.get(c.level, c.level)}")
+
+
+@app.command("ack")
+def ack(number: NumberArg, who: AsOpt = None, note: NoteOpt = "", config: ConfigOpt = None,
+        data_dir: DataDirOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """Acknowledge: someone is on it. Stops the response clock.
+
+    Example: xunjian cases ack F-20261122-0007 --as zhang.wei -m "on site in 30 min"
+    """
+    _act(number, "ack", who, config, data_dir, fmt, note=note)
+
+
+@app.command("assign")
+def assign(number: NumberArg, to: Annotated[str, typer.Argument(help="Engineer or team.")],
+           who: AsOpt = None, note: NoteOpt = "", config: ConfigOpt = None,
+           data_dir: DataDirOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """Assign the case to an engineer or team."""
+    _act(number, "assign", who, config, data_dir, fmt, to=to, note=note)
+
+
+@app.command("note")
+def note_(number: NumberArg, text: Annotated[str, typer.Argument(help="What to record.")],
+          who: AsOpt = None, config: ConfigOpt = None, data_dir: DataDirOpt = None,
+          fmt: FormatOpt = Format.table) -> None:
+    """Add a note to the case history."""
+    _act(number, "note", who, config, data_dir, fmt, note=text)
+
+
+@app.command("pause")
+def pause(number: NumberArg, who: AsOpt = None, note: NoteOpt = "", config: ConfigOpt = None,
+          data_dir: DataDirOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """Stop the repair clock (waiting on the customer or a vendor), as contracts allow.
+
+    Example: xunjian cases pause F-20261122-0007 -m "waiting for the vendor's spare part"
+    """
+    _act(number, "pause", who, config, data_dir, fmt, note=note)
+
+
+@app.command("resume")
+def resume(number: NumberArg, who: AsOpt = None, note: NoteOpt = "", config: ConfigOpt = None,
+           data_dir: DataDirOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """Restart the repair clock; the paused time pushes the repair deadline."""
+    _act(number, "resume", who, config, data_dir, fmt, note=note)
+
+
+CauseOpt = Annotated[str, typer.Option("--cause", help="What caused the fault (for the fault report).")]
+HandlingOpt = Annotated[str, typer.Option("--handling", help="What was done about it.")]
+
+
+@app.command("resolve")
+def resolve(number: NumberArg, who: AsOpt = None, note: NoteOpt = "", cause: CauseOpt = "",
+            handling: HandlingOpt = "", config: ConfigOpt = None, data_dir: DataDirOpt = None,
+            fmt: FormatOpt = Format.table) -> None:
+    """Mark repaired. Stops the repair clock. Cases also resolve themselves on recovery."""
+    _act(number, "resolve", who, config, data_dir, fmt, note=note, cause=cause, handling=handling)
+
+
+@app.command("close")
+def close(number: NumberArg,
+          cause: Annotated[str, typer.Option("--cause", help="What caused the fault.")] = "",
+          handling: Annotated[str, typer.Option("--handling", help="What was done about it.")] = "",
+          loss: Annotated[str, typer.Option("--loss", help="Service impact or loss, if any.")] = "",
+          fault_type: Annotated[str, typer.Option("--type", help="Fault type, e.g. hardware, "
+                                                  "software, network, power, human.")] = "",
+          who: AsOpt = None, note: NoteOpt = "", config: ConfigOpt = None,
+          data_dir: DataDirOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """Close a resolved case with its cause and handling (both required, for the fault report).
+
+    Example:
+
+      xunjian cases close F-20261122-0007 --type software --cause "archive log filled /u01" \\
+          --handling "moved archive logs to backup, raised RMAN retention" --loss "none"
+    """
+    _act(number, "close", who, config, data_dir, fmt, cause=cause, handling=handling, loss=loss,
+         fault_type=fault_type, note=note)
+
+
+@app.command("reopen")
+def reopen(number: NumberArg, who: AsOpt = None, note: NoteOpt = "", config: ConfigOpt = None,
+           data_dir: DataDirOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """Reopen a resolved or closed case (the fault is back). The time it stayed resolved is not
+    counted against the repair clock."""
+    _act(number, "reopen", who, config, data_dir, fmt, note=note)
+
+
+@app.command("report")
+def report(number: NumberArg,
+           fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="md or html.")] = ReportFormat.md,
+           lang: Annotated[Lang, typer.Option("--lang", help="Language of the report.")] = Lang.zh,
+           output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file "
+                                                       "instead of stdout.")] = None,
+           config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
+    """Write the fault report (故障处理报告) of a case.
+
+    Examples:
+
+      xunjian cases report F-20261122-0007 > F-20261122-0007.md
+
+      xunjian cases report F-20261122-0007 --format html --lang en -o report.html
+    """
+    from reports.fault import render_fault_report
+
+    cfg, engine = _open(config, data_dir)
+    text = render_fault_report(engine, cfg.cases, number, fmt.value, lang.value)
+    if text is None:
+        err.print(f"xunjian: no case {number}")
+        raise typer.Exit(2)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote {output}")
+    else:
+        out.out(text, end="")

@@ -13,6 +13,7 @@ from agent.cli import cases, inventory
 from agent.cli.common import err, setup_logging
 from agent.cli.inspect import inspect
 from agent.cli.run import run
+from agent.cli.sla import sla
 from agent.problems import ConfigError
 
 app = typer.Typer(
@@ -26,6 +27,7 @@ app = typer.Typer(
 )
 app.command("inspect")(inspect)
 app.command("run")(run)
+app.command("sla")(sla)
 app.add_typer(inventory.app, name="inventory")
 app.add_typer(cases.app, name="cases")
 

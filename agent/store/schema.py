@@ -50,18 +50,52 @@ cases = Table(
     Column("check_name", String, nullable=False),
     Column("instance", String, nullable=False, default=""),
     Column("level", Integer, nullable=False),
+    Column("opened_level", Integer, nullable=False),
     Column("status", String, nullable=False),  # open | acknowledged | resolved | closed
-    Column("severity", String, nullable=False),  # warn | crit | unknown
+    Column("severity", String, nullable=False),  # warn | crit | unknown (latest verdict)
     Column("opened_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    Column("policy", String, nullable=False, default="default"),  # SLA policy name
+    # SLA clocks in force (recomputed when the level changes; repair pushed by pauses).
+    Column("response_due", Float),
+    Column("repair_due", Float),
+    Column("acknowledged_at", Float),
+    Column("acknowledged_by", String),
+    Column("response_breached", Integer, nullable=False, default=0),  # ever missed
+    Column("repair_breached", Integer, nullable=False, default=0),
+    Column("response_alarmed", Float),  # the due last acted on (breach/escalate), not twice
+    Column("repair_alarmed", Float),
+    Column("paused_at", Float),  # set while the repair clock is stopped
+    Column("paused_seconds", Float, nullable=False, default=0.0),  # counted time paused
     Column("resolved_at", Float),
-    Column("resolved_by", String),
+    Column("resolved_by", String),  # "system" for auto-resolve on recovery
+    Column("closed_at", Float),
+    Column("closed_by", String),
+    Column("assignee", String),
+    Column("flapping", Integer, nullable=False, default=0),
+    Column("suppressed_by", String),  # the parent's case number
+    Column("fault_type", String, nullable=False, default=""),
+    Column("cause", Text, nullable=False, default=""),
+    Column("handling", Text, nullable=False, default=""),
+    Column("loss", Text, nullable=False, default=""),
     Column("last_value", Float),
     Column("threshold", String, nullable=False, default=""),
     Column("message", Text, nullable=False, default=""),
     # One open case per device + check + instance, enforced by the database itself.
     Index("ux_cases_open", "device", "check_name", "instance", unique=True,
           sqlite_where=text("status IN ('open', 'acknowledged')")),
+    Index("ix_cases_key_resolved", "device", "check_name", "instance", "resolved_at"),
+)
+
+# Faults seen inside a maintenance window: no case yet; raised when the window ends
+# if the fault is still there.
+held = Table(
+    "held", metadata,
+    Column("device", String, primary_key=True),
+    Column("check_name", String, primary_key=True),
+    Column("instance", String, primary_key=True),
+    Column("since", Float, nullable=False),
+    Column("verdict", Text, nullable=False),  # JSON of the latest verdict
 )
 
 case_events = Table(

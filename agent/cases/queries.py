@@ -1,0 +1,60 @@
+"""Reading cases and their events (for the CLI, reports and hooks). No writes here."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Engine, or_, select
+
+from agent.cases.engine import OPEN_STATES, to_case
+from agent.model import Case
+from agent.store.schema import case_events, cases
+
+STATES = ("open", "acknowledged", "resolved", "closed")
+
+
+def list_cases(engine: Engine, status: str = "open", *, level: int | None = None,
+               devices: Iterable[str] | None = None, breached: bool = False,
+               since: float | None = None, until: float | None = None) -> list[Case]:
+    """status: open (open + acknowledged), one of STATES, or all; `since`/`until` on opened_at."""
+    q = select(cases).order_by(cases.c.opened_at, cases.c.id)
+    if status == "open":
+        q = q.where(cases.c.status.in_(OPEN_STATES))
+    elif status != "all":
+        q = q.where(cases.c.status == status)
+    if level is not None:
+        q = q.where(cases.c.level == level)
+    if devices is not None:
+        q = q.where(cases.c.device.in_(list(devices)))
+    if breached:
+        q = q.where(or_(cases.c.response_breached == 1, cases.c.repair_breached == 1))
+    if since is not None:
+        q = q.where(cases.c.opened_at >= since)
+    if until is not None:
+        q = q.where(cases.c.opened_at < until)
+    with engine.connect() as conn:
+        return [to_case(r) for r in conn.execute(q)]
+
+
+def get_case(engine: Engine, number: str) -> Case | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(cases).where(cases.c.number == number)).first()
+    return to_case(row) if row else None
+
+
+def case_history(engine: Engine, number: str) -> list[dict[str, Any]]:
+    q = (select(case_events).join(cases, cases.c.id == case_events.c.case_id)
+         .where(cases.c.number == number).order_by(case_events.c.seq))
+    with engine.connect() as conn:
+        return [{"seq": r.seq, "at": r.at, "kind": r.kind, "actor": r.actor,
+                 "detail": json.loads(r.detail)} for r in conn.execute(q)]
+
+
+def events_between(engine: Engine, since: float, until: float) -> list[dict[str, Any]]:
+    q = (select(case_events, cases.c.number).join(cases, cases.c.id == case_events.c.case_id)
+         .where(case_events.c.at >= since, case_events.c.at < until).order_by(case_events.c.at))
+    with engine.connect() as conn:
+        return [{"case": r.number, "seq": r.seq, "at": r.at, "kind": r.kind, "actor": r.actor,
+                 "detail": json.loads(r.detail)} for r in conn.execute(q)]

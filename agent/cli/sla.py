@@ -1,0 +1,68 @@
+"""`xunjian sla`: how the service levels were kept over a period."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from agent.cli.common import ConfigOpt, DataDirOpt, Format, FormatOpt, out, print_json
+from agent.model import iso
+
+
+def _day(text: str, what: str) -> datetime:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        raise typer.BadParameter(f"a date like 2026-11-01, got {text!r}", param_hint=what) from None
+
+
+def sla(since: Annotated[str | None, typer.Option("--from", help="First day (YYYY-MM-DD); default: "
+                                                  "the first of this month.", show_default=False)] = None,
+        until: Annotated[str | None, typer.Option("--to", help="Last day, included (YYYY-MM-DD); "
+                                                  "default: today.", show_default=False)] = None,
+        config: ConfigOpt = None, data_dir: DataDirOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """Service levels for a period: cases per level (as opened), on-time response and repair
+    rates, and every breach. Cases suppressed under a parent's case are not counted.
+
+    Examples:
+
+      xunjian sla                                   # this month so far
+
+      xunjian sla --from 2026-07-01 --to 2026-12-31 --format json
+    """
+    from agent.config import load_config
+    from agent.store.db import open_engine
+    from reports.sla import sla_summary
+
+    cfg = load_config(config)
+    tz = cfg.cases.tz
+    now = datetime.now(UTC)
+    today = now.astimezone(tz).replace(tzinfo=None)
+    start = _day(since, "--from") if since else today.replace(day=1, hour=0, minute=0, second=0,
+                                                               microsecond=0)
+    end = (_day(until, "--to") if until else today.replace(hour=0, minute=0, second=0,
+                                                         microsecond=0)) + timedelta(days=1)
+    doc = sla_summary(open_engine(data_dir or cfg.data_dir), start.replace(tzinfo=tz).timestamp(),
+                      end.replace(tzinfo=tz).timestamp(), now.timestamp())
+    if fmt is Format.json:
+        print_json({**doc, "since": iso(doc["since"]), "until": iso(doc["until"])})
+        return
+    out.print(f"[bold]{start:%Y-%m-%d} … {end - timedelta(days=1):%Y-%m-%d}[/]: {doc['cases']} cases")
+    table = Table(header_style="bold")
+    for col in ("level", "cases", "response met", "missed", "on time", "repair met", "missed", "on time"):
+        table.add_column(col, justify="right")
+
+    def rate(r: float | None) -> str:
+        return "—" if r is None else f"{r:.0%}"
+
+    for row in doc["levels"]:
+        rs, rp = row["response"], row["repair"]
+        table.add_row(f"L{row['level']}", str(row["cases"]), str(rs["met"]), str(rs["missed"]),
+                      rate(rs["on_time_rate"]), str(rp["met"]), str(rp["missed"]), rate(rp["on_time_rate"]))
+    out.print(table)
+    for b in doc["breaches"]:
+        out.print(f"  {b['case']} {b['device']} {b['check']} {b['instance']}: response {b['response']}, "
+                  f"repair {b['repair']} (opened L{b['opened_level']}, now L{b['level']})")

@@ -1,0 +1,30 @@
+"""SLA figures for a period: cases per level, on-time response and repair, breaches."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine
+
+from agent.cases.queries import list_cases
+from reports.fault import sla_state
+
+
+def sla_summary(engine: Engine, since: float, until: float, now: float) -> dict[str, Any]:
+    """Cases opened in [since, until); suppressed cases (under a parent) are not counted."""
+    found = [c for c in list_cases(engine, "all", since=since, until=until) if not c.suppressed_by]
+    levels = []
+    for level in (1, 2, 3):
+        mine = [c for c in found if c.opened_level == level]
+        row: dict[str, Any] = {"level": level, "cases": len(mine)}
+        for clock in ("response", "repair"):
+            states = [sla_state(c, clock, now) for c in mine]
+            met, missed = states.count("met"), states.count("missed")
+            row[clock] = {"met": met, "missed": missed, "running": states.count("running"),
+                          "on_time_rate": round(met / (met + missed), 4) if met + missed else None}
+        levels.append(row)
+    breaches = [{"case": c.number, "device": c.device, "check": c.check, "instance": c.instance,
+                 "opened_level": c.opened_level, "level": c.level,
+                 "response": sla_state(c, "response", now), "repair": sla_state(c, "repair", now)}
+                for c in found if "missed" in (sla_state(c, "response", now), sla_state(c, "repair", now))]
+    return {"since": since, "until": until, "cases": len(found), "levels": levels, "breaches": breaches}
