@@ -53,6 +53,8 @@ def pydantic_problems(file: str, prefix: tuple[Any, ...], exc: Any) -> list[Prob
             msg = "unknown key (check the spelling; see the README for the keys allowed here)"
         elif err["type"] == "missing":
             msg = "required key is missing"
+        elif err["type"] == "value_error":
+            msg = msg.removeprefix("Value error, ")  # our validators' own words
         problems.append(Problem(file, place(prefix + loc), msg))
     return problems
 
