@@ -34,7 +34,7 @@ def check_invariants(db: Path) -> int:
                            "WHERE status IN ('open', 'acknowledged') GROUP BY 1, 2, 3 HAVING count(*) > 1")
         assert dup.fetchall() == []
         cases = conn.execute("SELECT id, number, status, acknowledged_at FROM cases").fetchall()
-        for case_id, number, status, acked in cases:
+        for case_id, number, status, _acked in cases:
             events = conn.execute("SELECT seq, kind FROM case_events WHERE case_id = ? ORDER BY seq",
                                   (case_id,)).fetchall()
             assert [s for s, _ in events] == list(range(1, len(events) + 1)), number
@@ -61,9 +61,12 @@ def test_kill_minus_nine_twenty_times(tmp_path: Path) -> None:
         proc = subprocess.Popen([sys.executable, "-m", "tests.crash_worker", str(tmp_path), str(round_)],
                                 cwd=ROOT, env=env, stderr=subprocess.PIPE)
         target = before + rnd.randint(1, 60)
+
+        def reached(target: int = target, proc: subprocess.Popen[bytes] = proc) -> bool:
+            return event_count(db) >= target or proc.poll() is not None
+
         try:
-            wait_until(lambda: event_count(db) >= target or proc.poll() is not None, timeout=60,
-                       interval=0.002, what=f"{target} events")
+            wait_until(reached, timeout=60, interval=0.002, what=f"{target} events")
             assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
         finally:
             proc.send_signal(signal.SIGKILL)

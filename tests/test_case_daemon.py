@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,7 +24,7 @@ TZ = ZoneInfo("Asia/Shanghai")
 class Scripted:
     """Reports the next value of `VALUES` as the used % of /u01 each cycle."""
 
-    VALUES: list[float] = []
+    VALUES: ClassVar[list[float]] = []
 
     def collect(self, target: Target, conn: object) -> list[Sample]:
         value = Scripted.VALUES.pop(0)

@@ -172,7 +172,7 @@ def test_reopen_within_window_and_new_case_after(tmp_path: Path) -> None:
 
 
 def test_close_needs_cause_and_handling_and_reopen_after_close(tmp_path: Path) -> None:
-    ce, clock = setup(tmp_path, "2026-11-23 09:00")
+    ce, _clock = setup(tmp_path, "2026-11-23 09:00")
     (_, case), = ce.apply([fault()])
     with pytest.raises(CaseError, match="is open; close needs it resolved"):
         ce.act(case.number, "close", "li", cause="x", handling="y")
@@ -211,7 +211,7 @@ def test_maintenance_window_holds_faults_and_raises_them_at_its_end(tmp_path: Pa
 
 def test_open_case_does_not_escalate_inside_a_window_but_at_its_end(tmp_path: Path) -> None:
     ce, clock = setup(tmp_path, "2026-11-24 21:00")
-    (_, case), = ce.apply([fault()])  # response due 23:00, window 22:00-02:00
+    (_, _case), = ce.apply([fault()])  # response due 23:00, window 22:00-02:00
     clock.at("2026-11-24 23:30")
     assert ce.tick() == []
     clock.at("2026-11-25 02:00")
@@ -232,7 +232,7 @@ def test_parent_unreachable_suppresses_children_and_resolves_them(tmp_path: Path
     changes = ce.apply([fault("sw1", **down)])
     parent = changes[0][1]
     assert [k for k, _ in changes] == ["open", "suppress"] and changes[1][1].number == early.number
-    (kind, late), = [(k, c) for k, c in ce.apply([fault("enc2", **down)]) if c.device == "enc2"][:1]
+    (_kind, late), = [(k, c) for k, c in ce.apply([fault("enc2", **down)]) if c.device == "enc2"][:1]
     assert get_case(ce.engine, late.number).suppressed_by == parent.number  # type: ignore[union-attr]
     clock.at("2026-11-23 12:00")  # past every response deadline
     assert {c.device for _, c in ce.tick()} == {"sw1"}  # suppressed children do not escalate
@@ -247,7 +247,7 @@ def test_parent_unreachable_suppresses_children_and_resolves_them(tmp_path: Path
 
 def test_flapping_and_severity_updates_are_events(tmp_path: Path) -> None:
     ce, _ = setup(tmp_path, "2026-11-23 09:00")
-    (_, case), = ce.apply([fault()])
+    (_, _case), = ce.apply([fault()])
     v = fault()
     v.flapping = True
     (kind, c), = ce.apply([v])
