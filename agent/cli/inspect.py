@@ -79,6 +79,7 @@ def inspect(
             result = fut.result()
             verdicts += pipeline.handle(result)
             progress.update(task, advance=1, description=f"{result.device}/{result.collector}")
+    pipeline.tick()  # case clocks: escalate what is overdue, raise what a window held
     pipeline.close()
     verdicts.sort(key=lambda v: (v.device, not v.check.startswith("collect."), v.check, v.instance))
     status = worst([v.status for v in verdicts])

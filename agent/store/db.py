@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 
+from agent.problems import ConfigError, Problem
 from agent.store.schema import metadata
+
+# Raise when a table changes shape; there are no migrations before the first release.
+SCHEMA_VERSION = 2
 
 
 def open_engine(data_dir: Path) -> Engine:
@@ -29,5 +33,23 @@ def open_engine(data_dir: Path) -> Engine:
         # wait for each other instead of failing on a stale snapshot.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
+    _check_schema(engine, data_dir)
     metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT OR IGNORE INTO state (key, value) VALUES ('schema_version', :v)"),
+                     {"v": str(SCHEMA_VERSION)})
     return engine
+
+
+def _check_schema(engine: Engine, data_dir: Path) -> None:
+    """A store written by another version is refused with a clear message, not a traceback later."""
+    tables = inspect(engine).get_table_names()
+    if "state" not in tables:
+        return
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT value FROM state WHERE key = 'schema_version'")).first()
+    found = int(row[0]) if row else 1
+    if found != SCHEMA_VERSION:
+        raise ConfigError([Problem(str(data_dir / "xunjian.db"), "",
+                                   f"a store of schema version {found}; this xunjian needs version "
+                                   f"{SCHEMA_VERSION}: move the data directory aside and start afresh")])
