@@ -7,11 +7,20 @@ default, so the embedded store alone needs no file at all.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from agent.cases.policy import CasePolicy, default_case_policy, load_case_policy
 from agent.problems import ConfigError, Problem, load_yaml_file, pydantic_problems
@@ -61,6 +70,23 @@ class SinksModel(_Strict):
     influxdb: list[InfluxSinkModel] = []
 
 
+class InspectionSchedule(_Strict):
+    """A scheduled inspection recorded in the ledger, e.g. every working day at 09:00."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
+    at: str
+    calendar: str = "24x7"  # working days from this calendar (the SLA's calendars)
+    devices: list[str] = []
+    groups: list[str] = []
+
+    @field_validator("at")
+    @classmethod
+    def _at(cls, v: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", v):
+            raise ValueError(f"a time of day like 09:00, got {v!r}")
+        return v
+
+
 class ConfigModel(_Strict):
     data_dir: str = "var"
     inventory: str = "inventory.yaml"
@@ -68,6 +94,7 @@ class ConfigModel(_Strict):
     rules: str | None = None
     workers: int = Field(default=16, ge=1, le=1024)
     sinks: SinksModel = SinksModel()
+    inspections: list[InspectionSchedule] = []
     # Validated by agent.cases.policy (they need each other: policies name calendars).
     timezone: str | None = None
     calendars: dict[str, Any] | None = None
@@ -104,6 +131,7 @@ class AgentConfig:
     rules: Path | None
     workers: int
     influx: list[InfluxSink] = field(default_factory=list)
+    inspections: list[InspectionSchedule] = field(default_factory=list)
     cases: CasePolicy = field(default_factory=default_case_policy)
 
 
@@ -161,9 +189,14 @@ def _build(m: ConfigModel, path: Path | None, base: Path, env: dict[str, str],
         case_policy = load_case_policy(raw, file)
     except ConfigError as e:
         problems += e.problems
+    known = {"24x7", *case_policy.calendars}
+    for i, spec in enumerate(m.inspections):
+        if spec.calendar not in known:
+            problems.append(Problem(file, f"inspections[{i}].calendar",
+                                    f"a calendar defined under calendars: ({', '.join(sorted(known))})"))
     if problems:
         raise ConfigError(problems)
     return AgentConfig(path=path, data_dir=rel(m.data_dir) or Path("var"),
                        inventory=rel(m.inventory) or Path("inventory.yaml"),
                        secrets_file=secrets_file, rules=rel(m.rules), workers=m.workers,
-                       influx=sinks, cases=case_policy)
+                       influx=sinks, cases=case_policy, inspections=list(m.inspections))

@@ -57,6 +57,7 @@ class Executor:
             result.samples = samples
             result.status = Status.OK
             result.state = target.state
+            result.evidence = "\n".join(target.evidence)[:20_000]
         except CollectionError as e:
             result.reason = str(e)
         except Exception as e:  # a collector bug must not stop the run

@@ -213,6 +213,9 @@ class Target:
     # The collector's memory from its last successful cycle on this device (log
     # positions, counters, boot time). Mutate it in place; it is saved with the result.
     state: dict[str, Any] = field(default_factory=dict)
+    # Raw-output excerpts the values came from (a df line per filesystem…), for the
+    # inspection record's evidence. Append to it; keep it short and free of secrets.
+    evidence: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,13 +12,18 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES
 from apscheduler.executors.pool import ThreadPoolExecutor as ApsThreadPool
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 
+from agent.cases.calendar import ALWAYS, AlwaysCalendar
+from agent.cases.policy import default_case_policy
+from agent.config import InspectionSchedule
 from agent.executor import Executor
+from agent.inspection import inspect_devices, record
 from agent.inventory import Inventory
 from agent.model import Job
 from agent.pipeline import Pipeline
@@ -60,8 +65,11 @@ TICK_SECONDS = 30
 
 
 class Daemon:
-    def __init__(self, inventory: Inventory, pipeline: Pipeline, workers: int = 16) -> None:
+    def __init__(self, inventory: Inventory, pipeline: Pipeline, workers: int = 16,
+                 inspections: list[InspectionSchedule] | None = None) -> None:
         self.inventory = inventory
+        self.inspections = inspections or []
+        self.workers = workers
         self.pipeline = pipeline
         self.executor = Executor(pipeline.load_state)
         self.scheduler = BackgroundScheduler(
@@ -84,10 +92,33 @@ class Daemon:
         # Case clocks: escalation needs no sample to arrive, so it has its own job.
         self.scheduler.add_job(self.pipeline.tick, "interval", seconds=TICK_SECONDS, id="case-clocks",
                                name="case clocks", next_run_time=now, misfire_grace_time=TICK_SECONDS)
+        tz = self.pipeline.cases.policy.tz if self.pipeline.cases else None
+        for spec in self.inspections:
+            hour, minute = (int(x) for x in spec.at.split(":"))
+            trigger = CronTrigger(hour=hour, minute=minute, timezone=tz)
+            self.scheduler.add_job(self.scheduled_inspection, trigger, args=(spec,),
+                                   id=f"inspection/{spec.name}", name=f"inspection {spec.name}",
+                                   misfire_grace_time=3600)
         self.scheduler.add_listener(self._missed, mask=EVENT_JOB_MAX_INSTANCES)
         self.scheduler.start()
         log.info("scheduled %d jobs for %d devices", len(self.scheduler.get_jobs()) - 1,
                  len(self.inventory.devices))
+
+    def scheduled_inspection(self, spec: InspectionSchedule, now: float | None = None) -> int | None:
+        """Run and record the inspection if today is a working day on its calendar."""
+        policy = self.pipeline.cases.policy if self.pipeline.cases else default_case_policy()
+        calendar = {ALWAYS: AlwaysCalendar(), **policy.calendars}[spec.calendar]
+        moment = datetime.fromtimestamp(now if now is not None else time.time(), UTC)
+        if not calendar.is_working_day(moment.astimezone(policy.tz).date()):
+            log.info("inspection %s: not a working day on calendar %s, skipped", spec.name, spec.calendar)
+            return None
+        devices = self.inventory.select(spec.devices or None, spec.groups or None)
+        run = inspect_devices(self.pipeline, devices, self.workers)
+        run_id = record(self.pipeline, run, devices, "schedule", spec.name,
+                        {"devices": spec.devices, "groups": spec.groups})
+        log.info("inspection %s: run %d, %d devices, %s", spec.name, run_id, len(devices),
+                 run.status.label)
+        return run_id
 
     def _missed(self, event: object) -> None:
         self.skipped += 1

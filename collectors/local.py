@@ -20,7 +20,11 @@ class LocalCollector:
     def collect(self, target: Target, conn: object = None) -> list[Sample]:
         t = now_ns()
         host = target.name
-        samples = disk_samples(host, self._filesystems(), t)
+        filesystems = self._filesystems()
+        samples = disk_samples(host, filesystems, t)
+        # What `df -P -k` would have printed, so the record shows where the number came from.
+        target.evidence.extend(f"{fs.device} {fs.fstype} {fs.total // 1024} {fs.used // 1024} "
+                               f"{fs.free // 1024} {fs.path}" for fs in filesystems)
         vm = psutil.virtual_memory()
         samples.append(Sample("mem", {"host": host}, {
             "total": vm.total, "available": vm.available, "used": vm.used, "free": vm.free,

@@ -28,6 +28,17 @@ LABELS: dict[str, dict[str, Any]] = {
                    "ack": "响应", "assign": "指派", "note": "备注", "pause": "暂停", "resume": "恢复计时",
                    "resolve": "修复", "close": "关闭", "reopen": "重新打开", "suppress": "抑制"},
         "units": ("天", "小时", "分钟", "秒"),
+        "ledger": {
+            "title": "日常巡检记录", "period": "日期", "run": "巡检编号", "started": "开始时间",
+            "finished": "结束时间", "by": "巡检人", "trigger": "方式", "devices": "设备数",
+            "checks": "检查项数", "device": "设备", "check": "检查项", "verdict": "结论", "value": "数值",
+            "threshold": "阈值", "message": "说明", "collected": "采集时间", "rule_version": "规则版本",
+            "evidence": "依据", "exceptions": "异常项", "actions": "处理情况", "no_runs": "本期无巡检记录",
+            "no_exceptions": "无异常", "sheet_runs": "巡检记录", "sheet_results": "检查明细",
+            "summary": "汇总",
+            "triggers": {"cli": "人工", "schedule": "定时"},
+            "verdicts": {"pass": "正常", "warn": "告警", "fail": "故障", "not collected": "未采集"},
+        },
     },
     "en": {
         "title": "Fault report",
@@ -55,6 +66,18 @@ LABELS: dict[str, dict[str, Any]] = {
                    "resume": "resumed", "resolve": "resolved", "close": "closed", "reopen": "reopened",
                    "suppress": "suppressed"},
         "units": ("d", "h", "min", "s"),
+        "ledger": {
+            "title": "Daily inspection ledger", "period": "Period", "run": "Run", "started": "Started",
+            "finished": "Finished", "by": "By", "trigger": "Trigger", "devices": "Devices",
+            "checks": "Checks", "device": "Device", "check": "Check", "verdict": "Verdict",
+            "value": "Value", "threshold": "Threshold", "message": "Message", "collected": "Collected",
+            "rule_version": "Rule version", "evidence": "Evidence", "exceptions": "Exceptions",
+            "actions": "What was done", "no_runs": "No inspection recorded in this period",
+            "no_exceptions": "no exceptions", "sheet_runs": "Runs", "sheet_results": "Results",
+            "summary": "Summary",
+            "triggers": {"cli": "by hand", "schedule": "scheduled"},
+            "verdicts": {"pass": "pass", "warn": "warn", "fail": "fail", "not collected": "not collected"},
+        },
     },
 }
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from agent.cli.common import ConfigOpt, DataDirOpt, Format, FormatOpt, err, out, print_json
+from agent.cli.common import ConfigOpt, DataDirOpt, Format, FormatOpt, actor, err, out, print_json
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -57,15 +56,6 @@ def _open(config: Path | None, data_dir: Path | None) -> tuple[AgentConfig, Engi
 
     cfg = load_config(config)
     return cfg, open_engine(data_dir or cfg.data_dir)
-
-
-def _actor(who: str | None) -> str:
-    if who:
-        return who
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 @app.command("list")
@@ -163,7 +153,7 @@ def _act(number: str, action: str, who: str | None, config: Path | None, data_di
             devices = {}
     ce = CaseEngine(engine, cfg.cases, devices)
     try:
-        changes = ce.act(number, action, _actor(who), **kw)
+        changes = ce.act(number, action, actor(who), **kw)
     except CaseError as e:
         err.print(f"xunjian: {e}")
         raise typer.Exit(2) from None

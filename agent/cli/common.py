@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import logging
 import sys
@@ -31,6 +32,16 @@ InventoryOpt = Annotated[Path | None, typer.Option(
 DataDirOpt = Annotated[Path | None, typer.Option(
     "--data-dir", help="Where the embedded store lives. Default: the config's data_dir (var/).",
     show_default=False)]
+
+
+def actor(who: str | None) -> str:
+    """Who did it: `--as NAME`, else the OS user."""
+    if who:
+        return who
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 def print_json(doc: Any) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Annotated
 
 import typer
@@ -17,11 +15,12 @@ from agent.cli.common import (
     Format,
     FormatOpt,
     InventoryOpt,
+    actor,
     err,
     out,
     print_json,
 )
-from agent.model import Job, Status, Verdict, iso, worst
+from agent.model import Status, Verdict, iso, worst
 
 STYLE = {Status.OK: "green", Status.WARN: "yellow", Status.CRIT: "bold red",
          Status.UNKNOWN: "magenta"}
@@ -40,6 +39,11 @@ def inspect(
         "--problems", help="Show only rows that are not OK.")] = False,
     no_store: Annotated[bool, typer.Option(
         "--no-store", help="Judge only: write no samples and touch no cases.")] = False,
+    record_run: Annotated[bool, typer.Option(
+        "--record", help="Keep this run in the inspection ledger (巡检记录) with its evidence.")] = False,
+    who: Annotated[str | None, typer.Option(
+        "--as", help="Who ran the inspection, for the ledger (default: your OS user).",
+        show_default=False)] = None,
 ) -> None:
     """Inspect devices now: collect, apply the rules, print a verdict per device × check.
 
@@ -57,36 +61,36 @@ def inspect(
 
       xunjian inspect -g oracle --problems     # one group, only what is not OK
 
+      xunjian inspect --record --as zhang.wei  # the daily inspection, kept in the ledger
+
       xunjian inspect --format json | jq '.results[] | select(.status != "ok")'
     """
     from agent.app import build_pipeline, load_app  # heavy: keep `--help` fast
-    from agent.executor import Executor
+    from agent.inspection import inspect_devices, record
 
+    if record_run and no_store:
+        raise typer.BadParameter("--record keeps a record; --no-store keeps nothing: choose one")
     app = load_app(config, inventory, data_dir)
     devices = app.inventory.select(device, group)
     pipeline = build_pipeline(app, influx=False, record=not no_store)
-    executor = Executor(pipeline.load_state)
-    todo = [(d, Job(d.name, c)) for d in devices for c in d.collectors]
-    started = time.time()
-    verdicts: list[Verdict] = []
     progress = Progress(TextColumn("[bold]inspecting"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("{task.description}"), TimeElapsedColumn(),
                         console=err, transient=True, disable=not err.is_terminal)
-    with progress, ThreadPoolExecutor(max_workers=max(1, min(app.config.workers, len(todo) or 1))) as pool:
-        task = progress.add_task("", total=len(todo))
-        futures = {pool.submit(executor.run, job, d): job for d, job in todo}
-        for fut in as_completed(futures):
-            result = fut.result()
-            verdicts += pipeline.handle(result)
-            progress.update(task, advance=1, description=f"{result.device}/{result.collector}")
-    pipeline.tick()  # case clocks: escalate what is overdue, raise what a window held
+    with progress:
+        task = progress.add_task("", total=sum(len(d.collectors) for d in devices))
+        run = inspect_devices(pipeline, devices, app.config.workers, lambda r: progress.update(
+            task, advance=1, description=f"{r.device}/{r.collector}"))
+    if record_run:
+        record(pipeline, run, devices, "cli", actor(who),
+               {"devices": list(device or []), "groups": list(group or [])})
     pipeline.close()
-    verdicts.sort(key=lambda v: (v.device, not v.check.startswith("collect."), v.check, v.instance))
+    verdicts, started = run.verdicts, run.started_at
     status = worst([v.status for v in verdicts])
     if fmt is Format.json:
         counts = {s.label: sum(v.status is s for v in verdicts) for s in Status}
         print_json({
-            "xunjian": __version__, "started_at": iso(started), "finished_at": iso(time.time()),
+            "xunjian": __version__, "started_at": iso(started), "finished_at": iso(run.finished_at),
+            "run_id": run.run_id,
             "status": status.label, "exit_code": int(status), "summary": counts,
             "results": [v.to_dict() for v in verdicts
                         if not problems or v.status is not Status.OK],

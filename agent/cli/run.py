@@ -43,7 +43,7 @@ def run(
         pipeline.close(timeout=30.0)
         err.print(f"ran {n} jobs on {len(app.inventory.devices)} devices")
         return
-    daemon = Daemon(app.inventory, pipeline, app.config.workers)
+    daemon = Daemon(app.inventory, pipeline, app.config.workers, app.config.inspections)
 
     def _stop(signum: int, _frame: object) -> None:
         log.info("received %s: stopping", signal.Signals(signum).name)

@@ -115,3 +115,53 @@ state = Table(
     Column("key", String, primary_key=True),
     Column("value", Text, nullable=False),  # JSON
 )
+
+# An inspection run (巡检记录): who/what started it, its scope, and per device × check a
+# verdict with its evidence — the record the contract asks for every working day.
+inspection_runs = Table(
+    "inspection_runs", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("started_at", Float, nullable=False),
+    Column("finished_at", Float, nullable=False),
+    Column("trigger", String, nullable=False),  # cli | schedule
+    Column("started_by", String, nullable=False),  # a user, or the schedule's name
+    Column("scope", Text, nullable=False),  # JSON: devices, groups
+    Column("devices", Integer, nullable=False),
+    Column("status", String, nullable=False),  # worst verdict: ok | warn | crit | unknown
+    Index("ix_inspection_runs_started", "started_at"),
+)
+
+inspection_results = Table(
+    "inspection_results", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("inspection_runs.id"), nullable=False),
+    Column("device", String, nullable=False),
+    Column("check_name", String, nullable=False),
+    Column("instance", String, nullable=False, default=""),
+    Column("verdict", String, nullable=False),  # pass | warn | fail | not collected
+    Column("value", Float),
+    Column("unit", String, nullable=False, default=""),
+    Column("threshold", String, nullable=False, default=""),
+    Column("rule_version", String, nullable=False, default=""),
+    Column("message", Text, nullable=False, default=""),
+    Column("evidence", Text, nullable=False, default=""),  # raw-output excerpt
+    Column("collected_at", Float),
+    Index("ix_inspection_results_run", "run_id"),
+)
+
+# Daily rollups (min/avg/max/last per device × measurement × field × series × day), so half
+# a year of trends needs no InfluxDB.
+rollups = Table(
+    "rollups", metadata,
+    Column("day", String, primary_key=True),  # YYYY-MM-DD in the agent's time zone
+    Column("device", String, primary_key=True),
+    Column("measurement", String, primary_key=True),
+    Column("field", String, primary_key=True),
+    Column("series", String, primary_key=True),  # tags other than host, JSON, keys sorted
+    Column("min", Float, nullable=False),
+    Column("max", Float, nullable=False),
+    Column("sum", Float, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("last", Float, nullable=False),
+    Column("last_time", Integer, nullable=False),
+)

@@ -1,0 +1,84 @@
+"""`xunjian report …`: the inspection ledger (and, as they land, the periodic report and the
+monthly summary). Fault reports: `xunjian cases report`."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from agent.cli.common import ConfigOpt, DataDirOpt, err, out
+
+app = typer.Typer(help="Reports: the daily inspection ledger (日常巡检记录).", no_args_is_help=True)
+
+
+class LedgerFormat(StrEnum):
+    html = "html"
+    md = "md"
+    xlsx = "xlsx"
+
+
+class Lang(StrEnum):
+    zh = "zh-CN"
+    en = "en"
+
+
+def _period(day: str | None, month: str | None, today: date) -> tuple[date, date]:
+    if day and month:
+        raise typer.BadParameter("give --day or --month, not both")
+    if month:
+        if not re.fullmatch(r"\d{4}-\d{2}", month):
+            raise typer.BadParameter(f"a month like 2026-11, got {month!r}", param_hint="--month")
+        first = date.fromisoformat(month + "-01")
+        nxt = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+        return first, nxt - timedelta(days=1)
+    if day:
+        try:
+            d = date.fromisoformat(day)
+        except ValueError:
+            raise typer.BadParameter(f"a date like 2026-11-22, got {day!r}", param_hint="--day") from None
+        return d, d
+    return today, today
+
+
+@app.command("ledger")
+def ledger(day: Annotated[str | None, typer.Option("--day", help="One day, YYYY-MM-DD (default: today).",
+                                                   show_default=False)] = None,
+           month: Annotated[str | None, typer.Option("--month", help="A whole month, YYYY-MM.",
+                                                     show_default=False)] = None,
+           fmt: Annotated[LedgerFormat, typer.Option("--format", "-f", help="html, md or xlsx.")]
+           = LedgerFormat.html,
+           lang: Annotated[Lang, typer.Option("--lang", help="Language.")] = Lang.zh,
+           output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here (needed "
+                                                       "for xlsx); default: stdout.")] = None,
+           config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
+    """The daily inspection ledger (日常巡检记录): every recorded run (`xunjian inspect --record`,
+    or the daemon's scheduled inspections), every device and check with its verdict and
+    evidence, and what was done about the exceptions (case events).
+
+    Examples:
+
+      xunjian report ledger -o today.html
+
+      xunjian report ledger --month 2026-11 --format xlsx -o 2026-11-ledger.xlsx
+    """
+    from agent.config import load_config
+    from agent.store.db import open_engine
+    from reports.ledger import ledger_model, render_ledger
+
+    cfg = load_config(config)
+    today = datetime.now(UTC).astimezone(cfg.cases.tz).date()
+    first, last = _period(day, month, today)
+    if fmt is LedgerFormat.xlsx and output is None:
+        raise typer.BadParameter("xlsx is binary: give --output FILE", param_hint="--format")
+    model = ledger_model(open_engine(data_dir or cfg.data_dir), first, last, cfg.cases.tz, lang.value)
+    data = render_ledger(model, fmt.value)
+    if output:
+        output.write_bytes(data)
+        err.print(f"wrote {output}: {len(model['runs'])} runs")
+    else:
+        out.out(data.decode("utf-8"), end="")

@@ -1,0 +1,109 @@
+"""The daily inspection ledger (日常巡检记录) for a day or a month: every recorded run,
+every device, verdicts, the exceptions and what was done about them (case events)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from io import BytesIO
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from openpyxl import Workbook
+from openpyxl.styles import Font, PatternFill
+from sqlalchemy import Engine
+
+from agent.cases.queries import events_between
+from agent.store.runs import list_runs, run_results
+from reports.i18n import LABELS
+
+_env = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(["html.j2"]),
+                   trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+VERDICTS = ("pass", "warn", "fail", "not collected")
+
+
+def period_bounds(first: date, last: date, tz: ZoneInfo) -> tuple[float, float]:
+    start = datetime(first.year, first.month, first.day, tzinfo=tz)
+    end = datetime(last.year, last.month, last.day, tzinfo=tz) + timedelta(days=1)
+    return start.timestamp(), end.timestamp()
+
+
+def ledger_model(engine: Engine, first: date, last: date, tz: ZoneInfo, lang: str) -> dict[str, Any]:
+    t = LABELS[lang]
+    since, until = period_bounds(first, last, tz)
+
+    def when(ts: float | None) -> str:
+        return datetime.fromtimestamp(ts, UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M") if ts else "—"
+
+    runs = []
+    for r in list_runs(engine, since, until):
+        results = run_results(engine, r["id"])
+        counts = Counter(x["verdict"] for x in results)
+        runs.append({
+            "id": r["id"], "started": when(r["started_at"]), "finished": when(r["finished_at"]),
+            "by": r["started_by"], "trigger": t["ledger"]["triggers"].get(r["trigger"], r["trigger"]),
+            "devices": r["devices"], "checks": len(results),
+            "counts": {v: counts.get(v, 0) for v in VERDICTS},
+            "verdict_words": t["ledger"]["verdicts"],
+            "exceptions": [{**x, "verdict_word": t["ledger"]["verdicts"][x["verdict"]],
+                            "check": f"{x['check_name']} {x['instance']}".strip(),
+                            "collected": when(x["collected_at"])}
+                           for x in results if x["verdict"] != "pass"],
+            "results": [{**x, "verdict_word": t["ledger"]["verdicts"][x["verdict"]],
+                         "check": f"{x['check_name']} {x['instance']}".strip(),
+                         "collected": when(x["collected_at"])} for x in results],
+        })
+    actions = [{"case": e["case"], "at": when(e["at"]), "kind": t["events"].get(e["kind"], e["kind"]),
+                "actor": t["system"] if e["actor"] == "system" else e["actor"],
+                "said": _said(e["detail"])}
+               for e in events_between(engine, since, until)
+               if e["kind"] in ("open", "ack", "assign", "note", "resolve", "close", "escalate", "reopen")]
+    period = f"{first:%Y-%m-%d}" if first == last else f"{first:%Y-%m-%d} … {last:%Y-%m-%d}"
+    return {"t": t, "l": t["ledger"], "lang": lang, "period": period, "runs": runs, "actions": actions,
+            "generated": when(datetime.now(UTC).timestamp())}
+
+
+def _said(d: dict[str, Any]) -> str:
+    return str(d.get("note") or d.get("cause") or d.get("message") or "")
+
+
+def render_ledger(model: dict[str, Any], fmt: str) -> bytes:
+    if fmt == "xlsx":
+        return _xlsx(model)
+    return _env.get_template(f"ledger.{fmt}.j2").render(**model).encode("utf-8")
+
+
+def _xlsx(model: dict[str, Any]) -> bytes:
+    lt = model["l"]
+    wb = Workbook()
+    ws = wb.active
+    ws.title = lt["sheet_runs"]
+    bold = Font(bold=True)
+    ws.append([lt["title"], model["period"]])
+    ws["A1"].font = bold
+    ws.append([])
+    ws.append([lt["run"], lt["started"], lt["by"], lt["trigger"], lt["devices"], lt["checks"],
+               *[lt["verdicts"][v] for v in VERDICTS]])
+    for cell in ws[3]:
+        cell.font = bold
+    for r in model["runs"]:
+        ws.append([r["id"], r["started"], r["by"], r["trigger"], r["devices"], r["checks"],
+                   *[r["counts"][v] for v in VERDICTS]])
+    detail = wb.create_sheet(lt["sheet_results"])
+    detail.append([lt["run"], lt["device"], lt["check"], lt["verdict"], lt["value"], lt["threshold"],
+                   lt["message"], lt["collected"], lt["rule_version"], lt["evidence"]])
+    for cell in detail[1]:
+        cell.font = bold
+    colour = {"warn": "FFF2CC", "fail": "F4CCCC", "not collected": "E6D9F2"}
+    for r in model["runs"]:
+        for x in r["results"]:
+            detail.append([r["id"], x["device"], x["check"], x["verdict_word"], x["value"], x["threshold"],
+                           x["message"], x["collected"], x["rule_version"], x["evidence"]])
+            if x["verdict"] in colour:
+                detail.cell(detail.max_row, 4).fill = PatternFill("solid", fgColor=colour[x["verdict"]])
+    detail.freeze_panes = "A2"
+    buf = BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
