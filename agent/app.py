@@ -33,7 +33,7 @@ def load_app(config_path: Path | None, inventory_path: Path | None = None,
 
 
 def build_pipeline(app: App, influx: bool = True, record: bool = True) -> Pipeline:
-    sinks: list[Sink] = [StoreSink(app.engine)] if record else []
+    sinks: list[Sink] = [StoreSink(app.engine, app.config.cases.tz)] if record else []
     if influx and record:
         spool_root = Path(str(app.engine.url.database)).parent / "spool"
         sinks += [InfluxSinkWriter(cfg, spool_root) for cfg in app.config.influx]

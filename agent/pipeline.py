@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, tzinfo
 from typing import Any, Protocol
 
 from sqlalchemy import Engine
@@ -32,11 +33,12 @@ class Sink(Protocol):
 class StoreSink:
     name = "store"
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, tz: tzinfo = UTC) -> None:
         self.engine = engine
+        self.tz = tz  # rollup days are the agent's local days
 
     def write(self, samples: list[Sample]) -> None:
-        write_samples(self.engine, samples)
+        write_samples(self.engine, samples, self.tz)
 
     def close(self, timeout: float = 10.0) -> None:
         return None

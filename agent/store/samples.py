@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import UTC, tzinfo
 
 from sqlalchemy import Engine, func, insert, select
 
 from agent.model import Result, Sample
+from agent.store.rollups import aggregate, merge_rollups
 from agent.store.schema import collections, samples
 from agent.store.state import collector_key, save_state
 
 
-def write_samples(engine: Engine, batch: Iterable[Sample]) -> int:
+def write_samples(engine: Engine, batch: Iterable[Sample], tz: tzinfo = UTC) -> int:
+    """The samples and their daily rollups (days in `tz`), in one transaction."""
+    batch = list(batch)
     rows = [{
         "time": s.time, "device": s.tags.get("host", ""), "measurement": s.measurement,
         "tags": json.dumps(s.tags, sort_keys=True, ensure_ascii=False),
@@ -21,6 +25,7 @@ def write_samples(engine: Engine, batch: Iterable[Sample]) -> int:
     if rows:
         with engine.begin() as conn:
             conn.execute(insert(samples), rows)
+            merge_rollups(conn, aggregate(batch, tz))
     return len(rows)
 
 
