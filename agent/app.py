@@ -24,11 +24,12 @@ class App:
 
 
 def load_app(config_path: Path | None, inventory_path: Path | None = None,
-             data_dir: Path | None = None) -> App:
+             data_dir: Path | None = None, engine: Engine | None = None) -> App:
+    """Everything validated before anything opens; `engine` reuses an open store (reload)."""
     config = load_config(config_path)
     inventory = load_inventory(inventory_path or config.inventory, config.secrets_file)
     rules = load_rules(config.rules)
-    engine = open_engine(data_dir or config.data_dir)
+    engine = engine or open_engine(data_dir or config.data_dir)
     return App(config, inventory, rules, engine)
 
 

@@ -87,6 +87,22 @@ class InspectionSchedule(_Strict):
         return v
 
 
+class DaemonModel(_Strict):
+    """How `xunjian run` watches itself and treats failing devices."""
+
+    listen: str = "127.0.0.1:9108"  # /metrics, /healthz, /status; "off" to disable
+    backoff_after: int = Field(default=3, ge=1, le=100)  # consecutive failures before backing off
+    backoff_max_seconds: int = Field(default=3600, ge=1)
+    log_format: Literal["text", "json"] = "text"
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, v: str) -> str:
+        if v != "off" and not re.fullmatch(r"[0-9A-Za-z.\-\[\]:]+:\d{1,5}", v):
+            raise ValueError(f"host:port like 127.0.0.1:9108, or off; got {v!r}")
+        return v
+
+
 class ConfigModel(_Strict):
     data_dir: str = "var"
     inventory: str = "inventory.yaml"
@@ -95,6 +111,7 @@ class ConfigModel(_Strict):
     workers: int = Field(default=16, ge=1, le=1024)
     sinks: SinksModel = SinksModel()
     inspections: list[InspectionSchedule] = []
+    daemon: DaemonModel = DaemonModel()
     # Validated by agent.cases.policy (they need each other: policies name calendars).
     timezone: str | None = None
     calendars: dict[str, Any] | None = None
@@ -132,6 +149,7 @@ class AgentConfig:
     workers: int
     influx: list[InfluxSink] = field(default_factory=list)
     inspections: list[InspectionSchedule] = field(default_factory=list)
+    daemon: DaemonModel = field(default_factory=DaemonModel)
     cases: CasePolicy = field(default_factory=default_case_policy)
 
 
@@ -199,4 +217,4 @@ def _build(m: ConfigModel, path: Path | None, base: Path, env: dict[str, str],
     return AgentConfig(path=path, data_dir=rel(m.data_dir) or Path("var"),
                        inventory=rel(m.inventory) or Path("inventory.yaml"),
                        secrets_file=secrets_file, rules=rel(m.rules), workers=m.workers,
-                       influx=sinks, cases=case_policy, inspections=list(m.inspections))
+                       influx=sinks, cases=case_policy, inspections=list(m.inspections), daemon=m.daemon)

@@ -57,6 +57,15 @@ class Pipeline:
         self.cases = CaseEngine(engine, case_policy, inventory.devices, clock) if record else None
         self._lock = threading.Lock()
 
+    def reconfigure(self, inventory: Inventory, rules: RuleSet, case_policy: CasePolicy) -> None:
+        """A reload: new inventory, rules and case policy; sinks and state stay."""
+        with self._lock:
+            self.inventory = inventory
+            self.rules = rules
+            if self.cases is not None:
+                self.cases.policy = case_policy
+                self.cases.devices = inventory.devices
+
     def load_state(self, device: str, collector: str) -> dict[str, Any]:
         """What the collector remembered after its last recorded cycle on this device."""
         return load_state(self.engine, collector_key(device, collector))

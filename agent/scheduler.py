@@ -9,24 +9,36 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from apscheduler.events import EVENT_JOB_MAX_INSTANCES
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_SUBMITTED
 from apscheduler.executors.pool import ThreadPoolExecutor as ApsThreadPool
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from agent import __version__
+from agent.backoff import Backoff
 from agent.cases.calendar import ALWAYS, AlwaysCalendar
 from agent.cases.policy import default_case_policy
-from agent.config import InspectionSchedule
+from agent.cases.queries import open_case_counts
+from agent.config import DaemonModel, InspectionSchedule
 from agent.executor import Executor
 from agent.inspection import inspect_devices, record
 from agent.inventory import Inventory
 from agent.model import Job
 from agent.pipeline import Pipeline
+from agent.problems import ConfigError
+from agent.selfmon import Metrics, MetricsServer
+
+if TYPE_CHECKING:
+    from agent.app import App
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +59,13 @@ def run_once(inventory: Inventory, pipeline: Pipeline, workers: int = 16,
     executor = executor or Executor(pipeline.load_state)
     todo = jobs(inventory)
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo) or 1))) as pool:
-        for _ in pool.map(lambda ji: _run(executor, pipeline, inventory, ji[0]), todo):
+        for _ in pool.map(lambda ji: _run_one(executor, pipeline, inventory, ji[0]), todo):
             pass
     pipeline.tick()
     return len(todo)
 
 
-def _run(executor: Executor, pipeline: Pipeline, inventory: Inventory, job: Job) -> None:
+def _run_one(executor: Executor, pipeline: Pipeline, inventory: Inventory, job: Job) -> None:
     device = inventory.devices[job.device]
     result = executor.run(job, device)
     if not result.collected:
@@ -65,44 +77,178 @@ TICK_SECONDS = 30
 
 
 class Daemon:
+    """The scheduler plus what keeps it honest: metrics, per-device backoff, reload."""
+
     def __init__(self, inventory: Inventory, pipeline: Pipeline, workers: int = 16,
-                 inspections: list[InspectionSchedule] | None = None) -> None:
+                 inspections: list[InspectionSchedule] | None = None,
+                 settings: DaemonModel | None = None, pid_file: Path | None = None,
+                 loader: Callable[[], App] | None = None) -> None:
         self.inventory = inventory
         self.inspections = inspections or []
         self.workers = workers
         self.pipeline = pipeline
+        self.settings = settings or DaemonModel()
+        self.pid_file = pid_file
+        self.loader = loader  # builds a fresh App for reload
         self.executor = Executor(pipeline.load_state)
         self.scheduler = BackgroundScheduler(
             executors={"default": ApsThreadPool(max_workers=workers)},
             job_defaults={"max_instances": 1, "coalesce": True},
         )
         self.stopping = threading.Event()
-        self.skipped = 0
+        self.reloading = threading.Event()
+        self.metrics = Metrics()
+        self.backoff = Backoff(self.settings.backoff_after, self.settings.backoff_max_seconds)
+        self.server: MetricsServer | None = None
+        self.reloads = 0
+
+    @property
+    def skipped(self) -> int:
+        return self.metrics.jobs["skipped_overrun"]
 
     def start(self) -> None:
         now = datetime.now().astimezone()
         for job, interval in jobs(self.inventory):
-            first = now + timedelta(seconds=offset(job, interval))
-            self.scheduler.add_job(
-                _run, "interval", seconds=interval, next_run_time=first,
-                args=(self.executor, self.pipeline, self.inventory, job),
-                id=f"{job.device}/{job.collector}", name=f"{job.device}/{job.collector}",
-                misfire_grace_time=max(1, interval // 2),
-            )
+            self._add(job, interval, now)
         # Case clocks: escalation needs no sample to arrive, so it has its own job.
-        self.scheduler.add_job(self.pipeline.tick, "interval", seconds=TICK_SECONDS, id="case-clocks",
+        self.scheduler.add_job(self._tick, "interval", seconds=TICK_SECONDS, id="case-clocks",
                                name="case clocks", next_run_time=now, misfire_grace_time=TICK_SECONDS)
+        self._schedule_inspections()
+        self.scheduler.add_listener(self._missed, mask=EVENT_JOB_MAX_INSTANCES)
+        self.scheduler.add_listener(self._submitted, mask=EVENT_JOB_SUBMITTED)
+        self._gauges()
+        if self.settings.listen != "off":
+            host, _, port = self.settings.listen.rpartition(":")
+            try:
+                self.server = MetricsServer(self.metrics, host.strip("[]"), int(port), self.status,
+                                            self.healthy)
+            except OSError as e:  # collecting matters more than being watched: say so, go on
+                log.error("self-monitoring endpoint %s not started: %s", self.settings.listen,
+                          e.strerror or e)
+            else:
+                self.server.start()
+                log.info("self-monitoring on http://%s:%d/metrics", host, self.server.port)
+        if self.pid_file:
+            self.pid_file.write_text(f"{os.getpid()}\n")
+        self.scheduler.start()
+        log.info("scheduled %d jobs for %d devices", len(self._collection_jobs()),
+                 len(self.inventory.devices))
+
+    def _add(self, job: Job, interval: int, now: datetime) -> None:
+        first = now + timedelta(seconds=offset(job, interval))
+        self.scheduler.add_job(
+            self._run, "interval", seconds=interval, next_run_time=first, args=(job,),
+            id=f"{job.device}/{job.collector}", name=f"{job.device}/{job.collector}",
+            misfire_grace_time=max(1, interval // 2), replace_existing=True,
+        )
+
+    def _collection_jobs(self) -> list[Any]:
+        return [j for j in self.scheduler.get_jobs() if "/" in j.id and not j.id.startswith("inspection/")]
+
+    def _schedule_inspections(self) -> None:
         tz = self.pipeline.cases.policy.tz if self.pipeline.cases else None
         for spec in self.inspections:
             hour, minute = (int(x) for x in spec.at.split(":"))
             trigger = CronTrigger(hour=hour, minute=minute, timezone=tz)
             self.scheduler.add_job(self.scheduled_inspection, trigger, args=(spec,),
                                    id=f"inspection/{spec.name}", name=f"inspection {spec.name}",
-                                   misfire_grace_time=3600)
-        self.scheduler.add_listener(self._missed, mask=EVENT_JOB_MAX_INSTANCES)
-        self.scheduler.start()
-        log.info("scheduled %d jobs for %d devices", len(self.scheduler.get_jobs()) - 1,
-                 len(self.inventory.devices))
+                                   misfire_grace_time=3600, replace_existing=True)
+
+    def _run(self, job: Job) -> None:
+        device = self.inventory.devices.get(job.device)
+        if device is None:
+            return  # removed by a reload a moment ago
+        now = time.time()
+        if not self.backoff.allow(job.device, now):
+            self.metrics.job("skipped_backoff")
+            return
+        self.metrics.job("run")
+        result = self.executor.run(job, device)
+        self.metrics.collection(job.collector, result.collected, result.duration, result.reason)
+        self.backoff.record(job.device, result.collected, device.interval, time.time())
+        if not result.collected:
+            log.warning("%s/%s not collected: %s", job.device, job.collector, result.reason)
+        self.pipeline.handle(result)
+
+    def _tick(self) -> None:
+        self.pipeline.tick()
+        self.metrics.last_tick = time.time()
+
+    def _submitted(self, event: Any) -> None:
+        times = getattr(event, "scheduled_run_times", None) or []
+        if times and "/" in str(getattr(event, "job_id", "")):
+            self.metrics.lateness.append(max(0.0, time.time() - times[0].timestamp()))
+
+    def _gauges(self) -> None:
+        def spool() -> dict[tuple[tuple[str, str], ...], float]:
+            return {(("sink", s.name),): float(s.spool.pending)
+                    for s in self.pipeline.sinks if hasattr(s, "spool")}
+
+        def open_cases() -> dict[tuple[tuple[str, str], ...], float]:
+            counts = open_case_counts(self.pipeline.engine)
+            return {(("level", str(lv)),): float(counts.get(lv, 0)) for lv in (1, 2, 3)}
+
+        def backoff() -> dict[tuple[tuple[str, str], ...], float]:
+            return {(): float(len(self.backoff.state(time.time())))}
+
+        self.metrics.gauge("spool_batches", spool)
+        self.metrics.gauge("open_cases", open_cases)
+        self.metrics.gauge("devices_in_backoff", backoff)
+
+    def status(self) -> dict[str, Any]:
+        now = time.time()
+        return {
+            "xunjian": __version__, "pid": os.getpid(), "devices": len(self.inventory.devices),
+            "jobs": len(self._collection_jobs()), "reloads": self.reloads,
+            "backoff": self.backoff.state(now),
+            "last_tick_age": round(now - self.metrics.last_tick, 1) if self.metrics.last_tick else None,
+        }
+
+    def healthy(self) -> tuple[bool, str]:
+        if not self.scheduler.running:
+            return False, "scheduler not running"
+        if self.metrics.last_tick and time.time() - self.metrics.last_tick > 3 * TICK_SECONDS:
+            return False, "case clocks late"
+        return True, "ok"
+
+    def reload(self) -> bool:
+        """Re-read config, inventory and rules; keep running on the old ones if they are wrong.
+        Jobs that did not change keep their schedule; collector memory is in the store."""
+        if self.loader is None:
+            return False
+        try:
+            app = self.loader()
+        except ConfigError as e:
+            for p in e.problems:
+                log.error("reload refused: %s", p)
+            log.error("reload refused: %d problems; still running the previous configuration",
+                      len(e.problems))
+            return False
+        old = {f"{j.device}/{j.collector}": i for j, i in jobs(self.inventory)}
+        new = {f"{j.device}/{j.collector}": (j, i) for j, i in jobs(app.inventory)}
+        self.pipeline.reconfigure(app.inventory, app.rules, app.config.cases)
+        self.inventory = app.inventory
+        self.inspections = app.config.inspections
+        self.backoff.keep_only(set(app.inventory.devices))
+        now = datetime.now().astimezone()
+        for job_id in old.keys() - new.keys():
+            self.scheduler.remove_job(job_id)
+        added = changed = 0
+        for job_id, (job, interval) in new.items():
+            if job_id not in old:
+                added += 1
+                self._add(job, interval, now)
+            elif old[job_id] != interval:
+                changed += 1
+                self._add(job, interval, now)
+        for j in self.scheduler.get_jobs():
+            if j.id.startswith("inspection/"):
+                j.remove()
+        self._schedule_inspections()
+        self.reloads += 1
+        log.info("reloaded: %d jobs added, %d removed, %d rescheduled, %d unchanged", added,
+                 len(old.keys() - new.keys()), changed, len(new) - added - changed)
+        return True
 
     def scheduled_inspection(self, spec: InspectionSchedule, now: float | None = None) -> int | None:
         """Run and record the inspection if today is a working day on its calendar."""
@@ -121,16 +267,22 @@ class Daemon:
         return run_id
 
     def _missed(self, event: object) -> None:
-        self.skipped += 1
+        self.metrics.job("skipped_overrun")
         log.warning("job %s still running at its next start: skipped (%d so far)",
                     getattr(event, "job_id", "?"), self.skipped)
 
     def wait(self) -> None:
         while not self.stopping.wait(0.5):
-            pass
+            if self.reloading.is_set():
+                self.reloading.clear()
+                self.reload()
 
     def stop(self, timeout: float = 15.0) -> None:
         t0 = time.monotonic()
         self.scheduler.shutdown(wait=True)
+        if self.server:
+            self.server.stop()
         self.pipeline.close(timeout=max(1.0, timeout - (time.monotonic() - t0)))
+        if self.pid_file:
+            self.pid_file.unlink(missing_ok=True)
 

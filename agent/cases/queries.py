@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, func, or_, select
 
 from agent.cases.engine import OPEN_STATES, to_case
 from agent.model import Case
@@ -58,3 +58,11 @@ def events_between(engine: Engine, since: float, until: float) -> list[dict[str,
     with engine.connect() as conn:
         return [{"case": r.number, "seq": r.seq, "at": r.at, "kind": r.kind, "actor": r.actor,
                  "detail": json.loads(r.detail)} for r in conn.execute(q)]
+
+
+def open_case_counts(engine: Engine) -> dict[int, int]:
+    """Open (and acknowledged) cases per level."""
+    q = (select(cases.c.level, func.count()).where(cases.c.status.in_(OPEN_STATES))
+         .group_by(cases.c.level))
+    with engine.connect() as conn:
+        return {int(level): int(n) for level, n in conn.execute(q)}

@@ -14,6 +14,7 @@ from agent.cli.common import err, setup_logging
 from agent.cli.inspect import inspect
 from agent.cli.run import run
 from agent.cli.sla import sla
+from agent.cli.status import reload, status
 from agent.problems import ConfigError
 
 app = typer.Typer(
@@ -28,6 +29,8 @@ app = typer.Typer(
 app.command("inspect")(inspect)
 app.command("run")(run)
 app.command("sla")(sla)
+app.command("status")(status)
+app.command("reload")(reload)
 app.add_typer(inventory.app, name="inventory")
 app.add_typer(cases.app, name="cases")
 app.add_typer(report.app, name="report")

@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from agent.cli.common import ConfigOpt, DataDirOpt, InventoryOpt, err
+from agent.cli.common import ConfigOpt, DataDirOpt, InventoryOpt, err, setup_logging
+from agent.daemonctl import pid_path
 
 log = logging.getLogger("xunjian")
 
@@ -25,7 +26,10 @@ def run(
     Jobs start spread over their interval (a stable offset per job), never overlap
     themselves, and missed runs are coalesced. SIGTERM or Ctrl-C stops scheduling,
     finishes running jobs, flushes the sinks (what InfluxDB did not take stays in the
-    on-disk spool for the next start) and exits 0.
+    on-disk spool for the next start) and exits 0. SIGHUP (or `xunjian reload`) re-reads
+    the config, inventory and rules; a broken new configuration is refused with its
+    problems logged and the old one keeps running. The agent's own metrics are served on
+    http://127.0.0.1:9108/metrics (and /healthz, /status) unless `daemon.listen: off`.
 
     Examples:
 
@@ -43,14 +47,23 @@ def run(
         pipeline.close(timeout=30.0)
         err.print(f"ran {n} jobs on {len(app.inventory.devices)} devices")
         return
-    daemon = Daemon(app.inventory, pipeline, app.config.workers, app.config.inspections)
+    if app.config.daemon.log_format == "json":
+        setup_logging(logging.getLogger().level, json_lines=True)
+    daemon = Daemon(app.inventory, pipeline, app.config.workers, app.config.inspections,
+                    settings=app.config.daemon, pid_file=pid_path(app.config.data_dir),
+                    loader=lambda: load_app(config, inventory, data_dir, engine=app.engine))
 
     def _stop(signum: int, _frame: object) -> None:
         log.info("received %s: stopping", signal.Signals(signum).name)
         daemon.stopping.set()
 
+    def _reload(_signum: int, _frame: object) -> None:
+        log.info("received SIGHUP: reloading")
+        daemon.reloading.set()  # done by the main loop, not inside the signal handler
+
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGHUP, _reload)
     daemon.start()
     daemon.wait()
     daemon.stop()
