@@ -27,6 +27,7 @@ from agent.problems import ConfigError, Problem, load_yaml_file, pydantic_proble
 from agent.secrets import REF_HELP, Secrets, is_reference
 
 ENV_CONFIG = "XUNJIAN_CONFIG"
+SYSTEM_CONFIG = Path("/etc/xunjian/xunjian.yaml")  # the service's, when nothing closer is given
 
 
 class _Strict(BaseModel):
@@ -154,12 +155,15 @@ class AgentConfig:
 
 
 def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> AgentConfig:
-    """Load xunjian.yaml: the given path, else $XUNJIAN_CONFIG, else ./xunjian.yaml if present."""
+    """Load xunjian.yaml: the given path, else $XUNJIAN_CONFIG, else ./xunjian.yaml, else
+    /etc/xunjian/xunjian.yaml, whichever exists first; else built-in defaults."""
     env = dict(os.environ) if env is None else env
     if path is None and env.get(ENV_CONFIG):
         path = Path(env[ENV_CONFIG])
     if path is None and Path("xunjian.yaml").exists():
         path = Path("xunjian.yaml")
+    if path is None and SYSTEM_CONFIG.exists():
+        path = SYSTEM_CONFIG
     if path is None:
         return _build(ConfigModel(), None, Path.cwd(), env, {})
     raw = load_yaml_file(path, "config file") or {}
