@@ -15,6 +15,7 @@ from agent.cases.policy import CasePolicy
 from agent.cases.queries import case_history, get_case
 from agent.model import Case
 from reports.i18n import LABELS, duration_text
+from reports.render import render
 
 _env = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(["html.j2"]),
                    trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
@@ -34,14 +35,14 @@ def sla_state(case: Case, clock: str, now: float) -> str:
     return "running"
 
 
-def fault_report_model(engine: Engine, policy: CasePolicy, number: str, lang: str,
-                       now: float | None = None) -> dict[str, Any] | None:
+def fault_report_data(engine: Engine, policy: CasePolicy, number: str,
+                      now: float | None = None) -> dict[str, Any] | None:
+    """The fault report's data: language-free and JSON-able (it is hashed and embedded)."""
     case = get_case(engine, number)
     if case is None:
         return None
     now = now if now is not None else datetime.now(UTC).timestamp()
     events = case_history(engine, number)
-    t = LABELS[lang]
 
     def when(ts: float | None) -> str:
         if not ts:
@@ -52,51 +53,40 @@ def fault_report_model(engine: Engine, policy: CasePolicy, number: str, lang: st
     for e in events:
         lv = e["detail"].get("level")
         if e["kind"] in ("open", "escalate", "update") and (not levels or levels[-1]["level"] != lv):
-            levels.append({"level": lv, "name": t["levels"].get(lv, str(lv)), "at": when(e["at"]),
-                           "why": t["events"].get(e["kind"], e["kind"])})
-    responded = case.acknowledged_at
-    recovery = (case.resolved_at - case.opened_at) if case.resolved_at else None
+            levels.append({"level": lv, "at": when(e["at"]), "why": e["kind"]})
     timeline = []
     for e in events:
         d = e["detail"]
-        said = d.get("note") or d.get("message") or d.get("reason") or ""
-        if e["kind"] == "breach":
-            said = t["clock"][d.get("clock", "response")] + " " + t["missed"]
-        if e["kind"] == "close":
-            said = f"{t['cause']}: {d.get('cause', '')}; {t['handling']}: {d.get('handling', '')}"
-        if e["kind"] == "suppress":
-            said = f"{t['parent']} {d.get('parent', '')}"
-        timeline.append({"seq": e["seq"], "at": when(e["at"]), "kind": t["events"].get(e["kind"], e["kind"]),
-                         "actor": t["system"] if e["actor"] == "system" else e["actor"],
-                         "level": t["levels"].get(d.get("level"), ""), "said": said})
+        timeline.append({"seq": e["seq"], "at": when(e["at"]), "kind": e["kind"], "actor": e["actor"],
+                         "level": d.get("level"), "clock": d.get("clock"), "parent": d.get("parent"),
+                         "cause": d.get("cause"), "handling": d.get("handling"),
+                         "said": d.get("note") or d.get("message") or d.get("reason") or ""})
+    recovery = (case.resolved_at - case.opened_at) if case.resolved_at else None
     return {
-        "t": t,
-        "lang": lang,
-        "case": case,
-        "check": f"{case.check} {case.instance}".strip(),
-        "level_name": t["levels"].get(case.level, str(case.level)),
-        "opened_level_name": t["levels"].get(case.opened_level, str(case.opened_level)),
-        "status": t["states"].get(case.status, case.status),
-        "levels": levels,
-        "began": when(case.opened_at),
-        "responded": when(responded),
-        "repaired": when(case.resolved_at),
-        "closed": when(case.closed_at),
-        "resolved_by": (t["system"] if case.resolved_by == "system" else case.resolved_by) or "—",
-        "recovery": duration_text(recovery, lang) if recovery is not None else t["not_yet"],
-        "paused": duration_text(case.paused_seconds, lang) if case.paused_seconds else "",
-        "response_due": when(case.response_due),
-        "repair_due": when(case.repair_due),
-        "response_sla": t["sla_state"][sla_state(case, "response", now)],
-        "repair_sla": t["sla_state"][sla_state(case, "repair", now)],
-        "timeline": timeline,
-        "generated": when(now),
+        "report": "fault", "timezone": str(policy.tz), "generated": when(now),
+        "case": case.to_dict(), "levels": levels, "timeline": timeline,
+        "began": when(case.opened_at), "responded": when(case.acknowledged_at),
+        "repaired": when(case.resolved_at), "closed": when(case.closed_at),
+        "recovery_seconds": recovery, "paused_seconds": case.paused_seconds,
+        "response_due": when(case.response_due), "repair_due": when(case.repair_due),
+        "response_sla": sla_state(case, "response", now), "repair_sla": sla_state(case, "repair", now),
     }
 
 
+def fault_report_html(data: dict[str, Any], lang: str, fmt: str = "html") -> str:
+    t = LABELS[lang]
+    extra = {
+        "t": t, "lang": lang,
+        "recovery": duration_text(data["recovery_seconds"], lang) if data["recovery_seconds"] is not None
+        else t["not_yet"],
+        "paused": duration_text(data["paused_seconds"], lang) if data["paused_seconds"] else "",
+    }
+    return _env.get_template(f"fault_report.{fmt}.j2").render(**data, **extra)
+
+
 def render_fault_report(engine: Engine, policy: CasePolicy, number: str, fmt: str = "md",
-                        lang: str = "zh-CN", now: float | None = None) -> str | None:
-    model = fault_report_model(engine, policy, number, lang, now)
-    if model is None:
+                        lang: str = "zh-CN", now: float | None = None) -> bytes | None:
+    data = fault_report_data(engine, policy, number, now)
+    if data is None:
         return None
-    return _env.get_template(f"fault_report.{fmt}.j2").render(**model)
+    return render("fault", data, fmt, lang)

@@ -30,8 +30,8 @@ def period_bounds(first: date, last: date, tz: ZoneInfo) -> tuple[float, float]:
     return start.timestamp(), end.timestamp()
 
 
-def ledger_model(engine: Engine, first: date, last: date, tz: ZoneInfo, lang: str) -> dict[str, Any]:
-    t = LABELS[lang]
+def ledger_data(engine: Engine, first: date, last: date, tz: ZoneInfo) -> dict[str, Any]:
+    """The ledger's data: language-free and JSON-able (it is hashed and embedded)."""
     since, until = period_bounds(first, last, tz)
 
     def when(ts: float | None) -> str:
@@ -39,29 +39,22 @@ def ledger_model(engine: Engine, first: date, last: date, tz: ZoneInfo, lang: st
 
     runs = []
     for r in list_runs(engine, since, until):
-        results = run_results(engine, r["id"])
+        results = [{"device": x["device"], "check": f"{x['check_name']} {x['instance']}".strip(),
+                    "verdict": x["verdict"], "value": x["value"], "unit": x["unit"],
+                    "threshold": x["threshold"], "message": x["message"], "evidence": x["evidence"],
+                    "rule_version": x["rule_version"], "collected": when(x["collected_at"])}
+                   for x in run_results(engine, r["id"])]
         counts = Counter(x["verdict"] for x in results)
-        runs.append({
-            "id": r["id"], "started": when(r["started_at"]), "finished": when(r["finished_at"]),
-            "by": r["started_by"], "trigger": t["ledger"]["triggers"].get(r["trigger"], r["trigger"]),
-            "devices": r["devices"], "checks": len(results),
-            "counts": {v: counts.get(v, 0) for v in VERDICTS},
-            "verdict_words": t["ledger"]["verdicts"],
-            "exceptions": [{**x, "verdict_word": t["ledger"]["verdicts"][x["verdict"]],
-                            "check": f"{x['check_name']} {x['instance']}".strip(),
-                            "collected": when(x["collected_at"])}
-                           for x in results if x["verdict"] != "pass"],
-            "results": [{**x, "verdict_word": t["ledger"]["verdicts"][x["verdict"]],
-                         "check": f"{x['check_name']} {x['instance']}".strip(),
-                         "collected": when(x["collected_at"])} for x in results],
-        })
-    actions = [{"case": e["case"], "at": when(e["at"]), "kind": t["events"].get(e["kind"], e["kind"]),
-                "actor": t["system"] if e["actor"] == "system" else e["actor"],
+        runs.append({"id": r["id"], "started": when(r["started_at"]), "finished": when(r["finished_at"]),
+                     "by": r["started_by"], "trigger": r["trigger"], "devices": r["devices"],
+                     "checks": len(results), "counts": {v: counts.get(v, 0) for v in VERDICTS},
+                     "results": results})
+    actions = [{"case": e["case"], "at": when(e["at"]), "kind": e["kind"], "actor": e["actor"],
                 "said": _said(e["detail"])}
                for e in events_between(engine, since, until)
                if e["kind"] in ("open", "ack", "assign", "note", "resolve", "close", "escalate", "reopen")]
     period = f"{first:%Y-%m-%d}" if first == last else f"{first:%Y-%m-%d} … {last:%Y-%m-%d}"
-    return {"t": t, "l": t["ledger"], "lang": lang, "period": period, "runs": runs, "actions": actions,
+    return {"report": "ledger", "period": period, "timezone": str(tz), "runs": runs, "actions": actions,
             "generated": when(datetime.now(UTC).timestamp())}
 
 
@@ -69,14 +62,17 @@ def _said(d: dict[str, Any]) -> str:
     return str(d.get("note") or d.get("cause") or d.get("message") or "")
 
 
-def render_ledger(model: dict[str, Any], fmt: str) -> bytes:
-    if fmt == "xlsx":
-        return _xlsx(model)
-    return _env.get_template(f"ledger.{fmt}.j2").render(**model).encode("utf-8")
+def ledger_html(data: dict[str, Any], lang: str, fmt: str = "html") -> str:
+    t = LABELS[lang]
+    return _env.get_template(f"ledger.{fmt}.j2").render(**data, t=t, l=t["ledger"], lang=lang)
 
 
-def _xlsx(model: dict[str, Any]) -> bytes:
-    lt = model["l"]
+def ledger_xlsx(data: dict[str, Any], lang: str) -> bytes:
+    return _xlsx(data, LABELS[lang])
+
+
+def _xlsx(model: dict[str, Any], t: dict[str, Any]) -> bytes:
+    lt = t["ledger"]
     wb = Workbook()
     ws = wb.active
     ws.title = lt["sheet_runs"]
@@ -89,7 +85,8 @@ def _xlsx(model: dict[str, Any]) -> bytes:
     for cell in ws[3]:
         cell.font = bold
     for r in model["runs"]:
-        ws.append([r["id"], r["started"], r["by"], r["trigger"], r["devices"], r["checks"],
+        ws.append([r["id"], r["started"], r["by"], lt["triggers"].get(r["trigger"], r["trigger"]),
+                   r["devices"], r["checks"],
                    *[r["counts"][v] for v in VERDICTS]])
     detail = wb.create_sheet(lt["sheet_results"])
     detail.append([lt["run"], lt["device"], lt["check"], lt["verdict"], lt["value"], lt["threshold"],
@@ -99,7 +96,8 @@ def _xlsx(model: dict[str, Any]) -> bytes:
     colour = {"warn": "FFF2CC", "fail": "F4CCCC", "not collected": "E6D9F2"}
     for r in model["runs"]:
         for x in r["results"]:
-            detail.append([r["id"], x["device"], x["check"], x["verdict_word"], x["value"], x["threshold"],
+            detail.append([r["id"], x["device"], x["check"], lt["verdicts"][x["verdict"]], x["value"],
+                           x["threshold"],
                            x["message"], x["collected"], x["rule_version"], x["evidence"]])
             if x["verdict"] in colour:
                 detail.cell(detail.max_row, 4).fill = PatternFill("solid", fgColor=colour[x["verdict"]])

@@ -15,8 +15,11 @@ install_python() {  # $1: what to install into the venv, e.g. . or .[test]
   .venv/bin/python -m pip install -q --disable-pip-version-check -e "$1"
 }
 
-# The real peers the tests start on 127.0.0.1 come from Debian's packages.
-DEBS=(openssh-server snmpd snmp influxdb victoria-metrics)
+# The real peers the tests start on 127.0.0.1 come from Debian's packages. PDF reports need
+# pango, harfbuzz-subset (15x faster CJK font subsetting in WeasyPrint) and CJK fonts; the
+# tests read PDFs back with poppler's tools.
+DEBS=(openssh-server snmpd snmp influxdb victoria-metrics libpango-1.0-0 libpangoft2-1.0-0
+      libharfbuzz-subset0 fonts-noto-cjk poppler-utils)
 
 install_debs() {
   local missing=()

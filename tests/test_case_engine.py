@@ -267,13 +267,15 @@ def test_fault_report_in_both_languages(tmp_path: Path) -> None:
     ce.apply([ok()])
     ce.act(case.number, "close", "zhang.wei", cause="归档日志占满 /u01", handling="清理归档日志 <rm>",
            loss="无", fault_type="software")
-    zh = render_fault_report(ce.engine, ce.policy, case.number, "md", "zh-CN", now=clock())
-    assert zh is not None
+    raw = render_fault_report(ce.engine, ce.policy, case.number, "md", "zh-CN", now=clock())
+    assert raw is not None
+    zh = raw.decode()
     for text in ("故障处理报告", case.number, "一级（重大）", "二级（主要）", "归档日志占满 /u01",
                  "2026-11-23 09:00:00", "2026-11-23 11:15:00", "2小时15分钟", "超时", "升级", "签字确认"):
         assert text in zh, text
-    en = render_fault_report(ce.engine, ce.policy, case.number, "html", "en", now=clock())
-    assert en is not None
+    raw = render_fault_report(ce.engine, ce.policy, case.number, "html", "en", now=clock())
+    assert raw is not None
+    en = raw.decode()
     for text in ("Fault report", "Level 1 (major)", "Opened at level", "2 h 15 min", "MISSED",
                  "&lt;rm&gt;", "escalated", "zhang.wei"):
         assert text in en, text

@@ -38,6 +38,7 @@ class Lang(StrEnum):
 class ReportFormat(StrEnum):
     md = "md"
     html = "html"
+    pdf = "pdf"
 
 
 NumberArg = Annotated[str, typer.Argument(help="Case number, e.g. F-20261122-0001.")]
@@ -254,23 +255,23 @@ def report(number: NumberArg,
            output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file "
                                                        "instead of stdout.")] = None,
            config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
-    """Write the fault report (故障处理报告) of a case.
+    """Write the fault report (故障处理报告) of a case: Markdown, HTML or PDF (the PDF carries
+    page numbers and the content hash on every page; `xunjian report verify` checks it).
 
     Examples:
 
       xunjian cases report F-20261122-0007 > F-20261122-0007.md
 
-      xunjian cases report F-20261122-0007 --format html --lang en -o report.html
+      xunjian cases report F-20261122-0007 --format pdf --lang en -o F-20261122-0007.pdf
     """
+    from agent.cli.report import write
     from reports.fault import render_fault_report
 
     cfg, engine = _open(config, data_dir)
-    text = render_fault_report(engine, cfg.cases, number, fmt.value, lang.value)
-    if text is None:
+    if fmt is ReportFormat.pdf and output is None:
+        raise typer.BadParameter("pdf is binary: give --output FILE", param_hint="--format")
+    content = render_fault_report(engine, cfg.cases, number, fmt.value, lang.value)
+    if content is None:
         err.print(f"xunjian: no case {number}")
         raise typer.Exit(2)
-    if output:
-        output.write_text(text, encoding="utf-8")
-        err.print(f"wrote {output}")
-    else:
-        out.out(text, end="")
+    write(content, output, f"fault report of {number}")

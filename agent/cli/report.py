@@ -13,11 +13,13 @@ import typer
 
 from agent.cli.common import ConfigOpt, DataDirOpt, err, out
 
-app = typer.Typer(help="Reports: the daily inspection ledger (日常巡检记录).", no_args_is_help=True)
+app = typer.Typer(help="Reports: the daily inspection ledger (日常巡检记录); verify a report file.",
+                  no_args_is_help=True)
 
 
 class LedgerFormat(StrEnum):
     html = "html"
+    pdf = "pdf"
     md = "md"
     xlsx = "xlsx"
 
@@ -68,17 +70,44 @@ def ledger(day: Annotated[str | None, typer.Option("--day", help="One day, YYYY-
     """
     from agent.config import load_config
     from agent.store.db import open_engine
-    from reports.ledger import ledger_model, render_ledger
+    from reports.ledger import ledger_data
+    from reports.render import render
 
     cfg = load_config(config)
     today = datetime.now(UTC).astimezone(cfg.cases.tz).date()
     first, last = _period(day, month, today)
-    if fmt is LedgerFormat.xlsx and output is None:
-        raise typer.BadParameter("xlsx is binary: give --output FILE", param_hint="--format")
-    model = ledger_model(open_engine(data_dir or cfg.data_dir), first, last, cfg.cases.tz, lang.value)
-    data = render_ledger(model, fmt.value)
+    if fmt in (LedgerFormat.xlsx, LedgerFormat.pdf) and output is None:
+        raise typer.BadParameter(f"{fmt.value} is binary: give --output FILE", param_hint="--format")
+    data = ledger_data(open_engine(data_dir or cfg.data_dir), first, last, cfg.cases.tz)
+    write(render("ledger", data, fmt.value, lang.value), output, f"{len(data['runs'])} runs")
+
+
+def write(content: bytes, output: Path | None, what: str) -> None:
     if output:
-        output.write_bytes(data)
-        err.print(f"wrote {output}: {len(model['runs'])} runs")
+        output.write_bytes(content)
+        err.print(f"wrote {output}: {what}")
     else:
-        out.out(data.decode("utf-8"), end="")
+        out.out(content.decode("utf-8"), end="")
+
+
+@app.command("verify")
+def verify(file: Annotated[Path, typer.Argument(help="A report written by xunjian (.pdf or .html).",
+                                                exists=True, dir_okay=False, readable=True)]) -> None:
+    """Check a report: recompute the content hash from the data embedded in the file, compare it
+    with the hash printed on every page, and re-render the report from that data to compare
+    the visible text. Exit 0 when intact, 1 when anything was edited, 2 when unreadable.
+
+    Example: xunjian report verify 2026H1-inspection-report.pdf
+    """
+    from reports.render import VerifyError, verify_file
+
+    try:
+        v = verify_file(file.read_bytes(), file.name.lower())
+    except VerifyError as e:
+        err.print(f"xunjian: {file}: {e}")
+        raise typer.Exit(2) from None
+    if v.ok:
+        out.print(f"[green]intact[/]: {file} sha256 {v.recomputed}: {v.reason}")
+        return
+    out.print(f"[bold red]EDITED[/]: {file}: {v.reason} (printed {v.printed}, data {v.recomputed or '?'})")
+    raise typer.Exit(1)
