@@ -39,6 +39,15 @@ LABELS: dict[str, dict[str, Any]] = {
             "triggers": {"cli": "人工", "schedule": "定时"},
             "verdicts": {"pass": "正常", "warn": "告警", "fail": "故障", "not collected": "未采集"},
         },
+        "monthly": {
+            "title": "月度服务报告", "month": "月份", "cases": "故障单数", "handled": "已处理",
+            "handling_rate": "处理率", "per_level": "分级统计", "level": "等级", "closed": "已关闭",
+            "response_on_time": "响应及时率", "repair_on_time": "修复及时率", "breaches": "超时故障单",
+            "top_devices": "故障最多的设备", "top_checks": "故障最多的检查项", "count": "次数",
+            "inspections": "巡检完成情况", "runs": "巡检次数", "working_days": "工作日",
+            "days_inspected": "已巡检工作日", "missed_days": "未巡检的工作日", "calendar": "工作日历",
+            "none": "无",
+        },
     },
     "en": {
         "title": "Fault report",
@@ -77,6 +86,15 @@ LABELS: dict[str, dict[str, Any]] = {
             "summary": "Summary",
             "triggers": {"cli": "by hand", "schedule": "scheduled"},
             "verdicts": {"pass": "pass", "warn": "warn", "fail": "fail", "not collected": "not collected"},
+        },
+        "monthly": {
+            "title": "Monthly service summary", "month": "Month", "cases": "Cases", "handled": "Handled",
+            "handling_rate": "Handling rate", "per_level": "By level", "level": "Level", "closed": "Closed",
+            "response_on_time": "Response on time", "repair_on_time": "Repair on time",
+            "breaches": "Cases that missed a deadline", "top_devices": "Devices with most cases",
+            "top_checks": "Checks with most cases", "count": "Cases", "inspections": "Inspections",
+            "runs": "Runs", "working_days": "Working days", "days_inspected": "Working days inspected",
+            "missed_days": "Working days without inspection", "calendar": "Calendar", "none": "none",
         },
     },
 }

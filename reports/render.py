@@ -32,6 +32,7 @@ def content_hash(data: Any) -> str:
 RENDERERS: dict[str, tuple[str, str, str | None]] = {
     "fault": ("reports.fault", "fault_report_html", None),
     "ledger": ("reports.ledger", "ledger_html", "ledger_xlsx"),
+    "monthly": ("reports.monthly", "monthly_html", None),
 }
 
 

@@ -102,6 +102,12 @@ def test_breach_escalate_recover_close_report(tmp_path: Path, scripted: None) ->
     assert level3["cases"] == 1 and level3["response"]["missed"] == 1 and level3["repair"]["met"] == 1
     assert [b["case"] for b in sla["breaches"]] == [number]
 
+    summary = cli("report", "monthly", "--month", "2026-11", "-f", "md", "--lang", "en", *cfg)
+    assert summary.returncode == 0, summary.stderr
+    assert "Cases: 1; Handled: 1; Handling rate: 100.0%" in summary.stdout
+    assert "| Level 3 (minor) | 1 | 1 | 1 | 0.0% | 100.0% |" in summary.stdout
+    assert f"- {number} db01 disk_used_percent /u01: Response MISSED, Repair met" in summary.stdout
+
 
 def test_case_actions_from_the_cli(tmp_path: Path, scripted: None) -> None:
     (tmp_path / "inventory.yaml").write_text("devices:\n  - {name: db01, collectors: [scripted]}\n")

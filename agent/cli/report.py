@@ -13,7 +13,8 @@ import typer
 
 from agent.cli.common import ConfigOpt, DataDirOpt, err, out
 
-app = typer.Typer(help="Reports: the daily inspection ledger (日常巡检记录); verify a report file.",
+app = typer.Typer(help="Reports: the daily inspection ledger (日常巡检记录), the monthly summary; "
+                  "verify a report file.",
                   no_args_is_help=True)
 
 
@@ -80,6 +81,48 @@ def ledger(day: Annotated[str | None, typer.Option("--day", help="One day, YYYY-
         raise typer.BadParameter(f"{fmt.value} is binary: give --output FILE", param_hint="--format")
     data = ledger_data(open_engine(data_dir or cfg.data_dir), first, last, cfg.cases.tz)
     write(render("ledger", data, fmt.value, lang.value), output, f"{len(data['runs'])} runs")
+
+
+class SummaryFormat(StrEnum):
+    html = "html"
+    pdf = "pdf"
+    md = "md"
+
+
+@app.command("monthly")
+def monthly(month: Annotated[str | None, typer.Option("--month", help="YYYY-MM (default: this month).",
+                                                      show_default=False)] = None,
+            fmt: Annotated[SummaryFormat, typer.Option("--format", "-f", help="html, pdf or md.")]
+            = SummaryFormat.html,
+            lang: Annotated[Lang, typer.Option("--lang", help="Language.")] = Lang.zh,
+            calendar: Annotated[str | None, typer.Option(
+                "--calendar", help="Working days for inspection completion (default: the first scheduled "
+                "inspection's calendar, else 24x7).", show_default=False)] = None,
+            output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here (needed for "
+                                                        "pdf); default: stdout.")] = None,
+            config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
+    """The monthly service summary (月度服务报告): cases per level, handling and on-time rates,
+    deadlines missed, devices and checks with most cases, inspections done on working days.
+
+    Example: xunjian report monthly --month 2026-11 -f pdf -o 2026-11-summary.pdf
+    """
+    from agent.cases.calendar import ALWAYS, AlwaysCalendar
+    from agent.config import load_config
+    from agent.store.db import open_engine
+    from reports.monthly import monthly_data
+    from reports.render import render
+
+    cfg = load_config(config)
+    first, _ = _period(None, month, datetime.now(UTC).astimezone(cfg.cases.tz).date().replace(day=1))
+    calendars = {ALWAYS: AlwaysCalendar(), **cfg.cases.calendars}
+    name = calendar or (cfg.inspections[0].calendar if cfg.inspections else ALWAYS)
+    if name not in calendars:
+        raise typer.BadParameter(f"one of the calendars in the config: {', '.join(sorted(calendars))}",
+                                 param_hint="--calendar")
+    if fmt is SummaryFormat.pdf and output is None:
+        raise typer.BadParameter("pdf is binary: give --output FILE", param_hint="--format")
+    data = monthly_data(open_engine(data_dir or cfg.data_dir), first, cfg.cases.tz, calendars[name])
+    write(render("monthly", data, fmt.value, lang.value), output, f"{data['cases']} cases")
 
 
 def write(content: bytes, output: Path | None, what: str) -> None:

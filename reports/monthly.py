@@ -1,0 +1,59 @@
+"""The monthly service summary (月度服务报告): cases handled per level, handling and on-time
+rates, top devices and checks, inspection completion on working days."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy import Engine
+
+from agent.cases.calendar import Calendar
+from agent.cases.queries import list_cases
+from agent.store.runs import list_runs
+from reports.i18n import LABELS
+from reports.ledger import period_bounds
+from reports.sla import sla_summary
+
+_env = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(["html.j2"]),
+                   trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+def monthly_data(engine: Engine, month: date, tz: Any, calendar: Calendar,
+                 now: float | None = None) -> dict[str, Any]:
+    first = month.replace(day=1)
+    last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    since, until = period_bounds(first, last, tz)
+    now = now if now is not None else datetime.now(UTC).timestamp()
+    sla = sla_summary(engine, since, until, now)
+    cases = [c for c in list_cases(engine, "all", since=since, until=until) if not c.suppressed_by]
+    handled = [c for c in cases if c.status in ("resolved", "closed")]
+    per_level = []
+    for row in sla["levels"]:
+        mine = [c for c in cases if c.opened_level == row["level"]]
+        per_level.append({**row, "handled": sum(c.status in ("resolved", "closed") for c in mine),
+                          "closed": sum(c.status == "closed" for c in mine)})
+    runs = list_runs(engine, since, until)
+    run_days = {datetime.fromtimestamp(r["started_at"], UTC).astimezone(tz).date() for r in runs}
+    today = datetime.fromtimestamp(now, UTC).astimezone(tz).date()
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    working = [d for d in days if calendar.is_working_day(d) and d <= today]
+    missed = [d.isoformat() for d in working if d not in run_days]
+    return {
+        "report": "monthly", "month": f"{first:%Y-%m}", "timezone": str(tz), "calendar": calendar.name,
+        "cases": len(cases), "handled": len(handled),
+        "handling_rate": round(len(handled) / len(cases), 4) if cases else None,
+        "levels": per_level, "breaches": sla["breaches"],
+        "top_devices": Counter(c.device for c in cases).most_common(10),
+        "top_checks": Counter(c.check for c in cases).most_common(10),
+        "inspections": {"runs": len(runs), "working_days": len(working),
+                        "days_inspected": len([d for d in working if d in run_days]), "missed_days": missed},
+        "generated": datetime.fromtimestamp(now, UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+    }
+
+
+def monthly_html(data: dict[str, Any], lang: str, fmt: str = "html") -> str:
+    t = LABELS[lang]
+    return _env.get_template(f"monthly.{fmt}.j2").render(**data, t=t, m=t["monthly"], lang=lang)
