@@ -25,34 +25,38 @@ def canonical(data: Any) -> str:
 
 
 def content_hash(data: Any) -> str:
+    """Over the data, not when it was rendered: the same data always gives the same hash."""
+    if isinstance(data, dict):
+        data = {k: v for k, v in data.items() if k != "generated"}
     return hashlib.sha256(canonical(data).encode("utf-8")).hexdigest()
 
 
-# kind -> (module, html function, xlsx function or None); imported lazily (no cycles, fast CLI)
-RENDERERS: dict[str, tuple[str, str, str | None]] = {
-    "fault": ("reports.fault", "fault_report_html", None),
-    "ledger": ("reports.ledger", "ledger_html", "ledger_xlsx"),
-    "monthly": ("reports.monthly", "monthly_html", None),
+# kind -> format -> "module:function"; imported lazily (no import cycles, a fast CLI)
+RENDERERS: dict[str, dict[str, str]] = {
+    "fault": {"html": "reports.fault:fault_report_html", "docx": "reports.docx:fault_report_docx"},
+    "ledger": {"html": "reports.ledger:ledger_html", "xlsx": "reports.ledger:ledger_xlsx"},
+    "monthly": {"html": "reports.monthly:monthly_html"},
 }
 
 
-def _function(kind: str, which: int) -> Any:
+def _function(kind: str, fmt: str) -> Any:
     import importlib
 
-    module, *names = RENDERERS[kind]
-    name = names[which - 1]
-    if name is None:
-        raise ValueError(f"the {kind} report has no such format")
+    target = RENDERERS[kind].get(fmt)
+    if target is None:
+        raise ValueError(f"the {kind} report has no {fmt} format")
+    module, name = target.split(":")
     return getattr(importlib.import_module(module), name)
 
 
 def render(kind: str, data: dict[str, Any], fmt: str, lang: str) -> bytes:
-    """One report in one format: md, html, pdf or xlsx. HTML and PDF carry the data and its hash."""
-    if fmt == "xlsx":
-        return _function(kind, 2)(data, lang)  # type: ignore[no-any-return]
+    """One report in one format: md, html, pdf, docx or xlsx. HTML and PDF carry the data and
+    its hash; DOCX and XLSX print the hash."""
+    if fmt in ("xlsx", "docx"):
+        return _function(kind, fmt)(data, lang)  # type: ignore[no-any-return]
     if fmt == "md":
-        return _function(kind, 1)(data, lang, "md").encode("utf-8")  # type: ignore[no-any-return]
-    page = _function(kind, 1)(data, lang, "html")
+        return _function(kind, "html")(data, lang, "md").encode("utf-8")  # type: ignore[no-any-return]
+    page = _function(kind, "html")(data, lang, "html")
     envelope = {"report": kind, "lang": lang, "data": data}
     if fmt == "pdf":
         return html_to_pdf(page, envelope, lang)

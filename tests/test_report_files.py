@@ -78,3 +78,22 @@ def test_ledger_pdf_in_both_languages(tmp_path: Path) -> None:
         for w in words:
             assert w in text, (lang, w)
         assert cli("report", "verify", str(pdf)).returncode == 0
+
+
+def test_fault_report_docx_for_signing(tmp_path: Path) -> None:
+    from docx import Document
+
+    cfg = setup(tmp_path)
+    number = json.loads(cli("cases", "list", "-f", "json", *cfg).stdout)["cases"][0]["number"]
+    out = tmp_path / "fault.docx"
+    r = cli("cases", "report", number, "-f", "docx", "-o", str(out), *cfg)
+    assert r.returncode == 0, r.stderr
+    doc = Document(str(out))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    assert f"故障处理报告 · {number}" in text and "签字确认" in text
+    assert "三级（次要）" in cells and "here" in cells and "开单" in cells
+    footer = doc.sections[0].footer.paragraphs[0].text
+    html = tmp_path / "fault.html"
+    cli("cases", "report", number, "-f", "html", "-o", str(html), *cfg)
+    assert footer.startswith("sha256 ") and footer.split()[1] in html.read_text()  # same data, same hash

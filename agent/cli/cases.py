@@ -39,6 +39,7 @@ class ReportFormat(StrEnum):
     md = "md"
     html = "html"
     pdf = "pdf"
+    docx = "docx"
 
 
 NumberArg = Annotated[str, typer.Argument(help="Case number, e.g. F-20261122-0001.")]
@@ -250,7 +251,8 @@ def reopen(number: NumberArg, who: AsOpt = None, note: NoteOpt = "", config: Con
 
 @app.command("report")
 def report(number: NumberArg,
-           fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="md or html.")] = ReportFormat.md,
+           fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="md, html, pdf or docx.")]
+           = ReportFormat.md,
            lang: Annotated[Lang, typer.Option("--lang", help="Language of the report.")] = Lang.zh,
            output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file "
                                                        "instead of stdout.")] = None,
@@ -263,13 +265,15 @@ def report(number: NumberArg,
       xunjian cases report F-20261122-0007 > F-20261122-0007.md
 
       xunjian cases report F-20261122-0007 --format pdf --lang en -o F-20261122-0007.pdf
+
+      xunjian cases report F-20261122-0007 --format docx -o F-20261122-0007.docx   # for signing
     """
     from agent.cli.report import write
     from reports.fault import render_fault_report
 
     cfg, engine = _open(config, data_dir)
-    if fmt is ReportFormat.pdf and output is None:
-        raise typer.BadParameter("pdf is binary: give --output FILE", param_hint="--format")
+    if fmt in (ReportFormat.pdf, ReportFormat.docx) and output is None:
+        raise typer.BadParameter(f"{fmt.value} is binary: give --output FILE", param_hint="--format")
     content = render_fault_report(engine, cfg.cases, number, fmt.value, lang.value)
     if content is None:
         err.print(f"xunjian: no case {number}")
