@@ -1,4 +1,9 @@
-"""Rule evaluation: samples (and overrides) in, verdicts out. Pure: no I/O, no clock."""
+"""Rule evaluation: samples (and overrides) in, verdicts out. Pure: no I/O, no clock.
+
+`evaluate` judges each sample on its own (no hysteresis, `for:` or flapping): for an ad hoc
+look. `evaluate_cycle` (checks.stateful) carries state between a collector's cycles: the
+daemon's way. Both select samples the same way and word their verdicts the same way.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,9 @@ from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from agent.model import Result, Sample, Status, Verdict
+from checks.compiled import OK, CompiledRule, compiled, with_overrides
 from checks.rules import Rule, RuleSet
+from checks.stateful import DeviceInfo, _verdict, evaluate_cycle
 
 
 class ThresholdOverride(Protocol):
@@ -14,64 +21,60 @@ class ThresholdOverride(Protocol):
     crit: float | None
 
 
-def evaluate(samples: Iterable[Sample], device: str, ruleset: RuleSet,
+def evaluate(samples: Iterable[Sample], device: str | DeviceInfo, ruleset: RuleSet,
              overrides: Mapping[str, ThresholdOverride] | None = None) -> list[Verdict]:
-    overrides = overrides or {}
+    """One verdict per sample × rule that selects it. With a plain device name, rules limited
+    to device kinds or groups are not filtered (nothing to filter on)."""
+    if isinstance(device, DeviceInfo):
+        index = compiled(ruleset).index(device.kind, frozenset(device.groups))
+        name = device.name
+    else:
+        index = compiled(ruleset).index(None, None)
+        name = device
+    index = with_overrides(index, overrides)
     verdicts = []
     for s in samples:
-        for rule in ruleset.rules:
-            if s.measurement != rule.measurement or rule.field not in s.fields:
-                continue
-            value = s.fields[rule.field]
-            if rule.states is not None:
-                verdicts.append(judge_state(rule, device, s, str(value)))
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                continue
-            verdicts.append(judge(rule, device, s, float(value), overrides.get(rule.name)))
+        for cr in index.get(s.measurement, ()):
+            verdict = _judge(cr, name, s)
+            if verdict is not None:
+                verdicts.append(verdict)
     return verdicts
+
+
+def _judge(cr: CompiledRule, device: str, s: Sample) -> Verdict | None:
+    value = s.fields.get(cr.field)
+    if value is None or (cr.matchers and not cr.selects(s.tags)):
+        return None
+    if cr.states is not None:
+        value, status = str(value), cr.judge_text(str(value))
+    elif value.__class__ is bool or not isinstance(value, (int, float)):
+        return None
+    else:
+        status = cr.judge(value, OK)
+    t = s.time / 1e9
+    inst = s.tags.get(cr.instance_tag, "") if cr.instance_tag else ""
+    v = _verdict(device, cr, inst, value, t, status, {"st": status, "out": status, "os": t})
+    v.since = None  # unknown without history
+    return v
 
 
 def judge(rule: Rule, device: str, sample: Sample, value: float,
           override: ThresholdOverride | None) -> Verdict:
-    warn = override.warn if override and override.warn is not None else rule.warn
-    crit = override.crit if override and override.crit is not None else rule.crit
-    beyond = (lambda v, t: v >= t) if rule.direction == "above" else (lambda v, t: v <= t)
-    status = Status.OK
-    if crit is not None and beyond(value, crit):
-        status = Status.CRIT
-    elif warn is not None and beyond(value, warn):
-        status = Status.WARN
-    instance = sample.tags.get(rule.instance_tag, "") if rule.instance_tag else ""
-    sign = ">=" if rule.direction == "above" else "<="
-    threshold = ", ".join(f"{k} {sign} {_num(t)}{rule.unit}"
-                          for k, t in (("warn", warn), ("crit", crit)) if t is not None)
-    subject = f"{rule.description or rule.name}{' ' + instance if instance else ''}"
-    message = f"{subject}: {_num(value)}{rule.unit}"
-    if status is not Status.OK:
-        limit = crit if status is Status.CRIT else warn
-        message += f" (beyond {status.label} {sign} {_num(limit)}{rule.unit})"
-    level = None if status is Status.OK else (
-        rule.levels.crit if status is Status.CRIT else rule.levels.warn)
-    return Verdict(device=device, check=rule.name, status=status, instance=instance, value=value,
-                   unit=rule.unit, threshold=threshold, message=message,
-                   collected_at=sample.time / 1e9, level=level)
+    """One number judged by one rule (no history)."""
+    cr = CompiledRule(rule)
+    if override is not None:
+        cr = cr.with_override(override)
+    v = _judge(cr, device, Sample(sample.measurement, sample.tags, {cr.field: value}, sample.time))
+    assert v is not None
+    return v
 
 
 def judge_state(rule: Rule, device: str, sample: Sample, value: str) -> Verdict:
-    """A text field judged by the rule's `states` table."""
-    status = Status.parse(rule.states.get(value, rule.other) if rule.states else rule.other)
-    instance = sample.tags.get(rule.instance_tag, "") if rule.instance_tag else ""
-    subject = f"{rule.description or rule.name}{' ' + instance if instance else ''}"
-    expected = [k for k, v in (rule.states or {}).items() if v == "ok"]
-    message = f"{subject}: {value}"
-    if status is not Status.OK and expected:
-        message += f" (expected {' or '.join(expected)})"
-    level = {Status.OK: None, Status.WARN: rule.levels.warn, Status.CRIT: rule.levels.crit,
-             Status.UNKNOWN: rule.levels.unknown}[status]
-    return Verdict(device=device, check=rule.name, status=status, instance=instance, value=None,
-                   unit="", threshold=f"expected {' or '.join(expected)}" if expected else "",
-                   message=message, collected_at=sample.time / 1e9, level=level)
+    """A text field judged by the rule's `states` table (no history)."""
+    cr = CompiledRule(rule)
+    v = _judge(cr, device, Sample(sample.measurement, sample.tags, {cr.field: value}, sample.time))
+    assert v is not None
+    return v
 
 
 def collection_verdict(result: Result, ruleset: RuleSet) -> Verdict:
@@ -86,5 +89,5 @@ def collection_verdict(result: Result, ruleset: RuleSet) -> Verdict:
                    level=ruleset.collection.level)
 
 
-def _num(v: float) -> str:
-    return f"{v:g}" if abs(v) < 1e6 else f"{v:.0f}"
+__all__ = ["DeviceInfo", "ThresholdOverride", "collection_verdict", "evaluate", "evaluate_cycle",
+           "judge", "judge_state"]

@@ -1,0 +1,255 @@
+"""Stateful rule evaluation: samples + previous state in → verdicts + new state out.
+
+Pure: no I/O, no clock (`now` is passed in); the input state is never mutated. The state is
+JSON-serialisable and belongs to one device + collector; the caller stores it between cycles.
+
+State shape (version 1)::
+
+    {"v": 1,
+     "sel": {rule: selector-hash},            # a changed selector drops unseen series at once
+     "series": {rule: {instance: {
+         "st": 1,        "since": 1.8e9,      # confirmed status (after for:, with hysteresis), since
+         "out": 1,       "os": 1.8e9,         # reported status (flapping holds the worst), since
+         "seen": 1.8e9,                       # `now` of the cycle that last had a sample
+         "p": [[n, t] | null, ×3],            # for: streaks of ≥warn, ≥unknown, ≥crit (n samples since t)
+         "fc": [[t, from, to], …], "fl": true,  # flapping: status changes in the window; flapping now
+         "ms": 1.8e9}}}}                      # missing since (UNKNOWN "not collected" reported)
+
+Statuses are agent.model.Status values (0 ok, 1 warn, 2 crit, 3 unknown).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from agent.model import Sample, Status, Verdict
+from checks.compiled import (
+    BY_RANK,
+    CRIT,
+    LABEL,
+    OK,
+    RANK,
+    UNKNOWN,
+    WARN,
+    CompiledRule,
+    _num,
+    compiled,
+    with_overrides,
+)
+from checks.durations import format_duration
+from checks.rules import RuleSet
+
+VERSION = 1
+_STATUS = (Status.OK, Status.WARN, Status.CRIT, Status.UNKNOWN)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    """What rules select on and how often a device's collector runs (seconds; 0: unknown)."""
+
+    name: str
+    kind: str = ""
+    groups: tuple[str, ...] = ()
+    interval: float = 0.0
+
+
+def evaluate_cycle(samples: Iterable[Sample], device: DeviceInfo, ruleset: RuleSet,
+                   state: Mapping[str, Any] | None, now: float, collector: str = "",
+                   overrides: Mapping[str, Any] | None = None, collected: bool = True,
+                   ) -> tuple[list[Verdict], dict[str, Any]]:
+    """One collector cycle on one device: verdicts (one per series sampled, missing or dropped)
+    and the new state.
+
+    `state` is what the previous call returned for this device + collector (None or {} at
+    first). `overrides` maps rule name → an object with optional warn/crit (and clear_warn/
+    clear_crit). `collected=False` (the collection failed; its own verdict says so) keeps
+    series from turning UNKNOWN for missing samples, but they are still forgotten in time.
+    `collector` names the state's owner; it does not change the result.
+    """
+    c = compiled(ruleset)
+    groups = frozenset(device.groups)
+    index = with_overrides(c.index(device.kind, groups), overrides)
+    prev_series: Mapping[str, Mapping[str, Any]] = {}
+    prev_sel: Mapping[str, str] = {}
+    if state and state.get("v") == VERSION:
+        prev_series = state.get("series") or {}
+        prev_sel = state.get("sel") or {}
+    series: dict[str, dict[str, Any]] = {r: dict(insts) for r, insts in prev_series.items()}
+    touched: dict[tuple[str, str], tuple[CompiledRule, Any, float, int, dict[str, Any]]] = {}
+    name = device.name
+
+    for s in samples:
+        rules = index.get(s.measurement)
+        if rules is None:
+            continue
+        fields, tags, t = s.fields, s.tags, s.time / 1e9
+        for cr in rules:
+            value = fields.get(cr.field)
+            if value is None or (cr.matchers and not cr.selects(tags)):
+                continue
+            if cr.states is not None:
+                value = str(value)
+            elif value.__class__ is bool or not isinstance(value, (int, float)):
+                continue
+            inst = tags.get(cr.instance_tag, "") if cr.instance_tag else ""
+            insts = series.get(cr.name)
+            if insts is None:
+                insts = series[cr.name] = {}
+            e = insts.get(inst)
+            held = e["st"] if e is not None else OK
+            raw = cr.judge_text(value) if cr.states is not None else cr.judge(value, held)
+            e = insts[inst] = _advance(cr, e, held, raw, t, now)
+            touched[(cr.name, inst)] = (cr, value, t, raw, e)
+
+    verdicts = [_verdict(name, cr, inst, value, t, raw, e)
+                for (_, inst), (cr, value, t, raw, e) in touched.items()]
+
+    # Series not sampled this cycle: missing, forgotten, or no longer checked.
+    by_name = {cr.name: cr for rules in index.values() for cr in rules}
+    interval = device.interval
+    for rule_name, insts in list(series.items()):
+        cr = by_name.get(rule_name)
+        changed = cr is not None and rule_name in prev_sel and prev_sel[rule_name] != cr.selector
+        for inst, e in list(insts.items()):
+            if e["seen"] == now and (rule_name, inst) in touched:
+                continue
+            if cr is None or (changed and collected):
+                del insts[inst]
+                verdicts.append(_gone(name, rule_name, cr, inst, now,
+                                      "no longer checked (rule removed, disabled or changed)"))
+                continue
+            gap = now - e["seen"]
+            if gap >= cr.forget:
+                del insts[inst]
+                verdicts.append(_gone(name, rule_name, cr, inst, now,
+                                      f"no longer reported (no sample for {format_duration(gap)})"))
+            elif collected and cr.missing_n and interval > 0 and \
+                    gap >= (cr.missing_n - 0.5) * interval:
+                ms = e.get("ms")
+                if ms is None:
+                    ms = min(now, e["seen"] + cr.missing_n * interval)
+                    insts[inst] = {**e, "ms": ms}
+                verdicts.append(_missing(name, cr, inst, now, gap, ms))
+        if not insts:
+            del series[rule_name]
+    sel = {r: by_name[r].selector for r in series if r in by_name}
+    return verdicts, {"v": VERSION, "sel": sel, "series": series}
+
+
+def _advance(cr: CompiledRule, e: Mapping[str, Any] | None, prev: int, raw: int, t: float,
+             now: float) -> dict[str, Any]:
+    """A series' next state after one sample judged `raw` (hysteresis already applied)."""
+    if e is not None and raw == prev and e["out"] == raw and "fc" not in e and "ms" not in e:
+        # the common case: nothing new (a `for:` streak matters only for a status worse than held)
+        return {"st": raw, "since": e["since"], "out": raw, "os": e["os"], "seen": now}
+    if e is None:
+        since, out0, osince = t, OK, t
+        e = {}
+    else:
+        since, out0, osince = e["since"], e["out"], e["os"]
+        if "ms" in e:
+            out0 = UNKNOWN  # it was reported missing: whatever comes now is a new status
+    new: dict[str, Any] = {}
+    st = raw
+    if cr.for_n or cr.for_s:
+        r = RANK[raw]
+        old = e.get("p") or (None, None, None)
+        p = [None if k > r else ([old[k - 1][0] + 1, old[k - 1][1]] if old[k - 1] else [1, t])
+             for k in (1, 2, 3)]
+        if r > RANK[prev]:
+            st = prev
+            for k in range(r, RANK[prev], -1):  # the worst status whose streak is long enough
+                n, start = p[k - 1]
+                if (cr.for_n and n >= cr.for_n) or (cr.for_s and t - start >= cr.for_s):
+                    st, since = BY_RANK[k], start
+                    break
+        elif st != prev:
+            since = t
+        if r > RANK[st]:  # still waiting
+            new["p"] = p
+    elif st != prev:
+        since = t
+    out = st
+    if cr.flap_k:
+        lo = t - cr.flap_window
+        fc = [c for c in e.get("fc", ()) if c[0] > lo]
+        if st != prev and e:  # a new series' first status is no change
+            fc.append([t, prev, st])
+        n = len(fc)
+        flapping = n > cr.flap_k / 2 if e.get("fl") else n > cr.flap_k
+        if flapping:
+            worst = RANK[st]
+            for c in fc:
+                worst = max(worst, RANK[c[1]], RANK[c[2]])
+            out = BY_RANK[worst]
+            new["fl"] = True
+        if fc:
+            new["fc"] = fc
+    if out != out0:
+        osince = since if out == st and "ms" not in e else t
+    new.update(st=st, since=since, out=out, os=osince, seen=now)
+    return new
+
+
+def _verdict(device: str, cr: CompiledRule, inst: str, value: Any, t: float, raw: int,
+             e: Mapping[str, Any]) -> Verdict:
+    out = e["out"]
+    subject = f"{cr.subject} {inst}" if inst else cr.subject
+    if out == OK and raw == OK and cr.states is None:  # the common case
+        number = float(value)
+        num = f"{number:g}" if -1e6 < number < 1e6 else f"{number:.0f}"
+        return Verdict(device, cr.name, Status.OK, inst, number, cr.unit, cr.threshold,
+                       f"{subject}: {num}{cr.unit}", t, None, False, e["os"])
+    notes = []
+    if cr.states is not None:
+        message = f"{subject}: {value}"
+        if out != OK and cr.expected:
+            notes.append(f"expected {' or '.join(cr.expected)}")
+        number = None
+    else:
+        number = float(value)
+        message = f"{subject}: {_num(number)}{cr.unit}"
+        if out in (WARN, CRIT):
+            limit = cr.crit if out == CRIT else cr.warn
+            if limit is not None and (number >= limit if cr.above else number <= limit):
+                notes.append(f"beyond {LABEL[out]} {cr.sign} {_num(limit)}{cr.unit}")
+            elif not e.get("fl") and e["st"] == out:
+                clear = cr.clear_crit if out == CRIT else cr.clear_warn
+                notes.append(f"{LABEL[out]} held until {'below' if cr.above else 'above'} "
+                             f"{_num(clear)}{cr.unit}")  # type: ignore[arg-type]
+    if e.get("fl"):
+        notes.append(f"flapping: {len(e['fc'])} status changes in "
+                     f"{format_duration(cr.flap_window)}, holding {LABEL[out]}")
+    if RANK[raw] > RANK[e["st"]] and "p" in e:  # a worse status waiting for its `for:`
+        n, start = e["p"][RANK[raw] - 1]
+        wait = (f"{n} of {cr.for_n} samples" if cr.for_n else
+                f"{format_duration(t - start)} of {format_duration(cr.for_s)}")
+        notes.append(f"{LABEL[raw]} for {wait}")
+    if notes:
+        message += f" ({'; '.join(notes)})"
+    return Verdict(device=device, check=cr.name, status=_STATUS[out], instance=inst, value=number,
+                   unit="" if number is None else cr.unit, threshold=cr.threshold, message=message,
+                   collected_at=t, level=cr.levels[out], flapping=bool(e.get("fl")),
+                   since=e["os"])
+
+
+def _missing(device: str, cr: CompiledRule, inst: str, now: float, gap: float,
+             since: float) -> Verdict:
+    subject = f"{cr.subject} {inst}" if inst else cr.subject
+    return Verdict(device=device, check=cr.name, status=Status.UNKNOWN, instance=inst,
+                   unit=cr.unit, threshold=cr.threshold,
+                   message=f"{subject}: not collected: no sample for {format_duration(gap)}",
+                   collected_at=now, level=cr.levels[UNKNOWN], since=since)
+
+
+def _gone(device: str, rule_name: str, cr: CompiledRule | None, inst: str, now: float,
+          why: str) -> Verdict:
+    subject = cr.subject if cr is not None else rule_name
+    subject = f"{subject} {inst}" if inst else subject
+    return Verdict(device=device, check=rule_name, status=Status.OK, instance=inst,
+                   message=f"{subject}: {why}", collected_at=now, since=now)
+
+
+__all__ = ["DeviceInfo", "evaluate_cycle"]
