@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,10 +35,12 @@ def load_app(config_path: Path | None, inventory_path: Path | None = None,
     return App(config, inventory, rules, engine)
 
 
-def build_pipeline(app: App, influx: bool = True, record: bool = True) -> Pipeline:
+def build_pipeline(app: App, influx: bool = True, record: bool = True,
+                   clock: Callable[[], float] = time.time) -> Pipeline:
+    """`clock` is injectable: tests and history builders run the real pipeline on shifted time."""
     sinks: list[Sink] = [StoreSink(app.engine, app.config.cases.tz)] if record else []
     if influx and record:
         spool_root = Path(str(app.engine.url.database)).parent / "spool"
         sinks += [InfluxSinkWriter(cfg, spool_root) for cfg in app.config.influx]
     return Pipeline(app.engine, app.inventory, app.rules, sinks, record=record,
-                    case_policy=app.config.cases)
+                    case_policy=app.config.cases, clock=clock)

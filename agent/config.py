@@ -104,6 +104,16 @@ class DaemonModel(_Strict):
         return v
 
 
+class ReportCover(_Strict):
+    """What the periodic report's cover says."""
+
+    customer: str = ""
+    contractor: str = ""
+    system: str = ""
+    number_prefix: str = "XJ"
+    version: str = "1.0"
+
+
 class ConfigModel(_Strict):
     data_dir: str = "var"
     inventory: str = "inventory.yaml"
@@ -113,6 +123,7 @@ class ConfigModel(_Strict):
     sinks: SinksModel = SinksModel()
     inspections: list[InspectionSchedule] = []
     daemon: DaemonModel = DaemonModel()
+    report: ReportCover = ReportCover()
     # Validated by agent.cases.policy (they need each other: policies name calendars).
     timezone: str | None = None
     calendars: dict[str, Any] | None = None
@@ -151,6 +162,7 @@ class AgentConfig:
     influx: list[InfluxSink] = field(default_factory=list)
     inspections: list[InspectionSchedule] = field(default_factory=list)
     daemon: DaemonModel = field(default_factory=DaemonModel)
+    report: ReportCover = field(default_factory=ReportCover)
     cases: CasePolicy = field(default_factory=default_case_policy)
 
 
@@ -221,4 +233,5 @@ def _build(m: ConfigModel, path: Path | None, base: Path, env: dict[str, str],
     return AgentConfig(path=path, data_dir=rel(m.data_dir) or Path("var"),
                        inventory=rel(m.inventory) or Path("inventory.yaml"),
                        secrets_file=secrets_file, rules=rel(m.rules), workers=m.workers,
-                       influx=sinks, cases=case_policy, inspections=list(m.inspections), daemon=m.daemon)
+                       influx=sinks, cases=case_policy, inspections=list(m.inspections),
+                       daemon=m.daemon, report=m.report)

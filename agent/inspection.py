@@ -5,7 +5,6 @@ scheduled inspections."""
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -51,7 +50,7 @@ def record(pipeline: Pipeline, run: InspectionRun, devices: list[Device], trigge
 def inspect_devices(pipeline: Pipeline, devices: list[Device], workers: int,
                     on_result: Callable[[Result], None] | None = None) -> InspectionRun:
     """Collect every (device, collector) in parallel; verdicts in a stable order."""
-    run = InspectionRun(started_at=time.time())
+    run = InspectionRun(started_at=pipeline.clock())
     executor = Executor(pipeline.load_state)
     todo = [(d, Job(d.name, c)) for d in devices for c in d.collectors]
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo) or 1))) as pool:
@@ -64,5 +63,5 @@ def inspect_devices(pipeline: Pipeline, devices: list[Device], workers: int,
                 on_result(result)
     pipeline.tick()  # case clocks: escalate what is overdue, raise what a window held
     run.verdicts.sort(key=lambda v: (v.device, not v.check.startswith("collect."), v.check, v.instance))
-    run.finished_at = time.time()
+    run.finished_at = pipeline.clock()
     return run

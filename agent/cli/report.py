@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from agent.cli.common import ConfigOpt, DataDirOpt, err, out
+from agent.cli.common import ConfigOpt, DataDirOpt, InventoryOpt, err, out
 
 app = typer.Typer(help="Reports: the daily inspection ledger (日常巡检记录), the monthly summary; "
                   "verify a report file.",
@@ -123,6 +123,69 @@ def monthly(month: Annotated[str | None, typer.Option("--month", help="YYYY-MM (
         raise typer.BadParameter("pdf is binary: give --output FILE", param_hint="--format")
     data = monthly_data(open_engine(data_dir or cfg.data_dir), first, cfg.cases.tz, calendars[name])
     write(render("monthly", data, fmt.value, lang.value), output, f"{data['cases']} cases")
+
+
+class PeriodicFormat(StrEnum):
+    pdf = "pdf"
+    html = "html"
+    md = "md"
+
+
+@app.command("periodic")
+def periodic(period: Annotated[str | None, typer.Option("--period", help="2026H1, 2026H2, 2026Q3, "
+                                                        "2026-11 or 2026.", show_default=False)] = None,
+             since: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.",
+                                                       show_default=False)] = None,
+             until: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.",
+                                                       show_default=False)] = None,
+             fmt: Annotated[PeriodicFormat, typer.Option("--format", "-f", help="pdf, html or md.")]
+             = PeriodicFormat.pdf,
+             lang: Annotated[Lang, typer.Option("--lang", help="Language.")] = Lang.zh,
+             output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here (needed for "
+                                                         "pdf); default: stdout.")] = None,
+             config: ConfigOpt = None, inventory: InventoryOpt = None,
+             data_dir: DataDirOpt = None) -> None:
+    """The periodic inspection report (定期巡检报告), e.g. the twice-yearly one: cover, summary
+    beside the previous period, per-device check matrix with evidence, capacity trends with
+    days-until-full projections and charts, resource peaks, fault cases with SLA, generated
+    recommendations, sign-off block; the content hash on every page.
+
+    Examples:
+
+      xunjian report periodic --period 2026H2 -o 2026H2-inspection-report.pdf
+
+      xunjian report periodic --from 2026-07-01 --to 2026-12-31 -f html --lang en -o report.html
+    """
+    from agent.config import load_config
+    from agent.inventory import load_inventory
+    from agent.store.db import open_engine
+    from reports.periodic import parse_period, periodic_data
+    from reports.render import render
+
+    cfg = load_config(config)
+    if period and (since or until):
+        raise typer.BadParameter("give --period or --from/--to, not both")
+    if period:
+        try:
+            first, last = parse_period(period)
+        except ValueError as e:
+            raise typer.BadParameter(str(e), param_hint="--period") from None
+    elif since and until:
+        first, last = _period(since, None, date.today())[0], _period(until, None, date.today())[0]
+        if last < first:
+            raise typer.BadParameter("--to is before --from")
+    else:
+        raise typer.BadParameter("give --period (e.g. 2026H1) or both --from and --to")
+    if fmt is PeriodicFormat.pdf and output is None:
+        raise typer.BadParameter("pdf is binary: give --output FILE", param_hint="--format")
+    inv = load_inventory(inventory or cfg.inventory, cfg.secrets_file)
+    devices = [{"name": d.name, "kind": d.kind, "address": d.address, "groups": list(d.groups),
+                "site": d.labels.get("site", "")} for d in inv.devices.values()]
+    number = f"{cfg.report.number_prefix}-{first:%Y%m%d}-{last:%Y%m%d}"
+    cover = {**cfg.report.model_dump(), "number": number}
+    data = periodic_data(open_engine(data_dir or cfg.data_dir), first, last, cfg.cases.tz, devices, cover)
+    write(render("periodic", data, fmt.value, lang.value), output,
+          f"{len(devices)} devices, {data['summary']['runs']} runs, {len(data['cases'])} cases")
 
 
 def write(content: bytes, output: Path | None, what: str) -> None:

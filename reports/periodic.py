@@ -1,0 +1,214 @@
+"""The periodic inspection report (定期巡检报告), e.g. every half year: cover, summary with the
+previous period beside it, per-device check matrix with evidence, trends with projections,
+fault cases with SLA, recommendations and a sign-off block. The data is gathered here,
+language-free and JSON-able (it is hashed and embedded); templates lay it out."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter, defaultdict
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy import Engine, select
+
+from agent.cases.queries import list_cases
+from agent.store.schema import inspection_results, inspection_runs, rollups
+from reports.fault import sla_state
+from reports.i18n import LABELS
+from reports.ledger import period_bounds
+
+_env = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(["html.j2"]),
+                   trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+VERDICTS = ("pass", "warn", "fail", "not collected")
+# (measurement, field, unit, limit): metrics whose growth is projected to a limit
+GROWTH = (("disk", "used_percent", "%", 100.0), ("oracle_tablespace", "used_percent", "%", 100.0))
+PEAKS = (("cpu", "usage_active", "%"), ("mem", "used_percent", "%"), ("system", "load1", ""))
+FULL_WITHIN_DAYS = 90
+CHARTS = 12  # charts for the fastest-growing series; the rest are in tables
+
+
+def parse_period(text: str) -> tuple[date, date]:
+    """2026H1, 2026H2, 2026Q3, 2026-11, or 2026 → first and last day."""
+    m = re.fullmatch(r"(\d{4})(?:(H[12])|(Q[1-4])|-(\d{2}))?", text.strip())
+    if m is None:
+        raise ValueError(f"a period like 2026H1, 2026Q3, 2026-11 or 2026, got {text!r}")
+    year = int(m.group(1))
+    if m.group(2):
+        first_month, months = (1 if m.group(2) == "H1" else 7), 6
+    elif m.group(3):
+        first_month, months = 3 * (int(m.group(3)[1]) - 1) + 1, 3
+    elif m.group(4):
+        first_month, months = int(m.group(4)), 1
+        if not 1 <= first_month <= 12:
+            raise ValueError(f"no month {first_month} in {text!r}")
+    else:
+        first_month, months = 1, 12
+    first = date(year, first_month, 1)
+    end_month = first_month + months
+    nxt = date(year + (end_month - 1) // 12, (end_month - 1) % 12 + 1, 1)
+    return first, nxt - timedelta(days=1)
+
+
+def _summary(engine: Engine, since: float, until: float, now: float) -> dict[str, Any]:
+    with engine.connect() as conn:
+        runs = conn.execute(select(inspection_runs.c.id).where(
+            inspection_runs.c.started_at >= since, inspection_runs.c.started_at < until)).scalars().all()
+        verdicts = Counter(conn.execute(select(inspection_results.c.verdict).where(
+            inspection_results.c.run_id.in_(runs))).scalars().all()) if runs else Counter()
+    cases = [c for c in list_cases(engine, "all", since=since, until=until) if not c.suppressed_by]
+    total = sum(verdicts.values())
+    on_time = {}
+    for clock in ("response", "repair"):
+        states = [sla_state(c, clock, now) for c in cases]
+        met, missed = states.count("met"), states.count("missed")
+        on_time[clock] = round(met / (met + missed), 4) if met + missed else None
+    return {"runs": len(runs), "checks": total, "verdicts": {v: verdicts.get(v, 0) for v in VERDICTS},
+            "pass_rate": round(verdicts.get("pass", 0) / total, 4) if total else None,
+            "cases": len(cases), "cases_by_level": {str(lv): sum(c.opened_level == lv for c in cases)
+                                                    for lv in (1, 2, 3)},
+            "response_on_time": on_time["response"], "repair_on_time": on_time["repair"]}
+
+
+def _matrix(engine: Engine, since: float, until: float, tz: Any) -> dict[str, list[dict[str, Any]]]:
+    """Per device: every check with its verdict counts over the period and the latest evidence."""
+    q = (select(inspection_results, inspection_runs.c.started_at)
+         .join(inspection_runs, inspection_runs.c.id == inspection_results.c.run_id)
+         .where(inspection_runs.c.started_at >= since, inspection_runs.c.started_at < until)
+         .order_by(inspection_runs.c.started_at))
+    cells: dict[tuple[str, str], dict[str, Any]] = {}
+    with engine.connect() as conn:
+        for r in conn.execute(q):
+            key = (r.device, f"{r.check_name} {r.instance}".strip())
+            cell = cells.setdefault(key, {"check": key[1], "counts": dict.fromkeys(VERDICTS, 0)})
+            cell["counts"][r.verdict] += 1
+            cell.update(last=r.verdict, value=r.value, unit=r.unit, threshold=r.threshold,
+                        evidence=(r.evidence or "")[:300], rule_version=r.rule_version,
+                        at=datetime.fromtimestamp(r.started_at, UTC).astimezone(tz).strftime("%Y-%m-%d"))
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for (device, _), cell in sorted(cells.items()):
+        out[device].append(cell)
+    return dict(out)
+
+
+def _instance(tags: dict[str, str]) -> str:
+    """What a series is about, for people: a filesystem's path, a tablespace's name…"""
+    for key in ("path", "tablespace", "name", "interface"):
+        if key in tags:
+            return f"{tags['con_name']} {tags[key]}" if tags.get("con_name") else tags[key]
+    return " ".join(str(v) for v in tags.values())
+
+
+def _slope(points: list[tuple[int, float]]) -> float | None:
+    """Least-squares growth per day."""
+    if len(points) < 3:
+        return None
+    n = len(points)
+    mx = sum(x for x, _ in points) / n
+    my = sum(y for _, y in points) / n
+    den = sum((x - mx) ** 2 for x, _ in points)
+    return sum((x - mx) * (y - my) for x, y in points) / den if den else None
+
+
+def _trends(engine: Engine, first: date, last: date) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    days = [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
+    index = {d: i for i, d in enumerate(days)}
+    growth: list[dict[str, Any]] = []
+    peaks: list[dict[str, Any]] = []
+    with engine.connect() as conn:
+        for measurement, field, unit, limit in GROWTH:
+            rows = conn.execute(select(rollups).where(
+                rollups.c.measurement == measurement, rollups.c.field == field,
+                rollups.c.day >= days[0], rollups.c.day <= days[-1]).order_by(rollups.c.day)).all()
+            series: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
+            for r in rows:
+                series[(r.device, r.series)][r.day] = r.max
+            for (device, tags), by_day in sorted(series.items()):
+                instance = _instance(json.loads(tags))
+                recent = [(index[d], v) for d, v in by_day.items() if index[d] >= len(days) - 30]
+                slope = _slope(recent)
+                last_value = by_day[max(by_day)]
+                until_full = None
+                if slope and slope > 0:
+                    until_full = round((limit - last_value) / slope, 1)
+                growth.append({
+                    "device": device, "measurement": measurement, "series": instance, "unit": unit,
+                    "limit": limit, "label": f"{device} {instance}", "days": days,
+                    "max": [by_day.get(d) for d in days], "last": last_value,
+                    "peak": max(by_day.values()),
+                    "growth_per_day": round(slope, 4) if slope is not None else None,
+                    "days_until_full": until_full})
+        for measurement, field, unit in PEAKS:
+            rows = conn.execute(select(rollups).where(
+                rollups.c.measurement == measurement, rollups.c.field == field,
+                rollups.c.day >= days[0], rollups.c.day <= days[-1])).all()
+            per_device: dict[str, list[Any]] = defaultdict(list)
+            for r in rows:
+                per_device[r.device].append(r)
+            for device, rs in sorted(per_device.items()):
+                top = max(rs, key=lambda r: r.max)
+                peaks.append({"device": device, "metric": f"{measurement}.{field}", "unit": unit,
+                              "peak": round(top.max, 2), "peak_day": top.day,
+                              "average": round(sum(r.sum for r in rs) / sum(r.count for r in rs), 2)})
+    growth.sort(key=lambda g: (g["days_until_full"] is None, g["days_until_full"] or 0, g["label"]))
+    return growth, peaks
+
+
+def periodic_data(engine: Engine, first: date, last: date, tz: Any, devices: list[dict[str, Any]],
+                  cover: dict[str, str], now: float | None = None) -> dict[str, Any]:
+    now = now if now is not None else datetime.now(UTC).timestamp()
+    since, until = period_bounds(first, last, tz)
+    length = last - first + timedelta(days=1)
+    prev_first, prev_last = first - length, first - timedelta(days=1)
+    p_since, p_until = period_bounds(prev_first, prev_last, tz)
+    summary = _summary(engine, since, until, now)
+    previous = _summary(engine, p_since, p_until, now)
+    matrix = _matrix(engine, since, until, tz)
+    growth, peaks = _trends(engine, first, last)
+
+    def when(ts: float | None) -> str:
+        return datetime.fromtimestamp(ts, UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M") if ts else "—"
+
+    cases = [{"number": c.number, "device": c.device, "check": f"{c.check} {c.instance}".strip(),
+              "opened_level": c.opened_level, "level": c.level, "status": c.status,
+              "opened": when(c.opened_at), "responded": when(c.acknowledged_at),
+              "repaired": when(c.resolved_at), "response_sla": sla_state(c, "response", now),
+              "repair_sla": sla_state(c, "repair", now), "cause": c.cause, "handling": c.handling}
+             for c in list_cases(engine, "all", since=since, until=until) if not c.suppressed_by]
+    recommendations = []
+    for g in growth:
+        if g["days_until_full"] is not None and g["days_until_full"] <= FULL_WITHIN_DAYS:
+            recommendations.append({"kind": "full_soon", "device": g["device"], "subject": g["series"],
+                                    "days": g["days_until_full"], "growth": g["growth_per_day"]})
+    for device, cells in matrix.items():
+        for cell in cells:
+            bad = cell["counts"]["fail"] + cell["counts"]["not collected"]
+            if bad and bad >= 0.2 * sum(cell["counts"].values()):
+                recommendations.append({"kind": "often_failing", "device": device, "subject": cell["check"],
+                                        "count": bad, "of": sum(cell["counts"].values())})
+    kinds = Counter(d["kind"] for d in devices)
+    return {
+        "report": "periodic", "timezone": str(tz), "cover": cover,
+        "period": {"from": first.isoformat(), "to": last.isoformat()},
+        "previous_period": {"from": prev_first.isoformat(), "to": prev_last.isoformat()},
+        "devices_by_kind": dict(sorted(kinds.items())), "devices": devices,
+        "summary": summary, "previous": previous, "matrix": matrix,
+        "growth": growth, "charts": [g["label"] for g in growth[:CHARTS]], "peaks": peaks,
+        "cases": cases, "recommendations": recommendations,
+        "generated": when(now),
+    }
+
+
+def periodic_html(data: dict[str, Any], lang: str, fmt: str = "html") -> str:
+    from reports.charts import chart_for, data_uri
+
+    t = LABELS[lang]
+    charts = {}
+    if fmt == "html":
+        by_label = {g["label"]: g for g in data["growth"]}
+        charts = {label: data_uri(chart_for(by_label[label], lang)) for label in data["charts"]}
+    return _env.get_template(f"periodic.{fmt}.j2").render(**data, t=t, p=t["periodic"], lang=lang,
+                                                          chart_images=charts)
