@@ -16,9 +16,10 @@ from agent.cases.policy import CasePolicy
 from agent.inventory import Inventory
 from agent.model import Result, Sample, Verdict
 from agent.store.samples import write_collection, write_samples
-from agent.store.state import collector_key, load_state
-from checks.evaluate import collection_verdict, evaluate
+from agent.store.state import collector_key, eval_key, load_state, save_state
+from checks.evaluate import collection_verdict
 from checks.rules import RuleSet
+from checks.stateful import DeviceInfo, evaluate_cycle
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +81,21 @@ class Pipeline:
                          case.level, case.message)
 
     def handle(self, result: Result) -> list[Verdict]:
+        """Judge a collection with the stateful rules (hysteresis, for:, flapping, missing
+        data); when recording, feed the sinks, the store and the cases, and keep the state."""
         device = self.inventory.devices.get(result.device)
-        overrides = device.thresholds if device else {}
-        verdicts = [collection_verdict(result, self.rules)]
-        verdicts += evaluate(result.samples, result.device, self.rules, overrides)
+        info = DeviceInfo(result.device, device.kind if device else "",
+                          tuple(device.groups) if device else (), float(device.interval) if device else 0.0)
+        key = eval_key(result.device, result.collector)
+        with self._lock:
+            previous = load_state(self.engine, key)
+            judged, state = evaluate_cycle(result.samples, info, self.rules, previous, now=self.clock(),
+                                           collector=result.collector,
+                                           overrides=device.thresholds if device else {},
+                                           collected=result.collected)
+        verdicts = [collection_verdict(result, self.rules), *judged]
         if not self.record:
-            return verdicts
+            return verdicts  # a look that changes nothing: the state is not kept either
         with self._lock:  # SQLite has one writer; keep ours in line
             for sink in self.sinks:
                 try:
@@ -98,6 +108,10 @@ class Pipeline:
                 for kind, case in self.cases.apply(verdicts):
                     log.info("case %s %s: %s %s L%d %s", case.number, kind, case.device,
                              case.check, case.level, case.message)
+            # After the cases: a crash in between re-judges the same samples' successors,
+            # and verdicts are levels, not edges, so no fault is lost.
+            with self.engine.begin() as conn:
+                save_state(conn, key, state)
         return verdicts
 
     def close(self, timeout: float = 10.0) -> None:

@@ -14,6 +14,7 @@ import pytest
 
 import collectors
 from agent.app import build_pipeline, load_app
+from agent.cases.queries import list_cases
 from agent.model import Sample, Target
 from agent.scheduler import run_once
 from tests.helpers import cli
@@ -138,3 +139,22 @@ def test_case_actions_from_the_cli(tmp_path: Path, scripted: None) -> None:
     none = json.loads(cli("cases", "list", "--level", "1", "--status", "all", "-f", "json", *cfg).stdout)
     assert none["cases"] == []
     assert "ordered a disk" in cli("cases", "show", n, *cfg).stdout
+
+
+def test_stateful_rules_in_the_pipeline(tmp_path: Path, scripted: None) -> None:
+    """for: 2 samples, then hysteresis (clear at 80) decide when the case opens and resolves."""
+    (tmp_path / "inventory.yaml").write_text("devices:\n  - {name: db01, collectors: [scripted]}\n")
+    (tmp_path / "rules.yaml").write_text(
+        "rules:\n  - name: disk_used_percent\n    clear: {warn: 80}\n    for: {samples: 2}\n")
+    (tmp_path / "xunjian.yaml").write_text("data_dir: var\ninventory: inventory.yaml\nrules: rules.yaml\n")
+    app = load_app(tmp_path / "xunjian.yaml")
+    now = [t("2026-11-16 09:00")]
+    pipeline = build_pipeline(app, influx=False, clock=lambda: now[0])
+    Scripted.VALUES = [90.0, 91.0, 84.0, 81.0, 79.0]
+    opened = []
+    for _ in range(5):
+        run_once(app.inventory, pipeline)
+        now[0] += 60
+        opened.append([c.status for c in list_cases(app.engine, "all")])
+    pipeline.close()
+    assert opened == [[], ["open"], ["open"], ["open"], ["resolved"]]

@@ -16,6 +16,11 @@ def collector_key(device: str, collector: str) -> str:
     return f"collector:{device}:{collector}"
 
 
+def eval_key(device: str, collector: str) -> str:
+    """The rule evaluator's memory (hysteresis, for:, flapping, last seen) per device + collector."""
+    return f"eval:{device}:{collector}"
+
+
 def load_state(engine: Engine, key: str) -> dict[str, Any]:
     with engine.connect() as conn:
         row = conn.execute(select(state.c.value).where(state.c.key == key)).first()
