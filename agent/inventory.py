@@ -34,8 +34,12 @@ class _Strict(BaseModel):
 
 
 class Threshold(_Strict):
+    """Per group/device override of a rule's levels (the rule's other fields stay)."""
+
     warn: float | None = None
     crit: float | None = None
+    clear_warn: float | None = None  # hysteresis: see the rule's `clear`
+    clear_crit: float | None = None
 
 
 class SshLayer(_Strict):

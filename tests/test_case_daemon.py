@@ -158,3 +158,19 @@ def test_stateful_rules_in_the_pipeline(tmp_path: Path, scripted: None) -> None:
         opened.append([c.status for c in list_cases(app.engine, "all")])
     pipeline.close()
     assert opened == [[], ["open"], ["open"], ["open"], ["resolved"]]
+
+
+def test_inventory_override_with_clear_level(tmp_path: Path, scripted: None) -> None:
+    (tmp_path / "inventory.yaml").write_text(
+        "devices:\n  - name: db01\n    collectors: [scripted]\n"
+        "    thresholds: {disk_used_percent: {warn: 70, clear_warn: 60}}\n")
+    (tmp_path / "xunjian.yaml").write_text("data_dir: var\ninventory: inventory.yaml\n")
+    app = load_app(tmp_path / "xunjian.yaml")
+    pipeline = build_pipeline(app, influx=False)
+    Scripted.VALUES = [72.0, 65.0, 59.0]
+    states = []
+    for _ in range(3):
+        run_once(app.inventory, pipeline)
+        states.append([c.status for c in list_cases(app.engine, "all")])
+    pipeline.close()
+    assert states == [["open"], ["open"], ["resolved"]]
