@@ -64,7 +64,9 @@ LABELS: dict[str, dict[str, Any]] = {
             "often_failing": "{device} 的 {subject} 本期 {of} 次检查中 {count} 次故障或未采集，建议排查。",
             "no_recommendations": "本期无建议事项。", "sign": "签字确认", "provider": "运维服务方（签字/盖章）",
             "customer_sign": "用户方（签字/盖章）", "date": "日期", "never": "—", "assets": "资产清单",
-            "no_data": "本期无数据",
+            "no_data": "本期无数据", "exceptions": "异常项（最近结论非正常）",
+            "no_exceptions": "本期最近一次巡检全部正常。", "more": "另有 {n} 行，见 XLSX 附表。",
+            "legend": "✓ 正常　! 告警　✗ 故障　? 未采集（各检查项最近一次结论，多个对象取最差）",
         },
     },
     "en": {
@@ -135,6 +137,10 @@ LABELS: dict[str, dict[str, Any]] = {
             "no_recommendations": "No recommendation for this period.", "sign": "Sign-off",
             "provider": "Service provider (signature, seal)", "customer_sign": "Customer (signature, seal)",
             "date": "Date", "never": "—", "assets": "Asset register", "no_data": "no data in this period",
+            "exceptions": "Exceptions (latest verdict not a pass)",
+            "no_exceptions": "Everything passed at the latest inspection.",
+            "more": "{n} more rows in the XLSX annex.",
+            "legend": "✓ pass  ! warn  ✗ fail  ? not collected (latest verdict per check, worst over its objects)",
         },
     },
 }

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from agent.cases.queries import list_cases
 from agent.store.schema import inspection_results, inspection_runs, rollups
@@ -24,6 +24,9 @@ _env = Environment(loader=PackageLoader("reports", "templates"), autoescape=sele
                    trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
 VERDICTS = ("pass", "warn", "fail", "not collected")
+WORST = ("fail", "not collected", "warn", "pass")
+SYMBOLS = {"pass": "✓", "warn": "!", "fail": "✗", "not collected": "?"}
+SHOWN = 300  # rows of a long table in the PDF/HTML; everything is in the XLSX
 # (measurement, field, unit, limit): metrics whose growth is projected to a limit
 GROWTH = (("disk", "used_percent", "%", 100.0), ("oracle_tablespace", "used_percent", "%", 100.0))
 PEAKS = (("cpu", "usage_active", "%"), ("mem", "used_percent", "%"), ("system", "load1", ""))
@@ -74,20 +77,30 @@ def _summary(engine: Engine, since: float, until: float, now: float) -> dict[str
 
 
 def _matrix(engine: Engine, since: float, until: float, tz: Any) -> dict[str, list[dict[str, Any]]]:
-    """Per device: every check with its verdict counts over the period and the latest evidence."""
-    q = (select(inspection_results, inspection_runs.c.started_at)
-         .join(inspection_runs, inspection_runs.c.id == inspection_results.c.run_id)
-         .where(inspection_runs.c.started_at >= since, inspection_runs.c.started_at < until)
-         .order_by(inspection_runs.c.started_at))
+    """Per device: every check (and instance) with its verdict counts over the period and the
+    latest result with its evidence. Aggregated in SQL: half a year is millions of rows."""
+    r, runs = inspection_results, inspection_runs
+    in_period = select(runs.c.id).where(runs.c.started_at >= since, runs.c.started_at < until)
+    key = (r.c.device, r.c.check_name, r.c.instance)
+    counts_q = (select(*key, r.c.verdict, func.count()).where(r.c.run_id.in_(in_period))
+                .group_by(*key, r.c.verdict))
+    latest = (select(*key, func.max(r.c.run_id).label("run_id")).where(r.c.run_id.in_(in_period))
+              .group_by(*key).subquery())
+    latest_q = (select(r, runs.c.started_at)
+                .join(latest, (r.c.device == latest.c.device) & (r.c.check_name == latest.c.check_name)
+                      & (r.c.instance == latest.c.instance) & (r.c.run_id == latest.c.run_id))
+                .join(runs, runs.c.id == r.c.run_id))
     cells: dict[tuple[str, str], dict[str, Any]] = {}
     with engine.connect() as conn:
-        for r in conn.execute(q):
-            key = (r.device, f"{r.check_name} {r.instance}".strip())
-            cell = cells.setdefault(key, {"check": key[1], "counts": dict.fromkeys(VERDICTS, 0)})
-            cell["counts"][r.verdict] += 1
-            cell.update(last=r.verdict, value=r.value, unit=r.unit, threshold=r.threshold,
-                        evidence=(r.evidence or "")[:300], rule_version=r.rule_version,
-                        at=datetime.fromtimestamp(r.started_at, UTC).astimezone(tz).strftime("%Y-%m-%d"))
+        for device, check, instance, verdict, n in conn.execute(counts_q):
+            name = f"{check} {instance}".strip()
+            cell = cells.setdefault((device, name), {"check": name, "counts": dict.fromkeys(VERDICTS, 0)})
+            cell["counts"][verdict] = n
+        for row in conn.execute(latest_q):
+            cell = cells[(row.device, f"{row.check_name} {row.instance}".strip())]
+            cell.update(last=row.verdict, value=row.value, unit=row.unit, threshold=row.threshold,
+                        evidence=(row.evidence or "")[:300], rule_version=row.rule_version,
+                        at=datetime.fromtimestamp(row.started_at, UTC).astimezone(tz).strftime("%Y-%m-%d"))
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for (device, _), cell in sorted(cells.items()):
         out[device].append(cell)
@@ -190,12 +203,30 @@ def periodic_data(engine: Engine, first: date, last: date, tz: Any, devices: lis
                 recommendations.append({"kind": "often_failing", "device": device, "subject": cell["check"],
                                         "count": bad, "of": sum(cell["counts"].values())})
     kinds = Counter(d["kind"] for d in devices)
+    # The matrix people read: devices × checks, the worst latest verdict over a check's
+    # instances; details only where something is not a pass (the rest is in the XLSX).
+    grid: dict[str, dict[str, str]] = {}
+    columns: dict[str, set[str]] = defaultdict(set)
+    exceptions = []
+    kind_of = {d["name"]: d["kind"] for d in devices}
+    for device, cells in matrix.items():
+        row: dict[str, str] = {}
+        for cell in cells:
+            base = cell["check"].split(" ", 1)[0]
+            columns[kind_of.get(device, "")].add(base)
+            latest = cell.get("last", "not collected")
+            if base not in row or WORST.index(latest) < WORST.index(row[base]):
+                row[base] = latest
+            if latest != "pass":
+                exceptions.append({"device": device, **cell})
+        grid[device] = row
     return {
         "report": "periodic", "timezone": str(tz), "cover": cover,
         "period": {"from": first.isoformat(), "to": last.isoformat()},
         "previous_period": {"from": prev_first.isoformat(), "to": prev_last.isoformat()},
         "devices_by_kind": dict(sorted(kinds.items())), "devices": devices,
-        "summary": summary, "previous": previous, "matrix": matrix,
+        "summary": summary, "previous": previous, "matrix": matrix, "grid": grid,
+        "columns": {k: sorted(v) for k, v in sorted(columns.items())}, "exceptions": exceptions,
         "growth": growth, "charts": [g["label"] for g in growth[:CHARTS]], "peaks": peaks,
         "cases": cases, "recommendations": recommendations,
         "generated": when(now),
@@ -211,4 +242,5 @@ def periodic_html(data: dict[str, Any], lang: str, fmt: str = "html") -> str:
         by_label = {g["label"]: g for g in data["growth"]}
         charts = {label: data_uri(chart_for(by_label[label], lang)) for label in data["charts"]}
     return _env.get_template(f"periodic.{fmt}.j2").render(**data, t=t, p=t["periodic"], lang=lang,
-                                                          chart_images=charts)
+                                                          chart_images=charts, shown=SHOWN,
+                                                          symbols=SYMBOLS)
