@@ -36,9 +36,15 @@ def _linux() -> Any:
     return LinuxCollector()
 
 
+def _linux_settings() -> Any:
+    from collectors.linux import LinuxSettings
+
+    return LinuxSettings
+
+
 COLLECTORS: dict[str, CollectorSpec] = {
     "local": CollectorSpec("local", "local", "this host, via psutil: disk, mem, swap, cpu, system",
                            _local),
-    "linux": CollectorSpec("linux", "ssh", "a Linux server over SSH: disk (df), system load",
-                           _linux),
+    "linux": CollectorSpec("linux", "ssh", "a Linux server over SSH: disk, cpu, mem, swap, load, "
+                           "reboots, processes, systemd units, clock offset", _linux, _linux_settings),
 }
