@@ -42,9 +42,23 @@ def _linux_settings() -> Any:
     return LinuxSettings
 
 
+def _logs() -> Any:
+    from collectors.logs import LogsCollector
+
+    return LogsCollector()
+
+
+def _logs_settings() -> Any:
+    from collectors.logs import LogsSettings
+
+    return LogsSettings
+
+
 COLLECTORS: dict[str, CollectorSpec] = {
     "local": CollectorSpec("local", "local", "this host, via psutil: disk, mem, swap, cpu, system",
                            _local),
     "linux": CollectorSpec("linux", "ssh", "a Linux server over SSH: disk, cpu, mem, swap, load, "
                            "reboots, processes, systemd units, clock offset", _linux, _linux_settings),
+    "logs": CollectorSpec("logs", "ssh", "log files over SSH: new lines counted per pattern, "
+                          "rotation-safe positions", _logs, _logs_settings),
 }
