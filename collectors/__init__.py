@@ -54,6 +54,18 @@ def _logs_settings() -> Any:
     return LogsSettings
 
 
+def _oracle() -> Any:
+    from collectors.oracle import OracleCollector
+
+    return OracleCollector()
+
+
+def _oracle_settings() -> Any:
+    from collectors.oracle import OracleSettings
+
+    return OracleSettings
+
+
 COLLECTORS: dict[str, CollectorSpec] = {
     "local": CollectorSpec("local", "local", "this host, via psutil: disk, mem, swap, cpu, system",
                            _local),
@@ -61,4 +73,6 @@ COLLECTORS: dict[str, CollectorSpec] = {
                            "reboots, processes, systemd units, clock offset", _linux, _linux_settings),
     "logs": CollectorSpec("logs", "ssh", "log files over SSH: new lines counted per pattern, "
                           "rotation-safe positions", _logs, _logs_settings),
+    "oracle": CollectorSpec("oracle", "ssh", "Oracle via sqlplus over SSH: instance, tablespaces "
+                            "(autoextend, CDB/PDB, TEMP, UNDO), recovery area", _oracle, _oracle_settings),
 }
