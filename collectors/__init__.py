@@ -66,6 +66,18 @@ def _oracle_settings() -> Any:
     return OracleSettings
 
 
+def _weblogic() -> Any:
+    from collectors.weblogic import WeblogicCollector
+
+    return WeblogicCollector()
+
+
+def _weblogic_settings() -> Any:
+    from collectors.weblogic import WeblogicSettings
+
+    return WeblogicSettings
+
+
 COLLECTORS: dict[str, CollectorSpec] = {
     "local": CollectorSpec("local", "local", "this host, via psutil: disk, mem, swap, cpu, system",
                            _local),
@@ -75,4 +87,6 @@ COLLECTORS: dict[str, CollectorSpec] = {
                           "rotation-safe positions", _logs, _logs_settings),
     "oracle": CollectorSpec("oracle", "ssh", "Oracle via sqlplus over SSH: instance, tablespaces "
                             "(autoextend, CDB/PDB, TEMP, UNDO), recovery area", _oracle, _oracle_settings),
+    "weblogic": CollectorSpec("weblogic", "ssh", "WebLogic servers over SSH: JVM, state from the "
+                              "server log, restarts, heap", _weblogic, _weblogic_settings),
 }
