@@ -78,6 +78,18 @@ def _weblogic_settings() -> Any:
     return WeblogicSettings
 
 
+def _config() -> Any:
+    from collectors.config_files import ConfigCollector
+
+    return ConfigCollector()
+
+
+def _config_settings() -> Any:
+    from collectors.config_files import ConfigSettings
+
+    return ConfigSettings
+
+
 COLLECTORS: dict[str, CollectorSpec] = {
     "local": CollectorSpec("local", "local", "this host, via psutil: disk, mem, swap, cpu, system",
                            _local),
@@ -89,4 +101,6 @@ COLLECTORS: dict[str, CollectorSpec] = {
                             "(autoextend, CDB/PDB, TEMP, UNDO), recovery area", _oracle, _oracle_settings),
     "weblogic": CollectorSpec("weblogic", "ssh", "WebLogic servers over SSH: JVM, state from the "
                               "server log, restarts, heap", _weblogic, _weblogic_settings),
+    "config": CollectorSpec("config", "ssh", "configuration files over SSH: checksum, size, mtime; "
+                            "changes with a redacted diff", _config, _config_settings),
 }
