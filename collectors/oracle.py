@@ -70,9 +70,17 @@ class OracleCollector:
 
 def samples(host: str, sid: str, facts: OracleFacts, t: int) -> list[Sample]:
     inst = facts.instance
+    # What the state rule judges: a physical/logical standby is MOUNTED by design.
+    standby_mounted = inst.status == "MOUNTED" and "STANDBY" in inst.role
     out = [Sample("oracle_instance", {"host": host, "sid": sid}, {
-        "instance_name": inst.name, "status": inst.status, "database_status": inst.database_status,
+        "instance_name": inst.name, "status": inst.status,
+        "state": "MOUNTED_STANDBY" if standby_mounted else inst.status,
+        "database_status": inst.database_status,
         "open_mode": inst.open_mode, "version": inst.version, "cdb": inst.cdb,
+        "database_role": inst.role,
+        # Partial results are said: "ok", or the error that kept the tablespaces unread.
+        "tablespaces_status": facts.errors.get("tablespaces", "ok"),
+        "fra_status": facts.errors.get("fra", "ok"),
     }, t)]
     for ts in facts.tablespaces:
         tags = {"host": host, "sid": sid, "tablespace": ts.name, "contents": ts.contents}

@@ -48,7 +48,7 @@ TS_CDB = _TS.format(
     con_col="con_id,", join_s="AND s.con_id = t.con_id", join_f="AND f.con_id = t.con_id",
     join_u="AND u.con_id = t.con_id")
 INSTANCE = ("SELECT 'INST|'||i.instance_name||'|'||i.status||'|'||i.database_status||'|'||i.version||'|'||"
-            "d.open_mode||'|#CDB#' FROM v$instance i, v$database d")
+            "d.open_mode||'|#CDB#|'||d.database_role FROM v$instance i, v$database d")
 FRA = ("SELECT 'FRA|'||name||'|'||space_limit||'|'||space_used||'|'||space_reclaimable||'|'||"
        "number_of_files FROM v$recovery_file_dest WHERE space_limit > 0")
 
@@ -60,7 +60,9 @@ def script(connect: str, fra: bool) -> str:
         # Keep the SQL's own line breaks: SQL*Plus refuses input lines over 2499 characters.
         return "q'[" + sql.strip() + "]'"
 
-    fra_call = f"  emit({lit(FRA)});\n" if fra else ""
+    fra_call = (f"  BEGIN emit({lit(FRA)});\n  EXCEPTION WHEN OTHERS THEN "
+                f"DBMS_OUTPUT.PUT_LINE('ERR|fra|'||REPLACE(SQLERRM, CHR(10), ' '));\n  END;\n"
+                if fra else "")
     return f"""WHENEVER OSERROR EXIT 9
 WHENEVER SQLERROR EXIT SQL.SQLCODE
 {connect}
@@ -83,7 +85,12 @@ BEGIN
     IF SQLCODE = -904 THEN v_cdb := 'NO'; ELSE RAISE; END IF;  -- 11g: no CDB column
   END;
   emit(REPLACE({lit(INSTANCE)}, '#CDB#', v_cdb));
-  IF v_cdb = 'YES' THEN emit({lit(TS_CDB)}); ELSE emit({lit(TS_NONCDB)}); END IF;
+  -- A mounted database (a standby, a DB being recovered) still has an instance state to
+  -- report: the dictionary's failure is printed as a record, not raised.
+  BEGIN
+    IF v_cdb = 'YES' THEN emit({lit(TS_CDB)}); ELSE emit({lit(TS_NONCDB)}); END IF;
+  EXCEPTION WHEN OTHERS THEN DBMS_OUTPUT.PUT_LINE('ERR|tablespaces|'||REPLACE(SQLERRM, CHR(10), ' '));
+  END;
 {fra_call}END;
 /
 EXIT
@@ -98,6 +105,7 @@ class Instance:
     version: str
     open_mode: str
     cdb: bool
+    role: str  # PRIMARY, PHYSICAL STANDBY, …
 
 
 @dataclass(slots=True)
@@ -134,6 +142,8 @@ class OracleFacts:
     instance: Instance
     tablespaces: list[Tablespace]
     fra: list[Fra]
+    # part -> the error that kept it from being read (e.g. ORA-01219 on a mounted database)
+    errors: dict[str, str]
 
 
 _ERROR = re.compile(r"\b(ORA|SP2|TNS)-\d{4,5}\b")
@@ -142,7 +152,7 @@ _ERROR = re.compile(r"\b(ORA|SP2|TNS)-\d{4,5}\b")
 def parse_output(text: str, exit_status: int) -> OracleFacts:
     """Records from the script's output. ORA-/SP2-/TNS- errors, a non-zero exit, or output
     without an instance and tablespaces raise CollectionError naming the error code."""
-    errors = [ln.strip() for ln in text.splitlines() if _ERROR.search(ln)]
+    errors = [ln.strip() for ln in text.splitlines() if _ERROR.search(ln) and not ln.startswith("ERR|")]
     if errors:
         codes = sorted({m.group(0) for ln in errors for m in [_ERROR.search(ln)] if m})
         raise CollectionError(f"sqlplus: {', '.join(codes)}: {redact(errors[0])[:200]}")
@@ -152,11 +162,14 @@ def parse_output(text: str, exit_status: int) -> OracleFacts:
     instance: Instance | None = None
     tablespaces: list[Tablespace] = []
     fra: list[Fra] = []
+    parts: dict[str, str] = {}
     for line in text.splitlines():
         f = line.strip().split("|")
         try:
-            if f[0] == "INST" and len(f) == 7:
-                instance = Instance(f[1], f[2], f[3], f[4], f[5], f[6] == "YES")
+            if f[0] == "INST" and len(f) == 8:
+                instance = Instance(f[1], f[2], f[3], f[4], f[5], f[6] == "YES", f[7])
+            elif f[0] == "ERR" and len(f) >= 3:
+                parts[f[1]] = redact("|".join(f[2:]))[:200]
             elif f[0] == "TS" and len(f) == 8:
                 size, used, max_size = int(f[4]), int(f[5]), int(f[6])
                 tablespaces.append(Tablespace(f[1], f[2], f[3], size, max(used, 0),
@@ -167,6 +180,6 @@ def parse_output(text: str, exit_status: int) -> OracleFacts:
             raise CollectionError(f"sqlplus record not understood: {line[:120]!r}") from None
     if instance is None:
         raise CollectionError(f"sqlplus printed no instance record: {redact(text.strip())[:120]!r}")
-    if not tablespaces:
+    if not tablespaces and "tablespaces" not in parts:
         raise CollectionError("sqlplus printed no tablespace records")
-    return OracleFacts(instance, tablespaces, fra)
+    return OracleFacts(instance, tablespaces, fra, parts)

@@ -71,11 +71,11 @@ def test_empty_or_strange_output_is_not_a_pass() -> None:
     with pytest.raises(CollectionError, match="no instance"):
         parse_output("", 0)
     with pytest.raises(CollectionError, match="no tablespace"):
-        parse_output("INST|X|OPEN|ACTIVE|19.0|READ WRITE|NO\n", 0)
+        parse_output("INST|X|OPEN|ACTIVE|19.0|READ WRITE|NO|PRIMARY\n", 0)
     with pytest.raises(CollectionError, match="exited 3"):
         parse_output(fx("19c_autoextend.txt"), 3)
     with pytest.raises(CollectionError, match="not understood"):
-        parse_output("INST|X|OPEN|ACTIVE|19.0|READ WRITE|NO\nTS|-|A|PERMANENT|x|1|2|NO\n", 0)
+        parse_output("INST|X|OPEN|ACTIVE|19.0|READ WRITE|NO|PRIMARY\nTS|-|A|PERMANENT|x|1|2|NO\n", 0)
 
 
 @settings(max_examples=300, deadline=None)
@@ -177,3 +177,20 @@ def test_settings_validation_names_the_place(tmp_path: Path, ssh_peer) -> None: 
         load_inventory(inv)
     text = str(e.value) + " ".join(str(p) for p in getattr(e.value, "problems", []))
     assert "settings.oracle.password" in text
+
+
+def test_mounted_standby_reports_instance_and_says_partial() -> None:
+    facts = parse_output(fx("mounted_standby.txt"), 0)
+    assert facts.instance.status == "MOUNTED" and facts.instance.role == "PHYSICAL STANDBY"
+    assert not facts.tablespaces and facts.errors["tablespaces"].startswith("ORA-01219")
+    out = samples("db", "STBY", facts, 1)
+    inst = one(out, "oracle_instance")
+    assert str(inst.fields["tablespaces_status"]).startswith("ORA-01219") and inst.fields["fra_status"] == "ok"
+    verdicts = {(v.check, v.instance): v.status for v in evaluate(out, "db", load_rules())}
+    # a physical standby is mounted by design: not a fault; its unread tablespaces are said
+    assert inst.fields["state"] == "MOUNTED_STANDBY"
+    assert verdicts[("oracle_instance_status", "")] is Status.OK
+    assert verdicts[("oracle_tablespaces_collected", "")] is Status.UNKNOWN
+    primary = samples("db", "X", parse_output(fx("mounted_standby.txt").replace("PHYSICAL STANDBY", "PRIMARY"), 0), 1)
+    assert {v.check: v.status for v in evaluate(primary, "db", load_rules())}["oracle_instance_status"] is Status.CRIT
+    assert verdicts[("oracle_fra_used_percent", "/u01/app/oracle/fast_recovery_area")] is Status.OK

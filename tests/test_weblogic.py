@@ -3,14 +3,19 @@ real sshd: running, state from its log, a restart counted once, then stopped."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agent.model import CollectionError, Sample, Status
 from checks.evaluate import evaluate
 from checks.rules import load_rules
+from collectors.batch import Section
+from collectors.config_files import parse_file_section
 from collectors.linux_health import parse_ps
 from collectors.weblogic_parse import log_state, parse_jstat_gc, server_jvms
 from tests.peers import wait_until
@@ -132,3 +137,14 @@ def test_fake_weblogic_over_ssh(tmp_path: Path, ssh_peer, remote_dir: Path) -> N
         assert one(r.samples, "weblogic", server="ms1").fields["state"] == "NOT_RUNNING"
     finally:
         server.stop()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_weblogic_parsers_never_crash_on_garbage(text: str) -> None:
+    ls = log_state(text)
+    assert ls.running_events >= 0
+    with contextlib.suppress(CollectionError):
+        parse_jstat_gc(text)
+    with contextlib.suppress(CollectionError):
+        parse_file_section(Section(text, 0))
