@@ -227,3 +227,19 @@ def test_first_cycle_starts_at_end_by_default(tmp_path: Path, ssh_peer, remote_d
     assert count(cycles.run()) == 0
     append(log, "ERROR new\n", ssh_peer)
     assert count(cycles.run()) == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 50), st.integers(0, 10_000)), max_size=6, unique_by=lambda t: t[0]),
+       st.dictionaries(st.integers(1, 50), st.integers(0, 10_000), max_size=6),
+       st.booleans(), st.integers(0, 20_000))
+def test_plan_invariants(files: list[tuple[int, int]], known: dict[int, int], first: bool, budget: int) -> None:
+    infos = [FileInfo(i, size, f"/l/{i}") for i, size in files]
+    plan = plan_reads(infos, {str(k): {"offset": o, "path": f"/l/{k}"} for k, o in known.items()},
+                      first, True, budget)
+    assert sum(plan.allot.values()) <= budget
+    for f in infos:
+        assert 0 <= plan.offsets[f.inode] <= f.size  # never past the end, never negative
+        assert plan.offsets[f.inode] + plan.allot[f.inode] <= f.size
+    pending = sum(f.size - plan.offsets[f.inode] for f in infos)
+    assert pending == sum(plan.allot.values()) + plan.backlog  # nothing forgotten
