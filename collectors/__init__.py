@@ -36,9 +36,71 @@ def _linux() -> Any:
     return LinuxCollector()
 
 
+def _linux_settings() -> Any:
+    from collectors.linux import LinuxSettings
+
+    return LinuxSettings
+
+
+def _logs() -> Any:
+    from collectors.logs import LogsCollector
+
+    return LogsCollector()
+
+
+def _logs_settings() -> Any:
+    from collectors.logs import LogsSettings
+
+    return LogsSettings
+
+
+def _oracle() -> Any:
+    from collectors.oracle import OracleCollector
+
+    return OracleCollector()
+
+
+def _oracle_settings() -> Any:
+    from collectors.oracle import OracleSettings
+
+    return OracleSettings
+
+
+def _weblogic() -> Any:
+    from collectors.weblogic import WeblogicCollector
+
+    return WeblogicCollector()
+
+
+def _weblogic_settings() -> Any:
+    from collectors.weblogic import WeblogicSettings
+
+    return WeblogicSettings
+
+
+def _config() -> Any:
+    from collectors.config_files import ConfigCollector
+
+    return ConfigCollector()
+
+
+def _config_settings() -> Any:
+    from collectors.config_files import ConfigSettings
+
+    return ConfigSettings
+
+
 COLLECTORS: dict[str, CollectorSpec] = {
     "local": CollectorSpec("local", "local", "this host, via psutil: disk, mem, swap, cpu, system",
                            _local),
-    "linux": CollectorSpec("linux", "ssh", "a Linux server over SSH: disk (df), system load",
-                           _linux),
+    "linux": CollectorSpec("linux", "ssh", "a Linux server over SSH: disk, cpu, mem, swap, load, "
+                           "reboots, processes, systemd units, clock offset", _linux, _linux_settings),
+    "logs": CollectorSpec("logs", "ssh", "log files over SSH: new lines counted per pattern, "
+                          "rotation-safe positions", _logs, _logs_settings),
+    "oracle": CollectorSpec("oracle", "ssh", "Oracle via sqlplus over SSH: instance, tablespaces "
+                            "(autoextend, CDB/PDB, TEMP, UNDO), recovery area", _oracle, _oracle_settings),
+    "weblogic": CollectorSpec("weblogic", "ssh", "WebLogic servers over SSH: JVM, state from the "
+                              "server log, restarts, heap", _weblogic, _weblogic_settings),
+    "config": CollectorSpec("config", "ssh", "configuration files over SSH: checksum, size, mtime; "
+                            "changes with a redacted diff", _config, _config_settings),
 }

@@ -1,15 +1,80 @@
-"""A Linux server over SSH: filesystems (df) and system load. One connection, few commands."""
+"""A Linux server over SSH: filesystems, CPU, memory, swap, load, uptime and reboots,
+required processes, systemd units, clock offset.
+
+One exec per cycle: every command goes into one batch with section markers (see
+collectors.batch); the parsers are pure (linux_parse, linux_health).
+"""
 
 from __future__ import annotations
 
+import re
+import shlex
+import time
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
 from agent.model import CollectionError, CommandOutput, CommandRunner, Sample, Target, now_ns
+from collectors.batch import Batch, Section
 from collectors.diskfs import disk_samples
+from collectors.linux_health import (
+    ACTIVE_CODES,
+    cpu_usage,
+    parse_chrony_tracking,
+    parse_meminfo,
+    parse_ntpq,
+    parse_proc_stat,
+    parse_ps,
+    parse_systemctl_show,
+    process_matches,
+)
 from collectors.linux_parse import filesystems, parse_system
 
 # LC_ALL=C: headers and number formats independent of the server's locale.
 DF_BLOCKS = "LC_ALL=C df -P -k -T"
 DF_INODES = "LC_ALL=C df -P -i -T"
 SYSTEM = "cat /proc/loadavg /proc/uptime; getconf _NPROCESSORS_ONLN"
+PS = "ps -e -ww -o pid=,ppid=,rss=,etimes=,comm=,args="
+# A CPU reading older than this is too coarse to report as "current" usage: read twice.
+CPU_STATE_MAX_AGE = 900.0
+CPU_WINDOW = 1  # seconds between two reads when there is no recent previous reading
+BOOT_JITTER = 2  # btime is rounded by the kernel; a change this small is not a reboot
+
+
+class ProcessSpec(BaseModel):
+    """A process that must run: by exact name (comm or argv[0] basename) or a regex over the
+    full command line."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100)
+    pattern: str | None = None
+    min: int = Field(default=1, ge=0)
+
+    @field_validator("pattern")
+    @classmethod
+    def _regex(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as e:
+                raise ValueError(f"not a regular expression: {e}") from None
+        return v
+
+
+class LinuxSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    processes: list[ProcessSpec] = []
+    # systemd unit names (e.g. sshd.service, oracle-ohasd.service)
+    units: list[str] = []
+    clock: bool = True  # report the chrony/ntpd offset when either is there
+
+    @field_validator("units")
+    @classmethod
+    def _units(cls, v: list[str]) -> list[str]:
+        for u in v:
+            if not re.fullmatch(r"[A-Za-z0-9@._:\\-]+", u):
+                raise ValueError(f"not a systemd unit name: {u!r}")
+        return v
 
 
 def checked(out: CommandOutput) -> str:
@@ -21,19 +86,171 @@ def checked(out: CommandOutput) -> str:
     return out.stdout
 
 
+def section_ok(sections: dict[str, Section], name: str) -> str:
+    s = sections[name]
+    if s.status != 0:
+        lines = s.text.strip().splitlines()
+        raise CollectionError(f"{name}: exited {s.status}: {lines[-1][:200] if lines else 'no output'}")
+    return s.text
+
+
+def build_batch(settings: LinuxSettings, two_reads: bool) -> Batch:
+    b = Batch()
+    b.add("stat", "cat /proc/stat")
+    b.add("meminfo", "cat /proc/meminfo")
+    b.add("system", SYSTEM)
+    b.add("df", DF_BLOCKS)
+    b.add("dfi", DF_INODES)
+    if settings.processes:
+        # $$ (even in a subshell) is the batch's shell: we leave it and its children out.
+        b.add("ps", f"echo $$; {PS}")
+    if settings.units:
+        units = " ".join(shlex.quote(u) for u in settings.units)
+        b.add("units", f"systemctl show -p Id,LoadState,ActiveState,SubState -- {units}")
+    if settings.clock:
+        b.add("clock", "if command -v chronyc >/dev/null 2>&1; then echo chrony; chronyc -n -c tracking;"
+                       " elif command -v ntpq >/dev/null 2>&1; then echo ntpq; ntpq -pn;"
+                       " else echo none; fi")
+    if two_reads:
+        b.add("stat2", f"sleep {CPU_WINDOW}; cat /proc/stat")
+    return b
+
+
 class LinuxCollector:
     name = "linux"
 
     def collect(self, target: Target, conn: CommandRunner | None) -> list[Sample]:
         if conn is None:
             raise CollectionError("the linux collector needs an SSH connection")
-        df_kb = checked(conn.run(DF_BLOCKS))
-        df_in = checked(conn.run(DF_INODES))
-        system = parse_system(checked(conn.run(SYSTEM)))
+        settings: LinuxSettings = target.settings or LinuxSettings()
+        state = target.state
+        prev_cpu = state.get("cpu")
+        recent = bool(prev_cpu) and time.time() - float(state.get("cpu_at", 0)) < CPU_STATE_MAX_AGE
+        batch = build_batch(settings, two_reads=not recent)
+        out = conn.run(batch.command())
+        if out.exit_status != 0:
+            raise CollectionError(f"health batch exited {out.exit_status}: {out.stderr.strip()[:200]}")
+        sections = batch.parse(out.stdout)
         t = now_ns()
-        samples = disk_samples(target.name, filesystems(df_kb, df_in), t)
-        samples.append(Sample("system", {"host": target.name}, {
+        host = target.name
+        tags = {"host": host}
+
+        stat = parse_proc_stat(section_ok(sections, "stat"))
+        system = parse_system(section_ok(sections, "system"))
+        samples = disk_samples(host, filesystems(section_ok(sections, "df"),
+                                                 section_ok(sections, "dfi")), t)
+        mem, swap = parse_meminfo(section_ok(sections, "meminfo"))
+        samples += [Sample("mem", tags, dict(mem), t), Sample("swap", dict(tags), dict(swap), t)]
+
+        # CPU: since the last cycle when it is recent, else over a short second read.
+        if recent:
+            usage = cpu_usage({k: int(v) for k, v in prev_cpu.items()}, stat.cpu)
+            current = stat.cpu
+        else:
+            current = parse_proc_stat(section_ok(sections, "stat2")).cpu
+            usage = cpu_usage(stat.cpu, current)
+        if usage is not None:
+            samples.append(Sample("cpu", {"host": host, "cpu": "cpu-total"}, dict(usage), t))
+        state["cpu"], state["cpu_at"] = current, time.time()
+
+        # Reboot: the kernel's boot time moved since the last recorded cycle.
+        last_boot = state.get("boot_time")
+        rebooted = last_boot is not None and abs(stat.btime - int(last_boot)) > BOOT_JITTER
+        state["boot_time"] = stat.btime
+        n = max(system.n_cpus, 1)
+        samples.append(Sample("system", dict(tags), {
             "load1": system.load1, "load5": system.load5, "load15": system.load15,
             "n_cpus": system.n_cpus, "uptime": int(system.uptime),
+            "load1_per_cpu": round(system.load1 / n, 2), "load5_per_cpu": round(system.load5 / n, 2),
+            "load15_per_cpu": round(system.load15 / n, 2),
+            "boot_time": stat.btime, "rebooted": int(rebooted),
         }, t))
+        if rebooted:
+            samples.append(event(host, "linux", "reboot", t,
+                                 f"rebooted: boot time {_iso(stat.btime)} (was {_iso(int(last_boot))})"))
+
+        if settings.processes:
+            samples += process_samples(host, sections["ps"], settings.processes, t)
+        if settings.units:
+            samples += unit_samples(host, sections["units"], settings.units, t)
+        if settings.clock:
+            samples += clock_samples(host, sections["clock"], t)
         return samples
+
+
+def event(host: str, source: str, kind: str, t: int, message: str, **extra: str) -> Sample:
+    """Something that happened (a reboot, a restart, a changed file): one point per occurrence."""
+    return Sample("event", {"host": host, "source": source, "kind": kind, **extra},
+                  {"message": message, "count": 1}, t)
+
+
+def process_samples(host: str, section: Section, specs: list[ProcessSpec], t: int) -> list[Sample]:
+    if section.status != 0:
+        raise CollectionError(f"ps exited {section.status}: {section.text.strip()[-200:]}")
+    first, _, rest = section.text.partition("\n")
+    batch_shell = int(first.strip()) if first.strip().isdigit() else -1
+    procs = parse_ps(rest)
+    # Our own batch (its shell, subshells and ps) must never count as the process sought.
+    ours = {batch_shell}
+    grew = True
+    while grew:  # children of children, whatever order ps lists them in
+        more = {p.pid for p in procs if p.ppid in ours} - ours
+        ours |= more
+        grew = bool(more)
+    now = time.time()
+    out = []
+    for spec in specs:
+        rx = re.compile(spec.pattern) if spec.pattern else None
+        found = [p for p in procs if p.pid not in ours and process_matches(p, spec.name, rx)]
+        fields: dict[str, float | int | str | bool] = {
+            "pid_count": len(found), "missing": max(spec.min - len(found), 0),
+            "memory_rss": sum(p.rss for p in found),
+        }
+        if found:
+            oldest = max(found, key=lambda p: p.etimes)
+            fields["created_at"] = int((now - oldest.etimes) * 1e9)  # Telegraf: ns since epoch
+            fields["pid"] = oldest.pid
+        out.append(Sample("procstat", {"host": host, "process": spec.name}, fields, t))
+    return out
+
+
+def unit_samples(host: str, section: Section, units: list[str], t: int) -> list[Sample]:
+    found = parse_systemctl_show(section.text) if section.status == 0 else {}
+    problem = "" if section.status == 0 else (section.text.strip().splitlines() or ["no output"])[-1]
+    out = []
+    for u in units:
+        props = found.get(u)
+        if props is None:
+            # systemctl missing or failing is not a pass: the state is "unavailable" (UNKNOWN).
+            fields: dict[str, float | int | str | bool] = {
+                "load": "unavailable", "active": "unavailable", "sub": "unavailable",
+                "error": problem[:200] or "not in systemctl output"}
+        else:
+            active = props.get("ActiveState", "")
+            fields = {"load": props.get("LoadState", ""), "active": active,
+                      "sub": props.get("SubState", ""), "active_code": ACTIVE_CODES.get(active, -1)}
+        out.append(Sample("systemd_units", {"host": host, "name": u}, fields, t))
+    return out
+
+
+def clock_samples(host: str, section: Section, t: int) -> list[Sample]:
+    first, _, rest = section.text.partition("\n")
+    if first == "chrony":
+        if section.status != 0:  # chronyd not running: say so, no offset claimed
+            return [Sample("chrony", {"host": host}, {"leap_status": "not_running"}, t)]
+        return [Sample("chrony", {"host": host}, dict(parse_chrony_tracking(rest)), t)]
+    if first == "ntpq":
+        if section.status != 0:
+            return [Sample("ntpq", {"host": host}, {"state": "not_running"}, t)]
+        peer = parse_ntpq(rest)
+        if peer is None:
+            return [Sample("ntpq", {"host": host}, {"state": "unsynchronised"}, t)]
+        fields: dict[str, float | int | str | bool] = {k: v for k, v in peer.items()
+                                                       if k not in ("remote", "refid")}
+        fields["state"] = "synchronised"
+        return [Sample("ntpq", {"host": host, "remote": str(peer["remote"])}, fields, t)]
+    return []
+
+
+def _iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tests.peers import InfluxV1Peer, SshPeer, VictoriaMetricsPeer
+from tests.sshdev import remote_dir  # noqa: F401  (a fixture: a directory the sshd test user owns)
 
 
 @pytest.fixture(scope="session")

@@ -42,7 +42,7 @@ def test_override_per_device() -> None:
 
 
 def test_other_measurements_ignored() -> None:
-    assert evaluate([Sample("mem", {"host": "a"}, {"used_percent": 99.0}, 1)], "a", RULES) == []
+    assert evaluate([Sample("net", {"host": "a"}, {"used_percent": 99.0}, 1)], "a", RULES) == []
 
 
 def test_failed_collection_is_unknown_never_ok() -> None:

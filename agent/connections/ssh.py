@@ -113,7 +113,9 @@ class SshConnection:
             client.set_missing_host_key_policy(paramiko.RejectPolicy())
         return client
 
-    def run(self, command: str) -> CommandOutput:
+    def run(self, command: str, input: str | None = None) -> CommandOutput:
+        """Run `command`; `input`, when given, is written to its stdin and then closed (the way
+        to hand a program a password without putting it on any command line)."""
         if self.client is None:
             raise CollectionError("SSH connection is not open")
         timeout = self.device.ssh.command_timeout
@@ -121,6 +123,9 @@ class SshConnection:
             chan = self.client.get_transport().open_session(timeout=timeout)  # type: ignore[union-attr]
             chan.settimeout(timeout)
             chan.exec_command(command)
+            if input is not None:
+                chan.sendall(input.encode())
+                chan.shutdown_write()
             deadline = time.monotonic() + timeout
             out, err = bytearray(), bytearray()
             while True:

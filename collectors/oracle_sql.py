@@ -1,0 +1,185 @@
+"""The SQL*Plus script of the oracle collector and the pure parser of its output.
+
+One sqlplus session prints delimited records, one per line, each starting with its
+kind: `INST|…`, `TS|…`, `FRA|…`. Every value is concatenated in SQL with an explicit
+`|` (no column formatting, no wrapping, LINESIZE 32767), so the parser cannot misread
+a column. The CDB check and the choice between dba_* and cdb_* views happen in PL/SQL,
+so one script fits 11g (no CDB), 12c+ non-CDB and CDBs with PDBs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from agent.model import CollectionError
+from collectors.redact import redact
+
+_TS = """
+SELECT 'TS|'||{con_name}||'|'||t.tablespace_name||'|'||t.contents||'|'||s.size_b||'|'||
+       (s.size_b - NVL(f.free_b, 0))||'|'||s.max_b||'|'||s.auto
+FROM {v}_tablespaces t
+JOIN (SELECT {con_col} tablespace_name, SUM(bytes) size_b,
+             SUM(CASE WHEN autoextensible = 'YES' THEN GREATEST(maxbytes, bytes) ELSE bytes END) max_b,
+             MAX(autoextensible) auto
+      FROM {v}_data_files GROUP BY {con_col} tablespace_name) s
+  ON s.tablespace_name = t.tablespace_name {join_s}
+LEFT JOIN (SELECT {con_col} tablespace_name, SUM(bytes) free_b
+           FROM {v}_free_space GROUP BY {con_col} tablespace_name) f
+  ON f.tablespace_name = t.tablespace_name {join_f}
+WHERE t.contents <> 'TEMPORARY'
+UNION ALL
+SELECT 'TS|'||{con_name}||'|'||t.tablespace_name||'|TEMPORARY|'||s.size_b||'|'||
+       NVL(u.used_blk, 0) * t.block_size||'|'||s.max_b||'|'||s.auto
+FROM {v}_tablespaces t
+JOIN (SELECT {con_col} tablespace_name, SUM(bytes) size_b,
+             SUM(CASE WHEN autoextensible = 'YES' THEN GREATEST(maxbytes, bytes) ELSE bytes END) max_b,
+             MAX(autoextensible) auto
+      FROM {v}_temp_files GROUP BY {con_col} tablespace_name) s
+  ON s.tablespace_name = t.tablespace_name {join_s}
+LEFT JOIN (SELECT {con_col} tablespace_name, SUM(used_blocks) used_blk
+           FROM v$sort_segment GROUP BY {con_col} tablespace_name) u
+  ON u.tablespace_name = t.tablespace_name {join_u}
+"""
+
+TS_NONCDB = _TS.format(con_name="'-'", v="dba", con_col="", join_s="", join_f="", join_u="")
+TS_CDB = _TS.format(
+    con_name="(SELECT c.name FROM v$containers c WHERE c.con_id = t.con_id)", v="cdb",
+    con_col="con_id,", join_s="AND s.con_id = t.con_id", join_f="AND f.con_id = t.con_id",
+    join_u="AND u.con_id = t.con_id")
+INSTANCE = ("SELECT 'INST|'||i.instance_name||'|'||i.status||'|'||i.database_status||'|'||i.version||'|'||"
+            "d.open_mode||'|#CDB#|'||d.database_role FROM v$instance i, v$database d")
+FRA = ("SELECT 'FRA|'||name||'|'||space_limit||'|'||space_used||'|'||space_reclaimable||'|'||"
+       "number_of_files FROM v$recovery_file_dest WHERE space_limit > 0")
+
+
+def script(connect: str, fra: bool) -> str:
+    """The whole session, fed to `sqlplus -S -L /nolog` on stdin (so is the password)."""
+    def lit(sql: str) -> str:
+        assert "]'" not in sql
+        # Keep the SQL's own line breaks: SQL*Plus refuses input lines over 2499 characters.
+        return "q'[" + sql.strip() + "]'"
+
+    fra_call = (f"  BEGIN emit({lit(FRA)});\n  EXCEPTION WHEN OTHERS THEN "
+                f"DBMS_OUTPUT.PUT_LINE('ERR|fra|'||REPLACE(SQLERRM, CHR(10), ' '));\n  END;\n"
+                if fra else "")
+    return f"""WHENEVER OSERROR EXIT 9
+WHENEVER SQLERROR EXIT SQL.SQLCODE
+{connect}
+SET FEEDBACK OFF HEADING OFF PAGESIZE 0 LINESIZE 32767 TRIMOUT ON TAB OFF VERIFY OFF ECHO OFF
+SET SERVEROUTPUT ON SIZE UNLIMITED FORMAT WRAPPED
+DECLARE
+  v_cdb VARCHAR2(3) := 'NO';
+  PROCEDURE emit(q VARCHAR2) IS
+    c SYS_REFCURSOR;
+    line VARCHAR2(4000);
+  BEGIN
+    OPEN c FOR q;
+    LOOP FETCH c INTO line; EXIT WHEN c%NOTFOUND; DBMS_OUTPUT.PUT_LINE(line); END LOOP;
+    CLOSE c;
+  END;
+BEGIN
+  BEGIN
+    EXECUTE IMMEDIATE 'SELECT cdb FROM v$database' INTO v_cdb;
+  EXCEPTION WHEN OTHERS THEN
+    IF SQLCODE = -904 THEN v_cdb := 'NO'; ELSE RAISE; END IF;  -- 11g: no CDB column
+  END;
+  emit(REPLACE({lit(INSTANCE)}, '#CDB#', v_cdb));
+  -- A mounted database (a standby, a DB being recovered) still has an instance state to
+  -- report: the dictionary's failure is printed as a record, not raised.
+  BEGIN
+    IF v_cdb = 'YES' THEN emit({lit(TS_CDB)}); ELSE emit({lit(TS_NONCDB)}); END IF;
+  EXCEPTION WHEN OTHERS THEN DBMS_OUTPUT.PUT_LINE('ERR|tablespaces|'||REPLACE(SQLERRM, CHR(10), ' '));
+  END;
+{fra_call}END;
+/
+EXIT
+"""
+
+
+@dataclass(slots=True)
+class Instance:
+    name: str
+    status: str
+    database_status: str
+    version: str
+    open_mode: str
+    cdb: bool
+    role: str  # PRIMARY, PHYSICAL STANDBY, …
+
+
+@dataclass(slots=True)
+class Tablespace:
+    con_name: str  # '-' outside a CDB
+    name: str
+    contents: str  # PERMANENT | UNDO | TEMPORARY
+    size: int  # bytes allocated
+    used: int
+    max_size: int  # bytes the files may grow to (autoextend max), at least their size
+    autoextensible: bool
+
+    @property
+    def used_percent(self) -> float:
+        """Used of the maximum size: an autoextensible file counts to its max, not its size."""
+        return round(100.0 * self.used / self.max_size, 2) if self.max_size else 0.0
+
+
+@dataclass(slots=True)
+class Fra:
+    name: str
+    limit: int
+    used: int
+    reclaimable: int
+    files: int
+
+    @property
+    def used_percent(self) -> float:
+        return round(100.0 * (self.used - self.reclaimable) / self.limit, 2) if self.limit else 0.0
+
+
+@dataclass(slots=True)
+class OracleFacts:
+    instance: Instance
+    tablespaces: list[Tablespace]
+    fra: list[Fra]
+    # part -> the error that kept it from being read (e.g. ORA-01219 on a mounted database)
+    errors: dict[str, str]
+
+
+_ERROR = re.compile(r"\b(ORA|SP2|TNS)-\d{4,5}\b")
+
+
+def parse_output(text: str, exit_status: int) -> OracleFacts:
+    """Records from the script's output. ORA-/SP2-/TNS- errors, a non-zero exit, or output
+    without an instance and tablespaces raise CollectionError naming the error code."""
+    errors = [ln.strip() for ln in text.splitlines() if _ERROR.search(ln) and not ln.startswith("ERR|")]
+    if errors:
+        codes = sorted({m.group(0) for ln in errors for m in [_ERROR.search(ln)] if m})
+        raise CollectionError(f"sqlplus: {', '.join(codes)}: {redact(errors[0])[:200]}")
+    if exit_status != 0:
+        tail = (text.strip().splitlines() or ["no output"])[-1]
+        raise CollectionError(f"sqlplus exited {exit_status}: {redact(tail)[:200]}")
+    instance: Instance | None = None
+    tablespaces: list[Tablespace] = []
+    fra: list[Fra] = []
+    parts: dict[str, str] = {}
+    for line in text.splitlines():
+        f = line.strip().split("|")
+        try:
+            if f[0] == "INST" and len(f) == 8:
+                instance = Instance(f[1], f[2], f[3], f[4], f[5], f[6] == "YES", f[7])
+            elif f[0] == "ERR" and len(f) >= 3:
+                parts[f[1]] = redact("|".join(f[2:]))[:200]
+            elif f[0] == "TS" and len(f) == 8:
+                size, used, max_size = int(f[4]), int(f[5]), int(f[6])
+                tablespaces.append(Tablespace(f[1], f[2], f[3], size, max(used, 0),
+                                              max(max_size, size), f[7] == "YES"))
+            elif f[0] == "FRA" and len(f) == 6:
+                fra.append(Fra(f[1], int(f[2]), int(f[3]), int(f[4]), int(f[5])))
+        except ValueError:
+            raise CollectionError(f"sqlplus record not understood: {line[:120]!r}") from None
+    if instance is None:
+        raise CollectionError(f"sqlplus printed no instance record: {redact(text.strip())[:120]!r}")
+    if not tablespaces and "tablespaces" not in parts:
+        raise CollectionError("sqlplus printed no tablespace records")
+    return OracleFacts(instance, tablespaces, fra, parts)

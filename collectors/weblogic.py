@@ -1,0 +1,204 @@
+"""WebLogic over SSH: per server, its JVM (-Dweblogic.Name=<server>: pid, start time,
+RSS, heap via jstat), its state from the server log (BEA-000360 / BEA-000365) and
+restarts between cycles (the JVM's pid or start time changed, or new RUNNING lines).
+
+One exec for processes and logs, one more for heap when a JVM was found. What the
+collector remembers (pid, start time, log position per file identity) is in its state.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import posixpath
+import re
+import shlex
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from agent.model import CollectionError, CommandRunner, Sample, Target, now_ns
+from collectors.batch import Batch, Section
+from collectors.linux import PS, event
+from collectors.linux_health import Proc, parse_ps
+from collectors.weblogic_parse import log_state, parse_jstat_gc, server_jvms
+
+START_JITTER = 2  # seconds: start time from `ps etimes` is rounded
+
+
+class WlsServer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    log: str | None = None  # default <domain_home>/servers/<name>/logs/<name>.log
+
+    @field_validator("log")
+    @classmethod
+    def _abs(cls, v: str | None) -> str | None:
+        if v is not None and (not v.startswith("/") or "\n" in v):
+            raise ValueError("an absolute file path")
+        return v
+
+
+class WeblogicSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    domain_home: str
+    servers: list[WlsServer] = Field(min_length=1)
+    heap: bool = True  # jstat -gc next to the JVM's java, when it is there
+    max_log_bytes: int = Field(default=2 * 2**20, ge=4096, le=8 * 2**20)  # per server per cycle
+
+    @field_validator("domain_home")
+    @classmethod
+    def _abs(cls, v: str) -> str:
+        if not v.startswith("/") or "\n" in v:
+            raise ValueError("an absolute path (the domain home)")
+        return v.rstrip("/")
+
+    def log_of(self, s: WlsServer) -> str:
+        return s.log or f"{self.domain_home}/servers/{s.name}/logs/{s.name}.log"
+
+
+def log_snippet(path: str, known_inode: int, known_offset: int, cap: int) -> str:
+    """Read the log's new bytes (the last `cap` at most), all decided on one open descriptor."""
+    return (f"exec 3< {shlex.quote(path)} || exit 3; set -- $(stat -L -c '%i %s' /dev/fd/3); "
+            f"ino=$1; size=$2; start=0; "
+            f"if [ \"$ino\" = {known_inode} ] && [ \"$size\" -ge {known_offset} ]; "
+            f"then start={known_offset}; fi; "
+            f"if [ $((size - start)) -gt {cap} ]; then start=$((size - {cap})); fi; "
+            f"echo \"$ino $size $start\"; "
+            f"tail -c +$((start + 1)) <&3 | head -c $((size - start)) | base64 -w0; echo")
+
+
+class WeblogicCollector:
+    name = "weblogic"
+
+    def collect(self, target: Target, conn: CommandRunner | None) -> list[Sample]:
+        if conn is None:
+            raise CollectionError("the weblogic collector needs an SSH connection")
+        s: WeblogicSettings | None = target.settings
+        if s is None:
+            raise CollectionError("no settings.weblogic (domain_home, servers) in the inventory")
+        memory: dict[str, dict] = target.state.setdefault("servers", {})  # type: ignore[type-arg]
+        b = Batch()
+        b.add("now", "date +%s")
+        b.add("ps", f"echo $$; {PS}")
+        for i, srv in enumerate(s.servers):
+            m = memory.get(srv.name, {})
+            b.add(f"log{i}", log_snippet(s.log_of(srv), int(m.get("log_inode", -1)),
+                                         int(m.get("log_offset", 0)), s.max_log_bytes))
+        out = conn.run(b.command())
+        if out.exit_status != 0:
+            raise CollectionError(f"weblogic batch exited {out.exit_status}: {out.stderr.strip()[:200]}")
+        sec = b.parse(out.stdout)
+        try:
+            now = int(sec["now"].text.strip())
+        except ValueError:
+            raise CollectionError(f"remote clock not understood: {sec['now'].text[:40]!r}") from None
+        procs = own_excluded(sec["ps"])
+        t = now_ns()
+        domain = posixpath.basename(s.domain_home)
+        samples: list[Sample] = []
+        heap_jobs: list[tuple[int, Proc]] = []
+        rows: list[dict[str, float | int | str | bool]] = []
+        for i, srv in enumerate(s.servers):
+            m = memory.setdefault(srv.name, {})
+            jvms = server_jvms(procs, srv.name)
+            fields: dict[str, float | int | str | bool] = {"pid_count": len(jvms), "running": int(bool(jvms))}
+            restart_by_process = False
+            if jvms:
+                jvm = max(jvms, key=lambda p: p.etimes)  # the server, not a child it started
+                started = now - jvm.etimes
+                fields.update(pid=jvm.pid, started_at=started, uptime=jvm.etimes,
+                              memory_rss=sum(p.rss for p in jvms))
+                if "pid" in m and (m["pid"] != jvm.pid or abs(int(m["started_at"]) - started) > START_JITTER):
+                    restart_by_process = True
+                m["pid"], m["started_at"] = jvm.pid, started
+                if s.heap:
+                    heap_jobs.append((i, jvm))
+            # Log: state transitions since the last cycle
+            log_sec = sec[f"log{i}"]
+            first_log_read = "log_inode" not in m
+            text, problem = read_log(log_sec, m)
+            ls = log_state(text)
+            if ls.last_state:
+                m["log_state"] = ls.last_state
+            new_running = 0 if first_log_read else ls.running_events
+            restarts = max(int(restart_by_process), new_running)
+            # No JVM: not running, whatever the log said last (a kill -9 writes no line).
+            state = "NOT_RUNNING" if not jvms else str(m.get("log_state") or "UNKNOWN")
+            fields.update(state=state, restarts=restarts)
+            if problem:
+                fields["log_error"] = problem
+            rows.append(fields)
+            if restarts:
+                samples.append(event(target.name, "weblogic", "restart", t,
+                                     f"{srv.name} restarted ({restarts}x since the last cycle; "
+                                     f"pid {fields.get('pid', '-')})", server=srv.name))
+        if heap_jobs:
+            try:
+                heaps = heap_fields(conn, heap_jobs)
+            except CollectionError as e:  # heap is extra: state and restarts still stand
+                heaps = {i: {"heap_error": str(e)[:200]} for i, _ in heap_jobs}
+            for i, fields in heaps.items():
+                rows[i].update(fields)
+        for srv, fields in zip(s.servers, rows, strict=True):
+            samples.append(Sample("weblogic", {"host": target.name, "domain": domain,
+                                               "server": srv.name}, fields, t))
+        return samples
+
+
+def own_excluded(section: Section) -> list[Proc]:
+    if section.status != 0:
+        raise CollectionError(f"ps exited {section.status}: {section.text.strip()[-200:]}")
+    first, _, rest = section.text.partition("\n")
+    procs = parse_ps(rest)
+    ours = {int(first)} if first.strip().isdigit() else set()
+    grew = True
+    while grew:  # the batch's own shells and ps carry our patterns: never count them
+        more = {p.pid for p in procs if p.ppid in ours} - ours
+        ours |= more
+        grew = bool(more)
+    return [p for p in procs if p.pid not in ours]
+
+
+def read_log(section: Section, memory: dict) -> tuple[str, str]:  # type: ignore[type-arg]
+    """The log's new text and a problem ('' if none); updates the position in `memory`."""
+    if section.status != 0:
+        return "", (section.text.strip().splitlines() or ["log not readable"])[-1][:200]
+    head, _, body = section.text.partition("\n")
+    try:
+        inode, _size, start = (int(x) for x in head.split())
+        data = base64.b64decode(body.strip(), validate=True)
+    except (ValueError, binascii.Error):
+        raise CollectionError(f"weblogic log read not understood: {head[:60]!r}") from None
+    end = data.rfind(b"\n") + 1  # an unfinished last line waits for the next cycle
+    memory["log_inode"], memory["log_offset"] = inode, start + end
+    return data[:end].decode("utf-8", "replace"), ""
+
+
+Fields = dict[str, float | int | str | bool]
+
+
+def heap_fields(conn: CommandRunner, jobs: list[tuple[int, Proc]]) -> dict[int, Fields]:
+    b = Batch()
+    for i, jvm in jobs:
+        argv0 = jvm.args.split(None, 1)[0]
+        jstat = posixpath.join(posixpath.dirname(argv0), "jstat") if argv0.startswith("/") else "jstat"
+        if not re.fullmatch(r"[\w./+-]+", jstat):
+            continue
+        b.add(f"h{i}", f"{shlex.quote(jstat)} -gc {jvm.pid}")
+    if not b.names:
+        return {}
+    out = conn.run(b.command())
+    sections = b.parse(out.stdout)
+    result: dict[int, Fields] = {}
+    for i, _ in jobs:
+        sec = sections.get(f"h{i}")
+        if sec is None:
+            continue
+        if sec.status != 0:
+            result[i] = {"heap_error": (sec.text.strip().splitlines() or ["jstat failed"])[-1][:200]}
+            continue
+        try:
+            result[i] = dict(parse_jstat_gc(sec.text))
+        except CollectionError as e:
+            result[i] = {"heap_error": str(e)[:200]}
+    return result

@@ -1,0 +1,196 @@
+"""Oracle: the parser on recorded outputs (11g, 12c CDB, 19c autoextend, errors), then the
+collector through the real sshd with a fake sqlplus that records what it was given."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agent.inventory import load_inventory
+from agent.model import CollectionError, Status
+from agent.problems import ConfigError
+from checks.evaluate import evaluate
+from checks.rules import load_rules
+from collectors.oracle import samples
+from collectors.oracle_sql import parse_output, script
+from tests.sshdev import Cycles, give, one, write_inventory
+
+FIX = Path(__file__).parent / "fixtures" / "oracle"
+
+
+def fx(name: str) -> str:
+    return (FIX / name).read_text()
+
+
+def test_11g_noncdb_autoextend_counts_to_max() -> None:
+    facts = parse_output(fx("11g_noncdb.txt"), 0)
+    assert facts.instance.status == "OPEN" and not facts.instance.cdb
+    ts = {t.name: t for t in facts.tablespaces}
+    assert set(ts) == {"SYSTEM", "SYSAUX", "UNDOTBS1", "USERS", "TEMP"}
+    # SYSTEM is 99 % of its current size but autoextends to 32 GB: 2.42 % of max, not 99 %
+    assert ts["SYSTEM"].used_percent == round(100 * 832569344 / 34359721984, 2)
+    assert ts["USERS"].used_percent == 95.0 and not ts["USERS"].autoextensible
+    assert ts["TEMP"].contents == "TEMPORARY"
+    assert facts.fra[0].used_percent == round(100 * (3946630348 - 1073741824) / 4385144832, 2)
+
+
+def test_12c_cdb_per_pdb_and_rule() -> None:
+    facts = parse_output(fx("12c_cdb.txt"), 0)
+    assert facts.instance.cdb
+    out = samples("db01", "CDB1", facts, 1)
+    users = [s for s in out if s.measurement == "oracle_tablespace" and s.tags["tablespace"] == "USERS"]
+    assert {s.tags["con_name"] for s in users} == {"CDB$ROOT", "PDB1", "PDB2"}
+    verdicts = {(v.check, v.instance): v for v in evaluate(out, "db01", load_rules())}
+    assert verdicts[("oracle_tablespace_used_percent", "PDB1/USERS")].status is Status.CRIT  # 95 %
+    assert verdicts[("oracle_tablespace_used_percent", "PDB1/TEMP")].status is Status.CRIT  # 98.44 %, no autoextend
+    assert verdicts[("oracle_tablespace_used_percent", "PDB2/USERS")].status is Status.OK  # 25 % of 2 GB max
+    assert verdicts[("oracle_instance_status", "")].status is Status.OK
+
+
+def test_19c_noncdb_instance_tag_is_tablespace() -> None:
+    out = samples("db", "PROD", parse_output(fx("19c_autoextend.txt"), 0), 1)
+    ts = {s.tags["instance"]: s.fields for s in out if s.measurement == "oracle_tablespace"}
+    assert ts["APP_DATA"]["used_percent"] == round(100 * 31138512896 / 68719476736, 2)
+    assert ts["APP_DATA"]["used_percent_of_size"] == round(100 * 31138512896 / 32212254720, 2)
+    assert ts["APP_IDX"]["used_percent"] == 90.0 and ts["APP_IDX"]["autoextensible"] is False
+
+
+@pytest.mark.parametrize("name,code", [("ora_01034.txt", "ORA-01034"), ("ora_01017.txt", "ORA-01017"),
+                                       ("sp2_0310.txt", "SP2-0310"), ("mounted.txt", "ORA-01219")])
+def test_errors_are_not_collected_with_the_code(name: str, code: str) -> None:
+    with pytest.raises(CollectionError, match=code):
+        parse_output(fx(name), 1)
+
+
+def test_empty_or_strange_output_is_not_a_pass() -> None:
+    with pytest.raises(CollectionError, match="no instance"):
+        parse_output("", 0)
+    with pytest.raises(CollectionError, match="no tablespace"):
+        parse_output("INST|X|OPEN|ACTIVE|19.0|READ WRITE|NO|PRIMARY\n", 0)
+    with pytest.raises(CollectionError, match="exited 3"):
+        parse_output(fx("19c_autoextend.txt"), 3)
+    with pytest.raises(CollectionError, match="not understood"):
+        parse_output("INST|X|OPEN|ACTIVE|19.0|READ WRITE|NO|PRIMARY\nTS|-|A|PERMANENT|x|1|2|NO\n", 0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("TSINF|-0123456789ORA\nYES ")), max_size=300))
+def test_parser_never_raises_on_garbage(text: str) -> None:
+    with contextlib.suppress(CollectionError):
+        parse_output(text, 0)
+
+
+def test_script_lines_fit_sqlplus() -> None:
+    s = script("CONNECT / AS SYSDBA", True)
+    assert max(len(line) for line in s.splitlines()) < 2499
+    assert "cdb_data_files" in s and "dba_data_files" in s and "v$recovery_file_dest" in s
+
+
+# -- through the real sshd with a fake sqlplus ------------------------------------------
+
+FAKE_SQLPLUS = """#!/bin/sh
+# A stand-in for sqlplus: records its argv, environment and stdin, prints a recorded answer.
+here="$ORACLE_HOME"
+printf '%s\\n' "$@" > "$here/argv"
+printf '%s|%s|%s\\n' "$ORACLE_SID" "$LANG" "$NLS_LANG" > "$here/env"
+cat > "$here/stdin"
+cat "$here/answer"
+exit "$(cat "$here/status")"
+"""
+
+
+@pytest.fixture
+def oracle_home(remote_dir: Path, ssh_peer) -> Path:  # type: ignore[no-untyped-def]
+    home = remote_dir / "oracle home"  # a space: the path must be quoted on the remote side
+    (home / "bin").mkdir(parents=True)
+    give(home, ssh_peer, 0o755)
+    give(home / "bin", ssh_peer, 0o755)
+    (home / "bin" / "sqlplus").write_text(FAKE_SQLPLUS)
+    give(home / "bin" / "sqlplus", ssh_peer, 0o755)
+    return home
+
+
+def answer(home: Path, ssh_peer, fixture: str, status: int = 0) -> None:  # type: ignore[no-untyped-def]
+    (home / "answer").write_text(fx(fixture))
+    (home / "status").write_text(str(status))
+    give(home / "answer", ssh_peer)
+    give(home / "status", ssh_peer)
+
+
+@pytest.mark.peers
+def test_sysdba_over_ssh(tmp_path: Path, ssh_peer, oracle_home: Path) -> None:  # type: ignore[no-untyped-def]
+    answer(oracle_home, ssh_peer, "12c_cdb.txt")
+    inv = write_inventory(tmp_path, ssh_peer, ["oracle"],
+                          {"oracle": {"oracle_home": str(oracle_home), "sid": "CDB1"}})
+    r = Cycles(load_inventory(inv).devices["testhost"], "oracle").run()
+    assert r.status is Status.OK, r.reason
+    assert one(r.samples, "oracle_tablespace", instance="PDB1/USERS").fields["used_percent"] == 95.0
+    assert one(r.samples, "oracle_instance").fields["status"] == "OPEN"
+    assert (oracle_home / "argv").read_text().split("\n")[:3] == ["-S", "-L", "/nolog"]
+    assert (oracle_home / "env").read_text().strip() == "CDB1|C|AMERICAN_AMERICA.AL32UTF8"
+    assert "CONNECT / AS SYSDBA" in (oracle_home / "stdin").read_text()
+
+
+@pytest.mark.peers
+def test_password_goes_over_stdin_only(tmp_path: Path, ssh_peer, oracle_home: Path) -> None:  # type: ignore[no-untyped-def]
+    answer(oracle_home, ssh_peer, "11g_noncdb.txt")
+    inv = write_inventory(tmp_path, ssh_peer, ["oracle"], {"oracle": {
+        "oracle_home": str(oracle_home), "sid": "ORCL", "user": "xj_monitor",
+        "password": "${secret:ora_pw}"}}, secrets={"ora_pw": "S3cr3t-pw!"})
+    r = Cycles(load_inventory(inv).devices["testhost"], "oracle").run()
+    assert r.status is Status.OK, r.reason
+    assert 'CONNECT xj_monitor/"S3cr3t-pw!"' in (oracle_home / "stdin").read_text()
+    assert "S3cr3t-pw!" not in (oracle_home / "argv").read_text()
+    assert "S3cr3t-pw!" not in json.dumps([s.to_dict() for s in r.samples])
+    # and the CLI's effective settings never show it
+    from tests.helpers import cli
+    shown = cli("inventory", "check", "-i", str(inv), "--format", "json")
+    assert "S3cr3t-pw!" not in shown.stdout + shown.stderr
+
+
+@pytest.mark.peers
+def test_ora_error_over_ssh_is_not_collected(tmp_path: Path, ssh_peer, oracle_home: Path) -> None:  # type: ignore[no-untyped-def]
+    answer(oracle_home, ssh_peer, "ora_01034.txt", status=1)
+    inv = write_inventory(tmp_path, ssh_peer, ["oracle"],
+                          {"oracle": {"oracle_home": str(oracle_home), "sid": "ORCL"}})
+    r = Cycles(load_inventory(inv).devices["testhost"], "oracle").run()
+    assert r.status is Status.UNKNOWN and "ORA-01034" in r.reason and not r.samples
+
+
+@pytest.mark.peers
+def test_missing_sqlplus_is_not_collected(tmp_path: Path, ssh_peer, remote_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    inv = write_inventory(tmp_path, ssh_peer, ["oracle"],
+                          {"oracle": {"oracle_home": str(remote_dir / "nohome"), "sid": "ORCL"}})
+    r = Cycles(load_inventory(inv).devices["testhost"], "oracle").run()
+    assert r.status is Status.UNKNOWN and "exited 127" in r.reason
+
+
+def test_settings_validation_names_the_place(tmp_path: Path, ssh_peer) -> None:  # type: ignore[no-untyped-def]
+    inv = write_inventory(tmp_path, ssh_peer, ["oracle"], {"oracle": {
+        "oracle_home": "relative/path", "sid": "ORCL", "user": "u", "password": "literal"}})
+    with pytest.raises(ConfigError) as e:
+        load_inventory(inv)
+    text = str(e.value) + " ".join(str(p) for p in getattr(e.value, "problems", []))
+    assert "settings.oracle.password" in text
+
+
+def test_mounted_standby_reports_instance_and_says_partial() -> None:
+    facts = parse_output(fx("mounted_standby.txt"), 0)
+    assert facts.instance.status == "MOUNTED" and facts.instance.role == "PHYSICAL STANDBY"
+    assert not facts.tablespaces and facts.errors["tablespaces"].startswith("ORA-01219")
+    out = samples("db", "STBY", facts, 1)
+    inst = one(out, "oracle_instance")
+    assert str(inst.fields["tablespaces_status"]).startswith("ORA-01219") and inst.fields["fra_status"] == "ok"
+    verdicts = {(v.check, v.instance): v.status for v in evaluate(out, "db", load_rules())}
+    # a physical standby is mounted by design: not a fault; its unread tablespaces are said
+    assert inst.fields["state"] == "MOUNTED_STANDBY"
+    assert verdicts[("oracle_instance_status", "")] is Status.OK
+    assert verdicts[("oracle_tablespaces_collected", "")] is Status.UNKNOWN
+    primary = samples("db", "X", parse_output(fx("mounted_standby.txt").replace("PHYSICAL STANDBY", "PRIMARY"), 0), 1)
+    assert {v.check: v.status for v in evaluate(primary, "db", load_rules())}["oracle_instance_status"] is Status.CRIT
+    assert verdicts[("oracle_fra_used_percent", "/u01/app/oracle/fast_recovery_area")] is Status.OK

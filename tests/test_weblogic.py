@@ -1,0 +1,150 @@
+"""WebLogic: log state and jstat parsers on fixtures, then a fake WebLogic JVM through the
+real sshd: running, state from its log, a restart counted once, then stopped."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agent.model import CollectionError, Sample, Status
+from checks.evaluate import evaluate
+from checks.rules import load_rules
+from collectors.batch import Section
+from collectors.config_files import parse_file_section
+from collectors.linux_health import parse_ps
+from collectors.weblogic_parse import log_state, parse_jstat_gc, server_jvms
+from tests.peers import wait_until
+from tests.sshdev import Cycles, by, device_for, give, one
+
+FIX = Path(__file__).parent / "fixtures"
+
+
+def test_state_and_restarts_from_log() -> None:
+    ls = log_state((FIX / "weblogic" / "ms1_restarts.log").read_text())
+    assert ls.last_state == "ADMIN" and ls.running_events == 2
+    admin = log_state((FIX / "logs" / "AdminServer.log").read_text())
+    assert admin.last_state == "RUNNING" and admin.running_events == 1
+    assert log_state("garbage\n\xff") .last_state is None
+
+
+def test_jvm_by_exact_server_name() -> None:
+    procs = parse_ps((FIX / "linux" / "ps.txt").read_text().split("\n", 1)[1])
+    assert [p.pid for p in server_jvms(procs, "AdminServer")] == [3100]
+    assert [p.pid for p in server_jvms(procs, "ms1")] == [3200]
+    assert server_jvms(procs, "ms") == []  # ms is not ms1
+
+
+def test_jstat() -> None:
+    h = parse_jstat_gc((FIX / "weblogic" / "jstat_gc_jdk8.txt").read_text())
+    assert h["old_used_percent"] == round(100 * 157593.6 / 175104.0, 2)
+    assert h["heap_used_bytes"] == int((5632.0 + 32768.0 + 157593.6) * 1024)
+    with pytest.raises(CollectionError):
+        parse_jstat_gc("12345 not found\n")
+
+
+def test_state_rule() -> None:
+    rules = load_rules()
+    samples = [Sample("weblogic", {"host": "h", "server": s}, {"state": st, "restarts": r}, 1)
+               for s, st, r in (("a", "RUNNING", 0), ("b", "ADMIN", 0), ("c", "NOT_RUNNING", 0),
+                                ("d", "RUNNING", 1), ("e", "UNKNOWN", 0))]
+    got = {(v.check, v.instance): v.status for v in evaluate(samples, "h", rules)}
+    assert got[("weblogic_state", "a")] is Status.OK
+    assert got[("weblogic_state", "b")] is Status.WARN
+    assert got[("weblogic_state", "c")] is Status.CRIT
+    assert got[("weblogic_state", "e")] is Status.UNKNOWN
+    assert got[("weblogic_restarts", "d")] is Status.WARN and got[("weblogic_restarts", "a")] is Status.OK
+
+
+RUNNING = ("####<Nov 22, 2026 9:01:40,001 AM CST> <Notice> <WebLogicServer> <app01> <{name}> <main> "
+           "<<WLS Kernel>> <> <> <1763773300001> <[severity-value: 32] > <BEA-000360> "
+           "<The server started in RUNNING mode.>")
+
+
+class FakeServer:
+    """A long-lived process named like a WebLogic JVM that logs its start, as a server does."""
+
+    def __init__(self, name: str, log: Path) -> None:
+        self.name, self.log = name, log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        before = self.log.read_text().count("BEA-000360") if self.log.exists() else 0
+        line = RUNNING.format(name=self.name)
+        self.proc = subprocess.Popen(
+            ["bash", "-c", f"printf '%s\\n' \"$1\" >> \"$2\"; exec -a 'java -server "
+             f"-Dweblogic.Name={self.name} weblogic.Server' sleep 600", "fake", line, str(self.log)],
+            stdin=subprocess.DEVNULL)
+        wait_until(lambda: self.log.exists() and self.log.read_text().count("BEA-000360") > before,
+                   what="the fake server's RUNNING line")
+        wait_until(lambda: "weblogic.Name" in Path(f"/proc/{self.proc.pid}/cmdline").read_text(),  # type: ignore[union-attr]
+                   what="the fake server's exec")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+
+@pytest.mark.peers
+def test_fake_weblogic_over_ssh(tmp_path: Path, ssh_peer, remote_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    domain = remote_dir / "base_domain"
+    logdir = domain / "servers" / "ms1" / "logs"
+    logdir.mkdir(parents=True)
+    for d in (domain, domain / "servers", domain / "servers" / "ms1", logdir):
+        give(d, ssh_peer, 0o755)
+    log = logdir / "ms1.log"
+    server = FakeServer("ms1", log)
+    dev = device_for(tmp_path, ssh_peer, ["weblogic"], {"weblogic": {
+        "domain_home": str(domain), "servers": [{"name": "ms1"}, {"name": "ms10"}]}})
+    cycles = Cycles(dev, "weblogic")
+    try:
+        server.start()
+        r = cycles.run()
+        assert r.status is Status.OK, r.reason
+        ms1 = one(r.samples, "weblogic", server="ms1")
+        assert ms1.tags["domain"] == "base_domain"
+        others = subprocess.run(["ps", "-e", "-ww", "-o", "pid=,ppid=,etimes=,args="], capture_output=True,
+                                text=True, check=True).stdout
+        assert ms1.fields["state"] == "RUNNING"
+        assert ms1.fields["pid"] == server.proc.pid, [ln for ln in others.splitlines() if "ms1" in ln]  # type: ignore[union-attr]
+        assert ms1.fields["restarts"] == 0  # first sight is not a restart
+        assert "heap_error" in ms1.fields  # no jstat next to our fake "java": said, not hidden
+        ms10 = one(r.samples, "weblogic", server="ms10")
+        assert ms10.fields["state"] == "NOT_RUNNING" and "log_error" in ms10.fields
+
+        r = cycles.run()
+        assert one(r.samples, "weblogic", server="ms1").fields["restarts"] == 0
+        assert not by(r.samples, "event")
+
+        server.stop()
+        server.start()
+        r = cycles.run()
+        ms1 = one(r.samples, "weblogic", server="ms1")
+        assert ms1.fields["restarts"] == 1 and ms1.fields["state"] == "RUNNING"
+        assert "ms1 restarted" in str(one(r.samples, "event", kind="restart").fields["message"])
+        verdicts = {(v.check, v.instance): v.status for v in evaluate(r.samples, "testhost", load_rules())}
+        assert verdicts[("weblogic_restarts", "ms1")] is Status.WARN
+        assert one(cycles.run().samples, "weblogic", server="ms1").fields["restarts"] == 0  # counted once
+
+        server.stop()
+        r = cycles.run()
+        assert one(r.samples, "weblogic", server="ms1").fields["state"] == "NOT_RUNNING"
+    finally:
+        server.stop()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_weblogic_parsers_never_crash_on_garbage(text: str) -> None:
+    ls = log_state(text)
+    assert ls.running_events >= 0
+    with contextlib.suppress(CollectionError):
+        parse_jstat_gc(text)
+    with contextlib.suppress(CollectionError):
+        parse_file_section(Section(text, 0))
