@@ -26,7 +26,7 @@ def test_recorded_run_with_evidence_in_every_ledger_format(tmp_path: Path) -> No
     assert r.returncode == 1, r.stderr
     doc = json.loads(r.stdout)
     assert isinstance(doc["run_id"], int)
-    root = next(x for x in doc["results"] if x["instance"] == "/")
+    root = next(x for x in doc["results"] if x["instance"] == "/" and x["check"] == "disk_used_percent")
     cli("inspect", *cfg)  # not recorded
     day = datetime.now(UTC).strftime("%Y-%m-%d")
 
