@@ -113,10 +113,11 @@ class SshConnection:
             client.set_missing_host_key_policy(paramiko.RejectPolicy())
         return client
 
-    def run(self, command: str) -> CommandOutput:
+    def run(self, command: str, timeout: float | None = None) -> CommandOutput:
+        """Run one command; `timeout` (seconds) overrides the device's command_timeout."""
         if self.client is None:
             raise CollectionError("SSH connection is not open")
-        timeout = self.device.ssh.command_timeout
+        timeout = timeout or self.device.ssh.command_timeout
         try:
             chan = self.client.get_transport().open_session(timeout=timeout)  # type: ignore[union-attr]
             chan.settimeout(timeout)
