@@ -303,9 +303,12 @@ def _apply_files(ctx: Context, p: Planned, compress: bool) -> Outcome:
 
 
 def _apply_command(ctx: Context, p: Planned) -> Outcome:
-    out = ctx.remote.run(p.commands[0], p.step.timeout + 10)
+    s = p.step
+    assert isinstance(s, Command)
+    timeout = min(s.timeout, ctx.device.remediation.commands[s.name].timeout)
+    out = ctx.remote.run(p.commands[0], timeout + 10)
     if out.exit_status == 124:
-        return Outcome(False, f"timed out after {p.step.timeout:g} s")
+        return Outcome(False, f"timed out after {timeout:g} s")
     if out.exit_status != 0:
         return Outcome(False, f"exit status {out.exit_status}: {(out.stderr or out.stdout).strip()[:300]}")
     return Outcome(True, f"exit status 0{': ' + out.stdout.strip()[:200] if out.stdout.strip() else ''}")
