@@ -159,7 +159,7 @@ def render(res: RunResult, all_commands: bool = False) -> None:
         out.print(f"\n[bold]{escape(head)}[/] (timeout {p.step.timeout:g} s)")
         for note in p.notes:
             out.print(f"  {escape(note)}")
-        if p.files:
+        if p.files and p.step.type in ("compress", "delete"):
             out.print(f"  files ({len(p.files)}, {_size(sum(f.size for f in p.files))}):")
             for f in p.files:
                 out.print(f"    {_when(f.mtime)}  {_size(f.size):>10}  {escape(f.path)}", soft_wrap=True)

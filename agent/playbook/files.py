@@ -64,12 +64,15 @@ def resolve_roots(remote: Remote, allowed: list[str], wanted: list[str],
     return roots, refusals
 
 
-def find(remote: Remote, root: str, patterns: list[str], timeout: float) -> list[FileEntry]:
+def find_command(root: str, patterns: list[str]) -> str:
     names: list[str] = []
     for i, p in enumerate(patterns):
         names += (["-o"] if i else []) + ["-name", q(p)]
-    cmd = f"find -P {q(root)} -type f \\( {' '.join(names)} \\) -printf {q(FIND_FORMAT)}"
-    out = remote.run(cmd, timeout)
+    return f"find -P {q(root)} -type f \\( {' '.join(names)} \\) -printf {q(FIND_FORMAT)}"
+
+
+def find(remote: Remote, root: str, patterns: list[str], timeout: float) -> list[FileEntry]:
+    out = remote.run(find_command(root, patterns), timeout)
     if out.exit_status != 0 and not out.stdout:
         raise StepFailed(f"find in {root} failed: {out.stderr.strip()[:300]}")
     found = []

@@ -135,8 +135,9 @@ class Runner:
             return self._finish(req, res, "refused", f"cannot plan on {req.device.name}: {e}")
         if res.refusals:
             return self._finish(req, res, "refused", "; ".join(res.refusals))
+        acting = [p for p in res.planned if p.step.type in ("compress", "delete")]
         return self._finish(req, res, "planned", f"{sum(len(p.commands) for p in res.planned)} commands, "
-                                                 f"{sum(len(p.files) for p in res.planned)} files")
+                                                 f"{sum(len(p.files) for p in acting)} files to act on")
 
     def _plan(self, req: Request, remote: Remote, res: RunResult) -> Context:
         now = remote.run("date +%s", READ_TIMEOUT, check=True).stdout.strip()

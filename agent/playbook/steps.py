@@ -114,14 +114,13 @@ def _plan_find(ctx: Context, p: Planned) -> None:
     p.roots = roots
     chosen: list[fs.FileEntry] = []
     for root in roots:
+        p.commands.append(fs.find_command(root, s.patterns))
         found = fs.find(ctx.remote, root, s.patterns, s.timeout)
         sel, kept = fs.select(found, ctx.device_now, s.older_than_days, s.larger_than, s.combine,
                               s.keep_newest)
         p.notes.append(f"{root}: {len(found)} matching files ({_bytes(sum(f.size for f in found))}), "
                        f"{kept} kept as newest, {len(sel)} selected ({_bytes(sum(f.size for f in sel))})")
         chosen += sel
-    p.commands.append(f"find -P ROOT -type f \\( {' -o '.join('-name ' + q(x) for x in s.patterns)} \\) "
-                      f"-printf {q(fs.FIND_FORMAT)}   (ROOT: {', '.join(roots) or 'none'})")
     p.files = chosen
     ctx.selections[s.id or f"{p.phase}[{p.index}]"] = list(chosen)
 
