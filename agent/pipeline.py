@@ -47,7 +47,8 @@ class StoreSink:
 class Pipeline:
     def __init__(self, engine: Engine, inventory: Inventory, rules: RuleSet,
                  sinks: list[Sink], record: bool = True, case_policy: CasePolicy | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 after_cases: Callable[[list[Verdict], Inventory, RuleSet], None] | None = None) -> None:
         self.engine = engine
         self.inventory = inventory
         self.rules = rules
@@ -56,6 +57,7 @@ class Pipeline:
         self.clock = clock
         self.cases = CaseEngine(engine, case_policy, inventory.devices, clock) if record else None
         self._lock = threading.Lock()
+        self.after_cases = after_cases  # opt-in auto-remediation (agent.playbook.auto)
 
     def reconfigure(self, inventory: Inventory, rules: RuleSet, case_policy: CasePolicy) -> None:
         """A reload: new inventory, rules and case policy; sinks and state stay."""
@@ -98,6 +100,11 @@ class Pipeline:
                 for kind, case in self.cases.apply(verdicts):
                     log.info("case %s %s: %s %s L%d %s", case.number, kind, case.device,
                              case.check, case.level, case.message)
+        if self.after_cases is not None and self.cases is not None:
+            try:  # outside the lock: a playbook takes seconds; it must not stall other devices
+                self.after_cases(verdicts, self.inventory, self.rules)
+            except Exception as e:  # a failed remediation must not stop collection; it is logged
+                log.exception("auto-remediation after %s failed: %s", result.device, e)
         return verdicts
 
     def close(self, timeout: float = 10.0) -> None:

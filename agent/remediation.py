@@ -107,6 +107,10 @@ class ParamSpec(_Strict):
             raise ValueError(f"an absolute path expected, got {text!r}")
         if self.pattern is not None and not re.fullmatch(self.pattern, text):
             raise ValueError(f"a value matching {self.pattern} expected, got {text!r}")
+        if self.pattern is None and self.type in ("str", "list") and text.startswith("-"):
+            # an argument must not turn into an option of the program it is passed to
+            raise ValueError(f"a value starting with '-' is refused unless the parameter's pattern "
+                             f"allows it, got {text!r}")
         return text
 
 

@@ -200,3 +200,28 @@ def test_bad_remediation_section_is_one_clear_message(tmp_path: Path, ssh_peer) 
     text = str(e.value)
     assert "devices[0].remediation.allowed_roots" in text and "absolute directory" in text
     assert "devices[0].remediation.commands.x" in text and "absolute program path" in text
+
+
+def test_apply_a_signed_off_plan_or_refuse_if_the_device_changed(tmp_path: Path, ssh_peer) -> None:  # type: ignore[no-untyped-def]
+    with workspace(ssh_peer) as ws:
+        small_tree(ws, ssh_peer.user)
+        inventory(tmp_path, ssh_peer, {"allowed_roots": [str(ws / "logs")]})
+        r = cli(tmp_path, "plan", "clean-logs", "-d", "testhost", "-p", "older_than_days=7",
+                "-p", "keep_newest=1", "-f", "json")
+        first = json.loads(r.stdout)["audit_id"]
+        write_file(ws / "logs" / "a.log.9", 100, 99, time.time())  # appears after the plan
+        give(ws, ssh_peer.user)
+        before = listing(ws)
+        r = cli(tmp_path, "apply", "clean-logs", "-d", "testhost", "--plan", str(first), "--yes")
+        assert r.returncode == 2 and "changed since the plan" in r.stdout and "a.log.9" in r.stdout
+        assert listing(ws) == before
+        r = cli(tmp_path, "apply", "clean-logs", "-d", "testhost", "--plan", str(first), "-p", "gzip=1")
+        assert r.returncode == 2 and "give no --param" in r.stderr
+
+        r = cli(tmp_path, "plan", "clean-logs", "-d", "testhost", "-p", "older_than_days=7",
+                "-p", "keep_newest=1")
+        second = r.stdout.rsplit("audit #", 1)[1].split(")")[0]
+        assert f"--plan {second}" in r.stdout
+        r = cli(tmp_path, "apply", "clean-logs", "-d", "testhost", "--plan", second, "--yes")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert set(before) - set(listing(ws)) == {"logs/a.log.1", "logs/a.log.2", "logs/a.log.9"}

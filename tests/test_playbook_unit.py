@@ -49,6 +49,9 @@ def test_param_types() -> None:
         ParamSpec(type="path").coerce("etc/passwd")
     with pytest.raises(ValueError, match="newline"):
         ParamSpec(type="str").coerce("a\nb")
+    with pytest.raises(ValueError, match="starting with '-'"):
+        ParamSpec(type="str").coerce("--delete-all")
+    assert ParamSpec(type="str", pattern="-?[0-9]+").coerce("-5") == "-5"
 
 
 def test_jvm_pids_match_the_server_name_exactly() -> None:

@@ -106,7 +106,7 @@ def show(name: NameArg, playbooks: DirOpt = None, fmt: FormatOpt = Format.table)
 def _setup(name: str, device: str, param: list[str] | None, args: list[str] | None,
            who: str | None, config: Path | None, inventory: Path | None, data_dir: Path | None,
            playbooks: Path | None, case: str | None = None, force: bool = False,
-           reason: str | None = None) -> tuple[Runner, Request]:
+           reason: str | None = None, plan_id: int | None = None) -> tuple[Runner, Request]:
     from agent.cases.engine import CaseEngine
     from agent.cases.queries import get_case
     from agent.config import load_config
@@ -119,9 +119,27 @@ def _setup(name: str, device: str, param: list[str] | None, args: list[str] | No
     cfg = load_config(config)
     inv = load_inventory(inventory or cfg.inventory, cfg.secrets_file)
     dev = inv.select([device])[0]
-    bound = bind(get(_catalog(playbooks), name), _params(param, args))
     data = data_dir or cfg.data_dir
     engine = open_engine(data)
+    given = _params(param, args)
+    expected = None
+    if plan_id is not None:
+        from agent.playbook.audit import history
+
+        rows = history(engine, run_id=plan_id)
+        row = rows[0] if rows else None
+        if row is None or row["mode"] != "plan" or row["result"] != "planned":
+            raise ConfigError([Problem("command line", f"--plan {plan_id}",
+                                       "no such successful plan (see `xunjian playbook history`)")])
+        if (row["device"], row["playbook"]) != (dev.name, name):
+            raise ConfigError([Problem("command line", f"--plan {plan_id}", f"that plan is for "
+                                       f"{row['playbook']} on {row['device']}")])
+        if given:
+            raise ConfigError([Problem("command line", f"--plan {plan_id}", "the plan's parameters are "
+                                       "used; give no --param/--arg with --plan")])
+        given = {k: v for k, v in row["params"].items() if v is not None}
+        expected = row["plan"]
+    bound = bind(get(_catalog(playbooks), name), given)
     if case and get_case(engine, case) is None:
         raise ConfigError([Problem("command line", f"--case {case}", "no such case")])
     ce = CaseEngine(engine, cfg.cases, dict(inv.devices))
@@ -130,7 +148,7 @@ def _setup(name: str, device: str, param: list[str] | None, args: list[str] | No
         ce.remediation(number, who_, detail)
 
     runner = Runner(engine, data, cfg.cases.tz, case_hook=hook)
-    return runner, Request(bound, dev, actor(who), case=case, force=force, reason=reason)
+    return runner, Request(bound, dev, actor(who), case=case, force=force, reason=reason, expected=expected)
 
 
 def _when(ts: float) -> str:
@@ -185,8 +203,8 @@ def render(res: RunResult, all_commands: bool = False) -> None:
     if res.mode == "plan" and res.result == "planned":
         files = [f for p in res.planned if p.step.type in ("delete", "compress") for f in p.files]
         out.print(f"\n{len(files)} files ({_size(sum(f.size for f in files))}) would be touched; "
-                  f"nothing has been changed. Apply with `xunjian playbook apply {res.playbook} "
-                  f"--device {res.device} …` (same parameters).")
+                  f"nothing has been changed. Apply exactly this plan with `xunjian playbook apply "
+                  f"{res.playbook} --device {res.device} --plan {res.audit_id}`.")
 
 
 def _finish(res: RunResult, fmt: Format, all_commands: bool) -> None:
@@ -227,6 +245,9 @@ def apply(name: NameArg, device: DeviceOpt, param: ParamOpt = None, args: ArgOpt
                                               "(needs --reason).")] = False,
           reason: Annotated[str | None, typer.Option("--reason", help="Why it must run now (audited).",
                                                      show_default=False)] = None,
+          plan_id: Annotated[int | None, typer.Option("--plan", help="Apply the plan of this `playbook plan` "
+                                                      "run (audit #), refusing if the device changed since.",
+                                                      show_default=False)] = None,
           config: ConfigOpt = None, inventory: InventoryOpt = None, data_dir: DataDirOpt = None,
           playbooks: DirOpt = None, all_commands: VerboseOpt = False, fmt: FormatOpt = Format.table) -> None:
     """Plan, show the plan, ask, then do exactly that (under the device lock, audited).
@@ -236,7 +257,7 @@ def apply(name: NameArg, device: DeviceOpt, param: ParamOpt = None, args: ArgOpt
     import click
 
     runner, req = _setup(name, device, param, args, who, config, inventory, data_dir, playbooks,
-                         case, force, reason)
+                         case, force, reason, plan_id)
 
     def confirm(res: RunResult) -> bool:
         if yes:

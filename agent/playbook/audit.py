@@ -41,8 +41,10 @@ def record(engine: Engine, r: AuditRecord) -> int:
 
 
 def history(engine: Engine, device: str | None = None, playbook: str | None = None,
-            limit: int = 50) -> list[dict[str, Any]]:
+            limit: int = 50, run_id: int | None = None) -> list[dict[str, Any]]:
     q = select(playbook_runs).order_by(playbook_runs.c.id.desc()).limit(limit)
+    if run_id is not None:
+        q = q.where(playbook_runs.c.id == run_id)
     if device:
         q = q.where(playbook_runs.c.device == device)
     if playbook:

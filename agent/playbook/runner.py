@@ -47,6 +47,7 @@ class Request:
     case: str | None = None
     force: bool = False
     reason: str | None = None
+    expected: list[dict[str, Any]] | None = None  # apply --plan N: the plan that was signed off
 
 
 @dataclass
@@ -82,6 +83,26 @@ class RunResult:
                 "bytes_freed": self.bytes_freed, "bytes_freed_total": self.total_freed,
                 "before": self.facts_before, "after": self.facts_after, "audit_id": self.audit_id,
                 "forced_reason": self.forced_reason}
+
+
+def _signature(steps: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return [(s["phase"], s["index"], s["type"], s["skipped"], tuple(s["commands"]),
+             tuple((f["path"], f["inode"], f["size"], int(f["mtime"])) for f in s["files"])) for s in steps]
+
+
+def plan_difference(approved: list[dict[str, Any]], now: list[dict[str, Any]]) -> str:
+    """'' when the fresh plan would do exactly what the approved one said, else the first difference."""
+    a, b = _signature(approved), _signature(now)
+    if len(a) != len(b):
+        return f"{len(a)} steps then, {len(b)} now"
+    for x, y in zip(a, b, strict=True):
+        if x != y:
+            gone = sorted({f[0] for f in x[5]} - {f[0] for f in y[5]})
+            new = sorted({f[0] for f in y[5]} - {f[0] for f in x[5]})
+            what = f"files no longer there or changed: {', '.join(gone[:5])}" if gone else ""
+            what += f"{'; ' if what else ''}new files: {', '.join(new[:5])}" if new else ""
+            return f"{x[0]}[{x[1]}] {x[2]}: {what or 'different commands or files'}"
+    return ""
 
 
 def _ssh(device: Device) -> AbstractContextManager[Runs]:
@@ -175,6 +196,11 @@ class Runner:
                 ctx = self._plan(req, remote, res)
                 if res.refusals:
                     return self._finish(req, res, "refused", "; ".join(res.refusals))
+                if req.expected is not None:
+                    diff = plan_difference(req.expected, [p.to_dict() for p in res.planned])
+                    if diff:
+                        return self._finish(req, res, "refused", f"the device changed since the plan "
+                                                                 f"that was approved: {diff}; plan again")
                 if not confirm(res):
                     return self._finish(req, res, "aborted", "not confirmed; nothing was changed")
                 return self._execute(req, res, ctx)
