@@ -120,6 +120,17 @@ if not os.path.exists(os.path.join(home, "mode-never-running")):
     time.sleep(0.3)
     line("BEA-000365", "Server state changed to RUNNING.")
     line("BEA-000360", "The server started in RUNNING mode.")
+    port_file = os.path.join(home, "http-port")
+    if os.path.exists(port_file):  # a health URL, once RUNNING
+        import http.server, threading
+        class Health(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200); self.end_headers(); self.wfile.write(b"RUNNING")
+            def log_message(self, *a):
+                pass
+        srv = http.server.HTTPServer(("127.0.0.1", int(open(port_file).read())), Health)
+        srv.allow_reuse_address = True
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
 while True:
     time.sleep(1)
 '''
@@ -149,12 +160,15 @@ def fake_domain(ws: Path, user: str) -> Path:
     return home
 
 
-def weblogic_remediation(home: Path, allow_kill: bool = False) -> dict[str, Any]:
+def weblogic_remediation(home: Path, allow_kill: bool = False, health_port: int | None = None) -> dict[str, Any]:
+    server: dict[str, Any] = {"log": "{home}/servers/{server}/logs/{server}.log"}
+    if health_port:
+        server["health_url"] = f"http://127.0.0.1:{health_port}/health"
     return {"weblogic": {"domains": {"base_domain": {
         "home": str(home), "allow_kill": allow_kill,
         "start": ["{home}/bin/startManagedWebLogic.sh", "{server}"],
         "stop": ["{home}/bin/stopManagedWebLogic.sh", "{server}"],
-        "servers": {"ms1": {"log": "{home}/servers/{server}/logs/{server}.log"}}}}}}
+        "servers": {"ms1": server}}}}}
 
 
 def server_pids(home: Path) -> list[int]:

@@ -88,3 +88,16 @@ def test_user_playbook_problems_name_file_and_place(tmp_path: Path) -> None:
     text = str(e.value)
     assert f"{tmp_path / 'bad.yaml'}: steps: " in text and "type must be one of" in text
     assert f"{tmp_path / 'dup.yaml'}: name: 'clean-logs' is already defined" in text
+
+
+def test_cli_list_and_show() -> None:
+    from tests.helpers import cli
+
+    r = cli("playbook", "list", "--format", "json")
+    assert r.returncode == 0
+    names = {p["name"] for p in json.loads(r.stdout)["playbooks"]}
+    assert {"clean-logs", "restart-weblogic", "run-command"} <= names
+    r = cli("playbook", "show", "restart-weblogic")
+    assert r.returncode == 0 and "force_kill" in r.stdout and "recovery" in r.stdout
+    r = cli("playbook", "show", "no-such")
+    assert r.returncode == 2 and "no such playbook" in r.stderr and "Traceback" not in r.stderr

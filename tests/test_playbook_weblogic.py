@@ -44,8 +44,9 @@ def log_of(home: Path) -> str:
     return path.read_text() if path.exists() else ""
 
 
-def start_server(tmp_path: Path, peer, home: Path, allow_kill: bool = False):  # type: ignore[no-untyped-def]
-    dev = device(tmp_path, peer, weblogic_remediation(home, allow_kill))
+def start_server(tmp_path: Path, peer, home: Path, allow_kill: bool = False,  # type: ignore[no-untyped-def]
+                 health_port: int | None = None):
+    dev = device(tmp_path, peer, weblogic_remediation(home, allow_kill, health_port))
     with SshConnection(dev) as conn:
         assert conn.run(start_command(target(dev.remediation, "base_domain/ms1"))).exit_status == 0
     wait_until(lambda: log_of(home).count("BEA-000360") == 1, timeout=10, what="fake server RUNNING")
@@ -122,3 +123,16 @@ def test_not_running_server_is_refused(tmp_path: Path, ssh_peer, domain: Path) -
     res = runner(tmp_path).apply(request(dev, "restart-weblogic", PARAMS), yes)
     assert res.result == "refused" and "pre-check failed" in res.message
     assert not res.outcomes and server_pids(domain) == []
+
+
+def test_restart_waits_for_the_health_url(tmp_path: Path, ssh_peer, domain: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.peers import free_port
+
+    port = free_port()
+    (domain / "http-port").write_text(str(port))
+    dev = start_server(tmp_path, ssh_peer, domain, health_port=port)
+    res = runner(tmp_path).apply(request(dev, "restart-weblogic", {**PARAMS, "check_health": "true"}), yes)
+    assert res.result == "ok", (res.message, res.outcomes)
+    assert res.outcomes[-1]["message"] == "HTTP 200"
+    assert any(f"curl -s -o /dev/null -w '%{{http_code}}' --max-time 5 http://127.0.0.1:{port}/health"
+               == c["command"] for c in res.transcript)
