@@ -22,6 +22,7 @@ from agent.playbook.model import (
     WaitProcess,
 )
 from agent.playbook.remote import Remote, StepFailed, argv, poll, q, timed
+from agent.remediation import fill
 
 READ_TIMEOUT = 30.0
 
@@ -161,8 +162,6 @@ def command_argv(device: Device, s: Command) -> list[str]:
             values[key] = ps.coerce(raw)
         except ValueError as e:
             raise StepFailed(f"command {s.name}, {key}: {e}") from None
-    from agent.remediation import fill
-
     return [fill(a, {k: " ".join(v) if isinstance(v, list) else v for k, v in values.items()})
             for a in spec.argv]
 
