@@ -42,5 +42,15 @@ def build_pipeline(app: App, influx: bool = True, record: bool = True,
     if influx and record:
         spool_root = Path(str(app.engine.url.database)).parent / "spool"
         sinks += [InfluxSinkWriter(cfg, spool_root) for cfg in app.config.influx]
+    after = None
+    if record and any(r.remediate for r in app.rules.rules):
+        import os
+
+        from agent.playbook.auto import AutoRemediator, check_rules
+
+        env = os.environ.get("XUNJIAN_PLAYBOOKS")
+        after = AutoRemediator(app.engine, Path(str(app.engine.url.database)).parent, app.config.cases.tz,
+                               Path(env) if env else None)
+        check_rules(app.rules, after.catalog, str(app.config.rules or "rules"))
     return Pipeline(app.engine, app.inventory, app.rules, sinks, record=record,
-                    case_policy=app.config.cases, clock=clock)
+                    case_policy=app.config.cases, clock=clock, after_cases=after)

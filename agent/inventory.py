@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from agent.problems import ConfigError, Problem, load_yaml_file, place, pydantic_problems
+from agent.remediation import Remediation
 from agent.secrets import REF_HELP, Secrets, is_reference
 from collectors import COLLECTORS
 
@@ -73,6 +74,8 @@ class Layer(_Strict):
     thresholds: dict[str, Threshold] | None = None
     # Per-collector settings, validated by each collector's own model in _effective.
     settings: dict[str, dict[str, Any]] | None = None
+    # What playbooks may touch (agent.remediation); merged like the rest, validated in _effective.
+    remediation: dict[str, Any] | None = None
 
     @field_validator("settings")
     @classmethod
@@ -152,6 +155,7 @@ class Device:
     labels: dict[str, str] = field(default_factory=dict)
     thresholds: dict[str, Threshold] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)  # collector -> validated model
+    remediation: Remediation = field(default_factory=Remediation)
 
     def public(self) -> dict[str, Any]:
         """Effective settings for people and JSON; secrets shown as ***."""
@@ -178,6 +182,7 @@ class Device:
             "labels": dict(self.labels),
             "thresholds": {k: v.model_dump(exclude_none=True) for k, v in self.thresholds.items()},
             "settings": {k: _public_settings(v) for k, v in self.settings.items()},
+            "remediation": self.remediation.model_dump(exclude_defaults=True),
         }
 
 
@@ -360,6 +365,7 @@ def _effective(file: str, where: str, dev: DeviceEntry, merged: dict[str, Any],
                 report(f"{section}.{key}", err)
             resolved[key] = value
     settings = _collector_settings(merged.get("settings") or {}, report, secrets)
+    remediation = _remediation(merged.get("remediation") or {}, report)
     if len(problems) > before:
         return None
     return Device(
@@ -384,7 +390,21 @@ def _effective(file: str, where: str, dev: DeviceEntry, merged: dict[str, Any],
         labels=dict(merged.get("labels") or {}),
         thresholds={k: Threshold.model_validate(v) for k, v in (merged.get("thresholds") or {}).items()},
         settings=settings,
+        remediation=remediation or Remediation(),
     )
+
+
+def _remediation(raw: dict[str, Any], report: Callable[[str, str], None]) -> Remediation | None:
+    try:
+        return Remediation.model_validate(raw)
+    except ValidationError as e:
+        for err in e.errors(include_url=False):
+            loc = ".".join(str(x) for x in err["loc"])
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key (see the README, section Playbooks)"
+            report(f"remediation.{loc}" if loc else "remediation", msg)
+        return None
 
 
 def _collector_settings(raw: dict[str, Any], report: Callable[[str, str], None],

@@ -48,7 +48,8 @@ class StoreSink:
 class Pipeline:
     def __init__(self, engine: Engine, inventory: Inventory, rules: RuleSet,
                  sinks: list[Sink], record: bool = True, case_policy: CasePolicy | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 after_cases: Callable[[list[Verdict], Inventory, RuleSet], None] | None = None) -> None:
         self.engine = engine
         self.inventory = inventory
         self.rules = rules
@@ -57,6 +58,7 @@ class Pipeline:
         self.clock = clock
         self.cases = CaseEngine(engine, case_policy, inventory.devices, clock) if record else None
         self._lock = threading.Lock()
+        self.after_cases = after_cases  # opt-in auto-remediation (agent.playbook.auto)
 
     def reconfigure(self, inventory: Inventory, rules: RuleSet, case_policy: CasePolicy) -> None:
         """A reload: new inventory, rules and case policy; sinks and state stay."""
@@ -112,6 +114,11 @@ class Pipeline:
             # and verdicts are levels, not edges, so no fault is lost.
             with self.engine.begin() as conn:
                 save_state(conn, key, state)
+        if self.after_cases is not None and self.cases is not None:
+            try:  # outside the lock: a playbook takes seconds; it must not stall other devices
+                self.after_cases(verdicts, self.inventory, self.rules)
+            except Exception as e:  # a failed remediation must not stop collection; it is logged
+                log.exception("auto-remediation after %s failed: %s", result.device, e)
         return verdicts
 
     def close(self, timeout: float = 10.0) -> None:

@@ -41,6 +41,22 @@ class Levels(BaseModel):
     unknown: int = Field(default=3, ge=1, le=3)
 
 
+class Remediate(BaseModel):
+    """Opt-in auto-remediation for one rule: run a playbook with fixed parameters while the
+    rule is breached, at most once per `at_most_every` per device. `{instance}` in a
+    parameter value is the verdict's instance (e.g. the filesystem)."""
+
+    model_config = ConfigDict(extra="forbid")
+    playbook: str = Field(pattern=r"^[a-z0-9][a-z0-9\-]*$")
+    params: dict[str, str | int | float | bool | list[str]] = {}
+    on: list[Literal["warn", "crit"]] = ["crit"]
+    at_most_every: str = Field(default="6h", pattern=r"^\d+[smhd]$")
+
+    @property
+    def seconds(self) -> int:
+        return int(self.at_most_every[:-1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[self.at_most_every[-1]]
+
+
 class Clear(BaseModel):
     """Hysteresis: a status is kept while the value stays beyond its clear level."""
 
@@ -97,6 +113,7 @@ class Rule(BaseModel):
     flapping: Flapping | None = None
     missing: Missing = Missing()
     levels: Levels = Levels()
+    remediate: Remediate | None = None  # off unless a rule says so
 
     @field_validator("match")
     @classmethod

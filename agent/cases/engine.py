@@ -268,6 +268,17 @@ class CaseEngine:
                 raise CaseError(f"no case {number}")
             return getattr(self, f"_do_{action}")(conn, row, now, actor, **kw)  # type: ignore[no-any-return]
 
+    def remediation(self, number: str, actor: str, detail: dict[str, Any]) -> list[Change]:
+        """A playbook run on this case (playbook, parameters, before/after values, result)."""
+        now = self.clock()
+        with self.engine.begin() as conn:
+            row = conn.execute(select(cases).where(cases.c.number == number)).first()
+            if row is None:
+                raise CaseError(f"no case {number}")
+            conn.execute(update(cases).where(cases.c.id == row.id).values(updated_at=now))
+            self._event(conn, row.id, now, "remediation", detail, actor)
+            return [("remediation", self._get(conn, row.id))]
+
     def _need(self, row: Any, states: tuple[str, ...], action: str) -> None:
         if row.status not in states:
             raise CaseError(f"case {row.number} is {row.status}; {action} needs it "

@@ -113,12 +113,13 @@ class SshConnection:
             client.set_missing_host_key_policy(paramiko.RejectPolicy())
         return client
 
-    def run(self, command: str, input: str | None = None) -> CommandOutput:
+    def run(self, command: str, input: str | None = None, timeout: float | None = None) -> CommandOutput:
         """Run `command`; `input`, when given, is written to its stdin and then closed (the way
-        to hand a program a password without putting it on any command line)."""
+        to hand a program a password without putting it on any command line); `timeout`
+        (seconds) overrides the device's command_timeout."""
         if self.client is None:
             raise CollectionError("SSH connection is not open")
-        timeout = self.device.ssh.command_timeout
+        timeout = timeout or self.device.ssh.command_timeout
         try:
             chan = self.client.get_transport().open_session(timeout=timeout)  # type: ignore[union-attr]
             chan.settimeout(timeout)

@@ -165,3 +165,26 @@ rollups = Table(
     Column("last", Float, nullable=False),
     Column("last_time", Integer, nullable=False),
 )
+
+# Every playbook plan and apply (and refusal): who, when, where, what, the plan, the
+# commands run with their output, the result and the bytes freed.
+playbook_runs = Table(
+    "playbook_runs", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("started_at", Float, nullable=False),
+    Column("finished_at", Float, nullable=False),
+    Column("actor", String, nullable=False),
+    Column("device", String, nullable=False),
+    Column("playbook", String, nullable=False),
+    Column("mode", String, nullable=False),  # plan | apply
+    Column("params", Text, nullable=False),  # JSON
+    Column("plan", Text, nullable=False),  # JSON: the planned steps, commands and files
+    Column("outputs", Text, nullable=False, default="[]"),  # JSON: step outcomes and transcript
+    Column("result", String, nullable=False),  # planned | refused | ok | failed | aborted | busy
+    Column("message", Text, nullable=False, default=""),
+    Column("bytes_freed", Integer, nullable=False, default=0),
+    Column("duration", Float, nullable=False),
+    Column("case_number", String),
+    Column("forced_reason", Text),  # --force --reason outside the playbook's windows
+    Index("ix_playbook_runs_device_started", "device", "started_at"),
+)

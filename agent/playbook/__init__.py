@@ -1,0 +1,1 @@
+"""Remediation playbooks: model, catalog, steps, runner (plan → apply), lock, audit."""

@@ -1,0 +1,430 @@
+"""The closed set of step types: how each one plans (reads the device, lists the exact
+commands) and how it applies (runs only what was planned, re-checking first)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.inventory import Device
+from agent.playbook import files as fs
+from agent.playbook import weblogic as wl
+from agent.playbook.model import (
+    Command,
+    Compress,
+    Delete,
+    FindFiles,
+    Service,
+    Step,
+    WaitHttp,
+    WaitLog,
+    WaitPort,
+    WaitProcess,
+)
+from agent.playbook.remote import Remote, StepFailed, argv, poll, q, timed
+from agent.remediation import fill
+
+READ_TIMEOUT = 30.0
+
+
+@dataclass
+class Planned:
+    phase: str
+    index: int
+    step: Step
+    title: str
+    commands: list[str] = field(default_factory=list)
+    files: list[fs.FileEntry] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)
+    skipped: str = ""
+    roots: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"phase": self.phase, "index": self.index, "type": self.step.type, "title": self.title,
+                "timeout": self.step.timeout, "commands": self.commands,
+                "files": [f.to_dict() for f in self.files], "notes": self.notes,
+                "refusals": self.refusals, "skipped": self.skipped, "roots": self.roots}
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    message: str
+    bytes_freed: dict[str, int] = field(default_factory=dict)  # per root
+    files_done: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "message": self.message, "bytes_freed": self.bytes_freed,
+                "files_done": self.files_done}
+
+
+@dataclass
+class Context:
+    device: Device
+    remote: Remote
+    device_now: float
+    poll_interval: float = 0.5
+    selections: dict[str, list[fs.FileEntry]] = field(default_factory=dict)
+    log_offsets: dict[str, int] = field(default_factory=dict)
+
+
+# -- planning ----------------------------------------------------------------------------
+
+
+def plan_step(ctx: Context, phase: str, index: int, step: Step) -> Planned:
+    p = Planned(phase, index, step, step.title or _default_title(step))
+    if not step.when:
+        p.skipped = "switched off by a parameter"
+        return p
+    try:
+        _PLANNERS[step.type](ctx, p)
+    except StepFailed as e:
+        p.refusals.append(str(e))
+    return p
+
+
+def _default_title(step: Step) -> str:
+    match step:
+        case FindFiles():
+            return f"find {', '.join(step.patterns)} under {', '.join(step.roots) or 'the allowed roots'}"
+        case Compress():
+            return f"gzip the files selected by {step.files}"
+        case Delete():
+            return f"delete the files selected by {step.files}"
+        case Command():
+            return f"run allow-listed command {step.name}"
+        case Service():
+            return f"{step.action} WebLogic server {step.server}"
+        case WaitProcess():
+            return f"wait until the JVM of {step.server} is {step.state}"
+        case WaitLog():
+            return f"wait for {step.text!r} in the log of {step.server}"
+        case WaitHttp():
+            return f"wait for HTTP {step.status} from {step.url or step.server}"
+        case WaitPort():
+            return f"wait until port {step.port} is {step.state}"
+    return step.type
+
+
+def _plan_find(ctx: Context, p: Planned) -> None:
+    s = p.step
+    assert isinstance(s, FindFiles)
+    roots, refusals = fs.resolve_roots(ctx.remote, ctx.device.remediation.allowed_roots, s.roots, s.timeout)
+    p.refusals += refusals
+    p.roots = roots
+    chosen: list[fs.FileEntry] = []
+    for root in roots:
+        p.commands.append(fs.find_command(root, s.patterns))
+        found = fs.find(ctx.remote, root, s.patterns, s.timeout)
+        sel, kept = fs.select(found, ctx.device_now, s.older_than_days, s.larger_than, s.combine,
+                              s.keep_newest)
+        p.notes.append(f"{root}: {len(found)} matching files ({_bytes(sum(f.size for f in found))}), "
+                       f"{kept} kept as newest, {len(sel)} selected ({_bytes(sum(f.size for f in sel))})")
+        chosen += sel
+    p.files = chosen
+    ctx.selections[s.id or f"{p.phase}[{p.index}]"] = list(chosen)
+
+
+def _plan_compress(ctx: Context, p: Planned) -> None:
+    s = p.step
+    assert isinstance(s, Compress)
+    selection = ctx.selections.get(s.files, [])
+    p.files = [f for f in selection if not f.compressed]
+    ctx.selections[s.files] = [f for f in selection if f.compressed]
+    p.commands = [fs.compress_command(i, f) for i, f in enumerate(p.files)]
+
+
+def _plan_delete(ctx: Context, p: Planned) -> None:
+    s = p.step
+    assert isinstance(s, Delete)
+    p.files = list(ctx.selections.get(s.files, []))
+    ctx.selections[s.files] = []
+    p.commands = [fs.delete_command(i, f) for i, f in enumerate(p.files)]
+
+
+def command_argv(device: Device, s: Command) -> list[str]:
+    allowed = device.remediation.commands
+    if s.name not in allowed:
+        raise StepFailed(f"command {s.name!r} is not allow-listed for {device.name} "
+                         f"(allowed: {', '.join(allowed) or 'none'})")
+    spec = allowed[s.name]
+    values: dict[str, Any] = {}
+    for key in s.args:
+        if key not in spec.params:
+            raise StepFailed(f"command {s.name} takes no parameter {key!r} "
+                             f"(takes: {', '.join(spec.params) or 'none'})")
+    for key, ps in spec.params.items():
+        raw = s.args.get(key, ps.default)
+        if raw is None or raw == "":
+            raise StepFailed(f"command {s.name} needs {key} ({ps.type})")
+        try:
+            values[key] = ps.coerce(raw)
+        except ValueError as e:
+            raise StepFailed(f"command {s.name}, {key}: {e}") from None
+    return [fill(a, {k: " ".join(v) if isinstance(v, list) else v for k, v in values.items()})
+            for a in spec.argv]
+
+
+def _plan_command(ctx: Context, p: Planned) -> None:
+    s = p.step
+    assert isinstance(s, Command)
+    args = command_argv(ctx.device, s)
+    timeout = min(s.timeout, ctx.device.remediation.commands[s.name].timeout)
+    p.commands = [timed(args, timeout)]
+
+
+def start_command(t: wl.Target) -> str:
+    out = f"{t.domain.home.rstrip('/')}/xunjian-start-{t.name}.out"
+    return (f"cd {q(t.domain.home)} && (setsid nohup {argv(t.script('start'))} >> {q(out)} 2>&1 "
+            f"< /dev/null &) && echo started")
+
+
+def _plan_service(ctx: Context, p: Planned) -> None:
+    s = p.step
+    assert isinstance(s, Service)
+    t = wl.target(ctx.device.remediation, s.server)
+    if s.action == "start":
+        p.commands = [start_command(t)]
+    else:
+        p.commands = [f"cd {q(t.domain.home)} && {timed(t.script('stop'), s.timeout)}"]
+    running = wl.pids(ctx.remote, t, READ_TIMEOUT)
+    now = f"running, pid {', '.join(map(str, running))}" if running else "not running"
+    p.notes.append(f"{t.name} JVM now: {now}")
+
+
+def _plan_wait_process(ctx: Context, p: Planned) -> None:
+    s = p.step
+    assert isinstance(s, WaitProcess)
+    t = wl.target(ctx.device.remediation, s.server)
+    p.commands = [wl.PS + f"   (every {ctx.poll_interval:g} s: -Dweblogic.Name={t.name} weblogic.Server)"]
+    if s.kill_on_timeout:
+        if t.domain.allow_kill:
+            p.notes.append("if still running at the timeout: kill -KILL <pid>")
+            p.commands.append("kill -KILL <pid of the JVM, if still running at the timeout>")
+        else:
+            p.notes.append(f"forced kill wanted but the inventory does not allow it for domain "
+                           f"{t.domain_name} (remediation.weblogic.domains.{t.domain_name}.allow_kill)")
+
+
+def _log_probe(path: str, offset: int, texts: list[str]) -> str:
+    greps = " ".join(f"-e {q(x)}" for x in texts)
+    return (f"s=$(stat -c %s -- {q(path)} 2>/dev/null || echo 0); o={int(offset)}; "
+            f'[ "$s" -lt "$o" ] && o=0; tail -c +$((o+1)) -- {q(path)} 2>/dev/null | '
+            f"grep -F {greps} | head -n 1")
+
+
+def _plan_wait_log(ctx: Context, p: Planned) -> None:
+    s = p.step
+    assert isinstance(s, WaitLog)
+    t = wl.target(ctx.device.remediation, s.server)
+    texts = [s.text] + ([s.fail_text] if s.fail_text else [])
+    p.commands = [_log_probe(t.log, 0, texts).replace("o=0;", "o=<size at start of run>;", 1)]
+    p.notes.append(f"log {t.log}")
+
+
+def _url(ctx: Context, s: WaitHttp) -> str:
+    if s.url:
+        return s.url
+    if s.server is None:
+        raise StepFailed("wait_http needs url or server")
+    url = wl.target(ctx.device.remediation, s.server).health_url
+    if not url:
+        raise StepFailed(f"server {s.server} has no health_url in the inventory")
+    return url
+
+
+def _http_probe(url: str) -> str:
+    return f"curl -s -o /dev/null -w '%{{http_code}}' --max-time 5 {q(url)}"
+
+
+def _plan_wait_http(ctx: Context, p: Planned) -> None:
+    s = p.step
+    assert isinstance(s, WaitHttp)
+    p.commands = [_http_probe(_url(ctx, s))]
+
+
+def _plan_wait_port(ctx: Context, p: Planned) -> None:
+    p.commands = ["ss -Hltn"]
+
+
+_PLANNERS = {"find_files": _plan_find, "compress": _plan_compress, "delete": _plan_delete,
+             "command": _plan_command, "service": _plan_service, "wait_process": _plan_wait_process,
+             "wait_log": _plan_wait_log, "wait_http": _plan_wait_http, "wait_port": _plan_wait_port}
+
+
+# -- applying ------------------------------------------------------------------------------
+
+
+def apply_step(ctx: Context, p: Planned) -> Outcome:
+    if p.skipped:
+        return Outcome(True, f"skipped: {p.skipped}")
+    if p.refusals:
+        return Outcome(False, "; ".join(p.refusals))
+    try:
+        return _APPLIERS[p.step.type](ctx, p)
+    except StepFailed as e:
+        return Outcome(False, str(e))
+
+
+def _apply_find(ctx: Context, p: Planned) -> Outcome:
+    s = p.step
+    assert isinstance(s, FindFiles)
+    roots, refusals = fs.resolve_roots(ctx.remote, ctx.device.remediation.allowed_roots, s.roots, s.timeout)
+    if refusals or roots != p.roots:
+        return Outcome(False, f"roots changed since the plan: {'; '.join(refusals) or ', '.join(roots)}")
+    return Outcome(True, f"roots unchanged; {len(p.files)} files planned")
+
+
+def _apply_files(ctx: Context, p: Planned, compress: bool) -> Outcome:
+    make = fs.compress_command if compress else fs.delete_command
+    results = fs.run_batch(ctx.remote, [make(i, f) for i, f in enumerate(p.files)], p.step.timeout)
+    freed: dict[str, int] = {}
+    done, changed, failed = [], [], []
+    for i, f in enumerate(p.files):
+        r = results.get(i)
+        if r and r[0] == "ok":
+            gz = int(r[1]) if compress and len(r) > 1 and r[1].isdigit() else 0
+            freed[f.root] = freed.get(f.root, 0) + f.size - gz
+            done.append(f.path)
+        elif r and r[0] == "changed":
+            changed.append(f.path)
+        else:
+            failed.append(f.path)
+    verb = "compressed" if compress else "deleted"
+    msg = f"{len(done)} {verb}, {_bytes(sum(freed.values()))} freed"
+    if changed:
+        msg += f"; {len(changed)} left alone (changed since the plan): {', '.join(changed[:5])}"
+    if failed:
+        return Outcome(False, msg + f"; {len(failed)} failed: {', '.join(failed[:5])}", freed, done)
+    return Outcome(True, msg, freed, done)
+
+
+def _apply_command(ctx: Context, p: Planned) -> Outcome:
+    s = p.step
+    assert isinstance(s, Command)
+    timeout = min(s.timeout, ctx.device.remediation.commands[s.name].timeout)
+    out = ctx.remote.run(p.commands[0], timeout + 10)
+    if out.exit_status == 124:
+        return Outcome(False, f"timed out after {timeout:g} s")
+    if out.exit_status != 0:
+        return Outcome(False, f"exit status {out.exit_status}: {(out.stderr or out.stdout).strip()[:300]}")
+    return Outcome(True, f"exit status 0{': ' + out.stdout.strip()[:200] if out.stdout.strip() else ''}")
+
+
+def _apply_service(ctx: Context, p: Planned) -> Outcome:
+    s = p.step
+    assert isinstance(s, Service)
+    if s.only_if_gone:
+        running = wl.pids(ctx.remote, wl.target(ctx.device.remediation, s.server), READ_TIMEOUT)
+        if running:
+            return Outcome(True, f"{s.server} is running (pid {', '.join(map(str, running))}): not started")
+    out = ctx.remote.run(p.commands[0], s.timeout + 15)
+    if out.exit_status == 124:
+        late = f"{s.action} script of {s.server} did not finish within {s.timeout:g} s"
+        if s.tolerate_timeout:
+            return Outcome(True, late + "; continuing (the next step may force it)")
+        return Outcome(False, late)
+    if out.exit_status != 0:
+        return Outcome(False, f"{s.action} script of {s.server} failed with exit status "
+                              f"{out.exit_status}: {(out.stderr or out.stdout).strip()[:300]}")
+    return Outcome(True, f"{s.action} script of {s.server} ran")
+
+
+def _apply_wait_process(ctx: Context, p: Planned) -> Outcome:
+    s = p.step
+    assert isinstance(s, WaitProcess)
+    t = wl.target(ctx.device.remediation, s.server)
+    seen: list[int] = []
+
+    def probe() -> bool:
+        seen[:] = wl.pids(ctx.remote, t, READ_TIMEOUT)
+        return bool(seen) == (s.state == "running")
+
+    try:
+        poll(f"the JVM of {t.name} to be {s.state}", s.timeout, ctx.poll_interval, probe)
+    except StepFailed as e:
+        if not (s.state == "gone" and s.kill_on_timeout and t.domain.allow_kill and seen):
+            return Outcome(False, str(e) + (f" (pid {', '.join(map(str, seen))})" if seen else ""))
+        ctx.remote.run(f"kill -KILL {' '.join(str(int(x)) for x in seen)}", READ_TIMEOUT)
+        poll(f"the JVM of {t.name} to exit after kill -KILL", 15, ctx.poll_interval, probe)
+        return Outcome(True, f"JVM did not exit within {s.timeout:g} s: killed pid "
+                             f"{', '.join(map(str, seen))} (allowed by playbook and inventory)")
+    return Outcome(True, f"JVM of {t.name} is {s.state}" + (f" (pid {', '.join(map(str, seen))})"
+                                                             if seen else ""))
+
+
+def log_size(ctx: Context, path: str) -> int:
+    out = ctx.remote.run(f"stat -c %s -- {q(path)}", READ_TIMEOUT)
+    return int(out.stdout.strip()) if out.exit_status == 0 and out.stdout.strip().isdigit() else 0
+
+
+def _apply_wait_log(ctx: Context, p: Planned) -> Outcome:
+    s = p.step
+    assert isinstance(s, WaitLog)
+    t = wl.target(ctx.device.remediation, s.server)
+    offset = ctx.log_offsets.get(t.log, 0)
+    texts = [s.text] + ([s.fail_text] if s.fail_text else [])
+    line: list[str] = []
+
+    def probe() -> bool:
+        line[:] = [ctx.remote.run(_log_probe(t.log, offset, texts), READ_TIMEOUT).stdout.strip()]
+        return bool(line[0])
+
+    poll(f"{s.text!r} in {t.log}", s.timeout, ctx.poll_interval, probe)
+    if s.fail_text and s.fail_text in line[0] and s.text not in line[0]:
+        return Outcome(False, f"the log says {line[0][:300]}")
+    return Outcome(True, f"seen: {line[0][:300]}")
+
+
+def _apply_wait_http(ctx: Context, p: Planned) -> Outcome:
+    s = p.step
+    assert isinstance(s, WaitHttp)
+    got: list[str] = []
+
+    def probe() -> bool:
+        got[:] = [ctx.remote.run(p.commands[0], READ_TIMEOUT).stdout.strip()]
+        return got[0] == str(s.status)
+
+    try:
+        poll(f"HTTP {s.status} from {_url(ctx, s)}", s.timeout, ctx.poll_interval, probe)
+    except StepFailed as e:
+        return Outcome(False, f"{e} (last: {got[0] if got else 'none'})")
+    return Outcome(True, f"HTTP {s.status}")
+
+
+def listening(ss_output: str, port: int) -> bool:
+    for line in ss_output.splitlines():
+        parts = line.split()
+        if len(parts) >= 4 and parts[3].rsplit(":", 1)[-1] == str(port):
+            return True
+    return False
+
+
+def _apply_wait_port(ctx: Context, p: Planned) -> Outcome:
+    s = p.step
+    assert isinstance(s, WaitPort)
+
+    def probe() -> bool:
+        return listening(ctx.remote.run("ss -Hltn", READ_TIMEOUT).stdout, s.port) == (s.state == "open")
+
+    poll(f"port {s.port} {s.state}", s.timeout, ctx.poll_interval, probe)
+    return Outcome(True, f"port {s.port} {s.state}")
+
+
+_APPLIERS = {"find_files": _apply_find, "compress": lambda c, p: _apply_files(c, p, True),
+             "delete": lambda c, p: _apply_files(c, p, False), "command": _apply_command,
+             "service": _apply_service, "wait_process": _apply_wait_process, "wait_log": _apply_wait_log,
+             "wait_http": _apply_wait_http, "wait_port": _apply_wait_port}
+
+
+def _bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+human_bytes = _bytes
