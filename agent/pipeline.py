@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
-from agent.cases.engine import CaseEngine
+from agent.cases.engine import CaseEngine, EventSink
 from agent.cases.policy import CasePolicy
 from agent.inventory import Inventory
 from agent.model import Result, Sample, Verdict
@@ -45,14 +45,16 @@ class StoreSink:
 class Pipeline:
     def __init__(self, engine: Engine, inventory: Inventory, rules: RuleSet,
                  sinks: list[Sink], record: bool = True, case_policy: CasePolicy | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, outbox: EventSink | None = None,
+                 on_changes: Callable[[], None] | None = None) -> None:
         self.engine = engine
         self.inventory = inventory
         self.rules = rules
         self.sinks = sinks
         self.record = record  # False: judge only (e.g. `inspect --no-store`)
         self.clock = clock
-        self.cases = CaseEngine(engine, case_policy, inventory.devices, clock) if record else None
+        self.cases = CaseEngine(engine, case_policy, inventory.devices, clock, outbox) if record else None
+        self.on_changes = on_changes  # e.g. wake the hooks' delivery worker
         self._lock = threading.Lock()
 
     def load_state(self, device: str, collector: str) -> dict[str, Any]:
@@ -64,9 +66,12 @@ class Pipeline:
         if self.cases is None:
             return
         with self._lock:
-            for kind, case in self.cases.tick():
+            changes = self.cases.tick()
+            for kind, case in changes:
                 log.info("case %s %s: %s %s L%d %s", case.number, kind, case.device, case.check,
                          case.level, case.message)
+        if changes and self.on_changes is not None:
+            self.on_changes()
 
     def handle(self, result: Result) -> list[Verdict]:
         device = self.inventory.devices.get(result.device)
@@ -83,10 +88,12 @@ class Pipeline:
                     log.exception("sink %s failed to take %d samples: %s", sink.name,
                                   len(result.samples), e)
             write_collection(self.engine, result)
-            if self.cases is not None:
-                for kind, case in self.cases.apply(verdicts):
-                    log.info("case %s %s: %s %s L%d %s", case.number, kind, case.device,
-                             case.check, case.level, case.message)
+            changes = self.cases.apply(verdicts) if self.cases is not None else []
+            for kind, case in changes:
+                log.info("case %s %s: %s %s L%d %s", case.number, kind, case.device,
+                         case.check, case.level, case.message)
+        if changes and self.on_changes is not None:
+            self.on_changes()
         return verdicts
 
     def close(self, timeout: float = 10.0) -> None:

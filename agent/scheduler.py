@@ -13,6 +13,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES
 from apscheduler.executors.pool import ThreadPoolExecutor as ApsThreadPool
@@ -59,10 +60,19 @@ def _run(executor: Executor, pipeline: Pipeline, inventory: Inventory, job: Job)
 TICK_SECONDS = 30
 
 
+class Background(Protocol):
+    """A helper thread the daemon starts and stops with it (the hooks' delivery worker)."""
+
+    def start(self) -> None: ...
+    def stop(self, timeout: float = 10.0) -> None: ...
+
+
 class Daemon:
-    def __init__(self, inventory: Inventory, pipeline: Pipeline, workers: int = 16) -> None:
+    def __init__(self, inventory: Inventory, pipeline: Pipeline, workers: int = 16,
+                 hooks: Background | None = None) -> None:
         self.inventory = inventory
         self.pipeline = pipeline
+        self.hooks = hooks
         self.executor = Executor(pipeline.load_state)
         self.scheduler = BackgroundScheduler(
             executors={"default": ApsThreadPool(max_workers=workers)},
@@ -86,6 +96,8 @@ class Daemon:
                                name="case clocks", next_run_time=now, misfire_grace_time=TICK_SECONDS)
         self.scheduler.add_listener(self._missed, mask=EVENT_JOB_MAX_INSTANCES)
         self.scheduler.start()
+        if self.hooks is not None:
+            self.hooks.start()
         log.info("scheduled %d jobs for %d devices", len(self.scheduler.get_jobs()) - 1,
                  len(self.inventory.devices))
 
@@ -101,5 +113,7 @@ class Daemon:
     def stop(self, timeout: float = 15.0) -> None:
         t0 = time.monotonic()
         self.scheduler.shutdown(wait=True)
+        if self.hooks is not None:  # what it has not sent stays in the outbox for the next start
+            self.hooks.stop(timeout=max(1.0, timeout / 3))
         self.pipeline.close(timeout=max(1.0, timeout - (time.monotonic() - t0)))
 

@@ -125,7 +125,7 @@ def list_(config: ConfigOpt = None, data_dir: DataDirOpt = None,
 def show(number: NumberArg, config: ConfigOpt = None, data_dir: DataDirOpt = None,
          fmt: FormatOpt = Format.table) -> None:
     """Show one case, its clocks and its history."""
-    from agent.cases.queries import case_history, get_case
+    from agent.cases.queries import case_history, case_tickets, get_case
 
     _, engine = _open(config, data_dir)
     case = get_case(engine, number)
@@ -133,12 +133,16 @@ def show(number: NumberArg, config: ConfigOpt = None, data_dir: DataDirOpt = Non
         err.print(f"xunjian: no case {number}")
         raise typer.Exit(2)
     events = case_history(engine, number)
+    tickets = case_tickets(engine, number)
     if fmt is Format.json:
-        print_json({"case": case.to_dict(), "events": events})
+        print_json({"case": case.to_dict(), "tickets": tickets, "events": events})
         return
     for k, v in case.to_dict().items():
         if v not in (None, "", False, 0.0) or k in ("level", "status"):
             out.print(f"[bold]{k:>17}[/]: {v}")
+    for t in tickets:
+        out.print(f"[bold]{'ticket':>17}[/]: {t['channel']}: {t['ticket_id']} {t['url']}".rstrip(),
+                  markup=True)
     out.print("[bold]history[/]")
     for e in events:
         d = e["detail"]
@@ -152,8 +156,12 @@ def _act(number: str, action: str, who: str | None, config: Path | None, data_di
     from agent.cases.engine import CaseEngine, CaseError
 
     cfg, engine = _open(config, data_dir)
+    from agent.app import build_outbox
+
+    outbox = build_outbox(cfg)
     devices: dict[str, Any] = {}
-    if action in ("resolve", "close", "reopen"):  # children follow their parent's case
+    # children follow their parent's case; routes select by device kind, group and site
+    if action in ("resolve", "close", "reopen") or outbox is not None:
         from agent.inventory import load_inventory
         from agent.problems import ConfigError
 
@@ -161,7 +169,7 @@ def _act(number: str, action: str, who: str | None, config: Path | None, data_di
             devices = dict(load_inventory(cfg.inventory, cfg.secrets_file).devices)
         except ConfigError:
             devices = {}
-    ce = CaseEngine(engine, cfg.cases, devices)
+    ce = CaseEngine(engine, cfg.cases, devices, outbox=outbox)
     try:
         changes = ce.act(number, action, _actor(who), **kw)
     except CaseError as e:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from agent import __version__
-from agent.cli import cases, inventory
+from agent.cli import cases, hooks, inventory
 from agent.cli.common import err, setup_logging
 from agent.cli.inspect import inspect
 from agent.cli.run import run
@@ -30,6 +30,7 @@ app.command("run")(run)
 app.command("sla")(sla)
 app.add_typer(inventory.app, name="inventory")
 app.add_typer(cases.app, name="cases")
+app.add_typer(hooks.app, name="hooks")
 
 
 def _version(value: bool) -> None:
