@@ -205,3 +205,55 @@ class SmtpPeer:
 
     def __exit__(self, *exc: object) -> None:
         self.controller.stop()
+
+
+def self_signed(dirpath: Any) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 and its key (PEM files); the certificate is its own CA."""
+    import datetime as dt
+    import ipaddress
+    from pathlib import Path
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(HOST))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    d = Path(dirpath)
+    cert_file, key_file = d / "cert.pem", d / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_file), str(key_file)
+
+
+class TlsSmtpPeer(SmtpPeer):
+    """STARTTLS required, AUTH LOGIN/PLAIN checked against one user and password."""
+
+    def __init__(self, cert: str, key: str, user: str, password: str) -> None:
+        import ssl
+
+        from aiosmtpd.smtp import AuthResult
+
+        self.mailbox = Mailbox()
+        self.port = free_port()
+        self.logins: list[tuple[str, bool]] = []
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(cert, key)
+
+        def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+            good = data.login.decode() == user and data.password.decode() == password
+            self.logins.append((data.login.decode(), good))
+            return AuthResult(success=good, handled=False)  # handled=False: aiosmtpd answers 535
+
+        self.controller = Controller(self.mailbox, hostname=HOST, port=self.port, tls_context=ctx,
+                                     require_starttls=True, authenticator=authenticator, auth_required=True)
