@@ -12,7 +12,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import Engine
 
 from agent.cases.policy import CasePolicy
-from agent.cases.queries import case_history, get_case
+from agent.cases.queries import case_history, case_tickets, get_case
 from agent.model import Case
 from reports.i18n import LABELS, duration_text
 
@@ -90,6 +90,7 @@ def fault_report_model(engine: Engine, policy: CasePolicy, number: str, lang: st
         "response_sla": t["sla_state"][sla_state(case, "response", now)],
         "repair_sla": t["sla_state"][sla_state(case, "repair", now)],
         "timeline": timeline,
+        "tickets": case_tickets(engine, number),
         "generated": when(now),
     }
 

@@ -16,6 +16,7 @@ import pytest
 
 from agent.cases.queries import case_tickets
 from agent.hooks.channels.robots import dingtalk_sign
+from reports.fault import render_fault_report
 from tests.hook_peers import HookReceiver, TlsSmtpPeer, self_signed
 from tests.hook_setup import ENV, Dev, body, fault, ok, rig
 
@@ -125,6 +126,10 @@ def test_jira_create_comment_transition_and_ticket_on_the_case(tmp_path: Path) -
         assert rx.creates[f"xunjian-{case.number}"] == 1
         assert case_tickets(r.engine, case.number) == [{"channel": "jira", "ticket_id": key,
                                                          "url": f"{rx.url}/browse/{key}"}]
+        report = render_fault_report(r.engine, r.ce.policy, case.number, "md", "en")
+        assert report is not None and f"| Tickets | jira: {key} ({rx.url}/browse/{key}) |" in report
+        html = render_fault_report(r.engine, r.ce.policy, case.number, "html", "zh-CN")
+        assert html is not None and f'<a href="{rx.url}/browse/{key}">{key}</a>' in html
 
 
 def test_servicenow_incident_create_update_resolve(tmp_path: Path) -> None:
