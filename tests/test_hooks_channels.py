@@ -204,3 +204,32 @@ def test_dingtalk_sign_matches_the_documented_recipe() -> None:
     raw = base64.b64encode(hmac.new(secret.encode(), f"{ts}\n{secret}".encode(), hashlib.sha256).digest()).decode()
     assert dingtalk_sign(secret, ts) == urllib.parse.quote_plus(raw)
     assert "%" in dingtalk_sign("SECxyz", 1700000000123) or "+" not in raw
+
+
+def test_email_implicit_tls_without_login(tmp_path: Path) -> None:
+    import ssl
+
+    from aiosmtpd.controller import Controller
+
+    from tests.hook_peers import Mailbox
+    from tests.peers import free_port
+
+    cert, key = self_signed(tmp_path)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    box, port = Mailbox(), free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port, ssl_context=ctx)
+    controller.start()
+    try:
+        raw = mail_hooks(port, cert, "zh-CN")
+        del raw["channels"]["mail"]["username"], raw["channels"]["mail"]["password"]
+        raw["channels"]["mail"]["security"] = "ssl"
+        r = rig(tmp_path, raw)
+        (_, case), = r.ce.apply([fault(level=1)])
+        assert r.worker.drain().sent == 1
+        (_, rcpts, content), = box.messages
+        assert rcpts == ["noc@ops.example", "experts@ops.example", "manager@ops.example"]  # level 1 tier
+        msg = email.message_from_bytes(content, policy=email.policy.default)
+        assert "一级（重大）" in str(msg["Subject"]) and case.number in msg.get_body(("plain",)).get_content()
+    finally:
+        controller.stop()
