@@ -16,7 +16,9 @@ import yaml
 
 from agent.cases.engine import CaseEngine
 from agent.config import load_config
+from agent.hooks.channels import build_channels
 from agent.hooks.outbox import Outbox, list_items
+from agent.hooks.worker import Worker
 from agent.store.db import open_engine
 from tests.helpers import XUNJIAN, cli
 from tests.hook_peers import HookReceiver, Seen
@@ -99,10 +101,14 @@ def test_killed_between_create_and_commit_jira_makes_no_second_issue(tmp_path: P
         assert f"jira: OPS-1 {rx.url}/browse/OPS-1" in text
 
 
-def test_hooks_list_dead_retry_and_case_actions_reach_the_outbox(tmp_path: Path) -> None:
+def dead_hook_config(tmp_path: Path, url: str) -> Path:
+    return write_config(tmp_path, {"channels": {"ops": {"type": "webhook", "url": f"{url}/hook"}},
+                                   "routes": [{"channels": ["ops"], "match": {"events": ["open", "ack"]}}]})
+
+
+def test_hooks_deliver_and_list_dead(tmp_path: Path) -> None:
     with HookReceiver(status=404) as rx:
-        cfg = write_config(tmp_path, {"channels": {"ops": {"type": "webhook", "url": f"{rx.url}/hook"}},
-                                      "routes": [{"channels": ["ops"], "match": {"events": ["open", "ack"]}}]})
+        cfg = dead_hook_config(tmp_path, rx.url)
         (number,) = open_cases(cfg)
         r = cli("hooks", "deliver", "-c", str(cfg), env=ENV)
         assert r.returncode == 1 and "0 sent" in r.stdout and "1 dead" in r.stdout and "HTTP 404" in r.stderr
@@ -111,7 +117,17 @@ def test_hooks_list_dead_retry_and_case_actions_reach_the_outbox(tmp_path: Path)
         table = cli("hooks", "list", "--dead", "-c", str(cfg)).stdout
         assert number in table and "HTTP 404" in table
         assert cli("hooks", "retry", "999", "-c", str(cfg)).returncode == 2
-        r = cli("hooks", "retry", str(dead[0]["id"]), "-c", str(cfg))
+
+
+def test_hooks_retry_and_case_actions_reach_the_outbox(tmp_path: Path) -> None:
+    with HookReceiver(status=404) as rx:
+        cfg = dead_hook_config(tmp_path, rx.url)
+        (number,) = open_cases(cfg)
+        conf = load_config(cfg, env=ENV)
+        engine = open_engine(conf.data_dir)
+        assert Worker(engine, conf.hooks, build_channels(conf.hooks)).drain().dead == 1
+        (dead,) = list_items(engine, "dead")
+        r = cli("hooks", "retry", str(dead.id), "-c", str(cfg))
         assert r.returncode == 0 and "pending" in r.stdout
         rx.status = 200
         # an engineer's ack from the CLI goes through the outbox too
@@ -119,7 +135,7 @@ def test_hooks_list_dead_retry_and_case_actions_reach_the_outbox(tmp_path: Path)
         r = cli("hooks", "deliver", "-c", str(cfg), env=ENV)
         assert r.returncode == 0 and "2 sent" in r.stdout, r.stdout + r.stderr
         assert [s.headers["X-Xunjian-Event"] for s in rx.hits("/hook")][-2:] == ["open", "ack"]
-        assert cli("hooks", "list", "--dead", "-c", str(cfg)).stdout.strip() == "no dead items"
+        assert list_items(engine, "dead") == [] and {i.status for i in list_items(engine)} == {"done"}
 
 
 def test_hooks_test_reports_the_outcome(tmp_path: Path) -> None:
