@@ -174,3 +174,20 @@ def test_per_channel_concurrency_limit(tmp_path: Path) -> None:
         rx.on_request = slow
         assert r.worker.drain().sent == 8
         assert peak == 2
+
+
+def test_delivered_items_are_pruned_after_keep_dead_ones_stay(tmp_path: Path) -> None:
+    from agent.hooks.outbox import prune
+
+    with HookReceiver() as rx:
+        r = rig(tmp_path, {**webhook(rx.url), "keep": "7d"})
+        assert r.hooks.keep == 7 * 86400
+        r.ce.apply([fault(instance="/a")])
+        r.worker.drain()
+        rx.status = 400
+        r.ce.apply([fault(instance="/b")])
+        r.worker.drain()
+        assert sorted(i.status for i in r.items()) == ["dead", "done"]
+        assert prune(r.engine, r.clock() - 7 * 86400) == 0  # not old enough
+        assert prune(r.engine, r.clock() + 1) == 1
+        assert [i.status for i in r.items()] == ["dead"]

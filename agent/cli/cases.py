@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from agent.cli.common import ConfigOpt, DataDirOpt, Format, FormatOpt, err, out, print_json
@@ -141,8 +142,8 @@ def show(number: NumberArg, config: ConfigOpt = None, data_dir: DataDirOpt = Non
         if v not in (None, "", False, 0.0) or k in ("level", "status"):
             out.print(f"[bold]{k:>17}[/]: {v}")
     for t in tickets:
-        out.print(f"[bold]{'ticket':>17}[/]: {t['channel']}: {t['ticket_id']} {t['url']}".rstrip(),
-                  markup=True)
+        text = escape(f"{t['channel']}: {t['ticket_id']} {t['url']}".rstrip())
+        out.print(f"[bold]{'ticket':>17}[/]: {text}")
     out.print("[bold]history[/]")
     for e in events:
         d = e["detail"]

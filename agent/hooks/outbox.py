@@ -12,7 +12,7 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
 
 from agent.cases.engine import to_case
 from agent.hooks import routing
@@ -120,3 +120,11 @@ def retry_item(engine: Engine, item_id: int, now: float) -> Item | None:
                 status="pending", attempts=0, created_at=now, next_at=now, claimed_by=None,
                 claimed_until=None))
         return _item(conn.execute(select(outbox).where(outbox.c.id == item_id)).one())
+
+
+def prune(engine: Engine, before: float) -> int:
+    """Delete delivered and cancelled items finished before `before`; dead and pending stay."""
+    with engine.begin() as conn:
+        return conn.execute(delete(outbox).where(or_(
+            (outbox.c.status == "done") & (outbox.c.done_at < before),
+            (outbox.c.status == "cancelled") & (outbox.c.created_at < before)))).rowcount

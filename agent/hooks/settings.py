@@ -190,10 +190,11 @@ class HooksModel(_Strict):
     lang: Literal["zh-CN", "en"] = "zh-CN"
     retry: RetryModel = RetryModel()
     interval: Any = "2s"  # how often the daemon's worker looks for due items
+    keep: Any = "30d"  # delivered and cancelled items are deleted after this long
     channels: dict[str, ChannelModel] = {}
     routes: list[RouteModel] = []
 
-    _i = field_validator("interval")(classmethod(lambda cls, v: _seconds(v)))
+    _i = field_validator("interval", "keep")(classmethod(lambda cls, v: _seconds(v)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +235,7 @@ class HooksConfig:
     max_backoff: float = 600.0
     give_up_after: float = 86400.0
     interval: float = 2.0
+    keep: float = 30 * 86400.0
     channels: dict[str, ChannelSettings] = field(default_factory=dict)
     routes: tuple[Route, ...] = ()
 
@@ -325,4 +327,5 @@ def load_hooks(raw: Any, file: str, base: Path, secrets: Secrets) -> HooksConfig
         raise ConfigError(problems)
     return HooksConfig(lang=m.lang, initial_backoff=max(0.01, m.retry.initial),
                        max_backoff=max(0.01, m.retry.max), give_up_after=m.retry.give_up_after,
-                       interval=max(0.05, m.interval), channels=channels, routes=tuple(routes))
+                       interval=max(0.05, m.interval), keep=m.keep, channels=channels,
+                       routes=tuple(routes))

@@ -25,11 +25,12 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 
 from agent.hooks.channels.base import Channel, Delivery, Outcome, Ticket
-from agent.hooks.outbox import worker_id
+from agent.hooks.outbox import prune, worker_id
 from agent.hooks.settings import HooksConfig
 from agent.store.schema import case_tickets, outbox
 
 log = logging.getLogger(__name__)
+PRUNE_EVERY = 3600.0
 
 
 @dataclass
@@ -222,10 +223,18 @@ class Worker:
         self._thread.start()
 
     def _loop(self) -> None:
+        pruned_at = 0.0
         while not self._stop.is_set():
             self._wake.clear()
             try:
                 self.drain(max_passes=100)
+                now = self.clock()
+                if now - pruned_at >= PRUNE_EVERY:
+                    pruned_at = now
+                    n = prune(self.engine, now - self.config.keep)
+                    if n:
+                        log.info("hooks: deleted %d delivered items older than %g days", n,
+                                 self.config.keep / 86400)
             except Exception:  # the store was busy or broken: log it, try again next round
                 log.exception("hook delivery pass failed")
             self._wake.wait(self.config.interval)
