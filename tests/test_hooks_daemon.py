@@ -73,3 +73,19 @@ def test_daemon_starts_and_stops_the_worker(tmp_path: Path, scripted: None) -> N
         finally:
             daemon.stop(timeout=5)
         assert worker is not None and worker._thread is not None and not worker._thread.is_alive()
+
+
+def test_run_once_delivers_what_it_opened(tmp_path: Path) -> None:
+    from tests.helpers import cli
+
+    with HookReceiver() as rx:
+        cfg = write(tmp_path, rx.url)
+        # the local host's disks are surely more than 0.01 % used: a breach on every filesystem
+        (tmp_path / "inventory.yaml").write_text(
+            "devices:\n  - {name: here, kind: server, collectors: [local],"
+            " thresholds: {disk_used_percent: {warn: 0.001, crit: 0.01}}}\n")
+        r = cli("run", "--once", "-c", str(cfg))
+        assert r.returncode == 0, r.stderr
+        hits = rx.hits("/hook")
+        assert hits and {body(s)["case"]["check"] for s in hits} >= {"disk_used_percent"}
+        assert f"hooks: {len(hits)} sent, 0 to retry, 0 dead" in r.stderr
