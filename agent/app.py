@@ -10,6 +10,9 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from agent.config import AgentConfig, load_config
+from agent.hooks.channels import build_channels
+from agent.hooks.outbox import Outbox
+from agent.hooks.worker import Worker
 from agent.inventory import Inventory, load_inventory
 from agent.pipeline import Pipeline, Sink, StoreSink
 from agent.sinks.influx import InfluxSinkWriter
@@ -35,8 +38,19 @@ def load_app(config_path: Path | None, inventory_path: Path | None = None,
     return App(config, inventory, rules, engine)
 
 
+def build_outbox(config: AgentConfig) -> Outbox | None:
+    """The hooks' outbox when hooks are configured (routes and channels), else None."""
+    return Outbox(config.hooks) if config.hooks.enabled else None
+
+
+def build_worker(app: App) -> Worker | None:
+    if not app.config.hooks.enabled:
+        return None
+    return Worker(app.engine, app.config.hooks, build_channels(app.config.hooks))
+
+
 def build_pipeline(app: App, influx: bool = True, record: bool = True,
-                   clock: Callable[[], float] = time.time) -> Pipeline:
+                   clock: Callable[[], float] = time.time, worker: Worker | None = None) -> Pipeline:
     """`clock` is injectable: tests and history builders run the real pipeline on shifted time."""
     sinks: list[Sink] = [StoreSink(app.engine, app.config.cases.tz)] if record else []
     if influx and record:
@@ -53,4 +67,5 @@ def build_pipeline(app: App, influx: bool = True, record: bool = True,
                                Path(env) if env else None)
         check_rules(app.rules, after.catalog, str(app.config.rules or "rules"))
     return Pipeline(app.engine, app.inventory, app.rules, sinks, record=record,
-                    case_policy=app.config.cases, clock=clock, after_cases=after)
+                    case_policy=app.config.cases, clock=clock, after_cases=after,
+                    outbox=build_outbox(app.config), on_changes=worker.wake if worker else None)

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from agent.cases.policy import CasePolicy, default_case_policy, load_case_policy
+from agent.hooks.settings import HooksConfig, load_hooks
 from agent.problems import ConfigError, Problem, load_yaml_file, pydantic_problems
 from agent.secrets import REF_HELP, Secrets, is_reference
 
@@ -129,6 +130,8 @@ class ConfigModel(_Strict):
     calendars: dict[str, Any] | None = None
     sla: dict[str, Any] | None = None
     cases: dict[str, Any] | None = None
+    # Validated by agent.hooks.settings (channels need the secrets file).
+    hooks: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +167,7 @@ class AgentConfig:
     daemon: DaemonModel = field(default_factory=DaemonModel)
     report: ReportCover = field(default_factory=ReportCover)
     cases: CasePolicy = field(default_factory=default_case_policy)
+    hooks: HooksConfig = field(default_factory=HooksConfig)
 
 
 def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> AgentConfig:
@@ -197,7 +201,7 @@ def _build(m: ConfigModel, path: Path | None, base: Path, env: dict[str, str],
         return q if q.is_absolute() else base / q
 
     secrets_file = rel(m.secrets_file)
-    secrets = Secrets(secrets_file, env) if m.sinks.influxdb else None
+    secrets = Secrets(secrets_file, env) if m.sinks.influxdb or m.hooks else None
     problems: list[Problem] = []
     file = str(path) if path else "xunjian.yaml"
     if secrets and secrets.load_problem:
@@ -228,10 +232,15 @@ def _build(m: ConfigModel, path: Path | None, base: Path, env: dict[str, str],
         if spec.calendar not in known:
             problems.append(Problem(file, f"inspections[{i}].calendar",
                                     f"a calendar defined under calendars: ({', '.join(sorted(known))})"))
+    hooks = HooksConfig()
+    try:
+        hooks = load_hooks(m.hooks, file, base, secrets or Secrets(secrets_file, env))
+    except ConfigError as e:
+        problems += e.problems
     if problems:
         raise ConfigError(problems)
     return AgentConfig(path=path, data_dir=rel(m.data_dir) or Path("var"),
                        inventory=rel(m.inventory) or Path("inventory.yaml"),
                        secrets_file=secrets_file, rules=rel(m.rules), workers=m.workers,
                        influx=sinks, cases=case_policy, inspections=list(m.inspections),
-                       daemon=m.daemon, report=m.report)
+                       daemon=m.daemon, report=m.report, hooks=hooks)

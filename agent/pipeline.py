@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
-from agent.cases.engine import CaseEngine
+from agent.cases.engine import CaseEngine, EventSink
 from agent.cases.policy import CasePolicy
 from agent.inventory import Inventory
 from agent.model import Result, Sample, Verdict
@@ -49,14 +49,16 @@ class Pipeline:
     def __init__(self, engine: Engine, inventory: Inventory, rules: RuleSet,
                  sinks: list[Sink], record: bool = True, case_policy: CasePolicy | None = None,
                  clock: Callable[[], float] = time.time,
-                 after_cases: Callable[[list[Verdict], Inventory, RuleSet], None] | None = None) -> None:
+                 after_cases: Callable[[list[Verdict], Inventory, RuleSet], None] | None = None,
+                 outbox: EventSink | None = None, on_changes: Callable[[], None] | None = None) -> None:
         self.engine = engine
         self.inventory = inventory
         self.rules = rules
         self.sinks = sinks
         self.record = record  # False: judge only (e.g. `inspect --no-store`)
         self.clock = clock
-        self.cases = CaseEngine(engine, case_policy, inventory.devices, clock) if record else None
+        self.cases = CaseEngine(engine, case_policy, inventory.devices, clock, outbox) if record else None
+        self.on_changes = on_changes  # e.g. wake the hooks' delivery worker
         self._lock = threading.Lock()
         self.after_cases = after_cases  # opt-in auto-remediation (agent.playbook.auto)
 
@@ -78,9 +80,12 @@ class Pipeline:
         if self.cases is None:
             return
         with self._lock:
-            for kind, case in self.cases.tick():
+            changes = self.cases.tick()
+            for kind, case in changes:
                 log.info("case %s %s: %s %s L%d %s", case.number, kind, case.device, case.check,
                          case.level, case.message)
+        if changes and self.on_changes is not None:
+            self.on_changes()
 
     def handle(self, result: Result) -> list[Verdict]:
         """Judge a collection with the stateful rules (hysteresis, for:, flapping, missing
@@ -106,14 +111,16 @@ class Pipeline:
                     log.exception("sink %s failed to take %d samples: %s", sink.name,
                                   len(result.samples), e)
             write_collection(self.engine, result)
-            if self.cases is not None:
-                for kind, case in self.cases.apply(verdicts):
-                    log.info("case %s %s: %s %s L%d %s", case.number, kind, case.device,
-                             case.check, case.level, case.message)
+            changes = self.cases.apply(verdicts) if self.cases is not None else []
+            for kind, case in changes:
+                log.info("case %s %s: %s %s L%d %s", case.number, kind, case.device,
+                         case.check, case.level, case.message)
             # After the cases: a crash in between re-judges the same samples' successors,
             # and verdicts are levels, not edges, so no fault is lost.
             with self.engine.begin() as conn:
                 save_state(conn, key, state)
+        if changes and self.on_changes is not None:
+            self.on_changes()
         if self.after_cases is not None and self.cases is not None:
             try:  # outside the lock: a playbook takes seconds; it must not stall other devices
                 self.after_cases(verdicts, self.inventory, self.rules)

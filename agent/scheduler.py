@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_SUBMITTED
 from apscheduler.executors.pool import ThreadPoolExecutor as ApsThreadPool
@@ -76,13 +76,20 @@ def _run_one(executor: Executor, pipeline: Pipeline, inventory: Inventory, job: 
 TICK_SECONDS = 30
 
 
+class Background(Protocol):
+    """A helper thread the daemon starts and stops with it (the hooks' delivery worker)."""
+
+    def start(self) -> None: ...
+    def stop(self, timeout: float = 10.0) -> None: ...
+
+
 class Daemon:
     """The scheduler plus what keeps it honest: metrics, per-device backoff, reload."""
 
     def __init__(self, inventory: Inventory, pipeline: Pipeline, workers: int = 16,
                  inspections: list[InspectionSchedule] | None = None,
                  settings: DaemonModel | None = None, pid_file: Path | None = None,
-                 loader: Callable[[], App] | None = None) -> None:
+                 loader: Callable[[], App] | None = None, hooks: Background | None = None) -> None:
         self.inventory = inventory
         self.inspections = inspections or []
         self.workers = workers
@@ -90,6 +97,7 @@ class Daemon:
         self.settings = settings or DaemonModel()
         self.pid_file = pid_file
         self.loader = loader  # builds a fresh App for reload
+        self.hooks = hooks
         self.executor = Executor(pipeline.load_state)
         self.scheduler = BackgroundScheduler(
             executors={"default": ApsThreadPool(max_workers=workers)},
@@ -131,6 +139,8 @@ class Daemon:
         if self.pid_file:
             self.pid_file.write_text(f"{os.getpid()}\n")
         self.scheduler.start()
+        if self.hooks is not None:
+            self.hooks.start()
         log.info("scheduled %d jobs for %d devices", len(self._collection_jobs()),
                  len(self.inventory.devices))
 
@@ -282,6 +292,8 @@ class Daemon:
         self.scheduler.shutdown(wait=True)
         if self.server:
             self.server.stop()
+        if self.hooks is not None:  # what it has not sent stays in the outbox for the next start
+            self.hooks.stop(timeout=max(1.0, timeout / 3))
         self.pipeline.close(timeout=max(1.0, timeout - (time.monotonic() - t0)))
         if self.pid_file:
             self.pid_file.unlink(missing_ok=True)

@@ -12,7 +12,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import Engine
 
 from agent.cases.policy import CasePolicy
-from agent.cases.queries import case_history, get_case
+from agent.cases.queries import case_history, case_tickets, get_case
 from agent.model import Case
 from reports.i18n import LABELS, duration_text
 from reports.render import render
@@ -70,6 +70,7 @@ def fault_report_data(engine: Engine, policy: CasePolicy, number: str,
         "recovery_seconds": recovery, "paused_seconds": case.paused_seconds,
         "response_due": when(case.response_due), "repair_due": when(case.repair_due),
         "response_sla": sla_state(case, "response", now), "repair_sla": sla_state(case, "repair", now),
+        "tickets": case_tickets(engine, number),
     }
 
 

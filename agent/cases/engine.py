@@ -18,7 +18,7 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
@@ -31,6 +31,12 @@ from agent.store.schema import case_events, cases, held
 OPEN_STATES = ("open", "acknowledged")
 SYSTEM = "system"
 Change = tuple[str, Case]
+
+
+class EventSink(Protocol):
+    """Takes each case event inside its transaction (the hooks' outbox)."""
+
+    def enqueue(self, conn: Connection, case: Any, event: dict[str, Any], device: Any) -> None: ...
 
 
 class CaseError(Exception):
@@ -48,8 +54,9 @@ def unreachable(check: str) -> bool:
 class CaseEngine:
     def __init__(self, engine: Engine, policy: CasePolicy | None = None,
                  devices: Mapping[str, DeviceLike] | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, outbox: EventSink | None = None) -> None:
         self.engine = engine
+        self.outbox = outbox  # None: no hooks
         self.policy = policy or default_case_policy()
         self.devices: Mapping[str, DeviceLike] = devices or {}
         self.clock = clock
@@ -403,10 +410,14 @@ class CaseEngine:
                detail: dict[str, Any], actor: str = SYSTEM) -> None:
         seq = conn.execute(select(func.coalesce(func.max(case_events.c.seq), 0))
                            .where(case_events.c.case_id == case_id)).scalar_one() + 1
-        level = conn.execute(select(cases.c.level).where(cases.c.id == case_id)).scalar_one()
+        row = self._row(conn, case_id)
+        full = {"level": row.level, **detail}
         conn.execute(insert(case_events).values(
             case_id=case_id, seq=seq, at=at, kind=kind, actor=actor,
-            detail=json.dumps({"level": level, **detail}, ensure_ascii=False)))
+            detail=json.dumps(full, ensure_ascii=False)))
+        if self.outbox is not None:  # same transaction: the event and its deliveries, or neither
+            self.outbox.enqueue(conn, row, {"seq": seq, "at": at, "kind": kind, "actor": actor,
+                                            "detail": full}, self.devices.get(row.device))
 
     def _next_number(self, conn: Connection, now: float) -> str:
         day = _utc(now).astimezone(self.policy.tz).strftime("%Y%m%d")

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, func, or_, select
 from agent.cases.engine import OPEN_STATES, to_case
 from agent.model import Case
 from agent.store.schema import case_events, cases
+from agent.store.schema import case_tickets as tickets_table
 
 STATES = ("open", "acknowledged", "resolved", "closed")
 
@@ -66,3 +67,11 @@ def open_case_counts(engine: Engine) -> dict[int, int]:
          .group_by(cases.c.level))
     with engine.connect() as conn:
         return {int(level): int(n) for level, n in conn.execute(q)}
+
+
+def case_tickets(engine: Engine, number: str) -> list[dict[str, Any]]:
+    """The tickets hooks made for a case (Jira issue, ServiceNow incident…), by channel."""
+    q = (select(tickets_table).join(cases, cases.c.id == tickets_table.c.case_id)
+         .where(cases.c.number == number).order_by(tickets_table.c.channel))
+    with engine.connect() as conn:
+        return [{"channel": r.channel, "ticket_id": r.ticket_id, "url": r.url} for r in conn.execute(q)]

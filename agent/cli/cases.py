@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from agent.cli.common import ConfigOpt, DataDirOpt, Format, FormatOpt, actor, err, out, print_json
@@ -117,7 +118,7 @@ def list_(config: ConfigOpt = None, data_dir: DataDirOpt = None,
 def show(number: NumberArg, config: ConfigOpt = None, data_dir: DataDirOpt = None,
          fmt: FormatOpt = Format.table) -> None:
     """Show one case, its clocks and its history."""
-    from agent.cases.queries import case_history, get_case
+    from agent.cases.queries import case_history, case_tickets, get_case
 
     _, engine = _open(config, data_dir)
     case = get_case(engine, number)
@@ -125,12 +126,16 @@ def show(number: NumberArg, config: ConfigOpt = None, data_dir: DataDirOpt = Non
         err.print(f"xunjian: no case {number}")
         raise typer.Exit(2)
     events = case_history(engine, number)
+    tickets = case_tickets(engine, number)
     if fmt is Format.json:
-        print_json({"case": case.to_dict(), "events": events})
+        print_json({"case": case.to_dict(), "tickets": tickets, "events": events})
         return
     for k, v in case.to_dict().items():
         if v not in (None, "", False, 0.0) or k in ("level", "status"):
             out.print(f"[bold]{k:>17}[/]: {v}")
+    for t in tickets:
+        text = escape(f"{t['channel']}: {t['ticket_id']} {t['url']}".rstrip())
+        out.print(f"[bold]{'ticket':>17}[/]: {text}")
     out.print("[bold]history[/]")
     for e in events:
         d = e["detail"]
@@ -144,8 +149,12 @@ def _act(number: str, action: str, who: str | None, config: Path | None, data_di
     from agent.cases.engine import CaseEngine, CaseError
 
     cfg, engine = _open(config, data_dir)
+    from agent.app import build_outbox
+
+    outbox = build_outbox(cfg)
     devices: dict[str, Any] = {}
-    if action in ("resolve", "close", "reopen"):  # children follow their parent's case
+    # children follow their parent's case; routes select by device kind, group and site
+    if action in ("resolve", "close", "reopen") or outbox is not None:
         from agent.inventory import load_inventory
         from agent.problems import ConfigError
 
@@ -153,7 +162,7 @@ def _act(number: str, action: str, who: str | None, config: Path | None, data_di
             devices = dict(load_inventory(cfg.inventory, cfg.secrets_file).devices)
         except ConfigError:
             devices = {}
-    ce = CaseEngine(engine, cfg.cases, devices)
+    ce = CaseEngine(engine, cfg.cases, devices, outbox=outbox)
     try:
         changes = ce.act(number, action, actor(who), **kw)
     except CaseError as e:

@@ -37,21 +37,26 @@ def run(
 
       xunjian run --once -c /etc/xunjian/xunjian.yaml
     """
-    from agent.app import build_pipeline, load_app  # heavy: keep `--help` fast
+    from agent.app import build_pipeline, build_worker, load_app  # heavy: keep `--help` fast
     from agent.scheduler import Daemon, run_once
 
     app = load_app(config, inventory, data_dir)
-    pipeline = build_pipeline(app, influx=True)
+    worker = build_worker(app)
+    pipeline = build_pipeline(app, influx=True, worker=worker)
     if once:
         n = run_once(app.inventory, pipeline, app.config.workers)
         pipeline.close(timeout=30.0)
+        if worker is not None:
+            stats = worker.drain()
+            err.print(f"hooks: {stats.sent} sent, {stats.failed} to retry, {stats.dead} dead")
         err.print(f"ran {n} jobs on {len(app.inventory.devices)} devices")
         return
     if app.config.daemon.log_format == "json":
         setup_logging(logging.getLogger().level, json_lines=True)
     daemon = Daemon(app.inventory, pipeline, app.config.workers, app.config.inspections,
                     settings=app.config.daemon, pid_file=pid_path(app.config.data_dir),
-                    loader=lambda: load_app(config, inventory, data_dir, engine=app.engine))
+                    loader=lambda: load_app(config, inventory, data_dir, engine=app.engine),
+                    hooks=worker)
 
     def _stop(signum: int, _frame: object) -> None:
         log.info("received %s: stopping", signal.Signals(signum).name)

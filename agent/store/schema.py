@@ -188,3 +188,42 @@ playbook_runs = Table(
     Column("forced_reason", Text),  # --force --reason outside the playbook's windows
     Index("ix_playbook_runs_device_started", "device", "started_at"),
 )
+
+# Hooks: case events a route selected, waiting for (or done with) delivery to one channel.
+# Written in the same transaction as the event; the delivery worker sends them in id
+# order per case and channel, with retries, until done or dead.
+outbox = Table(
+    "outbox", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("case_number", String, nullable=False),
+    Column("seq", Integer, nullable=False),  # the case event's seq
+    Column("kind", String, nullable=False),  # the event kind (open, escalate, resolve, …)
+    Column("channel", String, nullable=False),
+    Column("route", String, nullable=False, default=""),
+    Column("key", String, nullable=False),  # idempotency key: case number + event seq
+    Column("payload", Text, nullable=False),  # JSON: case, event, recipients (never secrets)
+    Column("storm_key", String),  # set when storm control may group this item with others
+    Column("status", String, nullable=False),  # pending | done | dead | cancelled
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", Float, nullable=False),
+    Column("next_at", Float, nullable=False),
+    Column("claimed_by", String),  # host:pid of the worker sending it now
+    Column("claimed_until", Float),
+    Column("done_at", Float),
+    Column("grouped_in", String),  # the key of the grouped (storm) message that carried it
+    Column("last_error", Text, nullable=False, default=""),
+    UniqueConstraint("channel", "key"),
+    Index("ix_outbox_status_next", "status", "next_at"),
+    Index("ix_outbox_case_channel", "case_id", "channel", "id"),
+)
+
+# The ticket a channel made for a case (Jira issue, ServiceNow incident, a webhook's id).
+case_tickets = Table(
+    "case_tickets", metadata,
+    Column("case_id", Integer, ForeignKey("cases.id"), primary_key=True),
+    Column("channel", String, primary_key=True),
+    Column("ticket_id", String, nullable=False),
+    Column("url", String, nullable=False, default=""),
+    Column("created_at", Float, nullable=False),
+)

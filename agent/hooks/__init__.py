@@ -1,0 +1,1 @@
+"""Hooks: case events → outbox (same transaction) → delivery worker → channels."""
