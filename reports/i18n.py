@@ -66,7 +66,7 @@ LABELS: dict[str, dict[str, Any]] = {
             "customer_sign": "用户方（签字/盖章）", "date": "日期", "never": "—", "assets": "资产清单",
             "no_data": "本期无数据", "exceptions": "异常项（最近结论非正常）",
             "no_exceptions": "本期最近一次巡检全部正常。", "more": "另有 {n} 行，见 XLSX 附表。",
-            "legend": "✓ 正常　! 告警　✗ 故障　? 未采集（各检查项最近一次结论，多个对象取最差）",
+            "legend": ". 正常　! 告警　X 故障　? 未采集　· 无此项（各检查项最近一次结论，多个对象取最差；列号见表下）",
         },
     },
     "en": {
@@ -140,7 +140,7 @@ LABELS: dict[str, dict[str, Any]] = {
             "exceptions": "Exceptions (latest verdict not a pass)",
             "no_exceptions": "Everything passed at the latest inspection.",
             "more": "{n} more rows in the XLSX annex.",
-            "legend": "✓ pass  ! warn  ✗ fail  ? not collected (latest verdict per check, worst over its objects)",
+            "legend": ". pass  ! warn  X fail  ? not collected  · not checked (latest verdict per check, worst over its objects; column numbers below)",
         },
     },
 }

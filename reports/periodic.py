@@ -25,7 +25,8 @@ _env = Environment(loader=PackageLoader("reports", "templates"), autoescape=sele
 
 VERDICTS = ("pass", "warn", "fail", "not collected")
 WORST = ("fail", "not collected", "warn", "pass")
-SYMBOLS = {"pass": "✓", "warn": "!", "fail": "✗", "not collected": "?"}
+# ASCII: the matrix is monospace text, where ✓/✗ may take two columns in a CJK font.
+SYMBOLS = {"pass": ".", "warn": "!", "fail": "X", "not collected": "?"}
 SHOWN = 300  # rows of a long table in the PDF/HTML; everything is in the XLSX
 # (measurement, field, unit, limit): metrics whose growth is projected to a limit
 GROWTH = (("disk", "used_percent", "%", 100.0), ("oracle_tablespace", "used_percent", "%", 100.0))

@@ -146,7 +146,8 @@ inspection_results = Table(
     Column("message", Text, nullable=False, default=""),
     Column("evidence", Text, nullable=False, default=""),  # raw-output excerpt
     Column("collected_at", Float),
-    Index("ix_inspection_results_run", "run_id"),
+    # run_id first: a run's rows, and one row of a run by device + check (the report's "latest")
+    Index("ix_inspection_results_run", "run_id", "device", "check_name", "instance"),
 )
 
 # Daily rollups (min/avg/max/last per device × measurement × field × series × day), so half
