@@ -15,7 +15,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import Engine, func, select
 
 from agent.cases.queries import list_cases
-from agent.store.schema import inspection_results, inspection_runs, rollups
+from agent.store.schema import inspection_results, inspection_runs, playbook_runs, rollups
 from reports.fault import sla_state
 from reports.i18n import LABELS
 from reports.ledger import period_bounds
@@ -171,6 +171,18 @@ def _trends(engine: Engine, first: date, last: date) -> tuple[list[dict[str, Any
     return growth, peaks
 
 
+def _remediations(engine: Engine, since: float, until: float, tz: Any) -> list[dict[str, Any]]:
+    """Playbooks applied in the period (plans are not remediations), with what they freed."""
+    q = (select(playbook_runs).where(playbook_runs.c.started_at >= since, playbook_runs.c.started_at < until,
+                                     playbook_runs.c.mode == "apply")
+         .order_by(playbook_runs.c.started_at))
+    with engine.connect() as conn:
+        return [{"at": datetime.fromtimestamp(r.started_at, UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+                 "device": r.device, "playbook": r.playbook, "actor": r.actor, "result": r.result,
+                 "bytes_freed": r.bytes_freed, "case": r.case_number or "", "message": r.message[:200]}
+                for r in conn.execute(q)]
+
+
 def periodic_data(engine: Engine, first: date, last: date, tz: Any, devices: list[dict[str, Any]],
                   cover: dict[str, str], now: float | None = None) -> dict[str, Any]:
     now = now if now is not None else datetime.now(UTC).timestamp()
@@ -230,8 +242,57 @@ def periodic_data(engine: Engine, first: date, last: date, tz: Any, devices: lis
         "columns": {k: sorted(v) for k, v in sorted(columns.items())}, "exceptions": exceptions,
         "growth": growth, "charts": [g["label"] for g in growth[:CHARTS]], "peaks": peaks,
         "cases": cases, "recommendations": recommendations,
+        "remediations": _remediations(engine, since, until, tz),
         "generated": when(now),
     }
+
+
+def periodic_xlsx(data: dict[str, Any], lang: str) -> bytes:
+    """The annex: every device × check with its evidence, every growth series, every case."""
+    from io import BytesIO
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    t = LABELS[lang]
+    p, verdicts = t["periodic"], t["ledger"]["verdicts"]
+    wb = Workbook()
+    sheets = [
+        (p["matrix"], [p["device"], p["check"], p["last"], "pass", "warn", "fail", "not collected",
+                       p["value"], p["threshold"], p["evidence"]],
+         [[device, c["check"], verdicts.get(c.get("last", ""), ""), *[c["counts"][v] for v in VERDICTS],
+           c.get("value"), c.get("threshold", ""), c.get("evidence", "")]
+          for device, cells in data["matrix"].items() for c in cells]),
+        (p["growth"], [p["device"], p["series"], p["last_value"], p["peak"], p["per_day"], p["until_full"]],
+         [[g["device"], g["series"], g["last"], g["peak"], g["growth_per_day"], g["days_until_full"]]
+          for g in data["growth"]]),
+        (p["peaks"], [p["device"], p["metric"], p["peak"], p["peak_day"], p["average"]],
+         [[k["device"], k["metric"], k["peak"], k["peak_day"], k["average"]] for k in data["peaks"]]),
+        (p["fault_cases"], [t["case"], t["device"], t["check"], t["opened_level"], t["level"], t["began"],
+                            t["responded"], t["repaired"], t["response_sla"], t["repair_sla"], t["cause"],
+                            t["handling"]],
+         [[c["number"], c["device"], c["check"], c["opened_level"], c["level"], c["opened"], c["responded"],
+           c["repaired"], t["sla_state"][c["response_sla"]], t["sla_state"][c["repair_sla"]], c["cause"],
+           c["handling"]] for c in data["cases"]]),
+        (p["remediations"], [p["at"], p["device"], p["playbook"], p["actor"], p["result"], p["freed"],
+                             t["case"]],
+         [[r["at"], r["device"], r["playbook"], r["actor"], r["result"], r["bytes_freed"], r["case"]]
+          for r in data["remediations"]]),
+    ]
+    first = True
+    for title, header, rows in sheets:
+        ws = wb.active if first else wb.create_sheet()
+        first = False
+        ws.title = title[:31]
+        ws.append(header)
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+        for row in rows:
+            ws.append(row)
+        ws.freeze_panes = "A2"
+    out = BytesIO()
+    wb.save(out)
+    return out.getvalue()
 
 
 def periodic_html(data: dict[str, Any], lang: str, fmt: str = "html") -> str:

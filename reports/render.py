@@ -36,7 +36,7 @@ RENDERERS: dict[str, dict[str, str]] = {
     "fault": {"html": "reports.fault:fault_report_html", "docx": "reports.docx:fault_report_docx"},
     "ledger": {"html": "reports.ledger:ledger_html", "xlsx": "reports.ledger:ledger_xlsx"},
     "monthly": {"html": "reports.monthly:monthly_html"},
-    "periodic": {"html": "reports.periodic:periodic_html"},
+    "periodic": {"html": "reports.periodic:periodic_html", "xlsx": "reports.periodic:periodic_xlsx"},
 }
 
 

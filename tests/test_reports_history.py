@@ -70,6 +70,12 @@ def test_periodic_report_every_format_and_language(half_year: Path) -> None:
     page = html.read_text()
     assert page.count('src="data:image/png;base64,') >= 3  # trend charts embedded
     assert cli("report", "verify", str(html)).returncode == 0
+    annex = d / "periodic.xlsx"
+    run(d, "report", "periodic", "--period", "2026H1", "-f", "xlsx", "-o", str(annex))
+    book = load_workbook(annex)
+    matrix = list(book["设备检查结果"].iter_rows(values_only=True))
+    assert {r[0] for r in matrix[1:]} == {"db01", "app01", "sw-core-1", "enc-01", "br-01"}
+    assert len(list(book["故障处理情况"].iter_rows(values_only=True))) == len(cases) + 1
     edited = d / "edited.html"
     edited.write_text(page.replace("某市公安局", "某县公安局"))
     assert cli("report", "verify", str(edited)).returncode == 1

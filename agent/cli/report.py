@@ -129,6 +129,7 @@ class PeriodicFormat(StrEnum):
     pdf = "pdf"
     html = "html"
     md = "md"
+    xlsx = "xlsx"
 
 
 @app.command("periodic")
@@ -138,7 +139,8 @@ def periodic(period: Annotated[str | None, typer.Option("--period", help="2026H1
                                                        show_default=False)] = None,
              until: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.",
                                                        show_default=False)] = None,
-             fmt: Annotated[PeriodicFormat, typer.Option("--format", "-f", help="pdf, html or md.")]
+             fmt: Annotated[PeriodicFormat, typer.Option(
+                 "--format", "-f", help="pdf, html, md, or xlsx (the annex with every row).")]
              = PeriodicFormat.pdf,
              lang: Annotated[Lang, typer.Option("--lang", help="Language.")] = Lang.zh,
              output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here (needed for "
@@ -176,8 +178,8 @@ def periodic(period: Annotated[str | None, typer.Option("--period", help="2026H1
             raise typer.BadParameter("--to is before --from")
     else:
         raise typer.BadParameter("give --period (e.g. 2026H1) or both --from and --to")
-    if fmt is PeriodicFormat.pdf and output is None:
-        raise typer.BadParameter("pdf is binary: give --output FILE", param_hint="--format")
+    if fmt in (PeriodicFormat.pdf, PeriodicFormat.xlsx) and output is None:
+        raise typer.BadParameter(f"{fmt.value} is binary: give --output FILE", param_hint="--format")
     inv = load_inventory(inventory or cfg.inventory, cfg.secrets_file)
     devices = [{"name": d.name, "kind": d.kind, "address": d.address, "groups": list(d.groups),
                 "site": d.labels.get("site", "")} for d in inv.devices.values()]
