@@ -8,7 +8,7 @@ from typing import Any
 from urllib3.exceptions import HTTPError
 
 from agent.hooks import render
-from agent.hooks.channels.base import Delivery, Outcome
+from agent.hooks.channels.base import ChannelBase, Delivery, Outcome
 from agent.hooks.channels.http import Http, unreachable
 from agent.hooks.settings import ChannelSettings
 
@@ -47,15 +47,11 @@ def payload(d: Delivery, receiver: str, external_url: str) -> dict[str, Any]:
             "externalURL": external_url, "alerts": alerts}
 
 
-class AlertmanagerChannel:
+class AlertmanagerChannel(ChannelBase):
     type = "alertmanager"
 
     def __init__(self, settings: ChannelSettings, lang: str) -> None:
-        self.name = settings.name
-        self.m = settings.model
-        self.concurrency = self.m.concurrency
-        self.timeout = self.m.timeout
-        self.lang = self.m.lang or lang
+        super().__init__(settings, lang)
         self.http = Http(settings)
 
     def send(self, d: Delivery) -> Outcome:

@@ -36,6 +36,17 @@ class Outcome:
     ticket: Ticket | None = None
 
 
+class ChannelBase:
+    """What every channel keeps from its settings: name, model, concurrency, timeout, language."""
+
+    def __init__(self, settings: Any, lang: str) -> None:
+        self.name: str = settings.name
+        self.m = settings.model
+        self.concurrency: int = self.m.concurrency
+        self.timeout: float = self.m.timeout
+        self.lang: str = self.m.lang or lang
+
+
 class Channel(Protocol):
     name: str
     type: str

@@ -12,19 +12,15 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from agent.hooks import render
-from agent.hooks.channels.base import Delivery, Outcome
+from agent.hooks.channels.base import ChannelBase, Delivery, Outcome
 from agent.hooks.settings import ChannelSettings
 
 
-class EmailChannel:
+class EmailChannel(ChannelBase):
     type = "email"
 
     def __init__(self, settings: ChannelSettings, lang: str) -> None:
-        self.name = settings.name
-        self.m = settings.model
-        self.concurrency = self.m.concurrency
-        self.timeout = self.m.timeout
-        self.lang = self.m.lang or lang
+        super().__init__(settings, lang)
         self.password = settings.secrets.get("password")
         self.ca_file = settings.path(self.m.ca_file)
 

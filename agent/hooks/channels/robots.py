@@ -15,7 +15,7 @@ from collections.abc import Callable
 from urllib3.exceptions import HTTPError
 
 from agent.hooks import render
-from agent.hooks.channels.base import Delivery, Outcome
+from agent.hooks.channels.base import ChannelBase, Delivery, Outcome
 from agent.hooks.channels.http import Http, unreachable
 from agent.hooks.settings import ChannelSettings
 
@@ -38,16 +38,12 @@ def _errcode(name: str, r: object) -> Outcome:
     return Outcome(False, f"{name}: errcode {code}: {msg}", permanent=code not in RETRY_CODES)
 
 
-class DingTalkChannel:
+class DingTalkChannel(ChannelBase):
     type = "dingtalk"
 
     def __init__(self, settings: ChannelSettings, lang: str,
                  clock: Callable[[], float] = time.time) -> None:
-        self.name = settings.name
-        self.m = settings.model
-        self.concurrency = self.m.concurrency
-        self.timeout = self.m.timeout
-        self.lang = self.m.lang or lang
+        super().__init__(settings, lang)
         self.token = settings.secrets["access_token"]
         self.secret = settings.secrets.get("secret")
         self.http = Http(settings)
@@ -76,15 +72,11 @@ class DingTalkChannel:
         return _errcode(self.name, r) if r.ok else r.failure(self.name)
 
 
-class WeComChannel:
+class WeComChannel(ChannelBase):
     type = "wecom"
 
     def __init__(self, settings: ChannelSettings, lang: str) -> None:
-        self.name = settings.name
-        self.m = settings.model
-        self.concurrency = self.m.concurrency
-        self.timeout = self.m.timeout
-        self.lang = self.m.lang or lang
+        super().__init__(settings, lang)
         self.key = settings.secrets["key"]
         self.http = Http(settings)
 

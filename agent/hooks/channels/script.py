@@ -10,20 +10,16 @@ import json
 import os
 import subprocess
 
-from agent.hooks.channels.base import Delivery, Outcome, Ticket
+from agent.hooks.channels.base import ChannelBase, Delivery, Outcome, Ticket
 from agent.hooks.channels.webhook import document
 from agent.hooks.settings import ChannelSettings
 
 
-class ScriptChannel:
+class ScriptChannel(ChannelBase):
     type = "script"
 
     def __init__(self, settings: ChannelSettings, lang: str) -> None:
-        self.name = settings.name
-        self.m = settings.model
-        self.concurrency = self.m.concurrency
-        self.timeout = self.m.timeout
-        self.lang = self.m.lang or lang
+        super().__init__(settings, lang)
         self.argv = [str(settings.path(self.m.argv[0])) if self.m.argv[0].startswith(("./", "../"))
                      else self.m.argv[0], *self.m.argv[1:]]
 

@@ -9,20 +9,16 @@ from typing import Any
 from urllib3.exceptions import HTTPError
 
 from agent.hooks import render
-from agent.hooks.channels.base import Delivery, Outcome, Ticket
+from agent.hooks.channels.base import ChannelBase, Delivery, Outcome, Ticket
 from agent.hooks.channels.http import Http, unreachable
 from agent.hooks.settings import ChannelSettings
 
 
-class ServiceNowChannel:
+class ServiceNowChannel(ChannelBase):
     type = "servicenow"
 
     def __init__(self, settings: ChannelSettings, lang: str) -> None:
-        self.name = settings.name
-        self.m = settings.model
-        self.concurrency = self.m.concurrency
-        self.timeout = self.m.timeout
-        self.lang = self.m.lang or lang
+        super().__init__(settings, lang)
         self.base = self.m.url.rstrip("/")
         self.table = f"{self.base}/api/now/table/{self.m.table}"
         self.http = Http(settings)

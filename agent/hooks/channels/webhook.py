@@ -8,7 +8,7 @@ from typing import Any
 from urllib3.exceptions import HTTPError
 
 from agent.hooks import render
-from agent.hooks.channels.base import Delivery, Outcome, Ticket
+from agent.hooks.channels.base import ChannelBase, Delivery, Outcome, Ticket
 from agent.hooks.channels.http import Http, dig, unreachable
 from agent.hooks.settings import ChannelSettings
 
@@ -27,15 +27,11 @@ def document(d: Delivery) -> dict[str, Any]:
     return doc
 
 
-class WebhookChannel:
+class WebhookChannel(ChannelBase):
     type = "webhook"
 
     def __init__(self, settings: ChannelSettings, lang: str) -> None:
-        self.name = settings.name
-        self.m = settings.model
-        self.concurrency = self.m.concurrency
-        self.timeout = self.m.timeout
-        self.lang = self.m.lang or lang
+        super().__init__(settings, lang)
         self.http = Http(settings)
         path = settings.path(self.m.template_file)
         self.template = path.read_text(encoding="utf-8") if path else self.m.template
