@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from agent.config import AgentConfig, load_config
+from agent.connections.ssh import SLOTS
 from agent.hooks.channels import build_channels
 from agent.hooks.outbox import Outbox
 from agent.hooks.worker import Worker
@@ -35,6 +36,7 @@ def load_app(config_path: Path | None, inventory_path: Path | None = None,
     inventory = load_inventory(inventory_path or config.inventory, config.secrets_file)
     rules = load_rules(config.rules)
     engine = engine or open_engine(data_dir or config.data_dir)
+    SLOTS.set_total(config.daemon.ssh_sessions)
     return App(config, inventory, rules, engine)
 
 

@@ -52,6 +52,7 @@ class SshLayer(_Strict):
     host_key_policy: Literal["reject", "accept-new"] | None = None
     connect_timeout: float | None = Field(default=None, gt=0, le=600)
     command_timeout: float | None = Field(default=None, gt=0, le=3600)
+    max_sessions: int | None = Field(default=None, ge=1, le=16)  # at once to this device
 
     @field_validator("password", "key_passphrase")
     @classmethod
@@ -137,6 +138,7 @@ class SshSettings:
     host_key_policy: str
     connect_timeout: float
     command_timeout: float
+    max_sessions: int = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +170,7 @@ class Device:
             "host_key_policy": self.ssh.host_key_policy,
             "connect_timeout": self.ssh.connect_timeout,
             "command_timeout": self.ssh.command_timeout,
+            "max_sessions": self.ssh.max_sessions,
         }
         return {
             "name": self.name,
@@ -210,7 +213,7 @@ BUILTIN_DEFAULTS: dict[str, Any] = {
     "collectors": ["linux"],
     "interval": 60,
     "timeout": 60.0,
-    "ssh": {"host_key_policy": "reject", "connect_timeout": 10.0, "command_timeout": 30.0,
+    "ssh": {"host_key_policy": "reject", "connect_timeout": 10.0, "command_timeout": 30.0, "max_sessions": 2,
             "known_hosts": "~/.ssh/known_hosts"},
     "labels": {},
     "thresholds": {},
@@ -386,6 +389,7 @@ def _effective(file: str, where: str, dev: DeviceEntry, merged: dict[str, Any],
             host_key_policy=ssh["host_key_policy"],
             connect_timeout=float(ssh["connect_timeout"]),
             command_timeout=float(ssh["command_timeout"]),
+            max_sessions=int(ssh["max_sessions"]),
         ),
         labels=dict(merged.get("labels") or {}),
         thresholds={k: Threshold.model_validate(v) for k, v in (merged.get("thresholds") or {}).items()},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import subprocess
@@ -143,3 +144,32 @@ def test_command_timeout_and_exit_status(tmp_path: Path, ssh_peer) -> None:  # t
         with pytest.raises(CollectionError, match="timed out after 1 s"):
             conn.run("sleep 10")
         assert time.monotonic() - t0 < 3
+
+
+def test_session_caps_per_device_and_for_the_agent(tmp_path: Path, ssh_peer) -> None:  # type: ignore[no-untyped-def]
+    from agent.connections.ssh import SessionSlots
+
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(json.dumps({"devices": [{
+        "name": "capped", "kind": "server", "address": ssh_peer.host, "port": ssh_peer.port,
+        "collectors": ["linux"], "ssh": {"user": ssh_peer.user, "key_file": str(ssh_peer.client_key),
+                                         "known_hosts": str(ssh_peer.known_hosts), "connect_timeout": 1,
+                                         "max_sessions": 1}}]}))
+    dev = load_inventory(inv).devices["capped"]
+    assert dev.ssh.max_sessions == 1
+    with SshConnection(dev) as first:
+        assert first.run("echo one").stdout == "one\n"
+        t0 = time.monotonic()
+        with pytest.raises(CollectionError, match="at most 1 at once to this device"), SshConnection(dev):
+            pass
+        assert 0.9 < time.monotonic() - t0 < 3  # waited for the slot, within the connect timeout
+    with SshConnection(dev) as again:  # released on exit, also after the failure above
+        assert again.run("echo two").stdout == "two\n"
+    slots = SessionSlots(total=1)
+    held = slots.acquire(dev, 1)
+    other = dataclasses.replace(dev, name="another")
+    with pytest.raises(CollectionError, match="the agent's cap on sessions at once is reached"):
+        slots.acquire(other, 0.2)
+    for sem in held:
+        sem.release()
+    assert slots.acquire(other, 0.2)

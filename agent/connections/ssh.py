@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 import time
 from pathlib import Path
 
@@ -41,19 +42,67 @@ class AcceptNewPolicy(paramiko.MissingHostKeyPolicy):
                     _fingerprint(key), self.known_hosts)
 
 
+class SessionSlots:
+    """Caps on SSH sessions: per device (a real server drops handshakes beyond its MaxStartups,
+    and a switch allows only a few VTY sessions) and for the whole agent."""
+
+    def __init__(self, total: int = 64) -> None:
+        self._lock = threading.Lock()
+        self._total = threading.BoundedSemaphore(total)
+        self._per_device: dict[str, threading.BoundedSemaphore] = {}
+
+    def set_total(self, total: int) -> None:
+        with self._lock:
+            self._total = threading.BoundedSemaphore(total)
+
+    def acquire(self, device: Device, timeout: float) -> tuple[threading.BoundedSemaphore, ...]:
+        with self._lock:
+            mine = self._per_device.get(device.name)
+            if mine is None:  # the cap a device starts with stays until restart
+                mine = self._per_device[device.name] = threading.BoundedSemaphore(device.ssh.max_sessions)
+            total = self._total
+        deadline = time.monotonic() + timeout
+        if not mine.acquire(timeout=timeout):
+            raise CollectionError(f"no SSH session slot for {device.name} within {timeout:g} s "
+                                  f"(at most {device.ssh.max_sessions} at once to this device)")
+        if not total.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            mine.release()
+            raise CollectionError(f"no SSH session slot within {timeout:g} s (the agent's cap on "
+                                  "sessions at once is reached: raise daemon.ssh_sessions)")
+        return (mine, total)
+
+
+SLOTS = SessionSlots()
+
+
 class SshConnection:
     """A live SSH session to one device. Use as a context manager."""
 
     def __init__(self, device: Device) -> None:
         self.device = device
         self.client: paramiko.SSHClient | None = None
+        self._slots: tuple[threading.BoundedSemaphore, ...] = ()
 
     def __enter__(self) -> SshConnection:
-        self.open()
+        # Waiting for a slot counts against the connect timeout: a job never hangs on a queue.
+        self._slots = SLOTS.acquire(self.device, self.device.ssh.connect_timeout)
+        try:
+            self.open()
+        except BaseException:
+            self._release()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.close()
+        try:
+            self.close()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        for sem in self._slots:
+            sem.release()
+        self._slots = ()
 
     def open(self) -> None:
         d, s = self.device, self.device.ssh
