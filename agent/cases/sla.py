@@ -12,7 +12,6 @@ working hours (over six 7.5-hour days), not two working days.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,20 +23,16 @@ from pydantic_core import PydanticCustomError
 
 from agent.cases.calendar import ALWAYS, ZERO, AlwaysCalendar, Calendar
 from agent.problems import ConfigError, Problem, place, pydantic_problems
+from checks import durations
 
 LEVELS = (1, 2, 3)
 KINDS = ("response", "repair")
 DEFAULT = "default"
-_DURATION_RE = re.compile(r"(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?")
 
 
 def parse_duration(text: str) -> timedelta:
     """`"1h30m"` → 90 minutes. Units d, h, m, s in that order, whole numbers; anything else is refused."""
-    m = _DURATION_RE.fullmatch(text.strip().lower()) if isinstance(text, str) else None
-    if m is None or not any(m.groups()):
-        raise ValueError(f"not a duration: {text!r} (expected e.g. 30m, 1h, 1h30m, 2d)")
-    d, h, mi, s = (int(g or 0) for g in m.groups())
-    return timedelta(days=d, hours=h, minutes=mi, seconds=s)
+    return timedelta(seconds=durations.parse_duration(text, zero_ok=True))
 
 
 @dataclass(frozen=True, slots=True)
