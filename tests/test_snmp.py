@@ -182,3 +182,20 @@ def test_network_rules_judge_port_state() -> None:
     assert judge("up") is Status.OK
     assert judge("admin-down") is Status.OK
     assert judge("down-was-up") is Status.CRIT
+
+
+def test_readme_snmp_inventory_example_validates(tmp_path: Path) -> None:
+    from agent.inventory import load_inventory
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("### Network devices over SNMP", 1)[1].split("```yaml\n", 1)[1]
+    (tmp_path / "inventory.yaml").write_text(block.split("```", 1)[0])
+    secrets = tmp_path / "secrets.yaml"
+    secrets.write_text("snmp_auth: a-auth-key\nsnmp_priv: a-priv-key\nsnmp_community: c0mm\n")
+    secrets.chmod(0o600)
+    inv = load_inventory(tmp_path / "inventory.yaml", secrets_file=secrets, env={})
+    core = inv.devices["sw-core-1"].settings["snmp"]
+    assert core.version == "3" and core.security == "authPriv"
+    assert core.auth_key.get_secret_value() == "a-auth-key"
+    enc = inv.devices["enc-07"].settings["snmp"]
+    assert enc.community.get_secret_value() == "c0mm" and enc.port == 161
