@@ -90,6 +90,18 @@ def _config_settings() -> Any:
     return ConfigSettings
 
 
+def _snmp() -> Any:
+    from collectors.snmp import SnmpCollector
+
+    return SnmpCollector()
+
+
+def _snmp_settings() -> Any:
+    from collectors.snmp import SnmpSettings
+
+    return SnmpSettings
+
+
 COLLECTORS: dict[str, CollectorSpec] = {
     "local": CollectorSpec("local", "local", "this host, via psutil: disk, mem, swap, cpu, system",
                            _local),
@@ -103,4 +115,7 @@ COLLECTORS: dict[str, CollectorSpec] = {
                               "server log, restarts, heap", _weblogic, _weblogic_settings),
     "config": CollectorSpec("config", "ssh", "configuration files over SSH: checksum, size, mtime; "
                             "changes with a redacted diff", _config, _config_settings),
+    "snmp": CollectorSpec("snmp", "snmp", "switches, encoders and bearer devices over SNMP v2c/v3: "
+                          "IF-MIB ports and rates, system group (reboots), ENTITY-MIB asset",
+                          _snmp, _snmp_settings),
 }

@@ -1,4 +1,4 @@
-"""Shared fixtures: real peers (sshd, InfluxDB 1.x, VictoriaMetrics) on 127.0.0.1."""
+"""Shared fixtures: real peers (sshd, snmpd, InfluxDB 1.x, VictoriaMetrics) on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.peers import InfluxV1Peer, SshPeer, VictoriaMetricsPeer
+from tests.peers import InfluxV1Peer, SnmpdPeer, SshPeer, VictoriaMetricsPeer
 from tests.sshdev import remote_dir  # noqa: F401  (a fixture: a directory the sshd test user owns)
 
 
@@ -21,6 +21,13 @@ def ssh_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshPeer]:
 def influx_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxV1Peer]:
     """InfluxDB 1.x shared by the session, no database created."""
     with InfluxV1Peer(tmp_path_factory.mktemp("influxd")) as peer:
+        yield peer
+
+
+@pytest.fixture(scope="session")
+def snmpd_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpdPeer]:
+    """net-snmp snmpd on UDP 127.0.0.1 with a v2c community and v3 users (SHA/AES, SHA-256/AES-256)."""
+    with SnmpdPeer(tmp_path_factory.mktemp("snmpd")) as peer:
         yield peer
 
 

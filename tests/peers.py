@@ -457,3 +457,65 @@ class VictoriaMetricsPeer(_HttpPeer):
     def series_points(self, match: str) -> int:
         """Total number of points over all series matching `match`."""
         return sum(len(s["timestamps"]) for s in self.export(match))
+
+
+# -- net-snmp snmpd ------------------------------------------------------------------
+
+
+def free_udp_port() -> int:
+    """A UDP port on 127.0.0.1 that nothing is bound to right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+class SnmpdPeer(_Peer):
+    """net-snmp snmpd on udp:127.0.0.1:port with a v2c community and a v3 authPriv user.
+
+    The host's real interfaces (lo, eth0…) are its IF-MIB rows. `snmp(tool, *args)` runs
+    the net-snmp command-line tools (Debian package `snmp`) against it, for comparisons.
+    """
+
+    name = "snmpd"
+    community = "xj-test-community"
+    v3_user = "xjv3"
+    v3_auth = "xj-auth-pass-1"
+    v3_priv = "xj-priv-pass-1"
+    v3_user256 = "xjv3sha256"
+
+    def __init__(self, workdir: Path) -> None:
+        super().__init__(workdir)
+        self.port = free_udp_port()
+        self.snmpd = find_binary("snmpd", "snmpd")
+        self.snmpget = find_binary("snmpget", "snmp")
+        self.conf = self.workdir / "snmpd.conf"
+
+    def _prepare(self) -> None:
+        (self.workdir / "persist").mkdir(exist_ok=True)
+        self.conf.write_text(
+            f"agentAddress udp:{HOST}:{self.port}\n"
+            f"rocommunity {self.community} {HOST}\n"
+            f'createUser {self.v3_user} SHA "{self.v3_auth}" AES "{self.v3_priv}"\n'
+            f"rouser {self.v3_user} authpriv\n"
+            f'createUser {self.v3_user256} SHA-256 "{self.v3_auth}" AES-256 "{self.v3_priv}"\n'
+            f"rouser {self.v3_user256} authpriv\n"
+            "sysName xj-snmpd\nsysLocation loopback\n")
+
+    def _env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SNMP")}
+        env.update(SNMP_PERSISTENT_DIR=str(self.workdir / "persist"), MIBS="")
+        return env
+
+    def _command(self) -> list[str]:
+        return [self.snmpd, "-f", "-I", "-smux", "-C", "-c", str(self.conf),
+                "-Lf", str(self.log_file)]
+
+    def _ready(self) -> bool:
+        return self.snmp("snmpget", "1.3.6.1.2.1.1.3.0", check=False).returncode == 0
+
+    def snmp(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run a net-snmp tool (v2c, numeric output) against this agent."""
+        cmd = [find_binary(tool, "snmp"), "-v2c", "-c", self.community, "-On", "-t", "0.5",
+               "-r", "0", f"udp:{HOST}:{self.port}", *args]
+        return subprocess.run(cmd, capture_output=True, text=True, check=check, timeout=30,
+                              env={**self._env(), "MIBS": ""})

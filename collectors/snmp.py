@@ -1,0 +1,333 @@
+"""SNMP collector (pysnmp 7 asyncio; v1/v2c and v3): IF-MIB ports, system group, ENTITY-MIB.
+
+Samples:
+- `interface` per port (tags host, ifIndex, ifName, ifDescr, ifAlias): admin/oper status
+  (text + code), `oper_state` for rules, ifHighSpeed, HC octets, errors, discards and,
+  from the second cycle on, `in_bps`/`out_bps`, error/discard rates, `utilisation_percent`.
+- `snmp` (system): sysDescr, sysObjectID, sysName, uptime_seconds, rebooted 1/0, ports_*.
+- `asset`: ENTITY-MIB chassis model, serial, hardware/firmware/software revisions.
+
+The device's inventory `port` is the SSH port; the SNMP port is `settings.snmp.port` (161).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from agent.model import CollectionError, Sample, Target
+from collectors import snmp_engine
+from collectors.snmp_parse import (
+    ADMIN_STATUS,
+    COUNTERS,
+    ENTITY_COLUMNS,
+    IF_COLUMNS,
+    OPER_STATUS,
+    SYSTEM,
+    chassis_asset,
+    interval,
+    matches,
+    oper_state,
+    port_rates,
+    rebooted,
+    rows,
+)
+
+AUTH = Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"]
+PRIV = Literal["DES", "3DES", "AES", "AES192", "AES256", "AES192C", "AES256C"]
+
+
+class SnmpSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: Literal["1", "2c", "3"] = "2c"
+    port: int = Field(default=161, ge=1, le=65535)
+    community: SecretStr | None = None
+    user: str | None = None
+    auth_protocol: AUTH | None = None
+    auth_key: SecretStr | None = None
+    priv_protocol: PRIV | None = None
+    priv_key: SecretStr | None = None
+    context: str = ""
+    timeout: float = Field(default=2.0, gt=0, le=60)
+    retries: int = Field(default=1, ge=0, le=10)
+    max_repetitions: int = Field(default=25, ge=1, le=200)
+    watch_ports: list[str] = Field(default_factory=list)
+    ignore_ports: list[str] = Field(default_factory=list)
+    entity: bool = True  # walk ENTITY-MIB for the asset record
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version(cls, v: Any) -> Any:
+        return str(v).lower() if isinstance(v, int | str) else v
+
+    @model_validator(mode="after")
+    def _auth(self) -> SnmpSettings:
+        if self.version in ("1", "2c"):
+            if self.community is None:
+                raise ValueError(f"community is required for SNMP v{self.version}")
+        else:
+            if not self.user:
+                raise ValueError("user is required for SNMP v3")
+            if (self.auth_protocol is None) != (self.auth_key is None):
+                raise ValueError("auth_protocol and auth_key go together")
+            if (self.priv_protocol is None) != (self.priv_key is None):
+                raise ValueError("priv_protocol and priv_key go together")
+            if self.priv_protocol and not self.auth_protocol:
+                raise ValueError("privacy (priv_protocol) needs authentication (auth_protocol)")
+        return self
+
+    @property
+    def security(self) -> str:
+        if self.version != "3":
+            return f"v{self.version}"
+        if self.priv_protocol:
+            return "authPriv"
+        return "authNoPriv" if self.auth_protocol else "noAuthNoPriv"
+
+
+def _auth_data(s: SnmpSettings) -> Any:
+    from pysnmp.hlapi.v3arch.asyncio import CommunityData, UsmUserData
+    from pysnmp.hlapi.v3arch.asyncio import auth as a
+
+    if s.version != "3":
+        assert s.community is not None
+        return CommunityData(s.community.get_secret_value(), mpModel=0 if s.version == "1" else 1)
+    auths = {"MD5": a.USM_AUTH_HMAC96_MD5, "SHA": a.USM_AUTH_HMAC96_SHA,
+             "SHA224": a.USM_AUTH_HMAC128_SHA224, "SHA256": a.USM_AUTH_HMAC192_SHA256,
+             "SHA384": a.USM_AUTH_HMAC256_SHA384, "SHA512": a.USM_AUTH_HMAC384_SHA512}
+    # net-snmp's AES192/AES256 are the Blumenthal key extension; the C variants are Reeder's
+    privs = {"DES": a.USM_PRIV_CBC56_DES, "3DES": a.USM_PRIV_CBC168_3DES,
+             "AES": a.USM_PRIV_CFB128_AES, "AES192": a.USM_PRIV_CFB192_AES_BLUMENTHAL,
+             "AES256": a.USM_PRIV_CFB256_AES_BLUMENTHAL, "AES192C": a.USM_PRIV_CFB192_AES,
+             "AES256C": a.USM_PRIV_CFB256_AES}
+    return UsmUserData(
+        s.user,
+        authKey=s.auth_key.get_secret_value() if s.auth_key else None,
+        privKey=s.priv_key.get_secret_value() if s.priv_key else None,
+        authProtocol=auths[s.auth_protocol] if s.auth_protocol else a.USM_AUTH_NONE,
+        privProtocol=privs[s.priv_protocol] if s.priv_protocol else a.USM_PRIV_NONE)
+
+
+def _value(v: Any) -> Any:
+    """A pysnmp value as plain Python: int, str (text or dotted OID), or None (no such…)."""
+    from pyasn1.type import univ
+    from pysnmp.proto import rfc1905
+
+    if isinstance(v, rfc1905.NoSuchObject | rfc1905.NoSuchInstance | rfc1905.EndOfMibView):
+        return None
+    if isinstance(v, univ.ObjectIdentifier):
+        return str(v)
+    if isinstance(v, univ.Integer):
+        return int(v)
+    if isinstance(v, univ.OctetString):
+        return bytes(v).decode("utf-8", errors="replace").rstrip("\x00")
+    return str(v)
+
+
+class _Failed(Exception):
+    pass
+
+
+def _problem(err_ind: Any, err_status: Any, err_index: Any, what: str) -> str | None:
+    if err_ind:
+        text = str(err_ind)
+        if "timeout" in text.lower():
+            return (f"{what}: timed out ({text}; wrong community, user or address, "
+                    "or the agent is down)")
+        low = text.lower()
+        if any(w in low for w in ("digest", "decrypt", "unknown user", "unknownusername",
+                                  "authentication", "security level")):
+            return f"{what}: SNMPv3 authentication failed ({text}; check user, keys, protocols)"
+        return f"{what}: {text}"
+    if err_status:
+        return f"{what}: agent returned {err_status.prettyPrint()} at index {int(err_index)}"
+    return None
+
+
+class SnmpSession:
+    """The requests of one cycle on one device, as coroutines for the shared engine."""
+
+    def __init__(self, target: Target, s: SnmpSettings) -> None:
+        self.address = target.address
+        self.s = s
+        self.auth = _auth_data(s)
+
+    async def _transport(self) -> Any:
+        from pysnmp.hlapi.v3arch.asyncio import UdpTransportTarget
+
+        return await UdpTransportTarget.create((self.address, self.s.port),
+                                               timeout=self.s.timeout, retries=self.s.retries)
+
+    def _ctx(self) -> Any:
+        from pysnmp.hlapi.v3arch.asyncio import ContextData
+
+        return ContextData(contextName=self.s.context)
+
+    async def get(self, engine: Any, sem: asyncio.Semaphore, oids: list[str]) -> dict[str, Any]:
+        from pysnmp.hlapi.v3arch.asyncio import ObjectIdentity, ObjectType, get_cmd
+
+        tr = await self._transport()
+        async with sem:
+            ei, es, ex, vbs = await get_cmd(engine, self.auth, tr, self._ctx(),
+                                            *[ObjectType(ObjectIdentity(o)) for o in oids],
+                                            lookupMib=False)
+        problem = _problem(ei, es, ex, "GET system group")
+        if problem:
+            raise _Failed(problem)
+        return {str(vb[0]): _value(vb[1]) for vb in vbs}
+
+    async def walk(self, engine: Any, sem: asyncio.Semaphore,
+                   column: str) -> tuple[dict[int, Any], str | None]:
+        """One table column by GETBULK: ({index: value}, problem or None)."""
+        from pysnmp.hlapi.v3arch.asyncio import ObjectIdentity, ObjectType, bulk_walk_cmd
+
+        tr = await self._transport()
+        out: dict[int, Any] = {}
+        prefix = column + "."
+        async with sem:
+            async for ei, es, ex, vbs in bulk_walk_cmd(
+                    engine, self.auth, tr, self._ctx(), 0, self.s.max_repetitions,
+                    ObjectType(ObjectIdentity(column)), lexicographicMode=False,
+                    lookupMib=False):
+                problem = _problem(ei, es, ex, f"walk {column}")
+                if problem:
+                    return out, problem
+                for vb in vbs:
+                    oid = str(vb[0])
+                    val = _value(vb[1])
+                    if not oid.startswith(prefix) or val is None:
+                        continue
+                    sub = oid[len(prefix):]
+                    if sub.isdigit():
+                        out[int(sub)] = val
+        return out, None
+
+
+class SnmpCollector:
+    name = "snmp"
+
+    def collect(self, target: Target, conn: Any) -> list[Sample]:
+        s = target.settings
+        if not isinstance(s, SnmpSettings):
+            raise CollectionError("no settings.snmp for this device (version, community or v3 "
+                                  "user): see the README, section SNMP")
+        session = SnmpSession(target, s)
+        # every request may take (retries+1)×timeout; walks of a column take several
+        budget = (s.retries + 1) * s.timeout * 12 + 10
+
+        async def cycle(engine: Any, sem: asyncio.Semaphore) -> Any:
+            system = await session.get(engine, sem, list(SYSTEM.values()))
+            cols = list(IF_COLUMNS.items())
+            ent = list(ENTITY_COLUMNS.items()) if s.entity else []
+            walked = await asyncio.gather(*[session.walk(engine, sem, oid) for _, oid in cols + ent])
+            return system, cols, ent, walked
+
+        try:
+            system, cols, ent, walked = snmp_engine.run(cycle, budget)
+        except _Failed as e:
+            raise CollectionError(str(e)) from None
+        except TimeoutError:
+            raise CollectionError(f"SNMP cycle timed out after {budget:.0f} s") from None
+        now = time.time()
+        now_ns = int(now * 1e9)
+        return self._samples(target, s, system, cols, ent, walked, now, now_ns)
+
+    def _samples(self, target: Target, s: SnmpSettings, system: dict[str, Any],
+                 cols: list[tuple[str, str]], ent: list[tuple[str, str]],
+                 walked: list[tuple[dict[int, Any], str | None]], now: float,
+                 now_ns: int) -> list[Sample]:
+        host = target.name
+        sysv = {name: system.get(oid) for name, oid in SYSTEM.items()}
+        ticks = sysv["sysUpTime"]
+        if ticks is None:
+            raise CollectionError("the agent has no sysUpTime.0 (noSuchObject): not an SNMP "
+                                  "agent we can judge")
+        target.evidence.append(f"sysDescr.0 = {sysv['sysDescr']!r}; sysUpTime.0 = {ticks}")
+        prev = dict(target.state or {})
+        restarted = rebooted(prev.get("uptime_ticks"), int(ticks))
+        dt = interval(prev, int(ticks), now)
+
+        if_cols: dict[str, dict[int, Any]] = {}
+        problems: list[str] = []
+        for (name, _oid), (values, problem) in zip(cols, walked[:len(cols)], strict=True):
+            if_cols[name] = values
+            if problem:
+                problems.append(problem)
+        if not if_cols.get("ifOperStatus") and not problems:
+            problems.append("walk ifOperStatus: the agent has no ifTable (noSuchObject)")
+        if problems and not any(if_cols.values()):
+            raise CollectionError(problems[0])
+        partial = bool(problems)
+
+        prev_ports: dict[str, Any] = prev.get("ports", {}) if not restarted else {}
+        new_ports: dict[str, Any] = {}
+        samples: list[Sample] = []
+        counts = {"up": 0, "down": 0, "admin_down": 0, "alerting": 0}
+        for idx, row in rows(if_cols).items():
+            names = [str(row.get(k) or "") for k in ("ifName", "ifDescr", "ifAlias")]
+            if matches(s.ignore_ports, idx, names):
+                continue
+            watched = matches(s.watch_ports, idx, names)
+            admin, oper = row.get("ifAdminStatus"), row.get("ifOperStatus")
+            p = prev_ports.get(str(idx)) or {}
+            seen_up = bool(p.get("seen_up")) or oper == 1
+            state = oper_state(admin, oper, bool(p.get("seen_up")), watched)
+            tags = {"host": host, "ifIndex": str(idx)}
+            for k in ("ifName", "ifDescr", "ifAlias"):
+                if row.get(k):
+                    tags[k] = str(row[k])
+            fields: dict[str, float | int | str | bool] = {
+                "admin_status": ADMIN_STATUS.get(admin or 0, "unknown"),
+                "admin_status_code": int(admin or 0),
+                "oper_status": OPER_STATUS.get(oper or 0, "unknown"),
+                "oper_status_code": int(oper or 0),
+                "oper_state": state,
+                "status_changed": int(bool(p) and p.get("oper") is not None
+                                      and p.get("oper") != oper),
+            }
+            speed = row.get("ifHighSpeed")
+            if speed is not None:
+                fields["ifHighSpeed"] = int(speed)
+            counters: dict[str, int] = {}
+            for col, (fname, _bits) in COUNTERS.items():
+                if row.get(col) is not None:
+                    counters[fname] = int(row[col])
+                    fields[fname] = int(row[col])
+            if p.get("last_change") is not None and row.get("ifLastChange") != p.get("last_change"):
+                p = {}  # counter discontinuity possible: no rates this cycle
+            fields.update(port_rates(p.get("counters"), counters, dt, int(speed or 0) or None))
+            if partial:
+                fields["partial"] = 1
+            samples.append(Sample("interface", tags, fields, now_ns))
+            new_ports[str(idx)] = {"seen_up": seen_up, "oper": oper, "counters": counters,
+                                   "last_change": row.get("ifLastChange")}
+            counts["up" if state == "up" else "admin_down" if state == "admin-down"
+                   else "down"] += 1
+            counts["alerting"] += state in ("down-was-up", "down-watched")
+
+        target.evidence.append(f"IF-MIB: {len(new_ports)} ports, {counts['up']} up"
+                               + (f"; partial: {'; '.join(problems)}" if problems else ""))
+        sysf: dict[str, float | int | str | bool] = {
+            "sysDescr": str(sysv["sysDescr"] or ""), "sysObjectID": str(sysv["sysObjectID"] or ""),
+            "sysName": str(sysv["sysName"] or ""), "uptime_seconds": int(ticks) / 100,
+            "rebooted": int(restarted), "ports_total": len(new_ports), "ports_up": counts["up"],
+            "ports_down": counts["down"], "ports_admin_down": counts["admin_down"],
+            "ports_alerting": counts["alerting"], "partial": int(partial)}
+        samples.append(Sample("snmp", {"host": host}, sysf, now_ns))
+
+        if ent:
+            ent_cols = {name: values for (name, _), (values, _p) in
+                        zip(ent, walked[len(cols):], strict=True)}
+            asset = chassis_asset(rows(ent_cols))
+            afields: dict[str, float | int | str | bool] = {
+                "sysObjectID": sysf["sysObjectID"], "sysDescr": sysf["sysDescr"],
+                "entity_mib": int(bool(asset))}
+            afields.update({k: str(v) for k, v in asset.items()})
+            samples.append(Sample("asset", {"host": host}, afields, now_ns))
+
+        target.state.clear()
+        target.state.update({"uptime_ticks": int(ticks), "time": now, "ports": new_ports})
+        return samples

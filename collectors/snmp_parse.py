@@ -1,0 +1,153 @@
+"""Pure SNMP helpers: counter deltas, rates, port states. No I/O, no pysnmp."""
+
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+from typing import Any
+
+ADMIN_STATUS = {1: "up", 2: "down", 3: "testing"}
+OPER_STATUS = {1: "up", 2: "down", 3: "testing", 4: "unknown", 5: "dormant", 6: "notPresent",
+               7: "lowerLayerDown"}
+DOWN_CODES = {2, 6, 7}  # down, notPresent, lowerLayerDown
+
+# ifTable / ifXTable columns (numeric; no MIB lookups)
+IF_COLUMNS: dict[str, str] = {
+    "ifDescr": "1.3.6.1.2.1.2.2.1.2",
+    "ifType": "1.3.6.1.2.1.2.2.1.3",
+    "ifAdminStatus": "1.3.6.1.2.1.2.2.1.7",
+    "ifOperStatus": "1.3.6.1.2.1.2.2.1.8",
+    "ifLastChange": "1.3.6.1.2.1.2.2.1.9",
+    "ifInDiscards": "1.3.6.1.2.1.2.2.1.13",
+    "ifInErrors": "1.3.6.1.2.1.2.2.1.14",
+    "ifOutDiscards": "1.3.6.1.2.1.2.2.1.19",
+    "ifOutErrors": "1.3.6.1.2.1.2.2.1.20",
+    "ifName": "1.3.6.1.2.1.31.1.1.1.1",
+    "ifHCInOctets": "1.3.6.1.2.1.31.1.1.1.6",
+    "ifHCOutOctets": "1.3.6.1.2.1.31.1.1.1.10",
+    "ifHighSpeed": "1.3.6.1.2.1.31.1.1.1.15",
+    "ifAlias": "1.3.6.1.2.1.31.1.1.1.18",
+}
+COUNTERS = {  # column → (field name, counter bits)
+    "ifHCInOctets": ("in_octets", 64),
+    "ifHCOutOctets": ("out_octets", 64),
+    "ifInErrors": ("in_errors", 32),
+    "ifOutErrors": ("out_errors", 32),
+    "ifInDiscards": ("in_discards", 32),
+    "ifOutDiscards": ("out_discards", 32),
+}
+SYSTEM = {
+    "sysDescr": "1.3.6.1.2.1.1.1.0",
+    "sysObjectID": "1.3.6.1.2.1.1.2.0",
+    "sysUpTime": "1.3.6.1.2.1.1.3.0",
+    "sysName": "1.3.6.1.2.1.1.5.0",
+}
+ENTITY_COLUMNS = {
+    "descr": "1.3.6.1.2.1.47.1.1.1.1.2",
+    "class": "1.3.6.1.2.1.47.1.1.1.1.5",
+    "name": "1.3.6.1.2.1.47.1.1.1.1.7",
+    "hardware_rev": "1.3.6.1.2.1.47.1.1.1.1.8",
+    "firmware_rev": "1.3.6.1.2.1.47.1.1.1.1.9",
+    "software_rev": "1.3.6.1.2.1.47.1.1.1.1.10",
+    "serial": "1.3.6.1.2.1.47.1.1.1.1.11",
+    "model": "1.3.6.1.2.1.47.1.1.1.1.13",
+}
+CHASSIS = 3
+
+
+def counter_delta(prev: int, cur: int, bits: int) -> int | None:
+    """cur - prev for an SNMP counter; a Counter32 that went down wrapped once (add 2^32);
+    a Counter64 that went down was reset (None: no delta)."""
+    if cur >= prev:
+        return cur - prev
+    if bits == 32:
+        return cur + 2**32 - prev
+    return None
+
+
+def rebooted(prev_ticks: int | None, cur_ticks: int) -> bool:
+    """sysUpTime went backwards: the agent restarted (TimeTicks wrap after 497 days aside)."""
+    if prev_ticks is None:
+        return False
+    if cur_ticks >= prev_ticks:
+        return False
+    # a wrap of the 32-bit TimeTicks leaves a small value after a value near 2^32
+    return not (prev_ticks > 2**32 - 8_640_000 and cur_ticks < 8_640_000)
+
+
+def interval(prev: dict[str, Any], cur_ticks: int, now: float) -> float | None:
+    """Seconds between the previous poll and this one: the sysUpTime delta when it is
+    sane, else wall-clock; None when there is no previous poll or the agent restarted."""
+    p_ticks = prev.get("uptime_ticks")
+    p_time = prev.get("time")
+    if p_ticks is None or p_time is None or rebooted(p_ticks, cur_ticks):
+        return None
+    d_ticks = (cur_ticks - p_ticks) % 2**32
+    wall = now - float(p_time)
+    if d_ticks > 0 and (wall <= 0 or abs(d_ticks / 100 - wall) <= max(2.0, wall * 0.5)):
+        return d_ticks / 100
+    return wall if wall > 0 else None
+
+
+def port_rates(prev: dict[str, Any] | None, cur: dict[str, int], dt: float | None,
+               speed_mbps: int | None) -> dict[str, float]:
+    """Per-second rates from two counter snapshots {field: value} taken dt seconds apart.
+
+    Octets become bits/s (`in_bps`, `out_bps`); errors/discards become per-second rates
+    (`in_errors_per_s`…). A reset counter gives no field for that counter (no spike)."""
+    out: dict[str, float] = {}
+    if not prev or not dt or dt <= 0:
+        return out
+    for _col, (name, bits) in COUNTERS.items():
+        if name not in cur or name not in prev:
+            continue
+        d = counter_delta(int(prev[name]), int(cur[name]), bits)
+        if d is None:
+            continue
+        if name.endswith("octets"):
+            out[name.replace("_octets", "_bps")] = round(8 * d / dt, 3)
+        else:
+            out[f"{name}_per_s"] = round(d / dt, 4)
+    if speed_mbps and "in_bps" in out and "out_bps" in out:
+        peak = max(out["in_bps"], out["out_bps"])
+        out["utilisation_percent"] = round(100 * peak / (speed_mbps * 1e6), 3)
+    return out
+
+
+def oper_state(admin: int | None, oper: int | None, seen_up: bool, watched: bool) -> str:
+    """One text for a rule: up, down (never seen up), down-was-up, down-watched,
+    admin-down (ignored), or the oper status name (testing, dormant, unknown…)."""
+    if admin is not None and admin != 1 and not watched:
+        return "admin-down"
+    if oper == 1:
+        return "up"
+    if oper in DOWN_CODES:
+        if watched:
+            return "down-watched"
+        return "down-was-up" if seen_up else "down"
+    return OPER_STATUS.get(oper or 0, "unknown")
+
+
+def matches(patterns: list[str], index: int, names: list[str]) -> bool:
+    """A port pattern matches its ifIndex, or ifName/ifDescr/ifAlias (shell globs)."""
+    return any(p == str(index) or any(n and fnmatchcase(n, p) for n in names) for p in patterns)
+
+
+def rows(columns: dict[str, dict[int, Any]]) -> dict[int, dict[str, Any]]:
+    """{column: {index: value}} → {index: {column: value}}, indices sorted."""
+    out: dict[int, dict[str, Any]] = {}
+    for col, values in columns.items():
+        for idx, v in values.items():
+            out.setdefault(idx, {})[col] = v
+    return dict(sorted(out.items()))
+
+
+def chassis_asset(entities: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """The asset record from ENTITY-MIB: the first chassis row (else the first row with a
+    model or serial); empty values left out."""
+    if not entities:
+        return {}
+    chosen = next((r for r in entities.values() if r.get("class") == CHASSIS), None)
+    if chosen is None:
+        chosen = next((r for r in entities.values() if r.get("model") or r.get("serial")),
+                      next(iter(entities.values())))
+    return {k: v for k, v in chosen.items() if k != "class" and v not in ("", None)}
