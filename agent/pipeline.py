@@ -15,6 +15,7 @@ from agent.cases.engine import CaseEngine, EventSink
 from agent.cases.policy import CasePolicy
 from agent.inventory import Inventory
 from agent.model import Result, Sample, Verdict
+from agent.store.assets import record_assets
 from agent.store.samples import write_collection, write_samples
 from agent.store.state import collector_key, eval_key, load_state, save_state
 from checks.evaluate import collection_verdict
@@ -111,6 +112,9 @@ class Pipeline:
                     log.exception("sink %s failed to take %d samples: %s", sink.name,
                                   len(result.samples), e)
             write_collection(self.engine, result)
+            with self.engine.begin() as conn:
+                for c in record_assets(conn, result.samples, self.clock()):
+                    log.warning("asset change on %s: %s %s → %s", c["device"], c["field"], c["old"], c["new"])
             changes = self.cases.apply(verdicts) if self.cases is not None else []
             for kind, case in changes:
                 log.info("case %s %s: %s %s L%d %s", case.number, kind, case.device,

@@ -15,6 +15,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import Engine, func, select
 
 from agent.cases.queries import list_cases
+from agent.store.assets import asset_history, list_assets
 from agent.store.schema import inspection_results, inspection_runs, playbook_runs, rollups
 from reports.fault import sla_state
 from reports.i18n import LABELS
@@ -243,6 +244,9 @@ def periodic_data(engine: Engine, first: date, last: date, tz: Any, devices: lis
         "growth": growth, "charts": [g["label"] for g in growth[:CHARTS]], "peaks": peaks,
         "cases": cases, "recommendations": recommendations,
         "remediations": _remediations(engine, since, until, tz),
+        "assets": [{k: v for k, v in a.items() if k not in ("first_seen", "updated_at")}
+                   for a in list_assets(engine) if a["device"] in {d["name"] for d in devices}],
+        "asset_changes": [{**c, "at": when(c["at"])} for c in asset_history(engine, None, since, until)],
         "generated": when(now),
     }
 
@@ -279,6 +283,10 @@ def periodic_xlsx(data: dict[str, Any], lang: str) -> bytes:
          [[r["at"], r["device"], r["playbook"], r["actor"], r["result"], r["bytes_freed"], r["case"]]
           for r in data["remediations"]]),
     ]
+    keys = ["device", *sorted({k for a in data["assets"] for k in a} - {"device"})]
+    sheets.append((p["assets"], keys, [[a.get(k, "") for k in keys] for a in data["assets"]]))
+    sheets.append((p["asset_changes"], [p["at"], p["device"], "field", "old", "new"],
+                   [[c["at"], c["device"], c["field"], c["old"], c["new"]] for c in data["asset_changes"]]))
     first = True
     for title, header, rows in sheets:
         ws = wb.active if first else wb.create_sheet()

@@ -74,6 +74,10 @@ class Synthetic:
         load = 35 + 30 * math.sin(day / 5 + len(name))
         out.append(Sample("cpu", {"host": name, "cpu": "cpu-total"}, {"usage_active": round(load, 1)}, t))
         out.append(Sample("mem", {"host": name}, {"used_percent": round(50 + day * 0.05, 1)}, t))
+        if target.kind == "switch":  # the core switch's firmware is upgraded on day 100
+            out.append(Sample("asset", {"host": name}, {
+                "model": "S12704", "serial": "2102351931P0K8000123", "hardware_rev": "VER.B",
+                "firmware_rev": "V200R019C10SPC500" if day < 100 else "V200R021C00SPC100"}, t))
         return out
 
 

@@ -65,6 +65,8 @@ def test_periodic_report_every_format_and_language(half_year: Path) -> None:
     assert f"| Fault cases | {len(cases)} | 0 |" in md
     # db01 /u01 grows 0.21 %/day from 55 %: a recommendation, with the projection
     assert "/u01 on db01 will be full in about" in md
+    assert "- sw-core-1: S12704 2102351931P0K8000123 Firmware V200R021C00SPC100" in md  # the asset register
+    assert "- 2026-04-11 09:00 sw-core-1 firmware_rev: V200R019C10SPC500 → V200R021C00SPC100" in md
     html = d / "periodic.html"
     run(d, "report", "periodic", "--period", "2026H1", "-f", "html", "-o", str(html))
     page = html.read_text()

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from agent import __version__
-from agent.cli import cases, hooks, inventory, playbook, report
+from agent.cli import assets, cases, hooks, inventory, playbook, report
 from agent.cli.common import err, setup_logging
 from agent.cli.inspect import inspect
 from agent.cli.run import run
@@ -33,6 +33,7 @@ app.command("status")(status)
 app.command("reload")(reload)
 app.add_typer(inventory.app, name="inventory")
 app.add_typer(cases.app, name="cases")
+app.add_typer(assets.app, name="assets")
 app.add_typer(report.app, name="report")
 app.add_typer(playbook.app, name="playbook")
 app.add_typer(hooks.app, name="hooks")

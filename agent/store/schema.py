@@ -228,3 +228,24 @@ case_tickets = Table(
     Column("url", String, nullable=False, default=""),
     Column("created_at", Float, nullable=False),
 )
+
+# The asset register (资产台账): the latest record per device (model, serial, hardware,
+# firmware and software versions…) and every change of a field, as collected.
+assets = Table(
+    "assets", metadata,
+    Column("device", String, primary_key=True),
+    Column("record", Text, nullable=False),  # JSON: field -> value
+    Column("first_seen", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+asset_changes = Table(
+    "asset_changes", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("device", String, nullable=False),
+    Column("at", Float, nullable=False),
+    Column("field", String, nullable=False),
+    Column("old", Text),  # None: first seen
+    Column("new", Text),  # None: no longer reported
+    Index("ix_asset_changes_device_at", "device", "at"),
+)
