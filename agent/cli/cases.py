@@ -11,7 +11,18 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from agent.cli.common import ConfigOpt, DataDirOpt, Format, FormatOpt, actor, err, out, print_json
+from agent.cli.common import (
+    ConfigOpt,
+    DataDirOpt,
+    Format,
+    FormatOpt,
+    Lang,
+    actor,
+    err,
+    out,
+    print_json,
+    require_output,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -29,11 +40,6 @@ class Which(StrEnum):
     resolved = "resolved"
     closed = "closed"
     all = "all"
-
-
-class Lang(StrEnum):
-    zh = "zh-CN"
-    en = "en"
 
 
 class ReportFormat(StrEnum):
@@ -266,7 +272,7 @@ def report(number: NumberArg,
            output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file "
                                                        "instead of stdout.")] = None,
            config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
-    """Write the fault report (故障处理报告) of a case: Markdown, HTML or PDF (the PDF carries
+    """Write the fault report (故障处理报告) of a case: Markdown, HTML, PDF or DOCX (the PDF carries
     page numbers and the content hash on every page; `xunjian report verify` checks it).
 
     Examples:
@@ -281,8 +287,7 @@ def report(number: NumberArg,
     from reports.fault import render_fault_report
 
     cfg, engine = _open(config, data_dir)
-    if fmt in (ReportFormat.pdf, ReportFormat.docx) and output is None:
-        raise typer.BadParameter(f"{fmt.value} is binary: give --output FILE", param_hint="--format")
+    require_output(fmt.value, output)
     content = render_fault_report(engine, cfg.cases, number, fmt.value, lang.value)
     if content is None:
         err.print(f"xunjian: no case {number}")

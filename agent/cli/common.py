@@ -34,6 +34,20 @@ DataDirOpt = Annotated[Path | None, typer.Option(
     show_default=False)]
 
 
+class Lang(StrEnum):
+    zh = "zh-CN"
+    en = "en"
+
+
+BINARY = ("pdf", "docx", "xlsx")
+
+
+def require_output(fmt: str, output: Path | None) -> None:
+    """PDF, DOCX and XLSX are not for a terminal: they need --output."""
+    if fmt in BINARY and output is None:
+        raise typer.BadParameter(f"{fmt} is binary: give --output FILE", param_hint="--format")
+
+
 def actor(who: str | None) -> str:
     """Who did it: `--as NAME`, else the OS user."""
     if who:

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from agent.cli.common import ConfigOpt, DataDirOpt, InventoryOpt, err, out
+from agent.cli.common import ConfigOpt, DataDirOpt, InventoryOpt, Lang, err, out, require_output
 
 app = typer.Typer(help="Reports: the daily inspection ledger (日常巡检记录), the monthly summary; "
                   "verify a report file.",
@@ -23,11 +23,6 @@ class LedgerFormat(StrEnum):
     pdf = "pdf"
     md = "md"
     xlsx = "xlsx"
-
-
-class Lang(StrEnum):
-    zh = "zh-CN"
-    en = "en"
 
 
 def _period(day: str | None, month: str | None, today: date) -> tuple[date, date]:
@@ -53,11 +48,11 @@ def ledger(day: Annotated[str | None, typer.Option("--day", help="One day, YYYY-
                                                    show_default=False)] = None,
            month: Annotated[str | None, typer.Option("--month", help="A whole month, YYYY-MM.",
                                                      show_default=False)] = None,
-           fmt: Annotated[LedgerFormat, typer.Option("--format", "-f", help="html, md or xlsx.")]
+           fmt: Annotated[LedgerFormat, typer.Option("--format", "-f", help="html, pdf, md or xlsx.")]
            = LedgerFormat.html,
            lang: Annotated[Lang, typer.Option("--lang", help="Language.")] = Lang.zh,
            output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here (needed "
-                                                       "for xlsx); default: stdout.")] = None,
+                                                       "for pdf and xlsx); default: stdout.")] = None,
            config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
     """The daily inspection ledger (日常巡检记录): every recorded run (`xunjian inspect --record`,
     or the daemon's scheduled inspections), every device and check with its verdict and
@@ -77,8 +72,7 @@ def ledger(day: Annotated[str | None, typer.Option("--day", help="One day, YYYY-
     cfg = load_config(config)
     today = datetime.now(UTC).astimezone(cfg.cases.tz).date()
     first, last = _period(day, month, today)
-    if fmt in (LedgerFormat.xlsx, LedgerFormat.pdf) and output is None:
-        raise typer.BadParameter(f"{fmt.value} is binary: give --output FILE", param_hint="--format")
+    require_output(fmt.value, output)
     data = ledger_data(open_engine(data_dir or cfg.data_dir), first, last, cfg.cases.tz)
     write(render("ledger", data, fmt.value, lang.value), output, f"{len(data['runs'])} runs")
 
@@ -119,8 +113,7 @@ def monthly(month: Annotated[str | None, typer.Option("--month", help="YYYY-MM (
     if name not in calendars:
         raise typer.BadParameter(f"one of the calendars in the config: {', '.join(sorted(calendars))}",
                                  param_hint="--calendar")
-    if fmt is SummaryFormat.pdf and output is None:
-        raise typer.BadParameter("pdf is binary: give --output FILE", param_hint="--format")
+    require_output(fmt.value, output)
     data = monthly_data(open_engine(data_dir or cfg.data_dir), first, cfg.cases.tz, calendars[name])
     write(render("monthly", data, fmt.value, lang.value), output, f"{data['cases']} cases")
 
@@ -178,8 +171,7 @@ def periodic(period: Annotated[str | None, typer.Option("--period", help="2026H1
             raise typer.BadParameter("--to is before --from")
     else:
         raise typer.BadParameter("give --period (e.g. 2026H1) or both --from and --to")
-    if fmt in (PeriodicFormat.pdf, PeriodicFormat.xlsx) and output is None:
-        raise typer.BadParameter(f"{fmt.value} is binary: give --output FILE", param_hint="--format")
+    require_output(fmt.value, output)
     inv = load_inventory(inventory or cfg.inventory, cfg.secrets_file)
     devices = [{"name": d.name, "kind": d.kind, "address": d.address, "groups": list(d.groups),
                 "site": d.labels.get("site", "")} for d in inv.devices.values()]
