@@ -9,7 +9,7 @@ import pytest
 
 from agent.playbook.catalog import bind, load_catalog
 from agent.playbook.files import FileEntry, delete_command, select
-from agent.playbook.steps import listening
+from agent.playbook.waits import listening
 from agent.playbook.weblogic import jvm_pids
 from agent.problems import ConfigError
 from agent.remediation import ParamSpec, parse_size
