@@ -229,3 +229,17 @@ def test_bad_settings_name_the_place(tmp_path: Path, admin: AdminServer, change:
     with pytest.raises(ConfigError) as e:
         load_inventory(inv)
     assert where in str(e.value) and "plain-text" not in str(e.value)
+
+
+def test_readme_oracle_weblogic_example_loads(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("An Oracle + WebLogic host:", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    sf = tmp_path / "secrets.yaml"
+    sf.write_text(json.dumps({"wls_monitor": "pw"}))
+    sf.chmod(0o600)
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(f"secrets_file: {sf}\ndefaults: {{ssh: {{user: oracle}}}}\n" + block)
+    dev = load_inventory(inv).devices["app01"]
+    rest = dev.settings["weblogic_rest"]
+    assert "weblogic_rest" in dev.collectors and rest.domain == "base_domain"
+    assert rest.verify and rest.ca_file == "/etc/xunjian/wls-ca.pem" and rest.servers[-1] == "ms2"
