@@ -85,3 +85,14 @@ def test_large_stdout_and_stderr_both_read(tmp_path: Path, ssh_peer) -> None:  #
         assert time.monotonic() - t0 < 15
         out = conn.run("exit 0")  # nothing printed at all: ends on the exit status
         assert (out.stdout, out.stderr, out.exit_status) == ("", "", 0)
+
+
+def test_timed_out_commands_leak_no_descriptors(tmp_path: Path, ssh_peer) -> None:  # type: ignore[no-untyped-def]
+    with SshConnection(device(tmp_path, ssh_peer, command_timeout=0.3)) as conn:
+        conn.run("true")
+        before = len(list(Path("/proc/self/fd").iterdir()))
+        for _ in range(5):
+            with pytest.raises(CollectionError, match="timed out"):
+                conn.run("sleep 5")
+        assert len(list(Path("/proc/self/fd").iterdir())) <= before
+        assert conn.run("echo still").stdout == "still\n"  # the connection is still usable

@@ -7,6 +7,7 @@ engineer's words — never a secret, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import select
 import socket
@@ -214,6 +215,7 @@ class SshConnection:
         if self.client is None:
             raise CollectionError("SSH connection is not open")
         timeout = timeout or self.device.ssh.command_timeout
+        chan: paramiko.Channel | None = None
         try:
             chan = self.client.get_transport().open_session(timeout=timeout)  # type: ignore[union-attr]
             chan.settimeout(timeout)
@@ -249,11 +251,14 @@ class SshConnection:
                 else:  # data, EOF or close wakes us; the 50 ms cap is a safety net
                     select.select([ready], [], [], min(left, 0.05))
             status = chan.recv_exit_status()
-            chan.close()
         except TimeoutError:
             raise CollectionError(f"'{command}' timed out after {timeout:g} s") from None
         except (paramiko.SSHException, OSError, EOFError) as e:
             raise CollectionError(f"'{command}' failed: SSH session lost ({e})") from None
+        finally:
+            if chan is not None:  # also frees the pipe behind fileno(), on every path
+                with contextlib.suppress(Exception):
+                    chan.close()
         return CommandOutput(command, status, out.decode("utf-8", "replace"),
                              err.decode("utf-8", "replace"))
 
