@@ -96,3 +96,22 @@ def test_timed_out_commands_leak_no_descriptors(tmp_path: Path, ssh_peer) -> Non
                 conn.run("sleep 5")
         assert len(list(Path("/proc/self/fd").iterdir())) <= before
         assert conn.run("echo still").stdout == "still\n"  # the connection is still usable
+
+
+def test_known_hosts_parsed_once_per_file_version(tmp_path: Path, ssh_peer) -> None:  # type: ignore[no-untyped-def]
+    from agent.connections.ssh import KNOWN_HOSTS
+
+    kh = tmp_path / "known_hosts"
+    kh.write_text(ssh_peer.known_hosts.read_text())
+    dev = device(tmp_path, ssh_peer, known_hosts=str(kh))
+    with SshConnection(dev) as conn:
+        assert conn.run("true").exit_status == 0
+    first = KNOWN_HOSTS.get(kh)
+    assert KNOWN_HOSTS.get(kh) is first
+    # the file changes (the host key is now another one): read again, and the change is refused
+    other = tmp_path / "other_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
+    kh.write_text(f"[{ssh_peer.host}]:{ssh_peer.port} " + " ".join(Path(f"{other}.pub").read_text().split()[:2]) + "\n")
+    assert KNOWN_HOSTS.get(kh) is not first
+    with pytest.raises(CollectionError, match="CHANGED"), SshConnection(dev):
+        pass

@@ -64,6 +64,30 @@ class _KeyCache:
 KEYS = _KeyCache()
 
 
+class _KnownHostsCache:
+    """known_hosts parsed once per file version: paramiko re-reads and re-parses the whole file
+    (every key object) on every connection, which grows with the number of devices."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._files: dict[str, tuple[tuple[int, int, int], paramiko.HostKeys]] = {}
+
+    def get(self, path: Path) -> paramiko.HostKeys:
+        st = path.stat()
+        version = (st.st_ino, st.st_mtime_ns, st.st_size)
+        with self._lock:
+            hit = self._files.get(str(path))
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        keys = paramiko.HostKeys(str(path))  # OSError / SSHException: the caller says which file
+        with self._lock:
+            self._files[str(path)] = (version, keys)
+        return keys
+
+
+KNOWN_HOSTS = _KnownHostsCache()
+
+
 class AcceptNewPolicy(paramiko.MissingHostKeyPolicy):
     """OpenSSH's `StrictHostKeyChecking=accept-new`: learn unknown hosts, never changed ones.
 
@@ -199,7 +223,9 @@ class SshConnection:
         client = paramiko.SSHClient()
         if s.known_hosts.exists():
             try:
-                client.load_host_keys(str(s.known_hosts))
+                # Shared, read-only: paramiko only reads its "system" host keys (it consults them
+                # first, and never saves them); accept-new adds to the client's own set and file.
+                client._system_host_keys = KNOWN_HOSTS.get(s.known_hosts)
             except (OSError, paramiko.SSHException) as e:
                 raise CollectionError(f"known_hosts file {s.known_hosts} unreadable: {e}") from None
         if s.host_key_policy == "accept-new":
