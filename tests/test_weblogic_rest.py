@@ -243,3 +243,18 @@ def test_readme_oracle_weblogic_example_loads(tmp_path: Path) -> None:
     rest = dev.settings["weblogic_rest"]
     assert "weblogic_rest" in dev.collectors and rest.domain == "base_domain"
     assert rest.verify and rest.ca_file == "/etc/xunjian/wls-ca.pem" and rest.servers[-1] == "ms2"
+
+
+def test_stopped_then_started_is_one_restart(tmp_path: Path, admin: AdminServer) -> None:
+    cycles = Cycles(rest_device(tmp_path, admin), "weblogic_rest")
+    assert cycles.run().status is Status.OK
+    ms1 = admin.servers.pop("ms1")  # stopped: the admin server no longer lists it
+    r = cycles.run()
+    assert one(r.samples, "weblogic", server="ms1").fields["state"] == "NOT_RUNNING"
+    assert verdicts(r.samples)[("weblogic_state", "ms1")] is Status.CRIT
+    admin.servers["ms1"] = {**ms1, "activationTime": ms1["activationTime"] + 600_000}
+    admin.servers["ms2"] = {"state": "RUNNING", "activationTime": 1763773999000}  # first seen: no restart
+    r = cycles.run()
+    assert one(r.samples, "weblogic", server="ms1").fields["restarts"] == 1
+    assert one(r.samples, "weblogic", server="ms2").fields["restarts"] == 0
+    assert [e.tags["server"] for e in by(r.samples, "event")] == ["ms1"]
