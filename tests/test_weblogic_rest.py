@@ -235,7 +235,7 @@ def test_readme_oracle_weblogic_example_loads(tmp_path: Path) -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     block = readme.split("An Oracle + WebLogic host:", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
     sf = tmp_path / "secrets.yaml"
-    sf.write_text(json.dumps({"wls_monitor": "pw"}))
+    sf.write_text(json.dumps({"wls_monitor": "Wls-s3cret-9"}))
     sf.chmod(0o600)
     inv = tmp_path / "inventory.yaml"
     inv.write_text(f"secrets_file: {sf}\ndefaults: {{ssh: {{user: oracle}}}}\n" + block)
@@ -243,6 +243,11 @@ def test_readme_oracle_weblogic_example_loads(tmp_path: Path) -> None:
     rest = dev.settings["weblogic_rest"]
     assert "weblogic_rest" in dev.collectors and rest.domain == "base_domain"
     assert rest.verify and rest.ca_file == "/etc/xunjian/wls-ca.pem" and rest.servers[-1] == "ms2"
+    assert rest.password.get_secret_value() == "Wls-s3cret-9"
+    from tests.helpers import cli
+    shown = cli("inventory", "check", "-i", str(inv), "--format", "json")
+    assert shown.returncode == 0, shown.stderr
+    assert "Wls-s3cret-9" not in shown.stdout + shown.stderr and "weblogic_rest" in shown.stdout
 
 
 def test_stopped_then_started_is_one_restart(tmp_path: Path, admin: AdminServer) -> None:
