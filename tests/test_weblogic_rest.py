@@ -263,3 +263,16 @@ def test_stopped_then_started_is_one_restart(tmp_path: Path, admin: AdminServer)
     assert one(r.samples, "weblogic", server="ms1").fields["restarts"] == 1
     assert one(r.samples, "weblogic", server="ms2").fields["restarts"] == 0
     assert [e.tags["server"] for e in by(r.samples, "event")] == ["ms1"]
+
+
+def test_cli_inspect_judges_rest_servers(tmp_path: Path, admin: AdminServer) -> None:
+    from tests.helpers import cli
+
+    rest_device(tmp_path, admin)
+    r = cli("inspect", "-i", str(tmp_path / "inventory.yaml"), "--data-dir", str(tmp_path / "var"), "-f", "json")
+    doc = json.loads(r.stdout)
+    checks = {(x["check"], x["instance"]): x["status"] for x in doc["results"]}
+    assert checks[("collect.weblogic_rest", "")] == "ok"
+    assert checks[("weblogic_state", "ms1")] == "ok" and checks[("weblogic_state", "ms2")] == "crit"
+    assert checks[("weblogic_health", "AdminServer")] == "ok"
+    assert r.returncode == 2  # Nagios: CRIT
