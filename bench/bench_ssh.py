@@ -19,7 +19,8 @@ Ours runs in this process: its client CPU is RUSAGE_SELF.
 pssh and ansible get `-o KexAlgorithms=curve25519-sha256`, the exchange paramiko negotiates
 (OpenSSH 9.2's default sntrup761 costs the client ~90 ms per connection). ansible-core is not
 a dependency of ours: it is looked up on PATH, then in ~/.cache/xunjian/bench-ansible, which is
-created with pip when missing (unless --no-ansible-install).
+created with pip when missing (unless --no-ansible-install). parallel-ssh is Debian's `pssh`
+(`apt-get install pssh`); a tool that is not there is skipped and said so.
 """
 
 from __future__ import annotations
