@@ -18,7 +18,7 @@ class CollectorSpec:
     Top-level SecretStr fields of that model must be given as secret references."""
 
     name: str
-    transport: Literal["local", "ssh", "snmp", "cli"]
+    transport: Literal["local", "ssh", "snmp", "cli", "http"]
     description: str
     factory: Callable[[], Any]
     settings: Callable[[], Any] | None = None
@@ -78,6 +78,18 @@ def _weblogic_settings() -> Any:
     return WeblogicSettings
 
 
+def _weblogic_rest() -> Any:
+    from collectors.weblogic_rest import WeblogicRestCollector
+
+    return WeblogicRestCollector()
+
+
+def _weblogic_rest_settings() -> Any:
+    from collectors.weblogic_rest import WeblogicRestSettings
+
+    return WeblogicRestSettings
+
+
 def _config() -> Any:
     from collectors.config_files import ConfigCollector
 
@@ -113,6 +125,9 @@ COLLECTORS: dict[str, CollectorSpec] = {
                             "(autoextend, CDB/PDB, TEMP, UNDO), recovery area", _oracle, _oracle_settings),
     "weblogic": CollectorSpec("weblogic", "ssh", "WebLogic servers over SSH: JVM, state from the "
                               "server log, restarts, heap", _weblogic, _weblogic_settings),
+    "weblogic_rest": CollectorSpec("weblogic_rest", "http", "WebLogic servers through the admin "
+                                   "server's REST management API (HTTPS): state, health, restarts, heap",
+                                   _weblogic_rest, _weblogic_rest_settings),
     "config": CollectorSpec("config", "ssh", "configuration files over SSH: checksum, size, mtime; "
                             "changes with a redacted diff", _config, _config_settings),
     "snmp": CollectorSpec("snmp", "snmp", "switches, encoders and bearer devices over SNMP v2c/v3: "
