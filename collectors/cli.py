@@ -205,8 +205,12 @@ def _session(target: Target, s: CliSettings, plat: Platform,
                                 for c in commands[i + 1:]]
                         break
         finally:
-            with contextlib.suppress(Exception):  # a dead channel cannot be closed politely
-                conn.disconnect()
+            # Log out without netmiko's disconnect(): it first probes for config mode, which
+            # we never enter (2 s on VRP); a dead channel cannot be closed politely anyway.
+            with contextlib.suppress(Exception):
+                conn.write_channel(plat.logout + conn.RETURN)
+            with contextlib.suppress(Exception):
+                conn.paramiko_cleanup()
         return out
 
 

@@ -25,6 +25,7 @@ class Platform:
     os: str
     enable: bool       # enter privileged mode (with settings.cli.secret) before the commands
     commands: tuple[Command, ...]
+    logout: str = "quit"
 
 
 PLATFORMS: dict[str, Platform] = {
@@ -54,7 +55,7 @@ PLATFORMS: dict[str, Platform] = {
         Command("memory", "show processes memory sorted", "textfsm"),
         Command("logs", "show logging", "textfsm"),
         Command("config", "show running-config", "config"),
-    )),
+    ), logout="exit"),
 }
 
 CHECKS = sorted({c.check for p in PLATFORMS.values() for c in p.commands})
