@@ -112,3 +112,23 @@ def test_inventory_mistakes_are_one_clear_message(tmp_path: Path, cli_settings: 
     out = r.stdout + r.stderr
     assert where in out and message in out and "Traceback" not in out
     assert str(inv.name) in out
+
+
+def test_readme_cli_inventory_example_validates(tmp_path: Path) -> None:
+    from agent.inventory import load_inventory
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("### Switch CLI inspection: `cli`", 1)[1].split("```yaml\n", 1)[1]
+    (tmp_path / "inventory.yaml").write_text(block.split("```", 1)[0])
+    secrets = tmp_path / "secrets.yaml"
+    secrets.write_text("sw_core_pass: p1\nsw_agg_pass: p2\nrtr_enable: en4ble\n")
+    secrets.chmod(0o600)
+    inv = load_inventory(tmp_path / "inventory.yaml", secrets_file=secrets,
+                         env={"ENV_RTR_PASS": "p3"})
+    core = inv.devices["sw-core-1"].settings["cli"]
+    assert core.platform == "huawei" and core.password.get_secret_value() == "p1"
+    assert core.host_key_policy == "reject" and core.ignore_ports == ["NULL0", "InLoopBack0"]
+    assert inv.devices["sw-agg-3"].settings["cli"].checks == ["version", "serial", "ports", "cpu",
+                                                               "memory", "config"]
+    rtr = inv.devices["rtr-edge"].settings["cli"]
+    assert rtr.secret.get_secret_value() == "en4ble" and rtr.password.get_secret_value() == "p3"
