@@ -318,7 +318,10 @@ class CliCollector:
             if version.get(k) not in ("", None):
                 system[k] = version[k]
         samples.append(Sample("cli", {"host": host}, system, t))
-        if "version" in parsed or "serial" in parsed:
+        # the asset only when every asset command was read: a serial missing for one cycle
+        # must not be recorded as an asset change
+        asset_checks = {o.command.check for o in outcomes} & {"version", "serial"}
+        if asset_checks and asset_checks <= set(parsed):
             asset: dict[str, float | int | str | bool] = {
                 "vendor": str(version.get("vendor") or plat.vendor), "os": plat.os}
             for k in ("model", "serial", "software_rev"):

@@ -267,3 +267,16 @@ def test_executor_keeps_evidence_and_state(peer: FakeNosPeer, known_hosts: Path,
     bad = load_inventory(inv, env={"XJ_CLI_PASS": "wrong"}).devices["sw-cisco"]
     r = Executor().run(Job("sw-cisco", "cli"), bad)
     assert r.status is Status.UNKNOWN and "authentication failed" in r.reason and not r.samples
+
+
+def test_no_asset_sample_when_a_serial_is_missing(peer: FakeNosPeer, known_hosts: Path) -> None:
+    # a failed serial read must not look like a replaced chassis in the asset register
+    peer.set_output("sw-h3c-odd", "display device manuinfo", "Slot 1 CPU 0:\n(the EEPROM could not be read)\n")
+    try:
+        samples, _ = collect(settings(peer, "sw-h3c-odd", known_hosts, checks=["version", "serial"]),
+                             "sw-h3c-odd")
+    finally:
+        peer.set_output("sw-h3c-odd", "display device manuinfo",
+                        stock_outputs("hp_comware")["display device manuinfo"])
+    assert checks(samples)["serial"].startswith("not collected")
+    assert not by(samples, "asset") and by(samples, "cli")[0].fields["model"] == "S6520X-30QC-EI"
