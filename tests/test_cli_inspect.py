@@ -132,3 +132,17 @@ def test_readme_cli_inventory_example_validates(tmp_path: Path) -> None:
                                                                "memory", "config"]
     rtr = inv.devices["rtr-edge"].settings["cli"]
     assert rtr.secret.get_secret_value() == "en4ble" and rtr.password.get_secret_value() == "p3"
+
+
+def test_inventory_check_never_prints_the_cli_secrets(tmp_path: Path) -> None:
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text("devices:\n  - name: sw1\n    kind: switch\n    address: 127.0.0.1\n"
+                   "    collectors: [cli]\n    settings: {cli: {platform: cisco_ios, username: u, "
+                   "password: '${XJ_P}', secret: '${XJ_E}'}}\n")
+    for fmt in ("table", "json"):
+        r = cli("inventory", "check", "-i", str(inv), "--format", fmt,
+                env={"XJ_P": "Pa55-word-1", "XJ_E": "En4ble-2"})
+        assert r.returncode == 0, r.stderr
+        assert "Pa55-word-1" not in r.stdout + r.stderr and "En4ble-2" not in r.stdout + r.stderr
+    settings = json.loads(r.stdout)["devices"][0]["settings"]["cli"]
+    assert settings["password"] == settings["secret"] == "***"
