@@ -165,18 +165,23 @@ def _session(target: Target, s: CliSettings, plat: Platform,
         "auto_connect": False, "session_log": None,
     }
     with _device_lock(where):
+        conn: Any = None
         try:
             conn = ConnectHandler(**params)
             if s.host_key_policy == "accept-new":
                 conn.key_policy = AcceptNewPolicy(known)
             conn._open()  # netmiko's connect step; auto_connect=False lets us set the policy first
         except Exception as e:
+            if conn is not None:  # a half-open transport (refused login, bad key) is closed too
+                with contextlib.suppress(Exception):
+                    conn.paramiko_cleanup()
             raise CollectionError(_connect_error(e, where, s.username)) from None
         out: list[Outcome] = []
         try:
-            if plat.enable and not conn.check_enable_mode():
+            if plat.enable:
                 try:
-                    conn.enable()
+                    if not conn.check_enable_mode():
+                        conn.enable()
                 except Exception as e:
                     raise CollectionError(f"could not enter privileged mode on {where} "
                                           f"({type(e).__name__}): check settings.cli.secret") from None
