@@ -205,9 +205,11 @@ def _session(target: Target, s: CliSettings, plat: Platform,
                     hint = f" (no prompt within read_timeout {s.read_timeout:g} s)" \
                         if "Timeout" in kind else ""
                     out.append(Outcome(cmd, error=f"'{cmd.command}' failed: {kind}{hint}"))
-                    if isinstance(e, OSError | EOFError):  # the session is gone
-                        out += [Outcome(c, error="session lost before this command")
-                                for c in commands[i + 1:]]
+                    # after a lost channel or a read timeout the stream is out of step (the late
+                    # answer would be read as the next command's): the rest is not collected
+                    if hint or isinstance(e, OSError | EOFError):
+                        why = "a read timeout on an earlier command" if hint else "the session was lost"
+                        out += [Outcome(c, error=f"not run: {why}") for c in commands[i + 1:]]
                         break
         finally:
             # Log out without netmiko's disconnect(): it first probes for config mode, which

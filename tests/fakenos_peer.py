@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,7 @@ class FakeHost:
     platform: str
     port: int
     outputs: dict[str, str] = field(default_factory=dict)  # command → current output
+    delays: dict[str, float] = field(default_factory=dict)  # command → seconds before answering
 
     @property
     def device_type(self) -> str:
@@ -82,6 +84,10 @@ class FakeNosPeer:
         """What `command` returns on `host` from now on (the next session sees it)."""
         self.hosts[host].outputs[command] = text
 
+    def set_delay(self, host: str, command: str, seconds: float) -> None:
+        """`command` on `host` answers only after `seconds` (0: at once again)."""
+        self.hosts[host].delays[command] = seconds
+
     def _nos(self, h: FakeHost) -> Any:
         from fakenos.core.nos import Nos
 
@@ -90,6 +96,9 @@ class FakeNosPeer:
 
         def serve(command: str) -> Any:
             def output(*_args: Any, **_kw: Any) -> str:
+                delay = h.delays.get(command, 0.0)
+                if delay:
+                    time.sleep(delay)  # a slow device, on purpose: the read-timeout path
                 return h.outputs[command]
             return output
 

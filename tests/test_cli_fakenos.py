@@ -283,3 +283,22 @@ def test_no_asset_sample_when_a_serial_is_missing(peer: FakeNosPeer, known_hosts
                         stock_outputs("hp_comware")["display device manuinfo"])
     assert checks(samples)["serial"].startswith("not collected")
     assert not by(samples, "asset") and by(samples, "cli")[0].fields["model"] == "S6520X-30QC-EI"
+
+
+def test_read_timeout_is_not_collected_and_stops_the_session(peer: FakeNosPeer, known_hosts: Path) -> None:
+    peer.set_delay("sw-h3c-odd", "display interface brief", 4.0)
+    try:
+        t0 = time.monotonic()
+        samples, _ = collect(settings(peer, "sw-h3c-odd", known_hosts, read_timeout=1,
+                                      checks=["version", "ports", "logs"]), "sw-h3c-odd")
+        took = time.monotonic() - t0
+    finally:
+        peer.set_delay("sw-h3c-odd", "display interface brief", 0)
+    st = checks(samples)
+    assert st["version"] == "ok"
+    assert st["ports"].startswith("not collected: 'display interface brief' failed: ReadTimeout "
+                                  "(no prompt within read_timeout 1 s)")
+    # the late answer must not be taken for the next command's
+    assert st["logs"] == "not collected: not run: a read timeout on an earlier command"
+    assert not by(samples, "interface") and not by(samples, "cli_log")
+    assert took < 4.0
