@@ -114,6 +114,18 @@ def _snmp_settings() -> Any:
     return SnmpSettings
 
 
+def _cli() -> Any:
+    from collectors.cli import CliCollector
+
+    return CliCollector()
+
+
+def _cli_settings() -> Any:
+    from collectors.cli import CliSettings
+
+    return CliSettings
+
+
 COLLECTORS: dict[str, CollectorSpec] = {
     "local": CollectorSpec("local", "local", "this host, via psutil: disk, mem, swap, cpu, system",
                            _local),
@@ -133,4 +145,7 @@ COLLECTORS: dict[str, CollectorSpec] = {
     "snmp": CollectorSpec("snmp", "snmp", "switches, encoders and bearer devices over SNMP v2c/v3: "
                           "IF-MIB ports and rates, system group (reboots), ENTITY-MIB asset",
                           _snmp, _snmp_settings),
+    "cli": CollectorSpec("cli", "cli", "Huawei VRP, H3C Comware and Cisco IOS switches over their CLI "
+                         "(netmiko): version, ports, cpu, memory, log buffer, running-config changes",
+                         _cli, _cli_settings),
 }
