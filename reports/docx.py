@@ -1,98 +1,158 @@
-"""DOCX versions of reports, for signing (python-docx): the same data as the HTML/PDF, the
-content hash in every page's footer."""
+"""Shared DOCX pieces (python-docx) for reports people sign: A4, the CJK font, a cover, tables
+whose header row repeats on every page, the content hash and page numbers in every page's
+footer, the sign-off block, and the report's data embedded (a package part) so that
+`xunjian report verify` can recompute the hash and re-render the text."""
 
 from __future__ import annotations
 
+import html
+import re
+import zipfile
 from io import BytesIO
 from typing import Any
 
 from docx import Document
-from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.enum.text import WD_BREAK
+from docx.opc.packuri import PackURI
+from docx.opc.part import Part
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Pt
+from docx.shared import Cm, Pt
 
-from reports.i18n import LABELS, duration_text
-from reports.render import content_hash
+from reports.render import ATTACHMENT, canonical, content_hash
 
 FONT = "Noto Sans CJK SC"
+MONO = "Noto Sans Mono CJK SC"
+DATA_PART = f"/customXml/{ATTACHMENT}"
+DATA_REL = "https://xunjian.invalid/relationships/report-data"
 
 
-def _base(title: str, digest: str) -> Any:
+def new_document(data: dict[str, Any], lang: str, title: str) -> Any:
+    """A4 document with the data embedded and the hash + page x of y in the footer."""
     doc = Document()
-    style = doc.styles["Normal"]
-    style.font.name = FONT
-    style.font.size = Pt(10)
-    style.element.rPr.rFonts.set(qn("w:eastAsia"), FONT)  # CJK text takes the east-Asian font
-    doc.add_heading(title, level=0)
-    footer = doc.sections[0].footer.paragraphs[0]
-    footer.text = f"sha256 {digest}"
-    footer.alignment = WD_ALIGN_PARAGRAPH.LEFT
-    footer.runs[0].font.size = Pt(6.5)
+    section = doc.sections[0]
+    section.page_width, section.page_height = Cm(21.0), Cm(29.7)
+    section.left_margin = section.right_margin = Cm(1.8)
+    section.top_margin, section.bottom_margin = Cm(1.8), Cm(2.0)
+    for name in ("Normal", "Title", "Heading 1", "Heading 2", "Heading 3"):
+        style = doc.styles[name]
+        style.font.name = FONT
+        # CJK text takes the east-Asian font, not the Latin one
+        style.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), FONT)
+    doc.styles["Normal"].font.size = Pt(9.5)
+    doc.core_properties.title = title
+    doc.core_properties.author = "xunjian"
+    _footer(section.footer.paragraphs[0], content_hash(data), lang)
+    envelope = {"report": data["report"], "lang": lang, "data": data}
+    part = Part(PackURI(DATA_PART), "application/json", canonical(envelope).encode("utf-8"), doc.part.package)
+    doc.part.package.relate_to(part, DATA_REL)
     return doc
 
 
-def _table(doc: Any, header: list[str] | None, rows: list[list[Any]]) -> None:
-    table = doc.add_table(rows=0, cols=len(rows[0]) if rows else len(header or []))
-    table.style = "Table Grid"
+def _footer(paragraph: Any, digest: str, lang: str) -> None:
+    run = paragraph.add_run(f"sha256 {digest}    ")
+    run.font.size = Pt(6.5)
+    before, middle, after = ("第 ", " 页 / 共 ", " 页") if lang == "zh-CN" else ("page ", " of ", "")
+    for text, field in ((before, "PAGE"), (middle, "NUMPAGES"), (after, None)):
+        if text:
+            paragraph.add_run(text).font.size = Pt(8)
+        if field:
+            fld = OxmlElement("w:fldSimple")
+            fld.set(qn("w:instr"), field)
+            r = OxmlElement("w:r")
+            t = OxmlElement("w:t")
+            t.text = "1"  # Word recomputes it; the shown text is not part of what verify compares
+            r.append(t)
+            fld.append(r)
+            paragraph._p.append(fld)
+
+
+def table(doc: Any, header: list[str] | None, rows: list[list[Any]], size: float | None = None) -> Any:
+    cols = len(header) if header else (len(rows[0]) if rows else 1)
+    tbl = doc.add_table(rows=0, cols=cols)
+    tbl.style = "Table Grid"
     if header:
-        cells = table.add_row().cells
+        cells = tbl.add_row().cells
         for cell, text in zip(cells, header, strict=True):
             cell.text = str(text)
-            cell.paragraphs[0].runs[0].font.bold = True
-        # repeat the header row on every page
-        trpr = table.rows[0]._tr.get_or_add_trPr()
-        el = OxmlElement("w:tblHeader")
+            for run in cell.paragraphs[0].runs:
+                run.font.bold = True
+        el = OxmlElement("w:tblHeader")  # repeat the header row on every page
         el.set(qn("w:val"), "true")
-        trpr.append(el)
+        tbl.rows[0]._tr.get_or_add_trPr().append(el)
     for row in rows:
-        cells = table.add_row().cells
+        cells = tbl.add_row().cells
         for cell, value in zip(cells, row, strict=True):
             cell.text = "" if value is None else str(value)
+            if size:
+                for run in cell.paragraphs[0].runs:
+                    run.font.size = Pt(size)
+    return tbl
 
 
-def fault_report_docx(data: dict[str, Any], lang: str) -> bytes:
-    t = LABELS[lang]
-    case = data["case"]
+def cover(doc: Any, title: str, rows: list[list[str]]) -> None:
+    """Title page: the report's name and who/what/when it is about, then a page break."""
+    for _ in range(6):
+        doc.add_paragraph()
+    doc.add_heading(title, level=0)
+    table(doc, None, rows)
+    doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
 
-    def who(actor: str | None) -> str:
-        return t["system"] if actor == "system" else (actor or "—")
 
-    doc = _base(f"{t['title']} · {case['number']}", content_hash(data))
-    recovery = duration_text(data["recovery_seconds"], lang) if data["recovery_seconds"] is not None \
-        else t["not_yet"]
-    _table(doc, None, [
-        [t["case"], case["number"]], [t["device"], case["device"]],
-        [t["check"], f"{case['check']} {case['instance']}".strip()], [t["message"], case["message"]],
-        [t["level"], t["levels"][case["level"]]], [t["opened_level"], t["levels"][case["opened_level"]]],
-        [t["status"], t["states"][case["status"]]], [t["fault_type"], case["fault_type"] or "—"],
-        [t["began"], data["began"]], [t["responded"], data["responded"]],
-        [t["repaired"], f"{data['repaired']} ({t['resolved_by']}: {who(case['resolved_by'])})"],
-        [t["closed"], data["closed"]], [t["recovery"], recovery],
-    ])
-    doc.add_heading(f"{t['sla']} ({t['policy']}: {case['policy']})", level=1)
-    _table(doc, None, [[t["response_sla"], data["response_due"], t["sla_state"][data["response_sla"]]],
-                       [t["repair_sla"], data["repair_due"], t["sla_state"][data["repair_sla"]]]])
-    for key in ("cause", "handling", "loss"):
-        doc.add_heading(t[key], level=1)
-        doc.add_paragraph(case[key] or (t["none"] if key == "loss" else "—"))
-    doc.add_heading(t["timeline"], level=1)
-    _table(doc, ["#", t["at"], t["event"], t["level"], t["actor"], t["note"]], [
-        [e["seq"], e["at"], t["events"].get(e["kind"], e["kind"]), t["levels"].get(e["level"], ""),
-         who(e["actor"]), _said(e, t)] for e in data["timeline"]])
-    doc.add_heading(t["sign"], level=1)
-    _table(doc, None, [[t["provider"], "", t["customer"], ""], [t["date"], "", t["date"], ""]])
-    doc.add_paragraph(f"{t['generated']}: {data['generated']}")
+def cover_rows(cover_data: dict[str, Any] | None, period: str, p: dict[str, str]) -> list[list[str]]:
+    c = cover_data or {}
+    return [[p["customer"], c.get("customer") or "—"], [p["contractor"], c.get("contractor") or "—"],
+            [p["system"], c.get("system") or "—"], [p["period"], period],
+            [p["number"], c.get("number") or "—"], [p["version"], c.get("version") or "1.0"]]
+
+
+def sign_off(doc: Any, heading: str, provider: str, customer: str, date_label: str, generated: str,
+             generated_label: str) -> None:
+    doc.add_heading(heading, level=1)
+    tbl = table(doc, None, [[provider, "", customer, ""], [date_label, "", date_label, ""]])
+    for row in tbl.rows:
+        row.height = Cm(1.6)
+    doc.add_paragraph(f"{generated_label}: {generated}")
+
+
+def mono(doc: Any, text: str, size: float = 7.0) -> None:
+    """Monospace lines (the verdict matrix): one paragraph, a line break per line."""
+    para = doc.add_paragraph()
+    para.paragraph_format.space_after = Pt(2)
+    for i, line in enumerate(text.split("\n")):
+        run = para.add_run(line)
+        run.font.name = MONO
+        run.font.size = Pt(size)
+        run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), MONO)
+        if i < text.count("\n"):
+            run.add_break()
+
+
+def to_bytes(doc: Any) -> bytes:
     out = BytesIO()
     doc.save(out)
     return out.getvalue()
 
 
-def _said(e: dict[str, Any], t: dict[str, Any]) -> str:
-    if e["kind"] == "breach":
-        return f"{t['clock'][e.get('clock') or 'response']} {t['missed']}"
-    if e["kind"] == "close":
-        return f"{t['cause']}: {e.get('cause')}; {t['handling']}: {e.get('handling')}"
-    if e["kind"] == "suppress":
-        return f"{t['parent']} {e.get('parent')}"
-    return str(e.get("said") or "")
+def docx_parts(blob: bytes) -> tuple[str, str]:
+    """(embedded data, visible text of body and footers) of a DOCX, for verify."""
+    from reports.render import VerifyError
+
+    try:
+        with zipfile.ZipFile(BytesIO(blob)) as z:
+            names = z.namelist()
+            if DATA_PART.lstrip("/") not in names:
+                raise VerifyError("no report data embedded in this DOCX (not written by xunjian?)")
+            embedded = z.read(DATA_PART.lstrip("/")).decode("utf-8")
+            footers = sorted(n for n in names if re.fullmatch(r"word/footer\d*\.xml", n))
+            parts = ["word/document.xml", *footers]
+            xml = [z.read(n).decode("utf-8") for n in parts]
+    except (zipfile.BadZipFile, KeyError) as e:
+        raise VerifyError(f"not a readable DOCX: {e}") from None
+    text = []
+    for x in xml:
+        x = re.sub(r"<w:fldSimple\b.*?</w:fldSimple>", " ", x, flags=re.S)  # page numbers
+        # runs join without a space (an editor may split a word into runs), paragraphs with one
+        for t, end in re.findall(r"<w:t(?:\s[^>]*)?>([^<]*)</w:t>|(</w:p>|<w:br/>)", x):
+            text.append(t if not end else "\n")
+    return embedded, html.unescape("".join(text))

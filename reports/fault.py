@@ -91,3 +91,31 @@ def render_fault_report(engine: Engine, policy: CasePolicy, number: str, fmt: st
     if data is None:
         return None
     return render("fault", data, fmt, lang)
+
+
+def fault_report_xlsx(data: dict[str, Any], lang: str) -> bytes:
+    from openpyxl import Workbook
+
+    from reports.docx_fault import said
+    from reports.xlsx import finish, sheet
+
+    t = LABELS[lang]
+    case = data["case"]
+    wb = Workbook()
+    sheet(wb, case["number"], [t["case"], case["number"]], [
+        [t["device"], case["device"]], [t["check"], f"{case['check']} {case['instance']}".strip()],
+        [t["message"], case["message"]], [t["level"], t["levels"][case["level"]]],
+        [t["opened_level"], t["levels"][case["opened_level"]]], [t["status"], t["states"][case["status"]]],
+        [t["fault_type"], case["fault_type"] or "—"], [t["began"], data["began"]],
+        [t["responded"], data["responded"]], [t["repaired"], data["repaired"]], [t["closed"], data["closed"]],
+        [t["recovery"], duration_text(data["recovery_seconds"], lang) if data["recovery_seconds"] is not None
+         else t["not_yet"]],
+        [t["response_sla"], data["response_due"], t["sla_state"][data["response_sla"]]],
+        [t["repair_sla"], data["repair_due"], t["sla_state"][data["repair_sla"]]],
+        [t["cause"], case["cause"] or "—"], [t["handling"], case["handling"] or "—"],
+        [t["loss"], case["loss"] or t["none"]]], first=True)
+    sheet(wb, t["timeline"], ["#", t["at"], t["event"], t["level"], t["actor"], t["note"]],
+          [[e["seq"], e["at"], t["events"].get(e["kind"], e["kind"]), t["levels"].get(e["level"], ""),
+            t["system"] if e["actor"] == "system" else (e["actor"] or "—"), said(e, t)]
+           for e in data["timeline"]])
+    return finish(wb, data, lang)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
-from io import BytesIO
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -68,10 +67,12 @@ def ledger_html(data: dict[str, Any], lang: str, fmt: str = "html") -> str:
 
 
 def ledger_xlsx(data: dict[str, Any], lang: str) -> bytes:
-    return _xlsx(data, LABELS[lang])
+    from reports.xlsx import finish
+
+    return finish(_workbook(data, LABELS[lang]), data, lang)
 
 
-def _xlsx(model: dict[str, Any], t: dict[str, Any]) -> bytes:
+def _workbook(model: dict[str, Any], t: dict[str, Any]) -> Workbook:
     lt = t["ledger"]
     wb = Workbook()
     ws = wb.active
@@ -102,6 +103,4 @@ def _xlsx(model: dict[str, Any], t: dict[str, Any]) -> bytes:
             if x["verdict"] in colour:
                 detail.cell(detail.max_row, 4).fill = PatternFill("solid", fgColor=colour[x["verdict"]])
     detail.freeze_panes = "A2"
-    buf = BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return wb

@@ -57,3 +57,32 @@ def monthly_data(engine: Engine, month: date, tz: Any, calendar: Calendar,
 def monthly_html(data: dict[str, Any], lang: str, fmt: str = "html") -> str:
     t = LABELS[lang]
     return _env.get_template(f"monthly.{fmt}.j2").render(**data, t=t, m=t["monthly"], lang=lang)
+
+
+def monthly_xlsx(data: dict[str, Any], lang: str) -> bytes:
+    from openpyxl import Workbook
+
+    from reports.docx_monthly import on_time, rate
+    from reports.xlsx import finish, sheet
+
+    t = LABELS[lang]
+    m = t["monthly"]
+    wb = Workbook()
+    i = data["inspections"]
+    sheet(wb, m["title"], [m["month"], data["month"]], [
+        [m["cases"], data["cases"]], [m["handled"], data["handled"]],
+        [m["handling_rate"], rate(data["handling_rate"])], [m["runs"], i["runs"]],
+        [f"{m['working_days']} ({m['calendar']} {data['calendar']})", i["working_days"]],
+        [m["days_inspected"], i["days_inspected"]],
+        [m["missed_days"], ", ".join(i["missed_days"]) or m["none"]]],
+        first=True)
+    sheet(wb, m["per_level"], [m["level"], m["cases"], m["handled"], m["closed"], m["response_on_time"],
+                               m["repair_on_time"]],
+          [[t["levels"][lv["level"]], lv["cases"], lv["handled"], lv["closed"], on_time(lv["response"]),
+            on_time(lv["repair"])] for lv in data["levels"]])
+    sheet(wb, m["breaches"], [t["case"], t["device"], t["check"], t["response_sla"], t["repair_sla"]],
+          [[b["case"], b["device"], f"{b['check']} {b['instance']}".strip(), t["sla_state"][b["response"]],
+            t["sla_state"][b["repair"]]] for b in data["breaches"]])
+    sheet(wb, m["top_devices"], [t["device"], m["count"]], [list(x) for x in data["top_devices"]])
+    sheet(wb, m["top_checks"], [t["check"], m["count"]], [list(x) for x in data["top_checks"]])
+    return finish(wb, data, lang)

@@ -253,10 +253,9 @@ def periodic_data(engine: Engine, first: date, last: date, tz: Any, devices: lis
 
 def periodic_xlsx(data: dict[str, Any], lang: str) -> bytes:
     """The annex: every device × check with its evidence, every growth series, every case."""
-    from io import BytesIO
-
     from openpyxl import Workbook
-    from openpyxl.styles import Font
+
+    from reports.xlsx import finish, sheet
 
     t = LABELS[lang]
     p, verdicts = t["periodic"], t["ledger"]["verdicts"]
@@ -287,20 +286,9 @@ def periodic_xlsx(data: dict[str, Any], lang: str) -> bytes:
     sheets.append((p["assets"], keys, [[a.get(k, "") for k in keys] for a in data["assets"]]))
     sheets.append((p["asset_changes"], [p["at"], p["device"], "field", "old", "new"],
                    [[c["at"], c["device"], c["field"], c["old"], c["new"]] for c in data["asset_changes"]]))
-    first = True
-    for title, header, rows in sheets:
-        ws = wb.active if first else wb.create_sheet()
-        first = False
-        ws.title = title[:31]
-        ws.append(header)
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-        for row in rows:
-            ws.append(row)
-        ws.freeze_panes = "A2"
-    out = BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    for i, (title, header, rows) in enumerate(sheets):
+        sheet(wb, title, header, rows, first=i == 0)
+    return finish(wb, data, lang)
 
 
 def periodic_html(data: dict[str, Any], lang: str, fmt: str = "html") -> str:

@@ -33,11 +33,16 @@ def content_hash(data: Any) -> str:
 
 # kind -> format -> "module:function"; imported lazily (no import cycles, a fast CLI)
 RENDERERS: dict[str, dict[str, str]] = {
-    "fault": {"html": "reports.fault:fault_report_html", "docx": "reports.docx:fault_report_docx"},
-    "ledger": {"html": "reports.ledger:ledger_html", "xlsx": "reports.ledger:ledger_xlsx"},
-    "monthly": {"html": "reports.monthly:monthly_html"},
-    "periodic": {"html": "reports.periodic:periodic_html", "xlsx": "reports.periodic:periodic_xlsx"},
+    "fault": {"html": "reports.fault:fault_report_html", "docx": "reports.docx_fault:fault_report_docx",
+              "xlsx": "reports.fault:fault_report_xlsx"},
+    "ledger": {"html": "reports.ledger:ledger_html", "xlsx": "reports.ledger:ledger_xlsx",
+               "docx": "reports.docx_ledger:ledger_docx"},
+    "monthly": {"html": "reports.monthly:monthly_html", "xlsx": "reports.monthly:monthly_xlsx",
+                "docx": "reports.docx_monthly:monthly_docx"},
+    "periodic": {"html": "reports.periodic:periodic_html", "xlsx": "reports.periodic:periodic_xlsx",
+                 "docx": "reports.docx_periodic:periodic_docx"},
 }
+FORMATS = ("pdf", "html", "md", "docx", "xlsx")
 
 
 def _function(kind: str, fmt: str) -> Any:
@@ -51,8 +56,8 @@ def _function(kind: str, fmt: str) -> Any:
 
 
 def render(kind: str, data: dict[str, Any], fmt: str, lang: str) -> bytes:
-    """One report in one format: md, html, pdf, docx or xlsx. HTML and PDF carry the data and
-    its hash; DOCX and XLSX print the hash."""
+    """One report in one format: md, html, pdf, docx or xlsx. Every format but md carries the
+    data and prints its hash."""
     if fmt in ("xlsx", "docx"):
         return _function(kind, fmt)(data, lang)  # type: ignore[no-any-return]
     if fmt == "md":
@@ -115,35 +120,47 @@ def verify_file(data: bytes, name: str) -> Verdict:
     """Recompute the content hash from the embedded data, check it against every hash printed
     in the file, and re-render the report from that data to check that the visible text was
     not edited either."""
-    if name.endswith(".pdf"):
-        embedded, text = _pdf_parts(data)
-    elif name.endswith((".html", ".htm")):
-        page = data.decode("utf-8", "replace")
-        m = re.search(rf'<script type="application/json" id="{DATA_ID}">(.*?)</script>', page, re.S)
-        if m is None:
-            raise VerifyError("no report data embedded in this HTML (not written by xunjian?)")
-        embedded, text = html.unescape(m.group(1)), page
-    else:
-        raise VerifyError("verify reads .pdf and .html reports")
+    fmt = name.rsplit(".", 1)[-1]
+    fmt = "html" if fmt == "htm" else fmt
+    if fmt not in ("pdf", "html", "docx", "xlsx"):
+        raise VerifyError("verify reads .pdf, .html, .docx and .xlsx reports")
+    embedded, text = _parts(fmt, data)
     printed = re.findall(r"sha256 ([0-9a-f]{64})", text)
     if not printed:
         raise VerifyError("no content hash printed in this file")
     try:
         envelope = json.loads(embedded)
         recomputed = content_hash(envelope["data"])
+        kind, lang = envelope["report"], envelope["lang"]
     except (json.JSONDecodeError, KeyError, TypeError):
         return Verdict(False, printed[0], "", "the embedded data is unreadable")
     if any(p != recomputed for p in printed):
         return Verdict(False, printed[0], recomputed, "the data does not match the printed hash")
-    again = render(envelope["report"], envelope["data"], "pdf" if name.endswith(".pdf") else "html",
-                   envelope["lang"])
-    if name.endswith(".pdf"):
-        same = _words(_pdf_parts(again)[1]) == _words(text)
-    else:
-        same = _words(_strip_tags(again.decode("utf-8"))) == _words(_strip_tags(page))
-    if not same:
+    if kind not in RENDERERS:
+        return Verdict(False, printed[0], recomputed, f"unknown report kind {kind!r} in the data")
+    again = render(kind, envelope["data"], fmt, lang)
+    if _words(_parts(fmt, again)[1]) != _words(text):
         return Verdict(False, printed[0], recomputed, "the visible text differs from the data")
     return Verdict(True, printed[0], recomputed, "the data and the text are as written")
+
+
+def _parts(fmt: str, data: bytes) -> tuple[str, str]:
+    """(embedded data, visible text) of a report file."""
+    if fmt == "pdf":
+        return _pdf_parts(data)
+    if fmt == "docx":
+        from reports.docx import docx_parts
+
+        return docx_parts(data)
+    if fmt == "xlsx":
+        from reports.xlsx import xlsx_parts
+
+        return xlsx_parts(data)
+    page = data.decode("utf-8", "replace")
+    m = re.search(rf'<script type="application/json" id="{DATA_ID}">(.*?)</script>', page, re.S)
+    if m is None:
+        raise VerifyError("no report data embedded in this HTML (not written by xunjian?)")
+    return html.unescape(m.group(1)), _strip_tags(page)
 
 
 def _words(text: str) -> list[str]:

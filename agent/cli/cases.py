@@ -47,6 +47,7 @@ class ReportFormat(StrEnum):
     html = "html"
     pdf = "pdf"
     docx = "docx"
+    xlsx = "xlsx"
 
 
 NumberArg = Annotated[str, typer.Argument(help="Case number, e.g. F-20261122-0001.")]
@@ -266,7 +267,7 @@ def reopen(number: NumberArg, who: AsOpt = None, note: NoteOpt = "", config: Con
 
 @app.command("report")
 def report(number: NumberArg,
-           fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="md, html, pdf or docx.")]
+           fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="md, html, pdf, docx or xlsx.")]
            = ReportFormat.md,
            lang: Annotated[Lang, typer.Option("--lang", help="Language of the report.")] = Lang.zh,
            output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file "

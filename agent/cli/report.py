@@ -13,8 +13,9 @@ import typer
 
 from agent.cli.common import ConfigOpt, DataDirOpt, InventoryOpt, Lang, err, out, require_output
 
-app = typer.Typer(help="Reports: the daily inspection ledger (日常巡检记录), the monthly summary; "
-                  "verify a report file.",
+app = typer.Typer(help="Reports: the daily inspection ledger (日常巡检记录), the monthly summary, "
+                  "the periodic inspection report, in PDF, DOCX, XLSX, HTML or Markdown; verify a "
+                  "report file.",
                   no_args_is_help=True)
 
 
@@ -22,7 +23,13 @@ class LedgerFormat(StrEnum):
     html = "html"
     pdf = "pdf"
     md = "md"
+    docx = "docx"
     xlsx = "xlsx"
+
+
+def _cover(cfg: object, number: str) -> dict[str, str]:
+    """The cover of a report for signing (DOCX): the config's report section and a number."""
+    return {**cfg.report.model_dump(), "number": number}  # type: ignore[attr-defined]
 
 
 def _period(day: str | None, month: str | None, today: date) -> tuple[date, date]:
@@ -48,11 +55,13 @@ def ledger(day: Annotated[str | None, typer.Option("--day", help="One day, YYYY-
                                                    show_default=False)] = None,
            month: Annotated[str | None, typer.Option("--month", help="A whole month, YYYY-MM.",
                                                      show_default=False)] = None,
-           fmt: Annotated[LedgerFormat, typer.Option("--format", "-f", help="html, pdf, md or xlsx.")]
+           fmt: Annotated[LedgerFormat, typer.Option("--format", "-f", help="html, pdf, md, docx or "
+                                                     "xlsx.")]
            = LedgerFormat.html,
            lang: Annotated[Lang, typer.Option("--lang", help="Language.")] = Lang.zh,
            output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here (needed "
-                                                       "for pdf and xlsx); default: stdout.")] = None,
+                                                       "for pdf, docx and xlsx); default: stdout.")]
+           = None,
            config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
     """The daily inspection ledger (日常巡检记录): every recorded run (`xunjian inspect --record`,
     or the daemon's scheduled inspections), every device and check with its verdict and
@@ -63,6 +72,8 @@ def ledger(day: Annotated[str | None, typer.Option("--day", help="One day, YYYY-
       xunjian report ledger -o today.html
 
       xunjian report ledger --month 2026-11 --format xlsx -o 2026-11-ledger.xlsx
+
+      xunjian report ledger --month 2026-11 --format docx -o 2026-11-ledger.docx   # for signing
     """
     from agent.config import load_config
     from agent.store.db import open_engine
@@ -74,6 +85,7 @@ def ledger(day: Annotated[str | None, typer.Option("--day", help="One day, YYYY-
     first, last = _period(day, month, today)
     require_output(fmt.value, output)
     data = ledger_data(open_engine(data_dir or cfg.data_dir), first, last, cfg.cases.tz)
+    data["cover"] = _cover(cfg, f"{cfg.report.number_prefix}-L-{first:%Y%m%d}-{last:%Y%m%d}")
     write(render("ledger", data, fmt.value, lang.value), output, f"{len(data['runs'])} runs")
 
 
@@ -81,24 +93,31 @@ class SummaryFormat(StrEnum):
     html = "html"
     pdf = "pdf"
     md = "md"
+    docx = "docx"
+    xlsx = "xlsx"
 
 
 @app.command("monthly")
 def monthly(month: Annotated[str | None, typer.Option("--month", help="YYYY-MM (default: this month).",
                                                       show_default=False)] = None,
-            fmt: Annotated[SummaryFormat, typer.Option("--format", "-f", help="html, pdf or md.")]
+            fmt: Annotated[SummaryFormat, typer.Option("--format", "-f", help="html, pdf, md, docx or "
+                                                       "xlsx.")]
             = SummaryFormat.html,
             lang: Annotated[Lang, typer.Option("--lang", help="Language.")] = Lang.zh,
             calendar: Annotated[str | None, typer.Option(
                 "--calendar", help="Working days for inspection completion (default: the first scheduled "
                 "inspection's calendar, else 24x7).", show_default=False)] = None,
             output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here (needed for "
-                                                        "pdf); default: stdout.")] = None,
+                                                        "pdf, docx and xlsx); default: stdout.")] = None,
             config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
     """The monthly service summary (月度服务报告): cases per level, handling and on-time rates,
     deadlines missed, devices and checks with most cases, inspections done on working days.
 
-    Example: xunjian report monthly --month 2026-11 -f pdf -o 2026-11-summary.pdf
+    Examples:
+
+      xunjian report monthly --month 2026-11 -f pdf -o 2026-11-summary.pdf
+
+      xunjian report monthly --month 2026-11 -f docx -o 2026-11-summary.docx   # for signing
     """
     from agent.cases.calendar import ALWAYS, AlwaysCalendar
     from agent.config import load_config
@@ -115,6 +134,7 @@ def monthly(month: Annotated[str | None, typer.Option("--month", help="YYYY-MM (
                                  param_hint="--calendar")
     require_output(fmt.value, output)
     data = monthly_data(open_engine(data_dir or cfg.data_dir), first, cfg.cases.tz, calendars[name])
+    data["cover"] = _cover(cfg, f"{cfg.report.number_prefix}-M-{first:%Y%m}")
     write(render("monthly", data, fmt.value, lang.value), output, f"{data['cases']} cases")
 
 
@@ -122,6 +142,7 @@ class PeriodicFormat(StrEnum):
     pdf = "pdf"
     html = "html"
     md = "md"
+    docx = "docx"
     xlsx = "xlsx"
 
 
@@ -133,11 +154,12 @@ def periodic(period: Annotated[str | None, typer.Option("--period", help="2026H1
              until: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.",
                                                        show_default=False)] = None,
              fmt: Annotated[PeriodicFormat, typer.Option(
-                 "--format", "-f", help="pdf, html, md, or xlsx (the annex with every row).")]
+                 "--format", "-f", help="pdf, html, md, docx (for signing), or xlsx (the annex with "
+                 "every row).")]
              = PeriodicFormat.pdf,
              lang: Annotated[Lang, typer.Option("--lang", help="Language.")] = Lang.zh,
              output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here (needed for "
-                                                         "pdf); default: stdout.")] = None,
+                                                         "pdf, docx and xlsx); default: stdout.")] = None,
              config: ConfigOpt = None, inventory: InventoryOpt = None,
              data_dir: DataDirOpt = None) -> None:
     """The periodic inspection report (定期巡检报告), e.g. the twice-yearly one: cover, summary
@@ -150,6 +172,8 @@ def periodic(period: Annotated[str | None, typer.Option("--period", help="2026H1
       xunjian report periodic --period 2026H2 -o 2026H2-inspection-report.pdf
 
       xunjian report periodic --from 2026-07-01 --to 2026-12-31 -f html --lang en -o report.html
+
+      xunjian report periodic --period 2026H2 -f docx -o 2026H2-inspection-report.docx   # for signing
     """
     from agent.config import load_config
     from agent.inventory import load_inventory
@@ -175,8 +199,7 @@ def periodic(period: Annotated[str | None, typer.Option("--period", help="2026H1
     inv = load_inventory(inventory or cfg.inventory, cfg.secrets_file)
     devices = [{"name": d.name, "kind": d.kind, "address": d.address, "groups": list(d.groups),
                 "site": d.labels.get("site", "")} for d in inv.devices.values()]
-    number = f"{cfg.report.number_prefix}-{first:%Y%m%d}-{last:%Y%m%d}"
-    cover = {**cfg.report.model_dump(), "number": number}
+    cover = _cover(cfg, f"{cfg.report.number_prefix}-{first:%Y%m%d}-{last:%Y%m%d}")
     data = periodic_data(open_engine(data_dir or cfg.data_dir), first, last, cfg.cases.tz, devices, cover)
     write(render("periodic", data, fmt.value, lang.value), output,
           f"{len(devices)} devices, {data['summary']['runs']} runs, {len(data['cases'])} cases")
@@ -191,7 +214,8 @@ def write(content: bytes, output: Path | None, what: str) -> None:
 
 
 @app.command("verify")
-def verify(file: Annotated[Path, typer.Argument(help="A report written by xunjian (.pdf or .html).",
+def verify(file: Annotated[Path, typer.Argument(help="A report written by xunjian (.pdf, .html, .docx "
+                                                "or .xlsx).",
                                                 exists=True, dir_okay=False, readable=True)]) -> None:
     """Check a report: recompute the content hash from the data embedded in the file, compare it
     with the hash printed on every page, and re-render the report from that data to compare
