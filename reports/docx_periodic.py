@@ -144,8 +144,9 @@ def periodic_docx(data: dict[str, Any], lang: str) -> bytes:
 
     doc.add_heading(f"5 {p['recommendations']}", level=1)
     if data["recommendations"]:
-        for r in data["recommendations"]:
+        for r in data["recommendations"][:SHOWN]:
             doc.add_paragraph(p[r["kind"]].format(**r), style="List Number")
+        _more(doc, data["recommendations"], p)
     else:
         doc.add_paragraph(p["no_recommendations"])
     sign_off(doc, f"6 {p['sign']}", p["provider"], p["customer_sign"], p["date"], data["generated"],

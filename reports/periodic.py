@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, case, func, select
 
 from agent.cases.queries import list_cases
 from agent.store.assets import asset_history, list_assets
@@ -28,12 +28,12 @@ VERDICTS = ("pass", "warn", "fail", "not collected")
 WORST = ("fail", "not collected", "warn", "pass")
 # ASCII: the matrix is monospace text, where ✓/✗ may take two columns in a CJK font.
 SYMBOLS = {"pass": ".", "warn": "!", "fail": "X", "not collected": "?"}
-SHOWN = 300  # rows of a long table in the PDF/HTML; everything is in the XLSX
+SHOWN = 100  # rows of a long table in the PDF/HTML/DOCX, most urgent first; everything is in the XLSX
 # (measurement, field, unit, limit): metrics whose growth is projected to a limit
 GROWTH = (("disk", "used_percent", "%", 100.0), ("oracle_tablespace", "used_percent", "%", 100.0))
 PEAKS = (("cpu", "usage_active", "%"), ("mem", "used_percent", "%"), ("system", "load1", ""))
 FULL_WITHIN_DAYS = 90
-CHARTS = 12  # charts for the fastest-growing series; the rest are in tables
+CHARTS = 8  # charts for the fastest-growing series; the rest are in tables
 
 
 def parse_period(text: str) -> tuple[date, date]:
@@ -58,12 +58,19 @@ def parse_period(text: str) -> tuple[date, date]:
     return first, nxt - timedelta(days=1)
 
 
-def _summary(engine: Engine, since: float, until: float, now: float) -> dict[str, Any]:
+def _summary(engine: Engine, since: float, until: float, now: float,
+             matrix: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
+    """The period's totals; the verdicts from the matrix when it was gathered already (one scan
+    of the results, not two)."""
     with engine.connect() as conn:
         runs = conn.execute(select(inspection_runs.c.id).where(
             inspection_runs.c.started_at >= since, inspection_runs.c.started_at < until)).scalars().all()
-        verdicts = Counter(conn.execute(select(inspection_results.c.verdict).where(
-            inspection_results.c.run_id.in_(runs))).scalars().all()) if runs else Counter()
+        # counted in SQL: half a year is millions of rows, not to be fetched one by one
+        verdicts = Counter({v: sum(c["counts"][v] for cells in matrix.values() for c in cells)
+                            for v in VERDICTS}) if matrix is not None else Counter(dict(conn.execute(
+            select(inspection_results.c.verdict, func.count())
+            .where(_in_runs(inspection_results.c.run_id, runs))
+            .group_by(inspection_results.c.verdict)).all())) if runs else Counter()
     cases = [c for c in list_cases(engine, "all", since=since, until=until) if not c.suppressed_by]
     total = sum(verdicts.values())
     on_time = {}
@@ -78,33 +85,43 @@ def _summary(engine: Engine, since: float, until: float, now: float) -> dict[str
             "response_on_time": on_time["response"], "repair_on_time": on_time["repair"]}
 
 
+def _in_runs(column: Any, ids: list[int]) -> Any:
+    """run_id in these runs: a range (the index's first column) when they are consecutive."""
+    lo, hi = min(ids), max(ids)
+    return column.between(lo, hi) if hi - lo + 1 == len(ids) else column.in_(ids)
+
+
 def _matrix(engine: Engine, since: float, until: float, tz: Any) -> dict[str, list[dict[str, Any]]]:
     """Per device: every check (and instance) with its verdict counts over the period and the
-    latest result with its evidence. Aggregated in SQL: half a year is millions of rows."""
+    latest result with its evidence. One aggregating pass in SQL (half a year is millions of
+    rows), then the latest rows fetched run by run."""
     r, runs = inspection_results, inspection_runs
-    in_period = select(runs.c.id).where(runs.c.started_at >= since, runs.c.started_at < until)
-    key = (r.c.device, r.c.check_name, r.c.instance)
-    counts_q = (select(*key, r.c.verdict, func.count()).where(r.c.run_id.in_(in_period))
-                .group_by(*key, r.c.verdict))
-    latest = (select(*key, func.max(r.c.run_id).label("run_id")).where(r.c.run_id.in_(in_period))
-              .group_by(*key).subquery())
-    latest_q = (select(r, runs.c.started_at)
-                .join(latest, (r.c.device == latest.c.device) & (r.c.check_name == latest.c.check_name)
-                      & (r.c.instance == latest.c.instance) & (r.c.run_id == latest.c.run_id))
-                .join(runs, runs.c.id == r.c.run_id))
-    cells: dict[tuple[str, str], dict[str, Any]] = {}
     with engine.connect() as conn:
-        for device, check, instance, verdict, n in conn.execute(counts_q):
-            name = f"{check} {instance}".strip()
-            cell = cells.setdefault((device, name), {"check": name, "counts": dict.fromkeys(VERDICTS, 0)})
-            cell["counts"][verdict] = n
-        for row in conn.execute(latest_q):
-            cell = cells[(row.device, f"{row.check_name} {row.instance}".strip())]
-            cell.update(last=row.verdict, value=row.value, unit=row.unit, threshold=row.threshold,
-                        evidence=(row.evidence or "")[:300], rule_version=row.rule_version,
-                        at=datetime.fromtimestamp(row.started_at, UTC).astimezone(tz).strftime("%Y-%m-%d"))
+        ids = list(conn.execute(select(runs.c.id).where(runs.c.started_at >= since,
+                                                        runs.c.started_at < until)).scalars())
+        if not ids:
+            return {}
+        key = (r.c.device, r.c.check_name, r.c.instance)
+        tally = (select(*key, *[func.sum(case((r.c.verdict == v, 1), else_=0)) for v in VERDICTS],
+                        func.max(r.c.run_id))
+                 .where(_in_runs(r.c.run_id, ids)).group_by(*key))
+        cells: dict[tuple[str, str, str], dict[str, Any]] = {}
+        wanted: dict[int, set[tuple[str, str, str]]] = defaultdict(set)
+        for device, check, instance, *counts, latest in conn.execute(tally):
+            cells[(device, check, instance)] = {"check": f"{check} {instance}".strip(),
+                                                "counts": dict(zip(VERDICTS, counts, strict=True))}
+            wanted[latest].add((device, check, instance))
+        started = dict(conn.execute(select(runs.c.id, runs.c.started_at)
+                                    .where(runs.c.id.in_(list(wanted)))).all())
+        for run_id, keys in wanted.items():
+            at = datetime.fromtimestamp(started[run_id], UTC).astimezone(tz).strftime("%Y-%m-%d")
+            for row in conn.execute(select(r).where(r.c.run_id == run_id)):
+                k = (row.device, row.check_name, row.instance)
+                if k in keys:
+                    cells[k].update(last=row.verdict, value=row.value, unit=row.unit, threshold=row.threshold,
+                                    evidence=(row.evidence or "")[:300], rule_version=row.rule_version, at=at)
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for (device, _), cell in sorted(cells.items()):
+    for (device, _, _), cell in sorted(cells.items(), key=lambda kv: (kv[0][0], kv[1]["check"])):
         out[device].append(cell)
     return dict(out)
 
@@ -117,59 +134,65 @@ def _instance(tags: dict[str, str]) -> str:
     return " ".join(str(v) for v in tags.values())
 
 
-def _slope(points: list[tuple[int, float]]) -> float | None:
-    """Least-squares growth per day."""
-    if len(points) < 3:
-        return None
-    n = len(points)
-    mx = sum(x for x, _ in points) / n
-    my = sum(y for _, y in points) / n
-    den = sum((x - mx) ** 2 for x, _ in points)
-    return sum((x - mx) * (y - my) for x, y in points) / den if den else None
-
-
 def _trends(engine: Engine, first: date, last: date) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Growth (last value, peak, least-squares growth per day over the period's last 30 days,
+    days until full) and peaks per device, aggregated in SQL over the daily rollups: half a
+    year of 500 devices is hundreds of thousands of rows. The days of the period and the
+    daily maxima are kept for the charted series only."""
     days = [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
-    index = {d: i for i, d in enumerate(days)}
+    recent = days[max(0, len(days) - 30)]
+    ro = rollups
+    x = func.julianday(ro.c.day) - func.julianday(days[0])  # day index in the period
     growth: list[dict[str, Any]] = []
     peaks: list[dict[str, Any]] = []
     with engine.connect() as conn:
         for measurement, field, unit, limit in GROWTH:
-            rows = conn.execute(select(rollups).where(
-                rollups.c.measurement == measurement, rollups.c.field == field,
-                rollups.c.day >= days[0], rollups.c.day <= days[-1]).order_by(rollups.c.day)).all()
-            series: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
-            for r in rows:
-                series[(r.device, r.series)][r.day] = r.max
-            for (device, tags), by_day in sorted(series.items()):
+            where = (ro.c.measurement == measurement, ro.c.field == field, ro.c.day >= days[0],
+                     ro.c.day <= days[-1])
+            key = (ro.c.device, ro.c.series)
+            # SQLite: a bare column beside max() comes from the row holding the maximum
+            lasts = {(d, se): v for d, se, _, v in conn.execute(
+                select(*key, func.max(ro.c.day), ro.c.max).where(*where).group_by(*key))}
+            top = dict(((d, se), v) for d, se, v in conn.execute(
+                select(*key, func.max(ro.c.max)).where(*where).group_by(*key)))
+            fits = {(d, se): rest for d, se, *rest in conn.execute(
+                select(*key, func.count(), func.sum(x), func.sum(ro.c.max), func.sum(x * x),
+                       func.sum(x * ro.c.max)).where(*where, ro.c.day >= recent).group_by(*key))}
+            for (device, tags), last_value in sorted(lasts.items()):
+                slope = _slope(*fits.get((device, tags), (0, 0, 0, 0, 0)))
                 instance = _instance(json.loads(tags))
-                recent = [(index[d], v) for d, v in by_day.items() if index[d] >= len(days) - 30]
-                slope = _slope(recent)
-                last_value = by_day[max(by_day)]
-                until_full = None
-                if slope and slope > 0:
-                    until_full = round((limit - last_value) / slope, 1)
+                until_full = round((limit - last_value) / slope, 1) if slope and slope > 0 else None
                 growth.append({
                     "device": device, "measurement": measurement, "series": instance, "unit": unit,
-                    "limit": limit, "label": f"{device} {instance}", "days": days,
-                    "max": [by_day.get(d) for d in days], "last": last_value,
-                    "peak": max(by_day.values()),
+                    "limit": limit, "label": f"{device} {instance}", "key": [measurement, field, tags],
+                    "last": last_value, "peak": top[(device, tags)],
                     "growth_per_day": round(slope, 4) if slope is not None else None,
                     "days_until_full": until_full})
         for measurement, field, unit in PEAKS:
-            rows = conn.execute(select(rollups).where(
-                rollups.c.measurement == measurement, rollups.c.field == field,
-                rollups.c.day >= days[0], rollups.c.day <= days[-1])).all()
-            per_device: dict[str, list[Any]] = defaultdict(list)
-            for r in rows:
-                per_device[r.device].append(r)
-            for device, rs in sorted(per_device.items()):
-                top = max(rs, key=lambda r: r.max)
+            q = (select(ro.c.device, func.max(ro.c.max), ro.c.day, func.sum(ro.c.sum), func.sum(ro.c.count))
+                 .where(ro.c.measurement == measurement, ro.c.field == field, ro.c.day >= days[0],
+                        ro.c.day <= days[-1]).group_by(ro.c.device).order_by(ro.c.device))
+            for device, peak, day, total, count in conn.execute(q):
                 peaks.append({"device": device, "metric": f"{measurement}.{field}", "unit": unit,
-                              "peak": round(top.max, 2), "peak_day": top.day,
-                              "average": round(sum(r.sum for r in rs) / sum(r.count for r in rs), 2)})
-    growth.sort(key=lambda g: (g["days_until_full"] is None, g["days_until_full"] or 0, g["label"]))
+                              "peak": round(peak, 2), "peak_day": day, "average": round(total / count, 2)})
+        growth.sort(key=lambda g: (g["days_until_full"] is None, g["days_until_full"] or 0, g["label"]))
+        for g in growth[:CHARTS]:
+            measurement, field, tags = g.pop("key")
+            by_day = dict(conn.execute(select(ro.c.day, ro.c.max).where(
+                ro.c.device == g["device"], ro.c.measurement == measurement, ro.c.field == field,
+                ro.c.series == tags, ro.c.day >= days[0], ro.c.day <= days[-1])).all())
+            g.update(days=days, max=[by_day.get(d) for d in days])
+        for g in growth[CHARTS:]:
+            del g["key"]
     return growth, peaks
+
+
+def _slope(n: int, sx: float, sy: float, sxx: float, sxy: float) -> float | None:
+    """Least-squares growth per day from the sums."""
+    if n < 3:
+        return None
+    den = n * sxx - sx * sx
+    return (n * sxy - sx * sy) / den if den else None
 
 
 def _remediations(engine: Engine, since: float, until: float, tz: Any) -> list[dict[str, Any]]:
@@ -191,9 +214,9 @@ def periodic_data(engine: Engine, first: date, last: date, tz: Any, devices: lis
     length = last - first + timedelta(days=1)
     prev_first, prev_last = first - length, first - timedelta(days=1)
     p_since, p_until = period_bounds(prev_first, prev_last, tz)
-    summary = _summary(engine, since, until, now)
-    previous = _summary(engine, p_since, p_until, now)
     matrix = _matrix(engine, since, until, tz)
+    summary = _summary(engine, since, until, now, matrix)
+    previous = _summary(engine, p_since, p_until, now)
     growth, peaks = _trends(engine, first, last)
 
     def when(ts: float | None) -> str:
@@ -234,6 +257,8 @@ def periodic_data(engine: Engine, first: date, last: date, tz: Any, devices: lis
             if latest != "pass":
                 exceptions.append({"device": device, **cell})
         grid[device] = row
+    exceptions.sort(key=lambda e: WORST.index(e.get("last", "not collected")))  # the worst first: capped
+    peaks.sort(key=lambda k: -k["peak"])
     return {
         "report": "periodic", "timezone": str(tz), "cover": cover,
         "period": {"from": first.isoformat(), "to": last.isoformat()},
@@ -281,6 +306,8 @@ def periodic_xlsx(data: dict[str, Any], lang: str) -> bytes:
                              t["case"]],
          [[r["at"], r["device"], r["playbook"], r["actor"], r["result"], r["bytes_freed"], r["case"]]
           for r in data["remediations"]]),
+        (p["recommendations"], [p["recommendations"]],
+         [[p[r["kind"]].format(**r)] for r in data["recommendations"]]),
     ]
     keys = ["device", *sorted({k for a in data["assets"] for k in a} - {"device"})]
     sheets.append((p["assets"], keys, [[a.get(k, "") for k in keys] for a in data["assets"]]))

@@ -88,7 +88,7 @@ def page_css(digest: str, lang: str) -> str:
 thead {{ display: table-header-group; }}
 tr, img {{ page-break-inside: avoid; }}
 body, pre, td, th {{ font-family: "Noto Sans CJK SC", sans-serif; }}
-table {{ width: 100%; table-layout: auto; overflow-wrap: anywhere; }}
+table {{ width: 100%; table-layout: fixed; overflow-wrap: anywhere; }}  /* auto: 2× slower */
 pre {{ white-space: pre-wrap; overflow-wrap: anywhere; font-size: 7pt; }}
 """
 
