@@ -32,7 +32,7 @@ def trend_png(title: str, days: list[str], series: dict[str, list[float | None]]
     ax.grid(True, linewidth=0.3)
     if len(series) > 1:
         ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.88, bottom=0.14)  # tight_layout: a second draw
     out = io.BytesIO()
     fig.savefig(out, format="png")
     plt.close(fig)

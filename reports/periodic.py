@@ -23,6 +23,11 @@ from reports.ledger import period_bounds
 
 _env = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(["html.j2"]),
                    trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+_env.filters["growth_row"] = lambda g: [
+    g["device"], g["series"], f"{g['last']:.1f}{g['unit']}", f"{g['peak']:.1f}{g['unit']}",
+    None if g["growth_per_day"] is None else f"{g['growth_per_day']:+.3f}", g["days_until_full"]]
+_env.filters["peak_row"] = lambda k: [k["device"], k["metric"], f"{k['peak']}{k['unit']}", k["peak_day"],
+                                      f"{k['average']}{k['unit']}"]
 
 VERDICTS = ("pass", "warn", "fail", "not collected")
 WORST = ("fail", "not collected", "warn", "pass")
@@ -318,6 +323,22 @@ def periodic_xlsx(data: dict[str, Any], lang: str) -> bytes:
     return finish(wb, data, lang)
 
 
+def _width(text: str) -> int:
+    """Columns in a monospace CJK font: wide and full-width characters take two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def text_table(header: list[str], rows: list[list[Any]]) -> str:
+    """A table as aligned monospace lines: one text block lays out far faster in WeasyPrint than
+    hundreds of table cells (see bench/bench_report.py)."""
+    cells = [[str(c) for c in header]] + [["-" if c in (None, "—") else str(c) for c in r] for r in rows]
+    widths = [max(_width(r[i]) for r in cells) for i in range(len(header))]
+    return "\n".join("  ".join(c + " " * (w - _width(c)) for c, w in zip(r, widths, strict=True)).rstrip()
+                     for r in cells)
+
+
 def periodic_html(data: dict[str, Any], lang: str, fmt: str = "html") -> str:
     from reports.charts import chart_for, data_uri
 
@@ -328,4 +349,5 @@ def periodic_html(data: dict[str, Any], lang: str, fmt: str = "html") -> str:
         charts = {label: data_uri(chart_for(by_label[label], lang)) for label in data["charts"]}
     return _env.get_template(f"periodic.{fmt}.j2").render(**data, t=t, p=t["periodic"], lang=lang,
                                                           chart_images=charts, shown=SHOWN,
+                                                          text_table=text_table,
                                                           symbols=SYMBOLS)
