@@ -370,10 +370,11 @@ class SnmpCollector:
             if_cols[name] = values
             if problem:
                 problems.append(problem)
-        if not if_cols.get("ifOperStatus") and not problems:
-            problems.append("walk ifOperStatus: the agent has no ifTable (noSuchObject)")
         if problems and not any(if_cols.values()):
             raise CollectionError(problems[0])
+        if not if_cols.get("ifOperStatus") and not problems:
+            # a UPS or sensor box may have no IF-MIB at all: no ports, said in the evidence
+            target.evidence.append("IF-MIB: the agent has no ifTable (noSuchObject): no ports")
         partial = bool(problems)
 
         prev_ports: dict[str, Any] = prev.get("ports", {}) if not restarted else {}
