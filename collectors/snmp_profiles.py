@@ -10,6 +10,7 @@ data in checks/network.yaml (the rules layer does not import collectors).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -131,6 +132,7 @@ def _load(name: str, text: str) -> Profile:
         raise ConfigError(pydantic_problems(name, (), e)) from None
 
 
+@lru_cache(maxsize=1)  # every device's settings load them: parse the package files once
 def shipped_profiles() -> dict[str, Profile]:
     out: dict[str, Profile] = {}
     folder = resources.files("collectors") / "profiles"
@@ -144,24 +146,33 @@ def shipped_profiles() -> dict[str, Profile]:
 def load_profiles(user_dir: str | Path | None = None) -> dict[str, Profile]:
     """Shipped profiles, then the user's (*.yaml in user_dir) replacing them by name.
     Every mistake raises ConfigError naming the file and key."""
-    out = shipped_profiles()
+    out = dict(shipped_profiles())
     if user_dir:
         d = Path(user_dir)
         if not d.is_dir():
             raise ConfigError([Problem(str(d), "", "profiles directory not found")])
-        problems: list[Problem] = []
-        for f in sorted(d.glob("*.yaml")):
-            try:
-                p = _load(str(f), f.read_text(encoding="utf-8"))
-            except ConfigError as e:
-                problems.extend(e.problems)
-                continue
-            except OSError as e:
-                problems.append(Problem(str(f), "", f"unreadable: {e.strerror or e}"))
-                continue
-            out[p.name] = p
-        if problems:
-            raise ConfigError(problems)
+        out.update(_user_profiles(str(d), tuple(
+            (f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in sorted(d.glob("*.yaml")))))
+    return out
+
+
+@lru_cache(maxsize=64)  # keyed by the files' names, mtimes and sizes: edits are seen
+def _user_profiles(folder: str, _stamp: tuple[tuple[str, int, int], ...]) -> dict[str, Profile]:
+    out: dict[str, Profile] = {}
+    d = Path(folder)
+    problems: list[Problem] = []
+    for f in sorted(d.glob("*.yaml")):
+        try:
+            p = _load(str(f), f.read_text(encoding="utf-8"))
+        except ConfigError as e:
+            problems.extend(e.problems)
+            continue
+        except OSError as e:
+            problems.append(Problem(str(f), "", f"unreadable: {e.strerror or e}"))
+            continue
+        out[p.name] = p
+    if problems:
+        raise ConfigError(problems)
     return out
 
 

@@ -261,3 +261,17 @@ def test_flaps_field_through_the_collector(snmpd_peer: SnmpdPeer) -> None:
     assert flaps[idx] == 1 and all(v == 0 for k, v in flaps.items() if k != idx)
     third = col.collect(target, None)  # kept in memory within the window
     assert {s.tags["ifIndex"]: s.fields["flaps"] for s in _by(third, "interface")}[idx] == 1
+
+
+def test_readme_profile_and_rule_examples_validate() -> None:
+    from checks.rules import Rule
+    from collectors.snmp_profiles import Profile
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    part = readme.split("#### Device profiles", 1)[1]
+    blocks = [b.split("```", 1)[0] for b in part.split("```yaml\n")[1:3]]
+    prof = Profile.model_validate(yaml.safe_load(blocks[0]))
+    assert prof.name == "acme-enc9000" and prof.metrics[1].percent is not None
+    (rule,) = yaml.safe_load(blocks[1])["rules"]
+    assert Rule.model_validate(rule).states == {"normal": "ok", "warning": "warn", "fault": "crit"}
+    assert set(rule["states"]) == set(prof.metrics[0].fields["status"].values.values())
