@@ -6,6 +6,8 @@ Samples:
   from the second cycle on, `in_bps`/`out_bps`, error/discard rates, `utilisation_percent`.
 - `snmp` (system): sysDescr, sysObjectID, sysName, uptime_seconds, rebooted 1/0, ports_*.
 - `asset`: ENTITY-MIB chassis model, serial, hardware/firmware/software revisions.
+- `hr_storage` / `hr_processor`: HOST-RESOURCES-MIB storage use and CPU load (when served).
+- the device profile's measurements (collectors/snmp_profiles.py, collectors/profiles/).
 
 The device's inventory `port` is the SSH port; the SNMP port is `settings.snmp.port` (161).
 """
@@ -16,18 +18,31 @@ import asyncio
 import time
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from agent.model import CollectionError, Sample, Target
+from agent.problems import ConfigError
 from collectors import snmp_engine
 from collectors.snmp_parse import (
     ADMIN_STATUS,
     COUNTERS,
     ENTITY_COLUMNS,
+    HR_PROCESSOR_LOAD,
+    HR_STORAGE,
     IF_COLUMNS,
     OPER_STATUS,
     SYSTEM,
     chassis_asset,
+    flap_times,
+    hr_storage,
     interval,
     matches,
     oper_state,
@@ -35,6 +50,7 @@ from collectors.snmp_parse import (
     rebooted,
     rows,
 )
+from collectors.snmp_profiles import Profile, group_rows, load_profiles, oids_to_read, select
 
 AUTH = Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"]
 PRIV = Literal["DES", "3DES", "AES", "AES192", "AES256", "AES192C", "AES256C"]
@@ -57,6 +73,11 @@ class SnmpSettings(BaseModel):
     watch_ports: list[str] = Field(default_factory=list)
     ignore_ports: list[str] = Field(default_factory=list)
     entity: bool = True  # walk ENTITY-MIB for the asset record
+    host_resources: bool = True  # walk HOST-RESOURCES-MIB storage and processor load
+    profile: str | None = None  # a device profile by name; else chosen by sysObjectID
+    profiles_dir: str | None = None  # user profiles (*.yaml), beside the shipped ones
+    flap_window: int = Field(default=3600, ge=60, le=7 * 86400)  # seconds, for `flaps`
+    _profiles: dict[str, Profile] = PrivateAttr(default_factory=dict)
 
     @field_validator("version", mode="before")
     @classmethod
@@ -77,6 +98,17 @@ class SnmpSettings(BaseModel):
                 raise ValueError("priv_protocol and priv_key go together")
             if self.priv_protocol and not self.auth_protocol:
                 raise ValueError("privacy (priv_protocol) needs authentication (auth_protocol)")
+        return self
+
+    @model_validator(mode="after")
+    def _load_profiles(self) -> SnmpSettings:
+        try:
+            self._profiles = load_profiles(self.profiles_dir)
+        except ConfigError as e:
+            raise ValueError("profile error: " + "; ".join(str(p) for p in e.problems)) from None
+        if self.profile and self.profile not in self._profiles:
+            raise ValueError(f"profile {self.profile!r} unknown (known: "
+                             f"{', '.join(sorted(self._profiles))})")
         return self
 
     @property
@@ -179,6 +211,23 @@ class SnmpSession:
             raise _Failed(problem)
         return {str(vb[0]): _value(vb[1]) for vb in vbs}
 
+    async def get_soft(self, engine: Any, sem: asyncio.Semaphore,
+                       oids: list[str]) -> tuple[dict[str, Any], str | None]:
+        """GET that reports a problem instead of raising (profile scalars may be absent)."""
+        from pysnmp.hlapi.v3arch.asyncio import ObjectIdentity, ObjectType, get_cmd
+
+        if not oids:
+            return {}, None
+        tr = await self._transport()
+        async with sem:
+            ei, es, ex, vbs = await get_cmd(engine, self.auth, tr, self._ctx(),
+                                            *[ObjectType(ObjectIdentity(o)) for o in oids],
+                                            lookupMib=False)
+        problem = _problem(ei, es, ex, "GET profile scalars")
+        if problem:
+            return {}, problem
+        return {str(vb[0]): _value(vb[1]) for vb in vbs}, None
+
     async def walk(self, engine: Any, sem: asyncio.Semaphore,
                    column: str) -> tuple[dict[int, Any], str | None]:
         """One table column by GETBULK: ({index: value}, problem or None)."""
@@ -220,20 +269,85 @@ class SnmpCollector:
 
         async def cycle(engine: Any, sem: asyncio.Semaphore) -> Any:
             system = await session.get(engine, sem, list(SYSTEM.values()))
+            profile = select(s._profiles, str(system.get(SYSTEM["sysObjectID"]) or ""),
+                             s.profile)
             cols = list(IF_COLUMNS.items())
             ent = list(ENTITY_COLUMNS.items()) if s.entity else []
-            walked = await asyncio.gather(*[session.walk(engine, sem, oid) for _, oid in cols + ent])
-            return system, cols, ent, walked
+            extra = [(f"hr:{k}", o) for k, o in HR_STORAGE.items()] if s.host_resources else []
+            if s.host_resources:
+                extra.append(("hr:load", HR_PROCESSOR_LOAD))
+            p_scalars, p_cols = oids_to_read(profile) if profile else ([], [])
+            extra += [(f"p:{o}", o) for o in p_cols]
+            walked, got = await asyncio.gather(
+                asyncio.gather(*[session.walk(engine, sem, oid)
+                                 for _, oid in cols + ent + extra]),
+                session.get_soft(engine, sem, p_scalars))
+            return system, cols, ent, extra, list(walked), profile, got
 
         try:
-            system, cols, ent, walked = snmp_engine.run(cycle, budget)
+            system, cols, ent, extra, walked, profile, got = snmp_engine.run(cycle, budget)
         except _Failed as e:
             raise CollectionError(str(e)) from None
         except TimeoutError:
             raise CollectionError(f"SNMP cycle timed out after {budget:.0f} s") from None
         now = time.time()
         now_ns = int(now * 1e9)
-        return self._samples(target, s, system, cols, ent, walked, now, now_ns)
+        n = len(cols) + len(ent)
+        samples = self._samples(target, s, system, cols, ent, walked[:n], now, now_ns)
+        by_name = {name: vals for (name, _), vals in zip(extra, walked[n:], strict=True)}
+        samples += self._host_resources(target.name, by_name, now_ns)
+        if profile is not None:
+            extra_samples, problems = self._profile(target, profile, by_name, got, now, now_ns)
+            for smp in samples:
+                if smp.measurement == "snmp":
+                    smp.fields["profile"] = profile.name
+                    smp.fields["profile_partial"] = int(bool(problems))
+                    if problems:
+                        smp.fields["partial"] = 1
+            samples += extra_samples
+        return samples
+
+    def _host_resources(self, host: str, walked: dict[str, tuple[dict[int, Any], str | None]],
+                        now_ns: int) -> list[Sample]:
+        # agents without HOST-RESOURCES (most switches) just answer nothing: no samples
+        table = rows({k[3:]: v[0] for k, v in walked.items() if k.startswith("hr:")
+                      and k != "hr:load"})
+        out = [Sample("hr_storage", {"host": host, **tags}, fields, now_ns)
+               for tags, fields in hr_storage(table)]
+        for idx, load in (walked.get("hr:load") or ({}, None))[0].items():
+            if isinstance(load, int):
+                out.append(Sample("hr_processor", {"host": host, "hrDeviceIndex": str(idx)},
+                                  {"load_percent": load}, now_ns))
+        return out
+
+    def _profile(self, target: Target, profile: Profile,
+                 walked: dict[str, tuple[dict[int, Any], str | None]],
+                 got: tuple[dict[str, Any], str | None], now: float,
+                 now_ns: int) -> tuple[list[Sample], list[str]]:
+        """The profile's measurements; missing OIDs are named in the evidence and make
+        the `snmp` sample partial (never a silent OK)."""
+        scalars, problem = got
+        columns = {k[2:]: v[0] for k, v in walked.items() if k.startswith("p:")}
+        problems = [problem] if problem else []
+        problems += [p for k, (_v, p) in walked.items() if k.startswith("p:") and p]
+        prev = target.state.get("profile_prev") or {}
+        dt = now - float(prev["time"]) if prev.get("time") else None
+        state: dict[str, Any] = {}
+        out: list[Sample] = []
+        for i, g in enumerate(profile.metrics):
+            missing = [n for n, f in g.fields.items()
+                       if (not columns.get(f.oid) if g.table else scalars.get(f.oid) is None)]
+            if missing:
+                problems.append(f"{g.measurement}: no value for {', '.join(missing)} "
+                                "(noSuchObject / empty column)")
+            rows_, st = group_rows(g, scalars, columns, prev.get(str(i), {}), dt)
+            state[str(i)] = st
+            out += [Sample(g.measurement, {"host": target.name, **tags}, fields, now_ns)
+                    for tags, fields in rows_]
+        target.evidence.append(f"profile {profile.name}: {len(out)} samples"
+                               + (f"; partial: {'; '.join(problems)}" if problems else ""))
+        target.state["profile_prev"] = {"time": now, **state}
+        return out, problems
 
     def _samples(self, target: Target, s: SnmpSettings, system: dict[str, Any],
                  cols: list[tuple[str, str]], ent: list[tuple[str, str]],
@@ -256,10 +370,11 @@ class SnmpCollector:
             if_cols[name] = values
             if problem:
                 problems.append(problem)
-        if not if_cols.get("ifOperStatus") and not problems:
-            problems.append("walk ifOperStatus: the agent has no ifTable (noSuchObject)")
         if problems and not any(if_cols.values()):
             raise CollectionError(problems[0])
+        if not if_cols.get("ifOperStatus") and not problems:
+            # a UPS or sensor box may have no IF-MIB at all: no ports, said in the evidence
+            target.evidence.append("IF-MIB: the agent has no ifTable (noSuchObject): no ports")
         partial = bool(problems)
 
         prev_ports: dict[str, Any] = prev.get("ports", {}) if not restarted else {}
@@ -273,6 +388,9 @@ class SnmpCollector:
             watched = matches(s.watch_ports, idx, names)
             admin, oper = row.get("ifAdminStatus"), row.get("ifOperStatus")
             p = prev_ports.get(str(idx)) or {}
+            flaps = flap_times(list(p.get("flaps", [])), p.get("oper"), oper,
+                               p.get("last_change"), row.get("ifLastChange"), now,
+                               s.flap_window)
             seen_up = bool(p.get("seen_up")) or oper == 1
             state = oper_state(admin, oper, bool(p.get("seen_up")), watched)
             tags = {"host": host, "ifIndex": str(idx)}
@@ -287,6 +405,7 @@ class SnmpCollector:
                 "oper_state": state,
                 "status_changed": int(bool(p) and p.get("oper") is not None
                                       and p.get("oper") != oper),
+                "flaps": len(flaps),
             }
             speed = row.get("ifHighSpeed")
             if speed is not None:
@@ -296,14 +415,15 @@ class SnmpCollector:
                 if row.get(col) is not None:
                     counters[fname] = int(row[col])
                     fields[fname] = int(row[col])
+            rate_prev = p.get("counters")
             if p.get("last_change") is not None and row.get("ifLastChange") != p.get("last_change"):
-                p = {}  # counter discontinuity possible: no rates this cycle
-            fields.update(port_rates(p.get("counters"), counters, dt, int(speed or 0) or None))
+                rate_prev = None  # counter discontinuity possible: no rates this cycle
+            fields.update(port_rates(rate_prev, counters, dt, int(speed or 0) or None))
             if partial:
                 fields["partial"] = 1
             samples.append(Sample("interface", tags, fields, now_ns))
             new_ports[str(idx)] = {"seen_up": seen_up, "oper": oper, "counters": counters,
-                                   "last_change": row.get("ifLastChange")}
+                                   "last_change": row.get("ifLastChange"), "flaps": flaps}
             counts["up" if state == "up" else "admin_down" if state == "admin-down"
                    else "down"] += 1
             counts["alerting"] += state in ("down-was-up", "down-watched")
@@ -328,6 +448,9 @@ class SnmpCollector:
             afields.update({k: str(v) for k, v in asset.items()})
             samples.append(Sample("asset", {"host": host}, afields, now_ns))
 
+        keep = target.state.get("profile_prev") if not restarted else None
         target.state.clear()
         target.state.update({"uptime_ticks": int(ticks), "time": now, "ports": new_ports})
+        if keep:
+            target.state["profile_prev"] = keep
         return samples

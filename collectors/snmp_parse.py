@@ -151,3 +151,56 @@ def chassis_asset(entities: dict[int, dict[str, Any]]) -> dict[str, Any]:
         chosen = next((r for r in entities.values() if r.get("model") or r.get("serial")),
                       next(iter(entities.values())))
     return {k: v for k, v in chosen.items() if k != "class" and v not in ("", None)}
+
+
+# HOST-RESOURCES-MIB (RFC 2790): storage and processor load of SNMP-managed hosts
+HR_STORAGE = {
+    "type": "1.3.6.1.2.1.25.2.3.1.2",
+    "descr": "1.3.6.1.2.1.25.2.3.1.3",
+    "units": "1.3.6.1.2.1.25.2.3.1.4",
+    "size": "1.3.6.1.2.1.25.2.3.1.5",
+    "used": "1.3.6.1.2.1.25.2.3.1.6",
+}
+HR_PROCESSOR_LOAD = "1.3.6.1.2.1.25.3.3.1.2"
+HR_STORAGE_TYPES = {1: "other", 2: "ram", 3: "virtualMemory", 4: "fixedDisk",
+                    5: "removableDisk", 6: "floppyDisk", 7: "compactDisc", 8: "ramDisk",
+                    9: "flashMemory", 10: "networkDisk"}
+_HR_TYPE_PREFIX = "1.3.6.1.2.1.25.2.1."
+
+
+def hr_storage(table: dict[int, dict[str, Any]]) -> list[tuple[dict[str, str], dict[str, Any]]]:
+    """hrStorageTable rows → (tags, fields) with Telegraf disk-plugin names: total, used,
+    free (bytes), used_percent. Rows of size 0 (nothing to judge) are left out."""
+    out: list[tuple[dict[str, str], dict[str, Any]]] = []
+    for idx, r in table.items():
+        units, size, used = r.get("units"), r.get("size"), r.get("used")
+        if not isinstance(units, int) or not isinstance(size, int) or not isinstance(used, int):
+            continue
+        if size <= 0:
+            continue
+        t = str(r.get("type") or "")
+        kind = (HR_STORAGE_TYPES.get(int(t[len(_HR_TYPE_PREFIX):]), "other")
+                if t.startswith(_HR_TYPE_PREFIX) and t[len(_HR_TYPE_PREFIX):].isdigit()
+                else "other")
+        tags = {"hrStorageIndex": str(idx), "descr": str(r.get("descr") or ""), "type": kind}
+        total, used_b = size * units, used * units
+        out.append((tags, {"total": total, "used": used_b, "free": total - used_b,
+                           "used_percent": round(100 * used / size, 3)}))
+    return out
+
+
+def flap_times(prev_times: list[float], prev_oper: int | None, oper: int | None,
+               prev_last_change: Any, last_change: Any, now: float, window: float) -> list[float]:
+    """Times of oper-status changes within the window, this cycle's included.
+
+    A status that differs from the previous poll is one change. The same status with a
+    new ifLastChange means it went and came back between polls: two changes."""
+    times = [t for t in prev_times if now - t <= window]
+    if prev_oper is None or oper is None:
+        return times
+    if oper != prev_oper:
+        times.append(now)
+    elif (prev_last_change is not None and last_change is not None
+          and last_change != prev_last_change):
+        times.extend([now, now])
+    return times
