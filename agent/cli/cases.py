@@ -273,7 +273,7 @@ def report(number: NumberArg,
            output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file "
                                                        "instead of stdout.")] = None,
            config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
-    """Write the fault report (故障处理报告) of a case: Markdown, HTML, PDF or DOCX (the PDF carries
+    """Write the fault report (故障处理报告) of a case: Markdown, HTML, PDF, DOCX or XLSX (the PDF carries
     page numbers and the content hash on every page; `xunjian report verify` checks it).
 
     Examples:

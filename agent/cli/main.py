@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect as inspect_mod
 import logging
 import sys
 from typing import Annotated
@@ -37,6 +38,21 @@ app.add_typer(assets.app, name="assets")
 app.add_typer(report.app, name="report")
 app.add_typer(playbook.app, name="playbook")
 app.add_typer(hooks.app, name="hooks")
+
+
+def _short_helps(group: typer.Typer) -> None:
+    """Give every command a one-line summary for the command lists: rich keeps the hard line
+    breaks of a docstring's first paragraph, which reads as ragged text in `--help`."""
+    for cmd in group.registered_commands:
+        if cmd.short_help is None and cmd.callback and cmd.callback.__doc__:
+            first = inspect_mod.cleandoc(cmd.callback.__doc__).split("\n\n")[0]
+            cmd.short_help = " ".join(first.split())
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            _short_helps(sub.typer_instance)
+
+
+_short_helps(app)
 
 
 def _version(value: bool) -> None:
