@@ -194,6 +194,18 @@ class Daemon:
             return {(("sink", s.name),): float(s.spool.pending)
                     for s in self.pipeline.sinks if hasattr(s, "spool")}
 
+        def sink_points() -> dict[tuple[tuple[str, str], ...], float]:
+            rows: dict[tuple[tuple[str, str], ...], float] = {}
+            for s in self.pipeline.sinks:
+                ser = getattr(s, "serializer", None)
+                if ser is None:
+                    continue
+                rows[(("sink", s.name), ("outcome", "sent"))] = float(s.sent)
+                rows[(("sink", s.name), ("outcome", "rejected"))] = float(s.rejected)
+                rows[(("sink", s.name), ("outcome", "dropped_point"))] = float(ser.dropped_points)
+                rows[(("sink", s.name), ("outcome", "dropped_field"))] = float(ser.dropped_fields)
+            return rows
+
         def open_cases() -> dict[tuple[tuple[str, str], ...], float]:
             counts = open_case_counts(self.pipeline.engine)
             return {(("level", str(lv)),): float(counts.get(lv, 0)) for lv in (1, 2, 3)}
@@ -202,6 +214,7 @@ class Daemon:
             return {(): float(len(self.backoff.state(time.time())))}
 
         self.metrics.gauge("spool_batches", spool)
+        self.metrics.gauge("sink_points", sink_points)
         self.metrics.gauge("open_cases", open_cases)
         self.metrics.gauge("devices_in_backoff", backoff)
 

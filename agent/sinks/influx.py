@@ -19,15 +19,21 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import urllib3
-from influxdb_client import InfluxDBClient, Point, WritePrecision
-from influxdb_client.client.write_api import SYNCHRONOUS
+from influxdb_client import InfluxDBClient
 from influxdb_client.rest import ApiException
+from influxdb_client.service.write_service import WriteService
 
 from agent.config import InfluxSink
 from agent.model import Sample
+from agent.sinks.lineproto import LineSerializer
 from agent.sinks.spool import Spool
 
 log = logging.getLogger(__name__)
+
+
+# Level 1 costs a ninth of the CPU of influxdb-client's level 9 (0.05 vs 0.45 s for 10 MB of
+# line protocol here) for a body about a fifth larger: the agent's CPU is the scarcer resource.
+GZIP_LEVEL = 1
 
 
 class Retry(Exception):
@@ -38,20 +44,12 @@ class Rejected(Exception):
     """The server refused the batch as such: retrying will not help."""
 
 
+_serializer = LineSerializer()
+
+
 def to_line_protocol(samples: Iterable[Sample]) -> list[str]:
-    lines = []
-    for s in samples:
-        p = Point(s.measurement)
-        for k, v in sorted(s.tags.items()):
-            if v != "":
-                p.tag(k, v)
-        for k, v in s.fields.items():
-            p.field(k, v)
-        p.time(s.time, WritePrecision.NS)
-        line = p.to_line_protocol()
-        if line:
-            lines.append(line)
-    return lines
+    """Line protocol for samples, without a sink (tests, benchmarks, ad hoc exports)."""
+    return _serializer.lines(samples)
 
 
 def _classify(status: int, body: str) -> Exception:
@@ -82,7 +80,7 @@ class V1Writer:
             self.headers["Authorization"] = f"Basic {token}"
 
     def send(self, body: bytes) -> None:
-        data = gzip.compress(body, compresslevel=5) if self.cfg.gzip else body
+        data = gzip.compress(body, compresslevel=GZIP_LEVEL) if self.cfg.gzip else body
         try:
             r = self.http.request("POST", self.url, body=data, headers=self.headers)
         except urllib3.exceptions.HTTPError as e:
@@ -104,14 +102,19 @@ class V2Writer:
             kwargs["ssl_ca_cert"] = str(cfg.ca_file)
         self.client = InfluxDBClient(
             url=cfg.url, token=cfg.token.get_secret_value() if cfg.token else "",
-            org=cfg.org, timeout=int(cfg.timeout * 1000), enable_gzip=cfg.gzip,
+            org=cfg.org, timeout=int(cfg.timeout * 1000), enable_gzip=False,
             retries=False, **kwargs)
-        self.api = self.client.write_api(write_options=SYNCHRONOUS)
+        # the write service, not write_api: the body is already line protocol, and we gzip it
+        # ourselves at GZIP_LEVEL (the client's own gzip is level 9)
+        self.service = WriteService(self.client.api_client)
 
     def send(self, body: bytes) -> None:
         try:
-            self.api.write(bucket=self.cfg.bucket, org=self.cfg.org,
-                           record=body.decode("utf-8"), write_precision=WritePrecision.NS)
+            self.service.post_write(
+                org=self.cfg.org, bucket=self.cfg.bucket, precision="ns",
+                body=gzip.compress(body, compresslevel=GZIP_LEVEL) if self.cfg.gzip else body,
+                content_encoding="gzip" if self.cfg.gzip else "identity",
+                content_type="text/plain; charset=utf-8")
         except ApiException as e:
             raise _classify(e.status or 0, str(e.body or e.reason)) from None
         except urllib3.exceptions.HTTPError as e:
@@ -139,6 +142,7 @@ class InfluxSinkWriter:
         self.writer: V1Writer | V2Writer = V1Writer(cfg) if cfg.version == 1 else V2Writer(cfg)
         self.sent = 0
         self.rejected = 0
+        self.serializer = LineSerializer()  # its dropped_fields / dropped_points are reported
         self.last_error = ""
         self._wake = threading.Event()
         self._idle = threading.Event()
@@ -147,7 +151,7 @@ class InfluxSinkWriter:
         self._thread.start()
 
     def write(self, samples: list[Sample]) -> None:
-        self.spool.append(to_line_protocol(samples))
+        self.spool.append(self.serializer.lines(samples))
         self._idle.clear()
         self._wake.set()
 
