@@ -51,6 +51,7 @@ from collectors.snmp_parse import (
     rows,
 )
 from collectors.snmp_profiles import Profile, group_rows, load_profiles, oids_to_read, select
+from collectors.snmp_walk import bulk_walk
 
 AUTH = Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"]
 PRIV = Literal["DES", "3DES", "AES", "AES192", "AES256", "AES192C", "AES256C"]
@@ -233,6 +234,12 @@ class SnmpSession:
         """One table column by GETBULK: ({index: value}, problem or None)."""
         from pysnmp.hlapi.v3arch.asyncio import ObjectIdentity, ObjectType, bulk_walk_cmd
 
+        if self.s.version == "2c":  # the lean path: ~10x less CPU than pysnmp's walk
+            assert self.s.community is not None
+            r = await bulk_walk(self.address, self.s.port, self.s.community.get_secret_value().encode(),
+                                column, max_repetitions=self.s.max_repetitions,
+                                timeout=self.s.timeout, retries=self.s.retries, sem=sem)
+            return {arcs[0]: v for arcs, v in r.rows if len(arcs) == 1}, r.problem
         tr = await self._transport()
         out: dict[int, Any] = {}
         prefix = column + "."

@@ -1,0 +1,136 @@
+"""The lean v2c GETBULK walk: pre-encoded requests, one UDP socket per walk, snmp_ber decoding.
+
+Runs on the shared SNMP event loop (snmp_engine) under its in-flight semaphore, like the
+pysnmp requests. A walk stops at the end of the subtree or endOfMibView; a timeout (after
+the retries), an error status, an undecodable answer or an agent that does not move forward
+ends it with what was read so far and the problem — the caller reports that as partial,
+never as a complete table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from collectors import snmp_ber as ber
+
+# request ids: random start per process, so a late answer to another process is not ours
+_ids = itertools.count(random.randrange(1, 2**30))
+
+
+@dataclass
+class WalkResult:
+    rows: list[tuple[tuple[int, ...], Any]] = field(default_factory=list)  # (arcs below root, value)
+    problem: str | None = None
+    requests: int = 0
+
+
+class _Client(asyncio.DatagramProtocol):
+    """Answers matched to the one request outstanding; anything else is dropped."""
+
+    def __init__(self) -> None:
+        self.waiting: tuple[int, asyncio.Future[ber.Response]] | None = None
+        self.transport: asyncio.DatagramTransport | None = None
+        self.error: Exception | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        if self.waiting is None:
+            return
+        rid, fut = self.waiting
+        try:
+            resp = ber.decode_response(data)
+        except ber.BerError as e:
+            if not fut.done():
+                fut.set_exception(e)
+            return
+        if resp.request_id == rid and not fut.done():
+            fut.set_result(resp)
+
+    def error_received(self, exc: Exception) -> None:  # ICMP port unreachable, mostly
+        if self.waiting is not None and not self.waiting[1].done():
+            self.waiting[1].set_exception(exc)
+
+
+async def bulk_walk(host: str, port: int, community: bytes, root: str, *, max_repetitions: int,
+                    timeout: float, retries: int, sem: asyncio.Semaphore | None = None,
+                    version: int = 1) -> WalkResult:
+    """Walk the subtree under `root` (dotted) with GETBULK (v2c; version=1 on the wire)."""
+    loop = asyncio.get_running_loop()
+    root_oid = ber.encode_oid(root)
+    result = WalkResult()
+    what = f"walk {root}"
+    transport, proto = await loop.create_datagram_endpoint(_Client, remote_addr=(host, port))
+    try:
+        current = root_oid
+        last: tuple[int, ...] | None = None
+        while True:
+            resp = None
+            for _attempt in range(retries + 1):
+                rid = next(_ids) & 0x7FFFFFFF
+                msg = ber.encode_request(version, community, ber.GET_BULK, rid, current,
+                                         max_repetitions)
+                fut: asyncio.Future[ber.Response] = loop.create_future()
+                proto.waiting = (rid, fut)
+                result.requests += 1
+                if sem is not None:
+                    async with sem:
+                        transport.sendto(msg)
+                        resp = await _wait(fut, timeout)
+                else:
+                    transport.sendto(msg)
+                    resp = await _wait(fut, timeout)
+                if isinstance(resp, ber.Response):
+                    break
+                if isinstance(resp, ber.BerError):
+                    result.problem = f"{what}: undecodable answer ({resp})"
+                    return result
+                if isinstance(resp, OSError):
+                    result.problem = f"{what}: {resp.strerror or type(resp).__name__}"
+                    return result
+            if not isinstance(resp, ber.Response):
+                result.problem = (f"{what}: timed out after {retries + 1} × {timeout:g} s "
+                                  "(wrong community or address, or the agent is down)")
+                return result
+            if resp.error_status:
+                name = ber.ERROR_STATUS[resp.error_status] \
+                    if resp.error_status < len(ber.ERROR_STATUS) else str(resp.error_status)
+                result.problem = f"{what}: agent returned {name} at index {resp.error_index}"
+                return result
+            if not resp.varbinds:
+                return result
+            n = len(root_oid)
+            rows = result.rows
+            for oid, tag, raw in resp.varbinds:
+                if tag == 0x82 or not oid.startswith(root_oid) or len(oid) == n:
+                    return result  # endOfMibView, or past the subtree
+                try:
+                    arcs = ber.sub_arcs(oid, n)
+                    value = ber.value_of(tag, raw)
+                except ber.BerError as e:
+                    result.problem = f"{what}: undecodable answer ({e})"
+                    return result
+                if last is not None and arcs <= last:
+                    result.problem = (f"{what}: the agent returned {root}.{'.'.join(map(str, arcs))}"
+                                      " after a later OID (not increasing); walk stopped")
+                    return result
+                last = arcs
+                if value is not ber.NO_SUCH_OBJECT and value is not ber.NO_SUCH_INSTANCE:
+                    rows.append((arcs, value))
+            current = resp.varbinds[-1][0]
+    finally:
+        transport.close()
+
+
+async def _wait(fut: asyncio.Future[ber.Response], timeout: float) -> ber.Response | Exception | None:
+    try:
+        return await asyncio.wait_for(fut, timeout)
+    except TimeoutError:
+        return None
+    except (ber.BerError, OSError) as e:
+        return e
