@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_SUBMITTED
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, EVENT_JOB_SUBMITTED
 from apscheduler.executors.pool import ThreadPoolExecutor as ApsThreadPool
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -100,7 +100,11 @@ class Daemon:
         self.hooks = hooks
         self.executor = Executor(pipeline.load_state)
         self.scheduler = BackgroundScheduler(
-            executors={"default": ApsThreadPool(max_workers=workers)},
+            # the case clocks and the scheduled inspections get their own threads: behind a
+            # queue of collections (a busy pool) escalations would wait, and be skipped as overruns
+            executors={"default": ApsThreadPool(max_workers=workers),
+                       "clock": ApsThreadPool(max_workers=1),
+                       "inspections": ApsThreadPool(max_workers=1)},
             job_defaults={"max_instances": 1, "coalesce": True},
         )
         self.stopping = threading.Event()
@@ -109,6 +113,7 @@ class Daemon:
         self.backoff = Backoff(self.settings.backoff_after, self.settings.backoff_max_seconds)
         self.server: MetricsServer | None = None
         self.reloads = 0
+        self._due: dict[str, float] = {}  # job id → when its submitted run was due
 
     @property
     def skipped(self) -> int:
@@ -120,10 +125,12 @@ class Daemon:
             self._add(job, interval, now)
         # Case clocks: escalation needs no sample to arrive, so it has its own job.
         self.scheduler.add_job(self._tick, "interval", seconds=TICK_SECONDS, id="case-clocks",
-                               name="case clocks", next_run_time=now, misfire_grace_time=TICK_SECONDS)
+                               name="case clocks", next_run_time=now, misfire_grace_time=TICK_SECONDS,
+                               executor="clock")
         self._schedule_inspections()
         self.scheduler.add_listener(self._missed, mask=EVENT_JOB_MAX_INSTANCES)
         self.scheduler.add_listener(self._submitted, mask=EVENT_JOB_SUBMITTED)
+        self.scheduler.add_listener(self._late, mask=EVENT_JOB_MISSED)
         self._gauges()
         if self.settings.listen != "off":
             host, _, port = self.settings.listen.rpartition(":")
@@ -162,17 +169,21 @@ class Daemon:
             trigger = CronTrigger(hour=hour, minute=minute, timezone=tz)
             self.scheduler.add_job(self.scheduled_inspection, trigger, args=(spec,),
                                    id=f"inspection/{spec.name}", name=f"inspection {spec.name}",
-                                   misfire_grace_time=3600, replace_existing=True)
+                                   misfire_grace_time=3600, replace_existing=True,
+                                   executor="inspections")
 
     def _run(self, job: Job) -> None:
         device = self.inventory.devices.get(job.device)
         if device is None:
             return  # removed by a reload a moment ago
         now = time.time()
+        # lateness at the real start, after any wait for a free worker (not at submission)
+        due = self._due.pop(f"{job.device}/{job.collector}", None)
+        lateness = now - due if due is not None else None
         if not self.backoff.allow(job.device, now):
-            self.metrics.job("skipped_backoff")
+            self.metrics.job("skipped_backoff", lateness)
             return
-        self.metrics.job("run")
+        self.metrics.job("run", lateness)
         result = self.executor.run(job, device)
         self.metrics.collection(job.collector, result.collected, result.duration, result.reason)
         self.backoff.record(job.device, result.collected, device.interval, time.time())
@@ -186,8 +197,9 @@ class Daemon:
 
     def _submitted(self, event: Any) -> None:
         times = getattr(event, "scheduled_run_times", None) or []
-        if times and "/" in str(getattr(event, "job_id", "")):
-            self.metrics.lateness.append(max(0.0, time.time() - times[0].timestamp()))
+        job_id = str(getattr(event, "job_id", ""))
+        if times and "/" in job_id:
+            self._due[job_id] = times[-1].timestamp()  # coalesced: the latest missed time
 
     def _gauges(self) -> None:
         def spool() -> dict[tuple[tuple[str, str], ...], float]:
@@ -293,6 +305,16 @@ class Daemon:
         self.metrics.job("skipped_overrun")
         log.warning("job %s still running at its next start: skipped (%d so far)",
                     getattr(event, "job_id", "?"), self.skipped)
+
+    def _late(self, event: object) -> None:
+        """A run that waited for a worker past its misfire grace: APScheduler drops it; we count
+        it (and its lateness) so a saturated pool shows instead of silently polling less."""
+        due = getattr(event, "scheduled_run_time", None)
+        lateness = time.time() - due.timestamp() if due is not None else None
+        job_id = str(getattr(event, "job_id", ""))
+        self.metrics.job("skipped_late", lateness if "/" in job_id else None)
+        log.warning("job %s could not start within its grace time (all %d workers busy): skipped",
+                    job_id, self.workers)
 
     def wait(self) -> None:
         while not self.stopping.wait(0.5):

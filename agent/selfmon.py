@@ -40,7 +40,7 @@ class Metrics:
         self.collections: Counter[tuple[str, str]] = Counter()  # (collector, ok|failed)
         self.errors: Counter[tuple[str, str]] = Counter()  # (collector, reason class)
         self.duration_sum: Counter[str] = Counter()
-        self.jobs: Counter[str] = Counter()  # run | skipped_overrun | skipped_backoff
+        self.jobs: Counter[str] = Counter()  # run | skipped_overrun | skipped_late | skipped_backoff
         self.lateness: deque[float] = deque(maxlen=4096)  # seconds, recent job starts
         self.last_tick = 0.0
         self.gauges: dict[str, Callable[[], dict[tuple[tuple[str, str], ...], float]]] = {}
@@ -96,7 +96,8 @@ class Metrics:
                    [({"collector": c, "reason": r}, n) for (c, r), n in sorted(self.errors.items())])
             metric("collection_seconds_total", "counter", "Time spent collecting, by collector.",
                    [({"collector": c}, v) for c, v in sorted(self.duration_sum.items())])
-            metric("jobs_total", "counter", "Scheduled jobs: run, skipped_overrun, skipped_backoff.",
+            metric("jobs_total", "counter",
+                   "Scheduled jobs: run, skipped_overrun, skipped_late, skipped_backoff.",
                    [({"what": w}, n) for w, n in sorted(self.jobs.items())])
             late = list(self.lateness)
             metric("job_lateness_seconds", "gauge", "Recent job start lateness quantiles.",

@@ -32,6 +32,7 @@ from tests.peers import HOST, SnmpdPeer, free_port, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.peers]
 
+
 DEVICES = int(os.environ.get("XUNJIAN_SOAK_DEVICES", "1000"))
 MINUTES = float(os.environ.get("XUNJIAN_SOAK_MINUTES", "30"))
 INTERVAL = int(os.environ.get("XUNJIAN_SOAK_INTERVAL", "60"))
@@ -72,6 +73,7 @@ def scrape(port: int) -> dict[str, float]:
     return out
 
 
+@pytest.mark.timeout(int(MINUTES * 60) + 900)
 def test_soak(tmp_path: Path, ssh_peer: Any, vm_peer: Any) -> None:
     n_ssh = max(1, DEVICES // 10)
     n_snmp = DEVICES - n_ssh
@@ -95,7 +97,7 @@ def test_soak(tmp_path: Path, ssh_peer: Any, vm_peer: Any) -> None:
         (tmp_path / "inventory.yaml").write_text(json.dumps({"secrets_file": str(sf), "devices": devices}))
         port = free_port()
         (tmp_path / "xunjian.yaml").write_text(json.dumps({
-            "data_dir": "var", "inventory": "inventory.yaml", "workers": 32,
+            "data_dir": "var", "inventory": "inventory.yaml", "workers": 64,
             "daemon": {"listen": f"{HOST}:{port}", "ssh_sessions": 32},
             "sinks": {"influxdb": [{"name": "vm", "version": 2, "url": vm_peer.url, "org": "ops",
                                     "bucket": "soak", "token": "${SOAK_TOKEN}"}]}}))
@@ -117,6 +119,7 @@ def test_soak(tmp_path: Path, ssh_peer: Any, vm_peer: Any) -> None:
                     "p50": m.get('xunjian_job_lateness_seconds{quantile="0.5"}', 0.0),
                     "runs": m.get('xunjian_jobs_total{what="run"}', 0.0),
                     "overrun": m.get('xunjian_jobs_total{what="skipped_overrun"}', 0.0),
+                    "late": m.get('xunjian_jobs_total{what="skipped_late"}', 0.0),
                     "ok": sum(v for k, v in m.items() if k.startswith("xunjian_collections_total")
                               and 'outcome="ok"' in k),
                     "failed": sum(v for k, v in m.items() if k.startswith("xunjian_collections_total")
@@ -156,7 +159,8 @@ def test_soak(tmp_path: Path, ssh_peer: Any, vm_peer: Any) -> None:
         "fds_min_max_after_warmup": (min(p["fds"] for p in warm), max(p["fds"] for p in warm)),
         "lateness_p50_p99_last": (round(points[-1]["p50"], 3), round(points[-1]["p99"], 3)),
         "collections_ok": points[-1]["ok"], "collections_failed": points[-1]["failed"],
-        "jobs_skipped_overrun": points[-1]["overrun"], "samples_stored": stored,
+        "jobs_skipped_overrun": points[-1]["overrun"], "jobs_skipped_late": points[-1]["late"],
+        "samples_stored": stored,
     }
     print("\nsoak:", json.dumps(summary, indent=1))
 
@@ -170,7 +174,7 @@ def test_soak(tmp_path: Path, ssh_peer: Any, vm_peer: Any) -> None:
     first = statistics.mean(p["p99"] for p in warm[:quarter])
     last = statistics.mean(p["p99"] for p in warm[-quarter:])
     assert last <= max(2 * first, first + 0.5), (first, last)
-    assert points[-1]["overrun"] == 0
+    assert points[-1]["overrun"] == 0 and points[-1]["late"] == 0
 
     def all_in_vm() -> bool:
         vm_peer.flush()
