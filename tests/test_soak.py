@@ -157,6 +157,8 @@ def test_soak(tmp_path: Path, ssh_peer: Any, vm_peer: Any) -> None:
         "rss_mib_median_after_warmup": round(median / 1024, 1),
         "rss_mib_max": round(max(p["rss"] for p in points) / 1024, 1),
         "fds_min_max_after_warmup": (min(p["fds"] for p in warm), max(p["fds"] for p in warm)),
+        "fds_floor_first_last_quarter": (min(p["fds"] for p in warm[:quarter]),
+                                         min(p["fds"] for p in warm[-quarter:])),
         "lateness_p50_p99_last": (round(points[-1]["p50"], 3), round(points[-1]["p99"], 3)),
         "collections_ok": points[-1]["ok"], "collections_failed": points[-1]["failed"],
         "jobs_skipped_overrun": points[-1]["overrun"], "jobs_skipped_late": points[-1]["late"],
@@ -170,7 +172,10 @@ def test_soak(tmp_path: Path, ssh_peer: Any, vm_peer: Any) -> None:
     assert len(per_device) == DEVICES and not short, f"devices collected < {expected} times: {short}"
     assert stored == claimed, f"{claimed} samples collected, {stored} in the store"
     assert all(abs(r - median) <= 0.10 * median for r in rss), (median, rss)
-    assert max(p["fds"] for p in warm) - min(p["fds"] for p in warm) <= 8
+    # sockets come and go with the walks in flight: a leak shows as a rising floor
+    fd_first = min(p["fds"] for p in warm[:quarter])
+    fd_last = min(p["fds"] for p in warm[-quarter:])
+    assert fd_last <= fd_first + 8, (fd_first, fd_last)
     first = statistics.mean(p["p99"] for p in warm[:quarter])
     last = statistics.mean(p["p99"] for p in warm[-quarter:])
     assert last <= max(2 * first, first + 0.5), (first, last)
