@@ -108,7 +108,19 @@ async def bulk_walk(host: str, port: int, community: bytes, root: str, *, max_re
             rows = result.rows
             for oid, tag, raw in resp.varbinds:
                 if tag == 0x82 or not oid.startswith(root_oid) or len(oid) == n:
-                    return result  # endOfMibView, or past the subtree
+                    # endOfMibView, or past the subtree — unless the agent went backwards
+                    # (an OID not after the one asked for): that ends the walk as a problem,
+                    # never as a complete (possibly empty) table
+                    try:
+                        behind = tag != 0x82 and ber.oid_arcs(oid) <= ber.oid_arcs(current)
+                    except ber.BerError as e:
+                        result.problem = f"{what}: undecodable answer ({e})"
+                        return result
+                    if behind:
+                        result.problem = (f"{what}: the agent answered {ber.oid_str(oid)} to a "
+                                          f"request for {ber.oid_str(current)} (not increasing); "
+                                          "walk stopped")
+                    return result
                 try:
                     arcs = ber.sub_arcs(oid, n)
                     value = ber.value_of(tag, raw)

@@ -259,6 +259,23 @@ def test_an_agent_that_does_not_move_forward_is_cut_off(agent) -> None:  # type:
     assert r.problem and "not increasing" in r.problem
 
 
+@pytest.mark.parametrize("answer", [ROOT, (1, 3, 6, 1, 2, 1, 1, 1, 0), (*ROOT[:-1], 1, 7)],
+                         ids=["the-root-itself", "before-the-subtree", "before-the-request"])
+def test_an_answer_behind_the_request_is_a_problem_not_the_end(agent, answer) -> None:  # type: ignore[no-untyped-def]
+    # outside the subtree but not after the request: a broken agent, not an empty table
+    fake = agent({-1: [(answer, v2c.OctetString(b"x"))]})
+    r = walk(fake.port, "public", ".".join(map(str, ROOT)), timeout=0.5)
+    assert r.rows == [] and fake.seen == 1
+    assert r.problem and "not increasing" in r.problem and ".".join(map(str, answer)) in r.problem
+
+
+def test_leaving_the_subtree_forwards_is_the_end(agent) -> None:  # type: ignore[no-untyped-def]
+    after = (*ROOT[:-1], 3, 1)  # the next column: the normal end of a column walk
+    fake = agent({0: [((*ROOT, 1), v2c.Integer(1)), (after, v2c.Integer(2))]})
+    r = walk(fake.port, "public", ".".join(map(str, ROOT)))
+    assert r.rows == [((1,), 1)] and r.problem is None and fake.seen == 1
+
+
 def test_end_of_mib_view_and_error_status(agent) -> None:  # type: ignore[no-untyped-def]
     fake = agent({0: [((*ROOT, 5), v2c.Integer(5)), ((*ROOT, 6), v2c.EndOfMibView(""))]})
     r = walk(fake.port, "public", ".".join(map(str, ROOT)))
