@@ -65,6 +65,7 @@ async def bulk_walk(host: str, port: int, community: bytes, root: str, *, max_re
     root_oid = ber.encode_oid(root)
     result = WalkResult()
     what = f"walk {root}"
+    template = ber.RequestTemplate(version, community, ber.GET_BULK, max_repetitions)
     transport, proto = await loop.create_datagram_endpoint(_Client, remote_addr=(host, port))
     try:
         current = root_oid
@@ -73,8 +74,7 @@ async def bulk_walk(host: str, port: int, community: bytes, root: str, *, max_re
             resp = None
             for _attempt in range(retries + 1):
                 rid = next(_ids) & 0x7FFFFFFF
-                msg = ber.encode_request(version, community, ber.GET_BULK, rid, current,
-                                         max_repetitions)
+                msg = template.encode(rid, current)
                 fut: asyncio.Future[ber.Response] = loop.create_future()
                 proto.waiting = (rid, fut)
                 result.requests += 1

@@ -92,6 +92,13 @@ def test_oid_encoding_matches_pyasn1(oid: tuple[int, ...]) -> None:
     assert ber.oid_arcs(ber.encode_oid(oid)) == oid
 
 
+@settings(max_examples=200, deadline=None)
+@given(oids, st.integers(2, 14))
+def test_sub_arcs_are_the_arcs_below_the_prefix(oid: tuple[int, ...], k: int) -> None:
+    k = min(k, len(oid))
+    assert ber.sub_arcs(ber.encode_oid(oid), len(ber.encode_oid(oid[:k]))) == oid[k:]
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.integers(0, 2**31 - 1), oids, st.integers(1, 200), st.binary(max_size=16))
 def test_requests_are_what_pysnmp_reads(rid: int, oid: tuple[int, ...], max_rep: int,
@@ -105,6 +112,18 @@ def test_requests_are_what_pysnmp_reads(rid: int, oid: tuple[int, ...], max_rep:
     assert v2c.apiBulkPDU.get_request_id(pdu) == rid
     assert v2c.apiBulkPDU.get_max_repetitions(pdu) == max_rep
     assert [tuple(o) for o, _ in v2c.apiBulkPDU.get_varbinds(pdu)] == [oid]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 1), st.binary(max_size=300), st.sampled_from([ber.GET_BULK, ber.GET_NEXT]),
+       st.integers(0, 2**31 - 1), oids, st.integers(0, 10_000))
+def test_the_walk_template_encodes_what_encode_request_does(version: int, community: bytes,
+                                                            pdu: int, rid: int,
+                                                            oid: tuple[int, ...], max_rep: int) -> None:
+    # long communities and OIDs push the lengths past 127 (long-form lengths)
+    t = ber.RequestTemplate(version, community, pdu, max_rep)
+    assert t.encode(rid, ber.encode_oid(oid)) == ber.encode_request(
+        version, community, pdu, rid, ber.encode_oid(oid), max_rep)
 
 
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
