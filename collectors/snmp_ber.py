@@ -237,7 +237,20 @@ def decode_response(data: bytes) -> Response:
     varbinds = []
     append = varbinds.append
     while pos < vbl_end:
-        # inline of _header for the three TLVs of a varbind: this loop is the hot path
+        # fast path, the hot loop: a varbind whose three TLVs all have short-form lengths
+        # (< 128 octets), read without calls; anything else goes the checked way below
+        if pos + 4 <= vbl_end and data[pos] == _SEQUENCE and data[pos + 2] == _OID:
+            n1 = data[pos + 1]
+            n2 = data[pos + 3]
+            if n1 < 0x80 and n2 < 0x80:
+                vb_end = pos + 2 + n1
+                oid_end = pos + 4 + n2
+                if oid_end + 2 <= vb_end <= vbl_end:
+                    n3 = data[oid_end + 1]
+                    if n3 < 0x80 and oid_end + 2 + n3 == vb_end:
+                        append((data[pos + 4:oid_end], data[oid_end], data[oid_end + 2:vb_end]))
+                        pos = vb_end
+                        continue
         if data[pos] != _SEQUENCE:
             raise BerError(f"expected a varbind at byte {pos}")
         _t, pos, vb_end = _header(data, pos, vbl_end)
