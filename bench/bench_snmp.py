@@ -9,6 +9,7 @@ from /proc/PID/stat around its scrapes. Installs prometheus-snmp-exporter (Debia
 missing.
 
     sudo .venv/bin/python -m bench.bench_snmp [--pairs 100] [--rounds 5] [--max-rep 25] [--json]
+    sudo .venv/bin/python -m bench.bench_snmp --profile ours    # cProfile of one walk, to stderr
 """
 
 from __future__ import annotations
@@ -172,12 +173,33 @@ class Exporter:
         self.proc.wait(10)
 
 
+def profile(fn: Any, peer: SnmpdPeer, max_rep: int) -> None:
+    """cProfile one walk. The walk runs on the engine's loop thread, so the profiler is
+    switched on there (cProfile only sees the thread it was enabled in)."""
+    import cProfile
+    import pstats
+
+    prof = cProfile.Profile()
+    loop = snmp_engine._ENGINE._start()
+    asyncio.run_coroutine_threadsafe(asyncio.sleep(0), loop).result()
+    loop.call_soon_threadsafe(prof.enable)
+    n = fn(peer, max_rep)
+    done = asyncio.run_coroutine_threadsafe(asyncio.sleep(0), loop)
+    done.result()
+    loop.call_soon_threadsafe(prof.disable)
+    asyncio.run_coroutine_threadsafe(asyncio.sleep(0), loop).result()
+    print(f"{n:,} varbinds", file=sys.stderr)
+    pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(18)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pairs", type=int, default=100, help="veth pairs to add (2 interfaces each)")
     ap.add_argument("--rounds", type=int, default=5, help="walks of both tables per client")
     ap.add_argument("--max-rep", type=int, default=25, help="GETBULK max-repetitions for all")
     ap.add_argument("--json", action="store_true", help="print the rows as JSON")
+    ap.add_argument("--profile", choices=("ours", "pysnmp"),
+                    help="only cProfile one walk of both tables by this client (stderr)")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench_snmp: run as root (it adds veth pairs for the interface table)")
@@ -188,6 +210,9 @@ def main() -> None:
         add_links(args.pairs)
         with tempfile.TemporaryDirectory() as tmp, SnmpdPeer(Path(tmp) / "snmpd") as peer:
             ours(peer, args.max_rep)  # warm-up: snmpd fills its interface cache, imports load
+            if args.profile:
+                profile(ours if args.profile == "ours" else plain_pysnmp, peer, args.max_rep)
+                return
             plain_pysnmp(peer, args.max_rep)
             oids = snmpbulkwalk(peer, args.max_rep)
             for name, fn in (("xunjian (lean v2c walk)", ours), ("pysnmp 7 bulk_walk_cmd", plain_pysnmp),

@@ -97,6 +97,26 @@ def encode_request(version: int, community: bytes, pdu_type: int, request_id: in
     return _tlv(_SEQUENCE, _int(version) + _tlv(_OCTETS, community) + _tlv(pdu_type, pdu))
 
 
+class RequestTemplate:
+    """encode_request for one walk: version, community, PDU type and max-repetitions are
+    encoded once; each request only adds its request id and OID (same bytes as
+    encode_request — checked in the tests)."""
+
+    __slots__ = ("_head", "_pdu_tag", "_tail")
+
+    def __init__(self, version: int, community: bytes, pdu_type: int, max_repetitions: int = 0) -> None:
+        self._head = _int(version) + _tlv(_OCTETS, community)
+        self._pdu_tag = bytes((pdu_type,))
+        self._tail = _int(0) + _int(max_repetitions if pdu_type == GET_BULK else 0)
+
+    def encode(self, request_id: int, oid: bytes) -> bytes:
+        oid_tlv = b"\x06" + _length(len(oid)) + oid + b"\x05\x00"
+        vb = b"\x30" + _length(len(oid_tlv)) + oid_tlv
+        pdu = _int(request_id) + self._tail + b"\x30" + _length(len(vb)) + vb
+        msg = self._head + self._pdu_tag + _length(len(pdu)) + pdu
+        return b"\x30" + _length(len(msg)) + msg
+
+
 # -- decoding --------------------------------------------------------------------------
 
 
@@ -120,9 +140,12 @@ def oid_arcs(content: bytes) -> tuple[int, ...]:
 
 def sub_arcs(content: bytes, start: int) -> tuple[int, ...]:
     """The arcs encoded in content[start:] (an OID's tail below a known prefix)."""
+    tail = content[start:]
+    if tail.isascii():  # every arc < 128, one byte each: the common case, done in C
+        return tuple(tail)
     arcs: list[int] = []
     n = 0
-    for b in content[start:]:
+    for b in tail:
         n = (n << 7) | (b & 0x7F)
         if not b & 0x80:
             arcs.append(n)
@@ -214,7 +237,20 @@ def decode_response(data: bytes) -> Response:
     varbinds = []
     append = varbinds.append
     while pos < vbl_end:
-        # inline of _header for the three TLVs of a varbind: this loop is the hot path
+        # fast path, the hot loop: a varbind whose three TLVs all have short-form lengths
+        # (< 128 octets), read without calls; anything else goes the checked way below
+        if pos + 4 <= vbl_end and data[pos] == _SEQUENCE and data[pos + 2] == _OID:
+            n1 = data[pos + 1]
+            n2 = data[pos + 3]
+            if n1 < 0x80 and n2 < 0x80:
+                vb_end = pos + 2 + n1
+                oid_end = pos + 4 + n2
+                if oid_end + 2 <= vb_end <= vbl_end:
+                    n3 = data[oid_end + 1]
+                    if n3 < 0x80 and oid_end + 2 + n3 == vb_end:
+                        append((data[pos + 4:oid_end], data[oid_end], data[oid_end + 2:vb_end]))
+                        pos = vb_end
+                        continue
         if data[pos] != _SEQUENCE:
             raise BerError(f"expected a varbind at byte {pos}")
         _t, pos, vb_end = _header(data, pos, vbl_end)

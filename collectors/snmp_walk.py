@@ -65,6 +65,7 @@ async def bulk_walk(host: str, port: int, community: bytes, root: str, *, max_re
     root_oid = ber.encode_oid(root)
     result = WalkResult()
     what = f"walk {root}"
+    template = ber.RequestTemplate(version, community, ber.GET_BULK, max_repetitions)
     transport, proto = await loop.create_datagram_endpoint(_Client, remote_addr=(host, port))
     try:
         current = root_oid
@@ -73,8 +74,7 @@ async def bulk_walk(host: str, port: int, community: bytes, root: str, *, max_re
             resp = None
             for _attempt in range(retries + 1):
                 rid = next(_ids) & 0x7FFFFFFF
-                msg = ber.encode_request(version, community, ber.GET_BULK, rid, current,
-                                         max_repetitions)
+                msg = template.encode(rid, current)
                 fut: asyncio.Future[ber.Response] = loop.create_future()
                 proto.waiting = (rid, fut)
                 result.requests += 1
@@ -108,7 +108,19 @@ async def bulk_walk(host: str, port: int, community: bytes, root: str, *, max_re
             rows = result.rows
             for oid, tag, raw in resp.varbinds:
                 if tag == 0x82 or not oid.startswith(root_oid) or len(oid) == n:
-                    return result  # endOfMibView, or past the subtree
+                    # endOfMibView, or past the subtree — unless the agent went backwards
+                    # (an OID not after the one asked for): that ends the walk as a problem,
+                    # never as a complete (possibly empty) table
+                    try:
+                        behind = tag != 0x82 and ber.oid_arcs(oid) <= ber.oid_arcs(current)
+                    except ber.BerError as e:
+                        result.problem = f"{what}: undecodable answer ({e})"
+                        return result
+                    if behind:
+                        result.problem = (f"{what}: the agent answered {ber.oid_str(oid)} to a "
+                                          f"request for {ber.oid_str(current)} (not increasing); "
+                                          "walk stopped")
+                    return result
                 try:
                     arcs = ber.sub_arcs(oid, n)
                     value = ber.value_of(tag, raw)
@@ -128,9 +140,17 @@ async def bulk_walk(host: str, port: int, community: bytes, root: str, *, max_re
 
 
 async def _wait(fut: asyncio.Future[ber.Response], timeout: float) -> ber.Response | Exception | None:
+    # a timer that resolves the future to None: cheaper per request than asyncio.wait_for,
+    # which wraps every request in a task of its own
+    timer = fut.get_loop().call_later(timeout, _expire, fut)
     try:
-        return await asyncio.wait_for(fut, timeout)
-    except TimeoutError:
-        return None
+        return await fut
     except (ber.BerError, OSError) as e:
         return e
+    finally:
+        timer.cancel()
+
+
+def _expire(fut: asyncio.Future[Any]) -> None:
+    if not fut.done():
+        fut.set_result(None)

@@ -92,6 +92,13 @@ def test_oid_encoding_matches_pyasn1(oid: tuple[int, ...]) -> None:
     assert ber.oid_arcs(ber.encode_oid(oid)) == oid
 
 
+@settings(max_examples=200, deadline=None)
+@given(oids, st.integers(2, 14))
+def test_sub_arcs_are_the_arcs_below_the_prefix(oid: tuple[int, ...], k: int) -> None:
+    k = min(k, len(oid))
+    assert ber.sub_arcs(ber.encode_oid(oid), len(ber.encode_oid(oid[:k]))) == oid[k:]
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.integers(0, 2**31 - 1), oids, st.integers(1, 200), st.binary(max_size=16))
 def test_requests_are_what_pysnmp_reads(rid: int, oid: tuple[int, ...], max_rep: int,
@@ -105,6 +112,18 @@ def test_requests_are_what_pysnmp_reads(rid: int, oid: tuple[int, ...], max_rep:
     assert v2c.apiBulkPDU.get_request_id(pdu) == rid
     assert v2c.apiBulkPDU.get_max_repetitions(pdu) == max_rep
     assert [tuple(o) for o, _ in v2c.apiBulkPDU.get_varbinds(pdu)] == [oid]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 1), st.binary(max_size=300), st.sampled_from([ber.GET_BULK, ber.GET_NEXT]),
+       st.integers(0, 2**31 - 1), oids, st.integers(0, 10_000))
+def test_the_walk_template_encodes_what_encode_request_does(version: int, community: bytes,
+                                                            pdu: int, rid: int,
+                                                            oid: tuple[int, ...], max_rep: int) -> None:
+    # long communities and OIDs push the lengths past 127 (long-form lengths)
+    t = ber.RequestTemplate(version, community, pdu, max_rep)
+    assert t.encode(rid, ber.encode_oid(oid)) == ber.encode_request(
+        version, community, pdu, rid, ber.encode_oid(oid), max_rep)
 
 
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -259,6 +278,23 @@ def test_an_agent_that_does_not_move_forward_is_cut_off(agent) -> None:  # type:
     assert r.problem and "not increasing" in r.problem
 
 
+@pytest.mark.parametrize("answer", [ROOT, (1, 3, 6, 1, 2, 1, 1, 1, 0), (*ROOT[:-1], 1, 7)],
+                         ids=["the-root-itself", "before-the-subtree", "before-the-request"])
+def test_an_answer_behind_the_request_is_a_problem_not_the_end(agent, answer) -> None:  # type: ignore[no-untyped-def]
+    # outside the subtree but not after the request: a broken agent, not an empty table
+    fake = agent({-1: [(answer, v2c.OctetString(b"x"))]})
+    r = walk(fake.port, "public", ".".join(map(str, ROOT)), timeout=0.5)
+    assert r.rows == [] and fake.seen == 1
+    assert r.problem and "not increasing" in r.problem and ".".join(map(str, answer)) in r.problem
+
+
+def test_leaving_the_subtree_forwards_is_the_end(agent) -> None:  # type: ignore[no-untyped-def]
+    after = (*ROOT[:-1], 3, 1)  # the next column: the normal end of a column walk
+    fake = agent({0: [((*ROOT, 1), v2c.Integer(1)), (after, v2c.Integer(2))]})
+    r = walk(fake.port, "public", ".".join(map(str, ROOT)))
+    assert r.rows == [((1,), 1)] and r.problem is None and fake.seen == 1
+
+
 def test_end_of_mib_view_and_error_status(agent) -> None:  # type: ignore[no-untyped-def]
     fake = agent({0: [((*ROOT, 5), v2c.Integer(5)), ((*ROOT, 6), v2c.EndOfMibView(""))]})
     r = walk(fake.port, "public", ".".join(map(str, ROOT)))
@@ -283,3 +319,30 @@ def test_garbage_answer_is_a_problem_not_a_result(agent) -> None:  # type: ignor
     finally:
         sock.close()
     assert r.rows == [] and r.problem and "undecodable" in r.problem
+
+
+# -- against recordings of real devices (snmpsim) ----------------------------------------
+
+SUBTREES = ("1.3.6.1.2.1.1", "1.3.6.1.2.1.2.2", "1.3.6.1.2.1.31.1.1", "1.3.6.1.2.1.47.1.1.1")
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from tests.snmpsim_peer import SnmpsimPeer
+
+    with SnmpsimPeer(tmp_path_factory.mktemp("snmpsim")) as peer:
+        yield peer
+
+
+@pytest.mark.peers
+def test_same_varbinds_as_pysnmp_on_every_recording(sim) -> None:  # type: ignore[no-untyped-def]
+    # recorded values do not move: every OID and every value must match pysnmp's walk
+    total = 0
+    for name in sim.names:
+        for root in SUBTREES:
+            mine = walk(sim.port, name, root, timeout=3.0, retries=1)
+            assert mine.problem is None, (name, root, mine.problem)
+            rows = [(f"{root}.{'.'.join(map(str, a))}", v) for a, v in mine.rows]
+            assert rows == pysnmp_walk(sim.port, name, root), (name, root)
+            total += len(rows)
+    assert total > 1000  # the switches' interface tables were really walked
