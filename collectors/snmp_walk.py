@@ -60,7 +60,19 @@ class _Client(asyncio.DatagramProtocol):
 async def bulk_walk(host: str, port: int, community: bytes, root: str, *, max_repetitions: int,
                     timeout: float, retries: int, sem: asyncio.Semaphore | None = None,
                     version: int = 1) -> WalkResult:
-    """Walk the subtree under `root` (dotted) with GETBULK (v2c; version=1 on the wire)."""
+    """Walk the subtree under `root` (dotted) with GETBULK (v2c; version=1 on the wire).
+
+    The semaphore is held for the whole walk: one request in flight per walk, and no more
+    sockets open than the cap (a device's dozens of column walks, times many devices, would
+    otherwise run into the process's file-descriptor limit)."""
+    if sem is None:
+        return await _walk(host, port, community, root, max_repetitions, timeout, retries, version)
+    async with sem:
+        return await _walk(host, port, community, root, max_repetitions, timeout, retries, version)
+
+
+async def _walk(host: str, port: int, community: bytes, root: str, max_repetitions: int,
+                timeout: float, retries: int, version: int) -> WalkResult:
     loop = asyncio.get_running_loop()
     root_oid = ber.encode_oid(root)
     result = WalkResult()
@@ -78,13 +90,8 @@ async def bulk_walk(host: str, port: int, community: bytes, root: str, *, max_re
                 fut: asyncio.Future[ber.Response] = loop.create_future()
                 proto.waiting = (rid, fut)
                 result.requests += 1
-                if sem is not None:
-                    async with sem:
-                        transport.sendto(msg)
-                        resp = await _wait(fut, timeout)
-                else:
-                    transport.sendto(msg)
-                    resp = await _wait(fut, timeout)
+                transport.sendto(msg)
+                resp = await _wait(fut, timeout)
                 if isinstance(resp, ber.Response):
                     break
                 if isinstance(resp, ber.BerError):
