@@ -43,6 +43,8 @@ from checks.rules import RuleSet
 
 VERSION = 1
 _STATUS = (Status.OK, Status.WARN, Status.CRIT, Status.UNKNOWN)
+# an OK verdict's message; %g is checks.compiled._num's f"{v:g}" (same C formatting), faster
+_FMT, _FMT_INST, _FMT_BIG, _FMT_INST_BIG = "%s: %g%s", "%s %s: %g%s", "%s: %.0f%s", "%s %s: %.0f%s"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +79,8 @@ def evaluate_cycle(samples: Iterable[Sample], device: DeviceInfo, ruleset: RuleS
         prev_series = state.get("series") or {}
         prev_sel = state.get("sel") or {}
     series: dict[str, dict[str, Any]] = {r: dict(insts) for r, insts in prev_series.items()}
-    touched: dict[tuple[str, str], tuple[CompiledRule, Any, float, int, dict[str, Any]]] = {}
+    # (rule, instance) → its verdict; a series sampled twice in a cycle keeps the last one
+    touched: dict[tuple[str, str], Verdict] = {}
     name = device.name
 
     for s in samples:
@@ -98,20 +101,34 @@ def evaluate_cycle(samples: Iterable[Sample], device: DeviceInfo, ruleset: RuleS
             if insts is None:
                 insts = series[cr.name] = {}
             e = insts.get(inst)
-            held = e["st"] if e is not None else OK
-            raw = cr.judge_text(value) if cr.states is not None else cr.judge(value, held)
-            e = insts[inst] = _advance(cr, e, held, raw, t, now)
-            touched[(cr.name, inst)] = (cr, value, t, raw, e)
+            if e is None:
+                raw = cr.judge_text(value) if cr.states is not None else cr.judge(value, OK)
+                e = _advance(cr, None, OK, raw, t, now)
+            else:
+                held = e["st"]
+                raw = cr.judge_text(value) if cr.states is not None else cr.judge(value, held)
+                if raw == held and e["out"] == raw and "fc" not in e and "ms" not in e:
+                    # the common case, inline: nothing new (a `for:` streak matters only for a
+                    # status worse than the one held)
+                    e = {"st": raw, "since": e["since"], "out": raw, "os": e["os"], "seen": now}
+                else:
+                    e = _advance(cr, e, held, raw, t, now)
+            insts[inst] = e
+            touched[(cr.name, inst)] = _verdict(name, cr, inst, value, t, raw, e)
 
-    verdicts = [_verdict(name, cr, inst, value, t, raw, e)
-                for (_, inst), (cr, value, t, raw, e) in touched.items()]
+    verdicts = list(touched.values())
 
     # Series not sampled this cycle: missing, forgotten, or no longer checked.
     by_name = {cr.name: cr for rules in index.values() for cr in rules}
+    sampled: dict[str, int] = {}
+    for rule_name, _ in touched:
+        sampled[rule_name] = sampled.get(rule_name, 0) + 1
     interval = device.interval
     for rule_name, insts in list(series.items()):
         cr = by_name.get(rule_name)
         changed = cr is not None and rule_name in prev_sel and prev_sel[rule_name] != cr.selector
+        if not changed and cr is not None and sampled.get(rule_name) == len(insts):
+            continue  # every series of this rule was sampled (the usual cycle)
         for inst, e in list(insts.items()):
             if e["seen"] == now and (rule_name, inst) in touched:
                 continue
@@ -142,7 +159,7 @@ def _advance(cr: CompiledRule, e: Mapping[str, Any] | None, prev: int, raw: int,
              now: float) -> dict[str, Any]:
     """A series' next state after one sample judged `raw` (hysteresis already applied)."""
     if e is not None and raw == prev and e["out"] == raw and "fc" not in e and "ms" not in e:
-        # the common case: nothing new (a `for:` streak matters only for a status worse than held)
+        # nothing new (evaluate_cycle has this case inline too)
         return {"st": raw, "since": e["since"], "out": raw, "os": e["os"], "seen": now}
     if e is None:
         since, out0, osince = t, OK, t
@@ -196,12 +213,15 @@ def _advance(cr: CompiledRule, e: Mapping[str, Any] | None, prev: int, raw: int,
 def _verdict(device: str, cr: CompiledRule, inst: str, value: Any, t: float, raw: int,
              e: Mapping[str, Any]) -> Verdict:
     out = e["out"]
-    subject = f"{cr.subject} {inst}" if inst else cr.subject
-    if out == OK and raw == OK and cr.states is None:  # the common case
+    if out == OK and raw == OK and cr.states is None:  # the common case, one % format
         number = float(value)
-        num = f"{number:g}" if -1e6 < number < 1e6 else f"{number:.0f}"
+        fmt = (_FMT_INST if inst else _FMT) if -1e6 < number < 1e6 else \
+            (_FMT_INST_BIG if inst else _FMT_BIG)
+        message = fmt % ((cr.subject, inst, number, cr.unit) if inst else
+                         (cr.subject, number, cr.unit))
         return Verdict(device, cr.name, Status.OK, inst, number, cr.unit, cr.threshold,
-                       f"{subject}: {num}{cr.unit}", t, None, False, e["os"])
+                       message, t, None, False, e["os"])
+    subject = f"{cr.subject} {inst}" if inst else cr.subject
     notes = []
     if cr.states is not None:
         message = f"{subject}: {value}"
