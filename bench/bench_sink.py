@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from influxdb_client import InfluxDBClient, Point, WritePrecision
+from influxdb_client import InfluxDBClient
 from influxdb_client.client.write_api import SYNCHRONOUS
 from pydantic import SecretStr
 
@@ -22,22 +22,13 @@ from agent.sinks.influx import InfluxSinkWriter
 from agent.sinks.lineproto import LineSerializer
 from bench.common import section, timed
 from tests.peers import VictoriaMetricsPeer
+from tests.test_lineproto import library_line  # influxdb-client's Point, the reference
 
 
 def samples(n: int, base: int) -> list[Sample]:
     return [Sample("disk", {"host": f"h{i % 500}", "path": f"/fs{i % 20}", "fstype": "ext4"},
                    {"used_percent": (i % 1000) / 10.0, "free": i * 1024, "inodes_used": i},
                    base + i * 1000) for i in range(n)]
-
-
-def library_line(s: Sample) -> str:
-    p = Point(s.measurement)
-    for k, v in s.tags.items():
-        p.tag(k, v)
-    for k, v in s.fields.items():
-        p.field(k, v)
-    p.time(s.time, WritePrecision.NS)
-    return str(p.to_line_protocol())
 
 
 def main() -> None:

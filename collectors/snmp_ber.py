@@ -124,15 +124,7 @@ def oid_arcs(content: bytes) -> tuple[int, ...]:
     """The arcs of OBJECT IDENTIFIER content octets."""
     if not content:
         raise BerError("empty OID")
-    arcs: list[int] = []
-    n = 0
-    for b in content:
-        n = (n << 7) | (b & 0x7F)
-        if not b & 0x80:
-            arcs.append(n)
-            n = 0
-    if content[-1] & 0x80:
-        raise BerError("OID ends inside an arc")
+    arcs = _arcs(content)
     first = arcs[0]
     head = (0, first) if first < 40 else (1, first - 40) if first < 80 else (2, first - 80)
     return (*head, *arcs[1:])
@@ -143,16 +135,21 @@ def sub_arcs(content: bytes, start: int) -> tuple[int, ...]:
     tail = content[start:]
     if tail.isascii():  # every arc < 128, one byte each: the common case, done in C
         return tuple(tail)
+    return tuple(_arcs(tail)) if tail else ()
+
+
+def _arcs(data: bytes) -> list[int]:
+    """Base-128 arcs, high bit = more bytes follow (data is not empty)."""
     arcs: list[int] = []
     n = 0
-    for b in tail:
+    for b in data:
         n = (n << 7) | (b & 0x7F)
         if not b & 0x80:
             arcs.append(n)
             n = 0
-    if content and content[-1] & 0x80:
+    if data[-1] & 0x80:
         raise BerError("OID ends inside an arc")
-    return tuple(arcs)
+    return arcs
 
 
 def oid_str(content: bytes) -> str:
