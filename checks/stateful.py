@@ -157,10 +157,9 @@ def evaluate_cycle(samples: Iterable[Sample], device: DeviceInfo, ruleset: RuleS
 
 def _advance(cr: CompiledRule, e: Mapping[str, Any] | None, prev: int, raw: int, t: float,
              now: float) -> dict[str, Any]:
-    """A series' next state after one sample judged `raw` (hysteresis already applied)."""
-    if e is not None and raw == prev and e["out"] == raw and "fc" not in e and "ms" not in e:
-        # nothing new (evaluate_cycle has this case inline too)
-        return {"st": raw, "since": e["since"], "out": raw, "os": e["os"], "seen": now}
+    """A series' next state after one sample judged `raw` (hysteresis already applied).
+
+    The common case — nothing new — is handled inline by evaluate_cycle before this."""
     if e is None:
         since, out0, osince = t, OK, t
         e = {}
