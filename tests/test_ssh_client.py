@@ -87,6 +87,15 @@ def test_large_stdout_and_stderr_both_read(tmp_path: Path, ssh_peer) -> None:  #
         assert (out.stdout, out.stderr, out.exit_status) == ("", "", 0)
 
 
+def test_command_that_exits_without_reading_stdin(tmp_path: Path, ssh_peer) -> None:  # type: ignore[no-untyped-def]
+    # More input than the channel window (2 MiB) to a command that never reads it: the server
+    # closes the channel while we are still writing; the exit status and output must survive.
+    with SshConnection(device(tmp_path, ssh_peer, command_timeout=10)) as conn:
+        out = conn.run("echo gone >&2; exit 127", input="x" * 5_000_000)
+        assert (out.exit_status, out.stderr) == (127, "gone\n")
+        assert conn.run("cat", input="pw\n").stdout == "pw\n"  # stdin still reaches a reader
+
+
 def test_timed_out_commands_leak_no_descriptors(tmp_path: Path, ssh_peer) -> None:  # type: ignore[no-untyped-def]
     with SshConnection(device(tmp_path, ssh_peer, command_timeout=0.3)) as conn:
         conn.run("true")

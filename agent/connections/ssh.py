@@ -247,8 +247,14 @@ class SshConnection:
             chan.settimeout(timeout)
             chan.exec_command(command)
             if input is not None:
-                chan.sendall(input.encode())
-                chan.shutdown_write()
+                try:
+                    chan.sendall(input.encode())
+                    chan.shutdown_write()
+                except OSError:
+                    # A command that exits without reading stdin (sqlplus not installed: exit
+                    # 127) closes the channel under the write; its output and status still count.
+                    if not chan.closed:
+                        raise
             deadline = time.monotonic() + timeout
             out, err = bytearray(), bytearray()
             ready = chan.fileno()  # readable when stdout or stderr data, EOF or close arrives
