@@ -19,7 +19,7 @@ from pydantic import SecretStr
 from agent.config import InfluxSink
 from agent.model import Sample
 from agent.sinks.influx import InfluxSinkWriter
-from agent.sinks.lineproto import LineSerializer
+from agent.sinks.lineproto import NATIVE, LineSerializer
 from bench.common import section, timed
 from tests.peers import VictoriaMetricsPeer
 from tests.test_lineproto import library_line  # influxdb-client's Point, the reference
@@ -41,7 +41,10 @@ def main() -> None:
                          batch_size=5000, timeout=30, gzip=True, verify_tls=True, ca_file=None,
                          spool_max_bytes=2**31)
         with timed() as ser:
+            native_bytes = LineSerializer().encode(batch)[0]
+        with timed() as py:
             lines = LineSerializer().lines(batch)
+        assert native_bytes == ("\n".join(lines) + "\n").encode()
         with timed() as lib:
             lib_lines = [library_line(s) for s in batch]
         assert lib_lines == lines  # the same bytes, so the comparison is fair
@@ -58,14 +61,17 @@ def main() -> None:
                 api.write("b", "o", "\n".join(lines[i:i + 5000]))
         client.close()
     ours_rate, raw_rate, ser_rate, lib_rate = n / ours.cpu, n / raw.cpu, n / ser.cpu, n / lib.cpu
+    loop = "C loop, agent/sinks/_lineproto.c" if NATIVE else "C loop NOT BUILT: the Python path"
     print(section("InfluxDB sink → VictoriaMetrics", [
         f"{n:,} points (3 fields each), batches of 5,000, gzip on for ours.", "",
         "| path | wall s | CPU s | points/s per CPU-second |", "|---|---|---|---|",
         f"| xunjian sink (serialise + spool + send) | {ours.wall:.2f} | {ours.cpu:.2f} | {ours_rate:,.0f} |",
         f"| influxdb-client sync, pre-serialised lines | {raw.wall:.2f} | {raw.cpu:.2f} | {raw_rate:,.0f} |",
-        f"| of which: Sample → line protocol (agent/sinks/lineproto.py) | | {ser.cpu:.2f} | {ser_rate:,.0f} |",
+        f"| of which: Sample → line protocol ({loop}) | | {ser.cpu:.2f} | {ser_rate:,.0f} |",
+        f"| for comparison: our pure-Python path (lineproto.py, used without a compiler) | | {py.cpu:.2f} | {n / py.cpu:,.0f} |",
         f"| for comparison: influxdb-client `Point.to_line_protocol` | | {lib.cpu:.2f} | {lib_rate:,.0f} |",
-        "", f"Ratio ours / raw: {ours_rate / raw_rate:.2f} (target: ≥ 300k points/s per core).",
+        "", f"Ratio ours / raw: {ours_rate / raw_rate:.2f} (the raw path skips serialising, the spool and gzip). "
+        f"Target ≥ 300k points/s per core: {'met' if ours_rate >= 300_000 else 'NOT met'} ({ours_rate:,.0f}).",
     ]))
 
 

@@ -4,6 +4,8 @@ never failing a batch, and read back as written by a real InfluxDB 1.x and Victo
 from __future__ import annotations
 
 import math
+import random
+import struct
 import time
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from influxdb_client import Point, WritePrecision
 
 from agent.model import Sample, Status
 from agent.sinks.influx import InfluxSinkWriter
-from agent.sinks.lineproto import LineSerializer
+from agent.sinks.lineproto import NATIVE, LineSerializer
 from tests.peers import wait_until
 from tests.test_influx_sinks import sink_config
 
@@ -74,6 +76,91 @@ def test_unrepresentable_values_are_dropped_and_counted() -> None:
     ])
     assert lines == ["m,h=a y=1.5 1", "m s=2i 4"]
     assert (ser.dropped_fields, ser.dropped_points) == (5, 2)
+
+
+def test_the_c_loop_is_built() -> None:
+    # setup.py compiles agent/sinks/_lineproto.c when a C compiler and the Python headers are
+    # there (the test set-up has both); without it the sink is ~2x slower, not wrong.
+    assert NATIVE, "agent/sinks/_lineproto.c is not compiled: reinstall with gcc and python3-dev"
+
+
+any_text = st.text(st.characters(codec="utf-8"), max_size=6) | st.text(max_size=6)  # lone surrogates too
+odd_values = st.one_of(
+    st.none(), st.floats(), st.integers(min_value=-(2**70), max_value=2**70), any_text, st.booleans(),
+    st.binary(max_size=3), st.sampled_from([Status.CRIT, Status.OK]))
+odd_samples = st.builds(
+    Sample, any_text, st.dictionaries(any_text, any_text, max_size=3),
+    st.dictionaries(any_text, odd_values, max_size=4),
+    st.one_of(st.integers(min_value=-(2**63), max_value=2**63), st.just(1.5)))
+
+
+def both_ways(batches: list[list[Sample]]) -> list[tuple[bytes, int, int, int]]:
+    """Each batch through one serializer (caches warm from the earlier batches), C and Python."""
+    got = []
+    for native in (True, False):
+        ser, out = LineSerializer(), []
+        for batch in batches:
+            out.append(ser.encode(batch, native=native))
+        got.append((b"".join(d for d, _ in out), sum(n for _, n in out), ser.dropped_fields,
+                    ser.dropped_points))
+    return got
+
+
+@pytest.mark.skipif(not NATIVE, reason="the C loop is not built")
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(odd_samples | samples, max_size=12), max_size=3))
+def test_c_loop_writes_what_the_python_path_writes(batches: list[list[Sample]]) -> None:
+    native, python = both_ways(batches)
+    assert native == python
+    data, n = native[0], native[1]
+    assert data.count(b"\n") == n and (not data or data.endswith(b"\n"))
+    data.decode("utf-8")  # a lone surrogate became '?', never invalid UTF-8 in the spool
+
+
+@pytest.mark.skipif(not NATIVE, reason="the C loop is not built")
+def test_c_loop_reuses_shapes_without_mixing_them_up() -> None:
+    # the same field names as equal but distinct str objects, then a new shape, then back
+    a, b = "".join(["fr", "ee"]), "".join(["fr", "ee"])
+    assert a == b and a is not b
+    batch = [Sample("m", {"h": "x"}, {a: 1, "u": 0.5}, 1), Sample("m", {"h": "x"}, {b: 2, "u": 1.0}, 2),
+             Sample("m", {"h": "y"}, {"u": 3.25, b: 3}, 3), Sample("m", {}, {"u": math.nan}, 4),
+             Sample("m", {"h": "y"}, {a: 4, "u": 7.0}, 5), Sample("m", {"h": "y"}, {"s": "q\"\n"}, 6)]
+    ser = LineSerializer()
+    data, n = ser.encode(batch)
+    assert data.decode().splitlines() == ["m,h=x free=1i,u=0.5 1", "m,h=x free=2i,u=1 2", "m,h=y free=3i,u=3.25 3",
+                                          "m,h=y free=4i,u=7 5", 'm,h=y s="q\\"\\n" 6']
+    assert (n, ser.dropped_fields, ser.dropped_points) == (5, 1, 1)
+
+
+@pytest.mark.skipif(not NATIVE, reason="the C loop is not built")
+def test_c_floats_are_python_repr() -> None:
+    # The C loop writes short decimals itself (and the rest through CPython's dtoa): every
+    # family of double, the edges of that fast path included, must come out as repr() does.
+    rnd, vals = random.Random(7), []
+    edges = [2.0**51, 2.0**51 - 1, 2.0**51 + 2, 2.0**52 - 0.5, 2.0**53, 1e15, 1e16, 9.999e15,
+             0.0001, 0.00009999, 0.00011, 1e-4 * (1 + 2**-52), -0.0, 0.0, 0.1 + 0.2, 1 / 3, 5e-324]
+    for i in range(120_000):
+        family = i % 7
+        if family == 0:
+            v = round(rnd.uniform(-1e6, 1e6), rnd.randrange(9))
+        elif family == 1:
+            v = rnd.randrange(-10**9, 10**9) / 10 ** rnd.randrange(8)
+        elif family == 2:  # any bit pattern
+            v = struct.unpack("<d", rnd.getrandbits(64).to_bytes(8, "little"))[0]
+        elif family == 3:
+            v = rnd.choice(edges) * rnd.choice([1, -1])
+        elif family == 4:
+            v = rnd.random() * 10 ** rnd.randrange(-6, 17)
+        elif family == 5:
+            v = rnd.randrange(0, 2**52) / 2 ** rnd.randrange(0, 60)
+        else:
+            v = float(rnd.randrange(-2**53, 2**53))
+        if math.isfinite(v):
+            vals.append(v)
+    batch = [Sample("m", {}, {"v": v}, 1) for v in vals]
+    got = LineSerializer().encode(batch)[0].decode().splitlines()
+    want = [f"m v={r[:-2] if (r := repr(v)).endswith('.0') else r} 1" for v in vals]
+    assert got == want
 
 
 def test_newlines_in_strings_stay_on_one_line() -> None:

@@ -43,3 +43,17 @@ def test_bound_drops_oldest_counted_and_logged(tmp_path: Path,
     assert kept[-2:] == ["m9", "v=1"] and "m0" not in kept  # newest kept, oldest dropped
     assert s.dropped == 10 - len(kept) // 2
     assert "dropped" in caplog.text and Spool(tmp_path, 40).dropped == s.dropped
+
+
+def test_batches_spooled_by_an_older_version_are_still_sent(tmp_path: Path) -> None:
+    # Before the line count went into the name a batch was `<seq>.lp`: an upgrade must still
+    # send those first, count their lines and go on numbering after them.
+    (tmp_path / f"{7:016d}.lp").write_bytes(b"old 1\nold 2\n")
+    s = Spool(tmp_path, 10_000)
+    s.append_bytes(b"new 1\n")
+    (new,) = [f for f in tmp_path.glob("*.lp") if not f.name.startswith(f"{7:016d}")]
+    assert new.name == f"{8:016d}-1.lp"
+    files, body = s.take(max_lines=2)
+    assert body == b"old 1\nold 2\n" and len(files) == 1  # 2 lines counted: the new batch waits
+    s.remove(files)
+    assert s.take(10)[1] == b"new 1\n"

@@ -14,7 +14,6 @@ import random
 import re
 import threading
 import time
-from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -42,14 +41,6 @@ class Retry(Exception):
 
 class Rejected(Exception):
     """The server refused the batch as such: retrying will not help."""
-
-
-_serializer = LineSerializer()
-
-
-def to_line_protocol(samples: Iterable[Sample]) -> list[str]:
-    """Line protocol for samples, without a sink (tests, benchmarks, ad hoc exports)."""
-    return _serializer.lines(samples)
 
 
 def _classify(status: int, body: str) -> Exception:
@@ -151,7 +142,7 @@ class InfluxSinkWriter:
         self._thread.start()
 
     def write(self, samples: list[Sample]) -> None:
-        self.spool.append(self.serializer.lines(samples))
+        self.spool.append_bytes(*self.serializer.encode(samples))
         self._idle.clear()
         self._wake.set()
 

@@ -23,7 +23,14 @@ from collections.abc import Iterable
 
 from agent.model import Sample
 
+try:  # the batch loop in C, built at install time when a compiler is there (setup.py)
+    from agent.sinks import _lineproto
+except ImportError:  # pragma: no cover - exercised on hosts without a compiler
+    _lineproto = None
+
 log = logging.getLogger(__name__)
+
+NATIVE = _lineproto is not None
 
 _MEASUREMENT = str.maketrans({",": r"\,", " ": r"\ ", "\n": r"\n", "\t": r"\t", "\r": r"\r"})
 _KEY = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\n": r"\n", "\t": r"\t", "\r": r"\r"})
@@ -144,3 +151,18 @@ class LineSerializer:
             if text is not None:
                 out.append(text)
         return out
+
+    def encode(self, samples: Iterable[Sample], native: bool = NATIVE) -> tuple[bytes, int]:
+        """A batch as UTF-8 bytes, a newline after every line, and the number of lines: what
+        the spool stores. The C loop (_lineproto.c) writes the same bytes as `lines()` and
+        leaves every sample outside the common case to `line()`; a lone surrogate in a name
+        or value is written as '?' by both."""
+        if native and _lineproto is not None:
+            data, n, empty_keys = _lineproto.encode(
+                samples if isinstance(samples, list) else list(samples), self)
+            self.dropped_fields += empty_keys
+            return data, n
+        lines = self.lines(samples)
+        if not lines:
+            return b"", 0
+        return ("\n".join(lines) + "\n").encode("utf-8", "replace"), len(lines)

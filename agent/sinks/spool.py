@@ -22,18 +22,29 @@ class Spool:
         self.dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         files = self._files()
-        self._seq = int(files[-1].stem) + 1 if files else 1
+        self._seq = _seq(files[-1]) + 1 if files else 1
         self._bytes = sum(f.stat().st_size for f in files)
 
     def _files(self) -> list[Path]:
-        return sorted(self.dir.glob("*.lp"))
+        # names sort by their zero-padded sequence number; scandir, not glob: this runs for
+        # every batch the sender takes
+        with os.scandir(self.dir) as it:
+            return [self.dir / n for n in sorted(e.name for e in it if e.name.endswith(".lp"))]
 
     def append(self, lines: list[str]) -> None:
-        if not lines:
+        if lines:
+            self.append_bytes(("\n".join(lines) + "\n").encode("utf-8", "replace"))
+
+    def append_bytes(self, data: bytes, lines: int | None = None) -> None:
+        """One batch: UTF-8 line protocol, every line ending in a newline; `lines`, when the
+        caller knows it, saves counting them."""
+        if not data:
             return
-        data = ("\n".join(lines) + "\n").encode("utf-8")
+        if lines is None:
+            lines = data.count(b"\n")
         with self._lock:
-            path = self.dir / f"{self._seq:016d}.lp"
+            # the line count in the name: the sender and the bound need it without reading
+            path = self.dir / f"{self._seq:016d}-{lines}.lp"
             self._seq += 1
             tmp = path.with_suffix(".tmp")
             with tmp.open("wb") as f:
@@ -52,7 +63,7 @@ class Spool:
             if self._bytes <= self.max_bytes:
                 break
             size = f.stat().st_size
-            dropped_lines += f.read_bytes().count(b"\n")
+            dropped_lines += _lines(f)
             f.unlink()
             self._bytes -= size
         if dropped_lines:
@@ -65,17 +76,14 @@ class Spool:
         """The oldest batches, whole, up to about max_lines lines (at least one batch)."""
         with self._lock:
             chosen: list[Path] = []
-            body = bytearray()
             lines = 0
             for f in self._files():
-                data = f.read_bytes()
-                n = data.count(b"\n")
+                n = _lines(f)
                 if chosen and lines + n > max_lines:
                     break
                 chosen.append(f)
-                body += data
                 lines += n
-            return chosen, bytes(body)
+            return chosen, b"".join(f.read_bytes() for f in chosen)  # one batch: no copy
 
     def remove(self, files: list[Path]) -> None:
         with self._lock:
@@ -108,3 +116,14 @@ class Spool:
     def dropped(self) -> int:
         p = self.dir / "dropped.count"
         return int(p.read_text()) if p.exists() else 0
+
+
+def _seq(f: Path) -> int:
+    return int(f.name[:16])
+
+
+def _lines(f: Path) -> int:
+    """Lines in a batch: from its name (`<seq>-<lines>.lp`), or counted for a batch spooled by
+    a version that named it `<seq>.lp`."""
+    _, sep, rest = f.name.partition("-")
+    return int(rest[:-3]) if sep else f.read_bytes().count(b"\n")
