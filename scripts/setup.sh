@@ -22,6 +22,12 @@ DEBS=(openssh-server snmpd snmp influxdb victoria-metrics libpango-1.0-0 libpang
       libharfbuzz-subset0 fonts-noto-cjk poppler-utils)
 
 install_debs() {
+  # The InfluxDB sink's C loop (setup.py) needs gcc and this interpreter's headers; the tests
+  # check that it was built. (Without them an install still works, on the Python path.)
+  command -v gcc >/dev/null || DEBS+=(gcc)
+  "$PYTHON" -c 'import os, sys, sysconfig
+sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' ||
+    DEBS+=(python3-dev)
   local missing=()
   for p in "${DEBS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -3,7 +3,10 @@
 influxdb-client's `Point.to_line_protocol` builds an object per point and escapes every
 name every time: at 73k points/s it was three quarters of the sink's CPU. Here the escaped
 form of each measurement, key and tag value is cached (they repeat every cycle), and a
-line is one f-string. The output is byte-for-byte the library's (the tests hold it to
+line is one f-string. The sink itself calls `encode()`, whose loop runs in C
+(`_lineproto.c`, built at install time when a compiler is there) over the same caches and
+hands back to `line()` every sample outside the common case; a hypothesis test holds the
+two to the same bytes. The output is byte-for-byte the library's (the tests hold it to
 that), except where the library writes something InfluxDB misreads:
 
 - a newline or carriage return inside a string field (a Cisco sysDescr has them) would end
