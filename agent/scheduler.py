@@ -36,6 +36,7 @@ from agent.model import Job
 from agent.pipeline import Pipeline
 from agent.problems import ConfigError
 from agent.selfmon import Metrics, MetricsServer
+from agent.sinks.lineproto import NATIVE
 
 if TYPE_CHECKING:
     from agent.app import App
@@ -225,6 +226,11 @@ class Daemon:
         def backoff() -> dict[tuple[tuple[str, str], ...], float]:
             return {(): float(len(self.backoff.state(time.time())))}
 
+        def build_info() -> dict[tuple[tuple[str, str], ...], float]:
+            # the Prometheus convention: constant 1, the facts in labels
+            return {(("version", __version__), ("sink_c_loop", "yes" if NATIVE else "no")): 1.0}
+
+        self.metrics.gauge("build_info", build_info)
         self.metrics.gauge("spool_batches", spool)
         self.metrics.gauge("sink_points", sink_points)
         self.metrics.gauge("open_cases", open_cases)
@@ -233,7 +239,8 @@ class Daemon:
     def status(self) -> dict[str, Any]:
         now = time.time()
         return {
-            "xunjian": __version__, "pid": os.getpid(), "devices": len(self.inventory.devices),
+            "xunjian": __version__, "sink_c_loop": NATIVE, "pid": os.getpid(),
+            "devices": len(self.inventory.devices),
             "jobs": len(self._collection_jobs()), "reloads": self.reloads,
             "backoff": self.backoff.state(now),
             "last_tick_age": round(now - self.metrics.last_tick, 1) if self.metrics.last_tick else None,

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -62,6 +63,8 @@ def test_metrics_status_backoff_reload(tmp_path: Path) -> None:
         metrics = get(base + "/metrics")[1]
         assert 'xunjian_collection_errors_total{collector="linux",reason="refused"}' in metrics
         assert "xunjian_devices_in_backoff 1" in metrics and 'xunjian_open_cases{level="3"}' in metrics
+        assert re.search(r'xunjian_build_info\{sink_c_loop="yes",version="[^"]+"\} 1\n', metrics)
+        assert doc["sink_c_loop"] is True
         table = cli("status", *cfg)
         assert table.returncode == 0 and "gone:" in table.stdout and "devices in backoff" in table.stdout
 

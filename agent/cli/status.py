@@ -32,7 +32,9 @@ def status(config: ConfigOpt = None, fmt: FormatOpt = Format.table) -> None:
         return
     m = doc.get("metrics", {})
     out.print(f"[bold]xunjian {doc['xunjian']}[/] pid {doc['pid']}, up {m.get('uptime_seconds', 0):.0f} s, "
-              f"{doc['devices']} devices, {doc['jobs']} jobs, {doc['reloads']} reloads")
+              f"{doc['devices']} devices, {doc['jobs']} jobs, {doc['reloads']} reloads"
+              + ("" if doc.get("sink_c_loop", True) else
+                 "; InfluxDB sink on its pure-Python path (no C loop built: see README)"))
     jobs = m.get("jobs", {})
     out.print(f"jobs run {jobs.get('run', 0)}, skipped (overrun) {jobs.get('skipped_overrun', 0)}, "
               f"skipped (backoff) {jobs.get('skipped_backoff', 0)}; lateness p50 "
