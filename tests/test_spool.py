@@ -12,9 +12,9 @@ from agent.sinks.spool import Spool
 
 def test_batches_come_back_oldest_first_and_whole(tmp_path: Path) -> None:
     s = Spool(tmp_path, 10_000)
-    s.append(["a 1", "a 2"])
-    s.append(["b 1"])
-    s.append(["c 1", "c 2", "c 3"])
+    s.append_bytes(b"a 1\na 2\n")
+    s.append_bytes(b"b 1\n")
+    s.append_bytes(b"c 1\nc 2\nc 3\n")
     files, body = s.take(max_lines=3)
     assert body == b"a 1\na 2\nb 1\n" and len(files) == 2
     s.remove(files)
@@ -25,9 +25,9 @@ def test_batches_come_back_oldest_first_and_whole(tmp_path: Path) -> None:
 
 
 def test_survives_restart(tmp_path: Path) -> None:
-    Spool(tmp_path, 10_000).append(["x 1"])
+    Spool(tmp_path, 10_000).append_bytes(b"x 1\n")
     s = Spool(tmp_path, 10_000)
-    s.append(["y 1"])
+    s.append_bytes(b"y 1\n")
     assert s.take(10)[1] == b"x 1\ny 1\n"
 
 
@@ -36,7 +36,7 @@ def test_bound_drops_oldest_counted_and_logged(tmp_path: Path,
     s = Spool(tmp_path, max_bytes=40)
     with caplog.at_level(logging.ERROR):
         for i in range(10):
-            s.append([f"m{i} v=1"])  # 8 bytes each
+            s.append_bytes(f"m{i} v=1\n".encode())  # 8 bytes each
     assert s.size <= 40
     _, body = s.take(100)
     kept = body.decode().split()

@@ -31,10 +31,6 @@ class Spool:
         with os.scandir(self.dir) as it:
             return [self.dir / n for n in sorted(e.name for e in it if e.name.endswith(".lp"))]
 
-    def append(self, lines: list[str]) -> None:
-        if lines:
-            self.append_bytes(("\n".join(lines) + "\n").encode("utf-8", "replace"))
-
     def append_bytes(self, data: bytes, lines: int | None = None) -> None:
         """One batch: UTF-8 line protocol, every line ending in a newline; `lines`, when the
         caller knows it, saves counting them."""
