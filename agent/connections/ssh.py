@@ -253,7 +253,8 @@ class SshConnection:
                 except OSError:
                     # A command that exits without reading stdin (sqlplus not installed: exit
                     # 127) closes the channel under the write; its output and status still count.
-                    if not chan.closed:
+                    # The server sent EOF before closing; a dead transport sends nothing.
+                    if not (chan.closed and chan.eof_received):
                         raise
             deadline = time.monotonic() + timeout
             out, err = bytearray(), bytearray()

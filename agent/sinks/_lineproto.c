@@ -45,18 +45,27 @@ static int buf_put(Buf *b, const char *s, Py_ssize_t n) {
     return 0;
 }
 
-/* A str's UTF-8 (a lone surrogate → '?', as str.encode("utf-8", "replace") writes it). */
+/* A str's UTF-8 (a lone surrogate → '?', as str.encode("utf-8", "replace") writes it);
+ * `*tmp` holds the bytes object of that rare case, for the caller to release. */
+static const char *utf8_of(PyObject *s, Py_ssize_t *n, PyObject **tmp) {
+    *tmp = NULL;
+    const char *u = PyUnicode_AsUTF8AndSize(s, n);
+    if (u)
+        return u;
+    PyErr_Clear();
+    *tmp = PyUnicode_AsEncodedString(s, "utf-8", "replace");
+    if (!*tmp)
+        return NULL;
+    *n = PyBytes_GET_SIZE(*tmp);
+    return PyBytes_AS_STRING(*tmp);
+}
+
 static int put_str(Buf *b, PyObject *s) {
     Py_ssize_t n;
-    const char *u = PyUnicode_AsUTF8AndSize(s, &n);
-    if (u)
-        return buf_put(b, u, n);
-    PyErr_Clear();
-    PyObject *enc = PyUnicode_AsEncodedString(s, "utf-8", "replace");
-    if (!enc)
-        return -1;
-    int rc = buf_put(b, PyBytes_AS_STRING(enc), PyBytes_GET_SIZE(enc));
-    Py_DECREF(enc);
+    PyObject *tmp;
+    const char *u = utf8_of(s, &n, &tmp);
+    int rc = u ? buf_put(b, u, n) : -1;
+    Py_XDECREF(tmp);
     return rc;
 }
 
@@ -64,16 +73,10 @@ static int put_str(Buf *b, PyObject *s) {
  * spool is line-based). All four are ASCII, so escaping the UTF-8 bytes is exact. */
 static int put_string_field(Buf *b, PyObject *s) {
     Py_ssize_t n;
-    PyObject *enc = NULL;
-    const char *u = PyUnicode_AsUTF8AndSize(s, &n);
-    if (!u) {
-        PyErr_Clear();
-        enc = PyUnicode_AsEncodedString(s, "utf-8", "replace");
-        if (!enc)
-            return -1;
-        u = PyBytes_AS_STRING(enc);
-        n = PyBytes_GET_SIZE(enc);
-    }
+    PyObject *enc;
+    const char *u = utf8_of(s, &n, &enc);
+    if (!u)
+        return -1;
     int rc = -1;
     if (buf_reserve(b, 2 * n + 2) < 0)
         goto done;
