@@ -15,7 +15,7 @@ from agent.cases.engine import CaseEngine, EventSink
 from agent.cases.policy import CasePolicy
 from agent.inventory import Inventory
 from agent.model import Result, Sample, Verdict
-from agent.store.assets import record_assets
+from agent.store.assets import plan_assets, record_assets
 from agent.store.samples import write_collection, write_samples
 from agent.store.state import collector_key, eval_key, load_state, save_state
 from checks.evaluate import collection_verdict
@@ -96,6 +96,9 @@ class Pipeline:
                           tuple(device.groups) if device else (), float(device.interval) if device else 0.0)
         key = eval_key(result.device, result.collector)
         with self._lock:
+            # Asset changes are events that rules judge and cases take like any sample: found
+            # against the stored register (read-only) before the rules, written further down.
+            result.samples = [*result.samples, *self._asset_events(result)]
             previous = load_state(self.engine, key)
             judged, state = evaluate_cycle(result.samples, info, self.rules, previous, now=self.clock(),
                                            collector=result.collector,
@@ -113,8 +116,9 @@ class Pipeline:
                                   len(result.samples), e)
             write_collection(self.engine, result)
             with self.engine.begin() as conn:
-                for c in record_assets(conn, result.samples, self.clock()):
-                    log.warning("asset change on %s: %s %s → %s", c["device"], c["field"], c["old"], c["new"])
+                for c in record_assets(conn, result.samples, self.clock(), result.collector):
+                    log.warning("asset change on %s (%s): %s %s → %s", c["device"], c["source"],
+                                c["field"], c["old"], c["new"])
             changes = self.cases.apply(verdicts) if self.cases is not None else []
             for kind, case in changes:
                 log.info("case %s %s: %s %s L%d %s", case.number, kind, case.device,
@@ -132,6 +136,27 @@ class Pipeline:
                 log.exception("auto-remediation after %s failed: %s", result.device, e)
         return verdicts
 
+    def _asset_events(self, result: Result) -> list[Sample]:
+        """An `event` sample per asset field whose value changed (not a first sight, not a
+        field seen for the first time) — `inspect --no-store` sees them too, and writes nothing."""
+        if not any(s.measurement == "asset" for s in result.samples):
+            return []
+        with self.engine.connect() as conn:
+            updates = plan_assets(conn, result.samples, result.collector)
+        t = max((s.time for s in result.samples if s.measurement == "asset"), default=0)
+        return [asset_event(c, t) for u in updates for c in u.changes if c["old"] is not None]
+
     def close(self, timeout: float = 10.0) -> None:
         for sink in self.sinks:
             sink.close(timeout)
+
+
+def asset_event(change: dict[str, Any], t: int) -> Sample:
+    """One changed asset field as an event (checks/defaults.yaml `asset_changed` judges it);
+    the instance tag is the field, so each field has its own case."""
+    old, new = change["old"], change["new"]
+    shown = "(no longer reported)" if new is None else new
+    return Sample("event", {"host": change["device"], "source": change["source"], "kind": "asset_change",
+                            "instance": change["field"]},
+                  {"field": change["field"], "old": old, "new": new or "", "change": f"{old} → {shown}",
+                   "message": f"{change['field']} changed: {old} → {shown}", "count": 1}, t)

@@ -10,7 +10,7 @@ from agent.problems import ConfigError, Problem
 from agent.store.schema import metadata
 
 # Raise when a table changes shape; there are no migrations before the first release.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 def open_engine(data_dir: Path) -> Engine:

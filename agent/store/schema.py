@@ -234,7 +234,10 @@ case_tickets = Table(
 assets = Table(
     "assets", metadata,
     Column("device", String, primary_key=True),
-    Column("record", Text, nullable=False),  # JSON: field -> value
+    Column("record", Text, nullable=False),  # JSON: field -> value (the merged view)
+    # JSON: collector -> {field: value}, in the order the collectors were first seen; a field
+    # reported by two collectors shows the first one's value in `record`.
+    Column("sources", Text, nullable=False, default="{}"),
     Column("first_seen", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
 )
@@ -247,5 +250,6 @@ asset_changes = Table(
     Column("field", String, nullable=False),
     Column("old", Text),  # None: first seen
     Column("new", Text),  # None: no longer reported
+    Column("source", String, nullable=False, default=""),  # the collector whose report changed it
     Index("ix_asset_changes_device_at", "device", "at"),
 )
