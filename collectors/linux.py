@@ -1,5 +1,5 @@
 """A Linux server over SSH: filesystems, CPU, memory, swap, load, uptime and reboots,
-required processes, systemd units, clock offset.
+required processes, systemd units, clock offset, and its asset record (OS, kernel, hardware).
 
 One exec per cycle: every command goes into one batch with section markers (see
 collectors.batch); the parsers are pure (linux_parse, linux_health).
@@ -28,13 +28,20 @@ from collectors.linux_health import (
     parse_systemctl_show,
     process_matches,
 )
-from collectors.linux_parse import filesystems, parse_system
+from collectors.linux_parse import filesystems, parse_asset, parse_system
 
 # LC_ALL=C: headers and number formats independent of the server's locale.
 DF_BLOCKS = "LC_ALL=C df -P -k -T"
 DF_INODES = "LC_ALL=C df -P -i -T"
 SYSTEM = "cat /proc/loadavg /proc/uptime; getconf _NPROCESSORS_ONLN"
 PS = "ps -e -ww -o pid=,ppid=,rss=,etimes=,comm=,args="
+# The asset: OS name (os-release, or redhat-release on RHEL 6), kernel, arch, and the DMI
+# files that are readable (product_serial is usually root only: then there is no serial).
+ASSET = ("grep -m1 '^PRETTY_NAME=' /etc/os-release 2>/dev/null || "
+         "sed -n '1s/^/release=/p' /etc/redhat-release /etc/system-release 2>/dev/null | head -n1; "
+         "echo \"kernel=$(uname -r)\"; echo \"arch=$(uname -m)\"; "
+         "for f in sys_vendor product_name product_serial; do "
+         "v=$(cat /sys/class/dmi/id/$f 2>/dev/null) && echo \"$f=$v\"; done; true")
 # A CPU reading older than this is too coarse to report as "current" usage: read twice.
 CPU_STATE_MAX_AGE = 900.0
 CPU_WINDOW = 1  # seconds between two reads when there is no recent previous reading
@@ -101,6 +108,7 @@ def build_batch(settings: LinuxSettings, two_reads: bool) -> Batch:
     b.add("system", SYSTEM)
     b.add("df", DF_BLOCKS)
     b.add("dfi", DF_INODES)
+    b.add("asset", ASSET)
     if settings.processes:
         # $$ (even in a subshell) is the batch's shell: we leave it and its children out.
         b.add("ps", f"echo $$; {PS}")
@@ -175,6 +183,9 @@ class LinuxCollector:
             samples += unit_samples(host, sections["units"], settings.units, t)
         if settings.clock:
             samples += clock_samples(host, sections["clock"], t)
+        asset = parse_asset(sections["asset"].text)
+        if asset is not None:  # only a whole read: a field missing for a cycle is no change
+            samples.append(Sample("asset", dict(tags), dict(asset), t))
         return samples
 
 

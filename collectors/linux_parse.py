@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass
 
 from agent.model import CollectionError
@@ -95,3 +96,39 @@ def parse_system(text: str) -> SystemFacts:
                            float(up[0]))
     except (IndexError, ValueError):
         raise CollectionError(f"system facts not understood: {text[:120]!r}") from None
+
+
+# DMI strings firmware vendors leave unset: not a vendor, model or serial.
+_DMI_PLACEHOLDERS = {"", "to be filled by o.e.m.", "default string", "not specified", "not applicable",
+                     "none", "n/a", "system manufacturer", "system product name", "system serial number",
+                     "0123456789"}
+_DMI = {"sys_vendor": "vendor", "product_name": "model", "product_serial": "serial"}
+
+
+def parse_asset(text: str) -> dict[str, str] | None:
+    """The server's asset fields from the `asset` section (see collectors.linux.ASSET):
+    `PRETTY_NAME=…` (or `release=…` from /etc/redhat-release where there is no os-release),
+    `kernel=`, `arch=`, and the DMI files that were readable. None unless os, kernel and arch
+    were all read: a half-read asset must never look like a change."""
+    raw: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key not in raw:
+            raw[key] = value.strip()
+    os_name = _os_release_value(raw["PRETTY_NAME"]) if "PRETTY_NAME" in raw else raw.get("release", "")
+    out = {"os": os_name, "kernel": raw.get("kernel", ""), "arch": raw.get("arch", "")}
+    if not all(out.values()):
+        return None
+    for key, name in _DMI.items():
+        value = raw.get(key, "")
+        if value.lower() not in _DMI_PLACEHOLDERS:
+            out[name] = value
+    return out
+
+
+def _os_release_value(value: str) -> str:
+    """os-release values are shell-quoted (`"Rocky Linux 8.9 (Green Obsidian)"`)."""
+    try:
+        return " ".join(shlex.split(value))
+    except ValueError:  # unbalanced quotes: take it as written
+        return value.strip("\"'")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -166,6 +168,15 @@ def test_health_over_ssh(tmp_path: Path, ssh_peer) -> None:  # type: ignore[no-u
         assert one(s, "systemd_units", name="ssh.service").fields["active"] in ("unavailable", "active")
         assert by(s, "disk", path="/")
         assert not by(s, "event")
+        # the asset: the test host is this machine
+        asset = one(s, "asset").fields
+        pretty = next(ln for ln in Path("/etc/os-release").read_text().splitlines() if ln.startswith("PRETTY_NAME="))
+        assert asset["os"] == shlex.split(pretty.partition("=")[2])[0]
+        assert (asset["kernel"], asset["arch"]) == (os.uname().release, os.uname().machine)
+        for name, field in (("sys_vendor", "vendor"), ("product_name", "model"), ("product_serial", "serial")):
+            dmi = Path("/sys/class/dmi/id") / name  # readable by the sshd test user only if world-readable
+            readable = dmi.exists() and dmi.stat().st_mode & 0o004 and dmi.read_text().strip()
+            assert (field in asset) == bool(readable), (field, asset)
 
         # Second cycle uses the first one's counters (one read) and sees the same boot.
         r2 = cycles.run()

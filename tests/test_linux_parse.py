@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agent.model import CollectionError
 from collectors.diskfs import disk_samples
-from collectors.linux_parse import filesystems, parse_df, parse_system
+from collectors.linux_parse import filesystems, parse_asset, parse_df, parse_system
 
 FIX = Path(__file__).parent / "fixtures"
 
@@ -83,3 +85,30 @@ def test_system_facts() -> None:
     assert facts.uptime == pytest.approx(351234.12)
     with pytest.raises(CollectionError):
         parse_system("0.1 0.2\n")
+
+
+def test_server_asset_with_dmi() -> None:
+    assert parse_asset((FIX / "linux" / "asset_rhel8_dmi.txt").read_text()) == {
+        "os": "Red Hat Enterprise Linux 8.9 (Ootpa)", "kernel": "4.18.0-513.5.1.el8_9.x86_64",
+        "arch": "x86_64", "vendor": "Inspur", "model": "NF5280M5", "serial": "219151842"}
+
+
+def test_server_asset_rhel6_without_os_release_and_unreadable_serial() -> None:
+    asset = parse_asset((FIX / "linux" / "asset_rhel6_vm.txt").read_text())
+    assert asset is not None and asset["os"] == "Red Hat Enterprise Linux Server release 6.10 (Santiago)"
+    assert asset["model"] == "VMware Virtual Platform" and "serial" not in asset  # absent, not empty
+
+
+def test_server_asset_placeholders_and_half_reads() -> None:
+    text = "PRETTY_NAME='Kylin V10'\nkernel=4.19.90\narch=aarch64\nsys_vendor=To be filled by O.E.M.\n"
+    assert parse_asset(text) == {"os": "Kylin V10", "kernel": "4.19.90", "arch": "aarch64"}
+    # uname failed (kernel= empty) or no OS name: no asset this cycle rather than a false change
+    assert parse_asset("PRETTY_NAME=Debian\nkernel=\narch=x86_64\n") is None
+    assert parse_asset("kernel=6.1.0\narch=x86_64\n") is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("PRETY_NAMEkrnlach=\"' x\n")), max_size=200))
+def test_asset_parser_never_raises(text: str) -> None:
+    asset = parse_asset(text)
+    assert asset is None or all(asset[k] for k in ("os", "kernel", "arch"))
