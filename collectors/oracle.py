@@ -1,5 +1,6 @@
 """Oracle over SSH with `sqlplus -S` on the database host: instance state, tablespaces
-(autoextend- and CDB/PDB-aware, TEMP and UNDO included), fast recovery area.
+(autoextend- and CDB/PDB-aware, TEMP and UNDO included), fast recovery area, and the asset
+(version and latest patch).
 
 The script, and the password when there is one, go to sqlplus on stdin: nothing secret
 is ever on a command line (where `ps` on the server would show it).
@@ -81,7 +82,11 @@ def samples(host: str, sid: str, facts: OracleFacts, t: int) -> list[Sample]:
         # Partial results are said: "ok", or the error that kept the tablespaces unread.
         "tablespaces_status": facts.errors.get("tablespaces", "ok"),
         "fra_status": facts.errors.get("fra", "ok"),
+        "patches_status": "ok" if facts.patches is not None else facts.errors.get("patches", "not read"),
     }, t)]
+    if facts.patches is not None:  # the asset only when its fields were all read this cycle
+        out.append(Sample("asset", {"host": host}, {
+            "oracle_version": facts.version_full or inst.version, "oracle_patches": facts.patches}, t))
     for ts in facts.tablespaces:
         tags = {"host": host, "sid": sid, "tablespace": ts.name, "contents": ts.contents}
         instance = ts.name

@@ -1,10 +1,11 @@
 """The SQL*Plus script of the oracle collector and the pure parser of its output.
 
 One sqlplus session prints delimited records, one per line, each starting with its
-kind: `INST|…`, `TS|…`, `FRA|…`. Every value is concatenated in SQL with an explicit
-`|` (no column formatting, no wrapping, LINESIZE 32767), so the parser cannot misread
-a column. The CDB check and the choice between dba_* and cdb_* views happen in PL/SQL,
-so one script fits 11g (no CDB), 12c+ non-CDB and CDBs with PDBs.
+kind: `INST|…`, `VER|…`, `TS|…`, `FRA|…`, `PATCH|…` (then `PATCHES|read`). Every value
+is concatenated in SQL with an explicit `|` (no column formatting, no wrapping, LINESIZE
+32767), so the parser cannot misread a column. The CDB check and the choice between dba_*
+and cdb_* views happen in PL/SQL, so one script fits 11g (no CDB), 12c+ non-CDB and CDBs
+with PDBs.
 """
 
 from __future__ import annotations
@@ -52,6 +53,16 @@ INSTANCE = ("SELECT 'INST|'||i.instance_name||'|'||i.status||'|'||i.database_sta
 FRA = ("SELECT 'FRA|'||name||'|'||space_limit||'|'||space_used||'|'||space_reclaimable||'|'||"
        "number_of_files FROM v$recovery_file_dest WHERE space_limit > 0")
 
+# The latest patch action: 12c+ keeps SQL patches (datapatch) in dba_registry_sqlpatch; 11g has
+# no such view (ORA-00942) and keeps PSUs/CPUs in dba_registry_history (over registry$history).
+PATCH_SQLPATCH = ("SELECT 'PATCH|'||patch_id||'|'||action||'|'||REPLACE(description, CHR(10), ' ') FROM "
+                  "(SELECT patch_id, action, description FROM dba_registry_sqlpatch WHERE status = 'SUCCESS' "
+                  "ORDER BY action_time DESC NULLS LAST) WHERE ROWNUM = 1")
+PATCH_HISTORY = ("SELECT 'PATCH|'||id||'|'||action||'|'||REPLACE(comments, CHR(10), ' ') FROM "
+                 "(SELECT id, action, comments FROM dba_registry_history "
+                 "WHERE action IN ('APPLY', 'ROLLBACK') "
+                 "ORDER BY action_time DESC NULLS LAST) WHERE ROWNUM = 1")
+
 
 def script(connect: str, fra: bool) -> str:
     """The whole session, fed to `sqlplus -S -L /nolog` on stdin (so is the password)."""
@@ -70,6 +81,7 @@ SET FEEDBACK OFF HEADING OFF PAGESIZE 0 LINESIZE 32767 TRIMOUT ON TAB OFF VERIFY
 SET SERVEROUTPUT ON SIZE UNLIMITED FORMAT WRAPPED
 DECLARE
   v_cdb VARCHAR2(3) := 'NO';
+  v_ver VARCHAR2(100);
   PROCEDURE emit(q VARCHAR2) IS
     c SYS_REFCURSOR;
     line VARCHAR2(4000);
@@ -85,6 +97,22 @@ BEGIN
     IF SQLCODE = -904 THEN v_cdb := 'NO'; ELSE RAISE; END IF;  -- 11g: no CDB column
   END;
   emit(REPLACE({lit(INSTANCE)}, '#CDB#', v_cdb));
+  BEGIN
+    EXECUTE IMMEDIATE 'SELECT version_full FROM v$instance' INTO v_ver;
+    DBMS_OUTPUT.PUT_LINE('VER|'||v_ver);
+  EXCEPTION WHEN OTHERS THEN
+    IF SQLCODE <> -904 THEN RAISE; END IF;  -- before 18c: no version_full, INST's version it is
+  END;
+  -- Patches are part of the asset, not of the health: their failure is a record, not a failure.
+  BEGIN
+    BEGIN
+      emit({lit(PATCH_SQLPATCH)});
+    EXCEPTION WHEN OTHERS THEN
+      IF SQLCODE = -942 THEN emit({lit(PATCH_HISTORY)}); ELSE RAISE; END IF;  -- 11g
+    END;
+    DBMS_OUTPUT.PUT_LINE('PATCHES|read');
+  EXCEPTION WHEN OTHERS THEN DBMS_OUTPUT.PUT_LINE('ERR|patches|'||REPLACE(SQLERRM, CHR(10), ' '));
+  END;
   -- A mounted database (a standby, a DB being recovered) still has an instance state to
   -- report: the dictionary's failure is printed as a record, not raised.
   BEGIN
@@ -144,6 +172,19 @@ class OracleFacts:
     fra: list[Fra]
     # part -> the error that kept it from being read (e.g. ORA-01219 on a mounted database)
     errors: dict[str, str]
+    version_full: str = ""  # v$instance.version_full (18c+), else ""
+    patches: str | None = None  # the latest patch action, "none", or None when not read
+
+
+PATCHES_MAX = 200  # characters of the latest patch's description kept in the asset
+
+
+def patch_text(f: list[str]) -> str:
+    """`PATCH|id|action|description…` → "35943157 Database Release Update : 19.22.0.0.240116 …"
+    (a rollback says so first)."""
+    desc = " ".join("|".join(f[3:]).split())
+    text = f"{f[1]} {desc}".strip() if f[2] == "APPLY" else f"{f[2]} {f[1]} {desc}".strip()
+    return text[:PATCHES_MAX]
 
 
 _ERROR = re.compile(r"\b(ORA|SP2|TNS)-\d{4,5}\b")
@@ -152,7 +193,9 @@ _ERROR = re.compile(r"\b(ORA|SP2|TNS)-\d{4,5}\b")
 def parse_output(text: str, exit_status: int) -> OracleFacts:
     """Records from the script's output. ORA-/SP2-/TNS- errors, a non-zero exit, or output
     without an instance and tablespaces raise CollectionError naming the error code."""
-    errors = [ln.strip() for ln in text.splitlines() if _ERROR.search(ln) and not ln.startswith("ERR|")]
+    # a patch's description is free text (it may quote an ORA- code): not an error
+    errors = [ln.strip() for ln in text.splitlines()
+              if _ERROR.search(ln) and not ln.strip().startswith(("ERR|", "PATCH|"))]
     if errors:
         codes = sorted({m.group(0) for ln in errors for m in [_ERROR.search(ln)] if m})
         raise CollectionError(f"sqlplus: {', '.join(codes)}: {redact(errors[0])[:200]}")
@@ -163,6 +206,7 @@ def parse_output(text: str, exit_status: int) -> OracleFacts:
     tablespaces: list[Tablespace] = []
     fra: list[Fra] = []
     parts: dict[str, str] = {}
+    version_full, patch, patches_read = "", "none", False
     for line in text.splitlines():
         f = line.strip().split("|")
         try:
@@ -176,10 +220,17 @@ def parse_output(text: str, exit_status: int) -> OracleFacts:
                                               max(max_size, size), f[7] == "YES"))
             elif f[0] == "FRA" and len(f) == 6:
                 fra.append(Fra(f[1], int(f[2]), int(f[3]), int(f[4]), int(f[5])))
+            elif f[0] == "VER" and len(f) == 2:
+                version_full = f[1]
+            elif f[0] == "PATCH" and len(f) >= 4:
+                patch = patch_text(f)
+            elif f == ["PATCHES", "read"]:
+                patches_read = True
         except ValueError:
             raise CollectionError(f"sqlplus record not understood: {line[:120]!r}") from None
     if instance is None:
         raise CollectionError(f"sqlplus printed no instance record: {redact(text.strip())[:120]!r}")
     if not tablespaces and "tablespaces" not in parts:
         raise CollectionError("sqlplus printed no tablespace records")
-    return OracleFacts(instance, tablespaces, fra, parts)
+    return OracleFacts(instance, tablespaces, fra, parts, version_full,
+                       patch if patches_read and "patches" not in parts else None)

@@ -18,7 +18,7 @@ from checks.evaluate import evaluate
 from checks.rules import load_rules
 from collectors.oracle import samples
 from collectors.oracle_sql import parse_output, script
-from tests.sshdev import Cycles, give, one, write_inventory
+from tests.sshdev import Cycles, by, give, one, write_inventory
 
 FIX = Path(__file__).parent / "fixtures" / "oracle"
 
@@ -79,7 +79,7 @@ def test_empty_or_strange_output_is_not_a_pass() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("TSINF|-0123456789ORA\nYES ")), max_size=300))
+@given(st.text(alphabet=st.sampled_from(list("TSINF|-0123456789ORA\nYESVPCHrad ")), max_size=300))
 def test_parser_never_raises_on_garbage(text: str) -> None:
     with contextlib.suppress(CollectionError):
         parse_output(text, 0)
@@ -89,6 +89,41 @@ def test_script_lines_fit_sqlplus() -> None:
     s = script("CONNECT / AS SYSDBA", True)
     assert max(len(line) for line in s.splitlines()) < 2499
     assert "cdb_data_files" in s and "dba_data_files" in s and "v$recovery_file_dest" in s
+    assert "dba_registry_sqlpatch" in s and "dba_registry_history" in s and "SQLCODE = -942" in s
+    assert "version_full" in s and "-904" in s
+
+
+def asset_of(out: list) -> dict:  # type: ignore[type-arg]
+    return one(out, "asset").fields
+
+
+def test_asset_version_and_latest_patch() -> None:
+    out = samples("db", "PROD", parse_output(fx("19c_autoextend.txt"), 0), 1)
+    assert asset_of(out) == {"oracle_version": "19.22.0.0.0",
+                             "oracle_patches": "35943157 Database Release Update : 19.22.0.0.240116 (35943157)"}
+    assert one(out, "oracle_instance").fields["patches_status"] == "ok"
+    # 11g: no version_full (INST's version), the PSU from dba_registry_history
+    assert asset_of(samples("db", "ORCL", parse_output(fx("11g_noncdb.txt"), 0), 1)) == {
+        "oracle_version": "11.2.0.4.0", "oracle_patches": "161018 PSU 11.2.0.4.161018"}
+    # read, and nothing applied
+    assert asset_of(samples("db", "CDB1", parse_output(fx("12c_cdb.txt"), 0), 1))["oracle_patches"] == "none"
+    rolled = fx("19c_autoextend.txt").replace("|APPLY|", "|ROLLBACK|")
+    assert asset_of(samples("db", "P", parse_output(rolled, 0), 1))["oracle_patches"].startswith("ROLLBACK 35943157 ")
+
+
+@pytest.mark.parametrize("name", ["11g_monitor_no_grant.txt", "mounted_standby.txt"])
+def test_unreadable_patches_leave_the_health_and_send_no_asset(name: str) -> None:
+    out = samples("db", "X", parse_output(fx(name), 0), 1)
+    assert not by(out, "asset")  # a half-read asset would be a false change
+    status = one(out, "oracle_instance").fields["patches_status"]
+    assert str(status).startswith(("ORA-00942", "ORA-01219"))
+    if name.startswith("11g"):
+        assert by(out, "oracle_tablespace")
+
+
+def test_an_ora_code_inside_a_patch_description_is_not_an_error() -> None:
+    text = fx("19c_autoextend.txt").replace("(35943157)", "(fixes ORA-00600 in kcbgtcr)")
+    assert parse_output(text, 0).patches == "35943157 Database Release Update : 19.22.0.0.240116 (fixes ORA-00600 in kcbgtcr)"
 
 
 # -- through the real sshd with a fake sqlplus ------------------------------------------
@@ -194,3 +229,41 @@ def test_mounted_standby_reports_instance_and_says_partial() -> None:
     primary = samples("db", "X", parse_output(fx("mounted_standby.txt").replace("PHYSICAL STANDBY", "PRIMARY"), 0), 1)
     assert {v.check: v.status for v in evaluate(primary, "db", load_rules())}["oracle_instance_status"] is Status.CRIT
     assert verdicts[("oracle_fra_used_percent", "/u01/app/oracle/fast_recovery_area")] is Status.OK
+
+
+@pytest.mark.peers
+def test_a_new_patch_over_ssh_is_an_asset_change_case(tmp_path: Path, ssh_peer, oracle_home: Path) -> None:  # type: ignore[no-untyped-def]
+    from agent.app import build_pipeline, load_app
+    from agent.cases.queries import list_cases
+    from agent.executor import Executor
+    from agent.model import Job
+    from agent.store.assets import asset_history, list_assets
+
+    write_inventory(tmp_path, ssh_peer, ["oracle"], {"oracle": {"oracle_home": str(oracle_home), "sid": "PROD"}})
+    (tmp_path / "xunjian.yaml").write_text("data_dir: var\ninventory: inventory.yaml\n")
+    app = load_app(tmp_path / "xunjian.yaml")
+    pipeline = build_pipeline(app, influx=False)
+    device = app.inventory.devices["testhost"]
+
+    def run() -> tuple:  # type: ignore[type-arg]
+        r = Executor(pipeline.load_state).run(Job("testhost", "oracle"), device)
+        assert r.status is Status.OK, r.reason
+        return r, pipeline.handle(r)
+
+    answer(oracle_home, ssh_peer, "19c_autoextend.txt")
+    run()
+    assert list_assets(app.engine)[0]["oracle_patches"].startswith("35943157 ")
+    (oracle_home / "answer").write_text(fx("19c_autoextend.txt").replace("19.22.0.0.0", "19.23.0.0.0").replace(
+        "35943157|APPLY|Database Release Update : 19.22.0.0.240116 (35943157)",
+        "36233263|APPLY|Database Release Update : 19.23.0.0.240416 (36233263)"))
+    r, verdicts = run()
+    assert {e.tags["instance"] for e in by(r.samples, "event", kind="asset_change")} == {"oracle_version",
+                                                                                         "oracle_patches"}
+    assert {v.instance: v.status for v in verdicts if v.check == "asset_changed"} == {
+        "oracle_version": Status.WARN, "oracle_patches": Status.WARN}
+    assert {c.instance for c in list_cases(app.engine) if c.check == "asset_changed"} == {"oracle_version",
+                                                                                          "oracle_patches"}
+    assert {(c["field"], c["new"], c["source"]) for c in asset_history(app.engine, "testhost")} == {
+        ("oracle_version", "19.23.0.0.0", "oracle"),
+        ("oracle_patches", "36233263 Database Release Update : 19.23.0.0.240416 (36233263)", "oracle")}
+    pipeline.close()
