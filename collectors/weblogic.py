@@ -1,9 +1,11 @@
 """WebLogic over SSH: per server, its JVM (-Dweblogic.Name=<server>: pid, start time,
 RSS, heap via jstat), its state from the server log (BEA-000360 / BEA-000365) and
-restarts between cycles (the JVM's pid or start time changed, or new RUNNING lines).
+restarts between cycles (the JVM's pid or start time changed, or new RUNNING lines);
+the installed version (registry.xml of the middleware home) as the device's asset.
 
-One exec for processes and logs, one more for heap when a JVM was found. What the
-collector remembers (pid, start time, log position per file identity) is in its state.
+One exec for processes and logs, one more for heap and the version when a JVM was found
+(or the middleware home is configured). What the collector remembers (pid, start time, log
+position per file identity) is in its state.
 """
 
 from __future__ import annotations
@@ -20,7 +22,13 @@ from agent.model import CollectionError, CommandRunner, Sample, Target, now_ns
 from collectors.batch import Batch, Section
 from collectors.linux import PS, event
 from collectors.linux_health import Proc, parse_ps
-from collectors.weblogic_parse import log_state, parse_jstat_gc, server_jvms
+from collectors.weblogic_parse import (
+    log_state,
+    middleware_home_of,
+    parse_jstat_gc,
+    parse_registry,
+    server_jvms,
+)
 
 START_JITTER = 2  # seconds: start time from `ps etimes` is rounded
 
@@ -42,6 +50,9 @@ class WeblogicSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     domain_home: str
     servers: list[WlsServer] = Field(min_length=1)
+    # Where registry.xml (the installed version) is; default: from a running server's
+    # -Dweblogic.home (…/wlserver/server → the home two levels up).
+    middleware_home: str | None = None
     heap: bool = True  # jstat -gc next to the JVM's java, when it is there
     max_log_bytes: int = Field(default=2 * 2**20, ge=4096, le=8 * 2**20)  # per server per cycle
 
@@ -51,6 +62,13 @@ class WeblogicSettings(BaseModel):
         if not v.startswith("/") or "\n" in v:
             raise ValueError("an absolute path (the domain home)")
         return v.rstrip("/")
+
+    @field_validator("middleware_home")
+    @classmethod
+    def _abs_home(cls, v: str | None) -> str | None:
+        if v is not None and (not v.startswith("/") or "\n" in v):
+            raise ValueError("an absolute path (the middleware home, above wlserver/)")
+        return v.rstrip("/") or "/" if v is not None else None
 
     def log_of(self, s: WlsServer) -> str:
         return s.log or f"{self.domain_home}/servers/{s.name}/logs/{s.name}.log"
@@ -97,6 +115,7 @@ class WeblogicCollector:
         domain = posixpath.basename(s.domain_home)
         samples: list[Sample] = []
         heap_jobs: list[tuple[int, Proc]] = []
+        home = s.middleware_home
         rows: list[dict[str, float | int | str | bool]] = []
         for i, srv in enumerate(s.servers):
             m = memory.setdefault(srv.name, {})
@@ -111,6 +130,7 @@ class WeblogicCollector:
                 if "pid" in m and (m["pid"] != jvm.pid or abs(int(m["started_at"]) - started) > START_JITTER):
                     restart_by_process = True
                 m["pid"], m["started_at"] = jvm.pid, started
+                home = home or middleware_home_of(jvm.args)
                 if s.heap:
                     heap_jobs.append((i, jvm))
             # Log: state transitions since the last cycle
@@ -132,16 +152,20 @@ class WeblogicCollector:
                 samples.append(event(target.name, "weblogic", "restart", t,
                                      f"{srv.name} restarted ({restarts}x since the last cycle; "
                                      f"pid {fields.get('pid', '-')})", server=srv.name))
-        if heap_jobs:
+        version: str | None = None
+        if heap_jobs or home:
             try:
-                heaps = heap_fields(conn, heap_jobs)
-            except CollectionError as e:  # heap is extra: state and restarts still stand
+                heaps, version = heap_and_version(conn, heap_jobs, home)
+            except CollectionError as e:  # heap and version are extra: state and restarts still stand
                 heaps = {i: {"heap_error": str(e)[:200]} for i, _ in heap_jobs}
             for i, fields in heaps.items():
                 rows[i].update(fields)
         for srv, fields in zip(s.servers, rows, strict=True):
             samples.append(Sample("weblogic", {"host": target.name, "domain": domain,
                                                "server": srv.name}, fields, t))
+        if version is not None:  # only when read this cycle: an unread version is no change
+            samples.append(Sample("asset", {"host": target.name}, {"weblogic_version": version}, t))
+            target.evidence.append(f"WebLogic Server {version} ({home})")
         return samples
 
 
@@ -177,8 +201,20 @@ def read_log(section: Section, memory: dict) -> tuple[str, str]:  # type: ignore
 Fields = dict[str, float | int | str | bool]
 
 
-def heap_fields(conn: CommandRunner, jobs: list[tuple[int, Proc]]) -> dict[int, Fields]:
+def registry_snippet(home: str) -> str:
+    """12c+ keeps the install's registry in inventory/registry.xml, 10.3 in registry.xml."""
+    q = shlex.quote(home)
+    return (f"for f in {q}/inventory/registry.xml {q}/registry.xml; do "
+            f"if [ -r \"$f\" ]; then head -c 4194304 \"$f\"; exit 0; fi; done; "
+            f"echo 'no readable registry.xml'; exit 3")
+
+
+def heap_and_version(conn: CommandRunner, jobs: list[tuple[int, Proc]],
+                     home: str | None) -> tuple[dict[int, Fields], str | None]:
+    """jstat per JVM and the installed version (when the middleware home is known), one exec."""
     b = Batch()
+    if home:
+        b.add("registry", registry_snippet(home))
     for i, jvm in jobs:
         argv0 = jvm.args.split(None, 1)[0]
         jstat = posixpath.join(posixpath.dirname(argv0), "jstat") if argv0.startswith("/") else "jstat"
@@ -186,9 +222,11 @@ def heap_fields(conn: CommandRunner, jobs: list[tuple[int, Proc]]) -> dict[int, 
             continue
         b.add(f"h{i}", f"{shlex.quote(jstat)} -gc {jvm.pid}")
     if not b.names:
-        return {}
+        return {}, None
     out = conn.run(b.command())
     sections = b.parse(out.stdout)
+    reg = sections.get("registry")
+    version = parse_registry(reg.text) if reg is not None and reg.status == 0 else None
     result: dict[int, Fields] = {}
     for i, _ in jobs:
         sec = sections.get(f"h{i}")
@@ -201,4 +239,4 @@ def heap_fields(conn: CommandRunner, jobs: list[tuple[int, Proc]]) -> dict[int, 
             result[i] = dict(parse_jstat_gc(sec.text))
         except CollectionError as e:
             result[i] = {"heap_error": str(e)[:200]}
-    return result
+    return result, version

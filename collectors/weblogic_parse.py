@@ -1,10 +1,12 @@
 """Pure parts of the weblogic collector: finding a server's JVM in `ps`, its state from
-the server log, its heap from `jstat -gc`."""
+the server log, its heap from `jstat -gc`, the installed version from registry.xml."""
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass
+from xml.etree import ElementTree
 
 from agent.model import CollectionError
 from collectors.linux_health import Proc
@@ -54,3 +56,34 @@ def parse_jstat_gc(text: str) -> dict[str, float]:
         "heap_used_percent": round(100.0 * used / cap, 2) if cap else 0.0,
         "old_used_percent": round(100.0 * v["OU"] / v["OC"], 2) if v["OC"] else 0.0,
     }
+
+
+_WL_HOME_ARG = re.compile(r"(?:^|\s)-D(?:weblogic|wls)\.home=(/\S+)")
+
+
+def middleware_home_of(args: str) -> str | None:
+    """The middleware (Oracle) home from a server JVM's command line: start scripts pass
+    `-Dweblogic.home=$WL_HOME/server` (and `-Dwls.home`), WL_HOME being under the home."""
+    m = _WL_HOME_ARG.search(args)
+    if m is None:
+        return None
+    server_dir = posixpath.normpath(m.group(1))
+    home = posixpath.dirname(posixpath.dirname(server_dir))
+    return home if home not in ("", "/") else None
+
+
+def parse_registry(text: str) -> str | None:
+    """The WebLogic Server version in an install's registry.xml: 12c+ `inventory/registry.xml`
+    (`<distribution name="WebLogic Server" version=…>`) or 10.3's `registry.xml`
+    (`<component name="WebLogic Server" version=…>`). None when not there or not XML.
+    (ElementTree resolves no external entities; expat ≥ 2.4 caps entity expansion.)"""
+    try:
+        root = ElementTree.fromstring(text)
+    except ElementTree.ParseError:
+        return None
+    for el in root.iter():
+        tag = el.tag.rsplit("}", 1)[-1] if isinstance(el.tag, str) else ""
+        version = el.get("version", "").strip()
+        if tag in ("distribution", "component") and el.get("name") == "WebLogic Server" and version:
+            return version
+    return None

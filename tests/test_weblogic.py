@@ -4,6 +4,7 @@ real sshd: running, state from its log, a restart counted once, then stopped."""
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 from pathlib import Path
 
@@ -17,7 +18,13 @@ from checks.rules import load_rules
 from collectors.batch import Section
 from collectors.config_files import parse_file_section
 from collectors.linux_health import parse_ps
-from collectors.weblogic_parse import log_state, parse_jstat_gc, server_jvms
+from collectors.weblogic_parse import (
+    log_state,
+    middleware_home_of,
+    parse_jstat_gc,
+    parse_registry,
+    server_jvms,
+)
 from tests.peers import wait_until
 from tests.sshdev import Cycles, by, device_for, give, one
 
@@ -68,8 +75,8 @@ RUNNING = ("####<Nov 22, 2026 9:01:40,001 AM CST> <Notice> <WebLogicServer> <app
 class FakeServer:
     """A long-lived process named like a WebLogic JVM that logs its start, as a server does."""
 
-    def __init__(self, name: str, log: Path) -> None:
-        self.name, self.log = name, log
+    def __init__(self, name: str, log: Path, extra: str = "") -> None:
+        self.name, self.log, self.extra = name, log, extra
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -77,7 +84,7 @@ class FakeServer:
         line = RUNNING.format(name=self.name)
         self.proc = subprocess.Popen(
             ["bash", "-c", f"printf '%s\\n' \"$1\" >> \"$2\"; exec -a 'java -server "
-             f"-Dweblogic.Name={self.name} weblogic.Server' sleep 600", "fake", line, str(self.log)],
+             f"-Dweblogic.Name={self.name} {self.extra}weblogic.Server' sleep 600", "fake", line, str(self.log)],
             stdin=subprocess.DEVNULL)
         wait_until(lambda: self.log.exists() and self.log.read_text().count("BEA-000360") > before,
                    what="the fake server's RUNNING line")
@@ -117,6 +124,7 @@ def test_fake_weblogic_over_ssh(tmp_path: Path, ssh_peer, remote_dir: Path) -> N
         assert "heap_error" in ms1.fields  # no jstat next to our fake "java": said, not hidden
         ms10 = one(r.samples, "weblogic", server="ms10")
         assert ms10.fields["state"] == "NOT_RUNNING" and "log_error" in ms10.fields
+        assert not by(r.samples, "asset")  # no -Dweblogic.home, no middleware_home: no version read
 
         r = cycles.run()
         assert one(r.samples, "weblogic", server="ms1").fields["restarts"] == 0
@@ -148,3 +156,55 @@ def test_weblogic_parsers_never_crash_on_garbage(text: str) -> None:
         parse_jstat_gc(text)
     with contextlib.suppress(CollectionError):
         parse_file_section(Section(text, 0))
+
+
+def test_installed_version_from_registry_xml() -> None:
+    assert parse_registry((FIX / "weblogic" / "registry_12c.xml").read_text()) == "12.2.1.4.0"
+    assert parse_registry((FIX / "weblogic" / "registry_1036.xml").read_text()) == "10.3.6.0"
+    assert parse_registry("<registry><distributions/></registry>") is None
+    assert parse_registry("no readable registry.xml") is None
+    args = "/u01/jdk/bin/java -server -Dweblogic.Name=ms1 -Dweblogic.home=/u01/mw/wlserver/server weblogic.Server"
+    assert middleware_home_of(args) == "/u01/mw"
+    assert middleware_home_of("java -Dwls.home=/u01/mw/wlserver_10.3/server/ weblogic.Server") == "/u01/mw"
+    assert middleware_home_of("java -Dweblogic.Name=ms1 weblogic.Server") is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list('<>/="distrbuonWebLgcSvr x?')), max_size=200))
+def test_registry_parser_never_raises(text: str) -> None:
+    version = parse_registry(text)
+    assert version is None or version in text
+
+
+@pytest.mark.peers
+def test_weblogic_version_over_ssh(tmp_path: Path, ssh_peer, remote_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    domain, mw = remote_dir / "base_domain", remote_dir / "mw"
+    logdir = domain / "servers" / "ms1" / "logs"
+    logdir.mkdir(parents=True)
+    (mw / "inventory").mkdir(parents=True)
+    for d in (domain, domain / "servers", domain / "servers" / "ms1", logdir, mw, mw / "inventory"):
+        give(d, ssh_peer, 0o755)
+    registry = mw / "inventory" / "registry.xml"
+    registry.write_text((FIX / "weblogic" / "registry_12c.xml").read_text())
+    give(registry, ssh_peer)
+    server = FakeServer("ms1", logdir / "ms1.log", extra=f"-Dweblogic.home={mw}/wlserver/server ")
+    wls = {"domain_home": str(domain), "servers": [{"name": "ms1"}]}
+    cycles = Cycles(device_for(tmp_path, ssh_peer, ["weblogic"], {"weblogic": wls}), "weblogic")
+    try:
+        server.start()
+        r = cycles.run()
+        assert r.status is Status.OK, r.reason
+        assert one(r.samples, "asset").fields == {"weblogic_version": "12.2.1.4.0"}  # home from the JVM
+        os.chown(registry, 0, 0)
+        registry.chmod(0o600)  # not readable by the sshd test user: no version, and no false change
+        r = cycles.run()
+        assert r.status is Status.OK, r.reason
+        assert not by(r.samples, "asset") and one(r.samples, "weblogic", server="ms1").fields["running"] == 1
+    finally:
+        server.stop()
+    # configured: read even with no server running
+    registry.chmod(0o644)
+    wls["middleware_home"] = str(mw)
+    r = Cycles(device_for(tmp_path, ssh_peer, ["weblogic"], {"weblogic": wls}), "weblogic").run()
+    assert one(r.samples, "asset").fields == {"weblogic_version": "12.2.1.4.0"}
+    assert one(r.samples, "weblogic", server="ms1").fields["running"] == 0
