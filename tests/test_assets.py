@@ -56,7 +56,9 @@ def test_asset_record_and_firmware_change(tmp_path: Path, chassis: None) -> None
     assert (change["field"], change["old"], change["new"]) == ("firmware_rev", "V200R019C10SPC500",
                                                                "V200R021C00SPC100")
     table = cli("assets", "history", *cfg)
-    assert table.returncode == 0 and "firmware_rev: V200R019C10SPC500 → V200R021C00SPC100" in table.stdout
+    assert table.returncode == 0 and "firmware_rev: V200R019C10SPC500 → V200R021C00SPC100 (chassis)" in table.stdout
+    listed = cli("assets", "list", *cfg).stdout
+    assert "firmware_rev" in listed and "V200R021C00SPC100" in listed and "oracle_version" not in listed
 
 
 # -- per-source records, changes as events, --no-store ------------------------------------

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 app = typer.Typer(help="The asset register (资产台账): model, serial, versions per device, and what "
                   "changed.", no_args_is_help=True)
 FIELDS = ("model", "serial", "hardware_rev", "firmware_rev", "software_rev", "sysDescr")
+# The table's columns, when any device has them (CSV and JSON carry every field).
+SHOWN = ("vendor", "model", "serial", "os", "kernel", "hardware_rev", "firmware_rev", "software_rev",
+         "oracle_version", "oracle_patches", "weblogic_version")
 
 
 class ListFormat(StrEnum):
@@ -42,7 +45,7 @@ def _engine(config: Path | None, data_dir: Path | None) -> Engine:
 def list_(config: ConfigOpt = None, data_dir: DataDirOpt = None,
           fmt: Annotated[ListFormat, typer.Option("--format", "-f", help="table, json or csv.")]
           = ListFormat.table) -> None:
-    """Every device with an asset record, as last collected (SNMP ENTITY-MIB today).
+    """Every device with an asset record, as last collected (snmp, cli, linux, oracle, weblogic).
 
     Examples:
 
@@ -68,13 +71,14 @@ def list_(config: ConfigOpt = None, data_dir: DataDirOpt = None,
         sys.stdout.write(buf.getvalue())
         return
     if not rows:
-        out.print("no asset records yet (collected by the snmp collector)")
+        out.print("no asset records yet (the snmp, cli, linux, oracle and weblogic collectors send them)")
         return
+    columns = ["device", *(k for k in SHOWN if any(r.get(k) for r in rows))]
     table = Table(header_style="bold")
-    for k in ("device", *FIELDS[:5]):
+    for k in columns:
         table.add_column(k, overflow="fold")
     for r in rows:
-        table.add_row(*(str(r.get(k, "")) for k in ("device", *FIELDS[:5])))
+        table.add_row(*(str(r.get(k, "")) for k in columns))
     out.print(table)
 
 
@@ -92,7 +96,7 @@ def history(device: Annotated[str | None, typer.Argument(help="One device (defau
         return
     if fmt is ListFormat.csv:
         buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=["device", "at", "field", "old", "new"])
+        w = csv.DictWriter(buf, fieldnames=["device", "at", "field", "old", "new", "source"])
         w.writeheader()
         for r in rows:
             w.writerow({**r, "at": iso(r["at"])})
@@ -103,4 +107,4 @@ def history(device: Annotated[str | None, typer.Argument(help="One device (defau
         return
     for r in rows:
         out.print(f"{datetime.fromtimestamp(r['at']):%Y-%m-%d %H:%M} {r['device']} {r['field']}: "
-                  f"{r['old']} → {r['new']}")
+                  f"{r['old']} → {r['new']} ({r['source']})")
