@@ -176,3 +176,17 @@ def test_asset_change_is_an_event_a_warn_and_a_case(two_feeds: tuple[App, Clock]
     assert [v.status for v in verdicts if v.check == "asset_changed"] == [Status.OK]
     assert list_cases(app.engine) == [] and len(list_cases(app.engine, "resolved")) == 1
     pipeline.close()
+
+
+def test_a_field_its_collector_stops_reporting_is_a_change(two_feeds: tuple[App, Clock]) -> None:
+    app, clock = two_feeds
+    pipeline = build_pipeline(app, influx=False, clock=clock)
+    Feed.NEXT = {"feed_a": [{"os": "Kylin V10", "serial": "CZ1"}, {"os": "Kylin V10"}]}
+    cycle(app, pipeline, "feed_a", clock)
+    result, verdicts = cycle(app, pipeline, "feed_a", clock)
+    (ev,) = [s for s in result.samples if s.measurement == "event"]
+    assert (ev.fields["old"], ev.fields["new"], ev.fields["change"]) == ("CZ1", "", "CZ1 → (no longer reported)")
+    assert [v.status for v in verdicts if v.check == "asset_changed"] == [Status.WARN]
+    assert "serial" not in list_assets(app.engine)[0]
+    assert [(c["old"], c["new"]) for c in asset_history(app.engine)] == [("CZ1", None)]
+    pipeline.close()
