@@ -7,7 +7,6 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import Engine
 
 from agent.cases.calendar import Calendar
@@ -16,9 +15,7 @@ from agent.store.runs import list_runs
 from reports.i18n import LABELS
 from reports.ledger import period_bounds
 from reports.sla import sla_summary
-
-_env = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(["html.j2"]),
-                   trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+from reports.templating import ENV
 
 
 def monthly_data(engine: Engine, month: date, tz: Any, calendar: Calendar,
@@ -56,7 +53,7 @@ def monthly_data(engine: Engine, month: date, tz: Any, calendar: Calendar,
 
 def monthly_html(data: dict[str, Any], lang: str, fmt: str = "html") -> str:
     t = LABELS[lang]
-    return _env.get_template(f"monthly.{fmt}.j2").render(**data, t=t, m=t["monthly"], lang=lang)
+    return ENV.get_template(f"monthly.{fmt}.j2").render(**data, t=t, m=t["monthly"], lang=lang)
 
 
 def monthly_xlsx(data: dict[str, Any], lang: str) -> bytes:
