@@ -47,6 +47,10 @@ LABELS: dict[str, dict[str, Any]] = {
             "inspections": "巡检完成情况", "runs": "巡检次数", "working_days": "工作日",
             "days_inspected": "已巡检工作日", "missed_days": "未巡检的工作日", "calendar": "工作日历",
             "none": "无",
+            "remediations": "处置记录", "remediation_count": "处置次数", "playbook": "处置剧本",
+            "runs_of": "执行次数", "outcomes": "结果", "freed": "释放空间", "what": "处置内容", "at": "时间",
+            "actor": "执行人", "no_remediations": "本月无处置记录",
+            "results": {"ok": "成功", "failed": "失败", "aborted": "中止", "refused": "被拒绝", "busy": "设备忙"},
         },
         "periodic": {
             "title": "定期巡检报告", "customer": "用户单位", "contractor": "运维单位", "system": "系统名称",
@@ -119,6 +123,10 @@ LABELS: dict[str, dict[str, Any]] = {
             "top_checks": "Checks with most cases", "count": "Cases", "inspections": "Inspections",
             "runs": "Runs", "working_days": "Working days", "days_inspected": "Working days inspected",
             "missed_days": "Working days without inspection", "calendar": "Calendar", "none": "none",
+            "remediations": "Remediations", "remediation_count": "Playbooks applied", "playbook": "Playbook",
+            "runs_of": "Runs", "outcomes": "Outcome", "freed": "Freed", "what": "What was done", "at": "At",
+            "actor": "By", "no_remediations": "No remediation this month",
+            "results": {"ok": "ok", "failed": "failed", "aborted": "aborted", "refused": "refused", "busy": "busy"},
         },
         "periodic": {
             "title": "Periodic inspection report", "customer": "Customer", "contractor": "Contractor",
