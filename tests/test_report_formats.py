@@ -112,7 +112,7 @@ def test_monthly_summary_pdf_html_docx_xlsx_with_remediations(with_playbooks: tu
     since, until = period_bounds(datetime(2026, 3, 1).date(), datetime(2026, 3, 31).date(), TZ)
     cases = [c for c in list_cases(engine, "all", since=since, until=until) if not c.suppressed_by]
     assert cases, "the history has cases in March"
-    top = Counter(c.device for c in cases).most_common(10)
+    top = Counter(c.device for c in cases).most_common(10) + Counter(c.check for c in cases).most_common(10)
     freed = sum(r["bytes_freed"] for r in applied)
     for lang, words in (("zh-CN", ("月度服务报告", "处置记录", "成功1", "被拒绝1", "11.7KiB")),
                         ("en", ("Monthlyservicesummary", "Remediations", "ok1", "refused1", "11.7KiB"))):
@@ -123,7 +123,7 @@ def test_monthly_summary_pdf_html_docx_xlsx_with_remediations(with_playbooks: tu
             assert w in text, (lang, w)
         assert "clean-logs" in text and "testhost" in text and "2026-03-1010:00" in text
         assert f"{len(cases)}" in text
-        for name, _ in top:  # the devices with most cases, as the store counts them
+        for name, _ in top:  # the devices and checks with most cases, as the store counts them
             assert name in text, (lang, name)
         assert verify(pdf).returncode == 0
         assert assert_pages_inked(pdf) >= 1
@@ -210,6 +210,7 @@ def test_an_edited_pdf_fails_verify_and_the_original_passes(half_year: Path, tmp
     pdf = tmp_path / "ledger.pdf"
     run(cfg, "report", "ledger", "--day", DAY, "-f", "pdf", "--lang", "en", "-o", str(pdf))
     assert verify(pdf).returncode == 0
+    assert_pages_inked(pdf)
     reader = PdfReader(pdf)
 
     # a number edited in the attached data (one more pass), the pages kept as they were
@@ -329,3 +330,20 @@ def test_bad_wording_and_missing_logo_are_clear(half_year: Path, tmp_path: Path)
     (tmp_path / "look" / "logo.png").unlink()
     r = run(cfg, "report", "monthly", "--month", MONTH, "-f", "md", ok=False)
     assert r.returncode == 2 and "report.logo" in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_an_svg_logo_needs_a_png_beside_it_for_docx(tmp_path: Path) -> None:
+    from reports.templating import Logo, configure, logo
+
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>'
+    (tmp_path / "logo.svg").write_bytes(svg)
+    try:
+        configure(None, tmp_path / "logo.svg")
+        mine = logo()
+        assert isinstance(mine, Logo) and mine.data_uri().startswith("data:image/svg+xml;base64,")
+        assert mine.raster() is None  # Word cannot show it: no logo rather than a broken picture
+        png = _png(tmp_path / "logo.png")
+        assert mine.raster() == png
+    finally:
+        configure(None, None)
+    assert logo() is None
