@@ -107,13 +107,15 @@ class DaemonModel(_Strict):
 
 
 class ReportCover(_Strict):
-    """What the periodic report's cover says."""
+    """What the reports' covers say, and the contractor's own templates, wording and logo."""
 
     customer: str = ""
     contractor: str = ""
     system: str = ""
     number_prefix: str = "XJ"
     version: str = "1.0"
+    templates: str | None = None  # a directory of templates (and i18n.yaml) over the built-in ones
+    logo: str | None = None  # PNG, JPEG or SVG on the reports' first page / every DOCX page
 
 
 class ConfigModel(_Strict):
@@ -238,10 +240,22 @@ def _build(m: ConfigModel, path: Path | None, base: Path, env: dict[str, str],
         hooks = load_hooks(m.hooks, file, base, secrets or Secrets(secrets_file, env))
     except ConfigError as e:
         problems += e.problems
+    report = m.report.model_copy(update={"templates": _opt(rel(m.report.templates)),
+                                         "logo": _opt(rel(m.report.logo))})
+    if report.templates and not Path(report.templates).is_dir():
+        problems.append(Problem(file, "report.templates", f"a directory of report templates; "
+                                f"{report.templates} is not one"))
+    if report.logo and not Path(report.logo).is_file():
+        problems.append(Problem(file, "report.logo", f"an image file (PNG, JPEG or SVG); {report.logo} "
+                                "does not exist"))
     if problems:
         raise ConfigError(problems)
     return AgentConfig(path=path, data_dir=rel(m.data_dir) or Path("var"),
                        inventory=rel(m.inventory) or Path("inventory.yaml"),
                        secrets_file=secrets_file, rules=rel(m.rules), workers=m.workers,
                        influx=sinks, cases=case_policy, inspections=list(m.inspections),
-                       daemon=m.daemon, report=m.report, hooks=hooks)
+                       daemon=m.daemon, report=report, hooks=hooks)
+
+
+def _opt(p: Path | None) -> str | None:
+    return None if p is None else str(p)

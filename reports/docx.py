@@ -12,7 +12,7 @@ from io import BytesIO
 from typing import Any
 
 from docx import Document
-from docx.enum.text import WD_BREAK
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
 from docx.opc.packuri import PackURI
 from docx.opc.part import Part
 from docx.oxml import OxmlElement
@@ -20,6 +20,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
 from reports.render import ATTACHMENT, canonical, content_hash
+from reports.templating import logo
 
 FONT = "Noto Sans CJK SC"
 MONO = "Noto Sans Mono CJK SC"
@@ -43,10 +44,20 @@ def new_document(data: dict[str, Any], lang: str, title: str) -> Any:
     doc.core_properties.title = title
     doc.core_properties.author = "xunjian"
     _footer(section.footer.paragraphs[0], content_hash(data), lang)
+    _logo_header(section.header.paragraphs[0])
     envelope = {"report": data["report"], "lang": lang, "data": data}
     part = Part(PackURI(DATA_PART), "application/json", canonical(envelope).encode("utf-8"), doc.part.package)
     doc.part.package.relate_to(part, DATA_REL)
     return doc
+
+
+def _logo_header(paragraph: Any) -> None:
+    """The contractor's logo (report: logo: in the config) at the top right of every page."""
+    mine = logo()
+    picture = mine.raster() if mine else None
+    if picture:
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        paragraph.add_run().add_picture(BytesIO(picture), height=Cm(1.2))
 
 
 def _footer(paragraph: Any, digest: str, lang: str) -> None:

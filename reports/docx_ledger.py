@@ -6,7 +6,7 @@ from typing import Any
 
 from reports.docx import cover, cover_rows, new_document, sign_off, table, to_bytes
 from reports.i18n import LABELS
-from reports.ledger import VERDICTS
+from reports.ledger import VERDICTS, scope_text
 
 
 def _value(x: dict[str, Any]) -> str:
@@ -22,10 +22,11 @@ def ledger_docx(data: dict[str, Any], lang: str) -> bytes:
         doc.add_paragraph(lt["no_runs"])
     else:
         doc.add_heading(lt["summary"], level=1)
-        table(doc, [lt["run"], lt["started"], lt["by"], lt["trigger"], lt["devices"], lt["checks"],
-                    *[lt["verdicts"][v] for v in VERDICTS]],
-              [[r["id"], r["started"], r["by"], lt["triggers"].get(r["trigger"], r["trigger"]), r["devices"],
-                r["checks"], *[r["counts"][v] for v in VERDICTS]] for r in data["runs"]], size=8)
+        table(doc, [lt["run"], lt["started"], lt["by"], lt["trigger"], lt["scope"], lt["devices"],
+                    lt["checks"], *[lt["verdicts"][v] for v in VERDICTS]],
+              [[r["id"], r["started"], r["by"], lt["triggers"].get(r["trigger"], r["trigger"]),
+                scope_text(r["scope"], lt), r["devices"], r["checks"], *[r["counts"][v] for v in VERDICTS]]
+               for r in data["runs"]], size=8)
         for r in data["runs"]:
             doc.add_heading(f"{lt['run']} {r['id']} · {r['started']} · {r['by']}", level=2)
             table(doc, [lt["device"], lt["check"], lt["verdict"], lt["value"], lt["threshold"], lt["message"],

@@ -6,6 +6,7 @@ from typing import Any
 
 from reports.docx import cover, cover_rows, new_document, sign_off, table, to_bytes
 from reports.i18n import LABELS
+from reports.remediations import human_bytes, outcome_text
 
 
 def rate(r: float | None) -> str:
@@ -39,6 +40,20 @@ def monthly_docx(data: dict[str, Any], lang: str) -> bytes:
     table(doc, [t["device"], m["count"]], [list(x) for x in data["top_devices"]])
     doc.add_heading(m["top_checks"], level=1)
     table(doc, [t["check"], m["count"]], [list(x) for x in data["top_checks"]])
+    doc.add_heading(m["remediations"], level=1)
+    fixes = data["remediations"]
+    if fixes["runs"]:
+        doc.add_paragraph(f"{m['remediation_count']}: {fixes['count']}; {m['freed']}: "
+                          f"{human_bytes(fixes['bytes_freed'])}")
+        table(doc, [m["playbook"], m["runs_of"], m["outcomes"], m["freed"]],
+              [[b["playbook"], b["runs"], outcome_text(b["outcomes"], m["results"]),
+                human_bytes(b["bytes_freed"])] for b in fixes["by_playbook"]])
+        table(doc, [m["at"], t["device"], m["playbook"], m["actor"], m["outcomes"], m["freed"], m["what"],
+                    t["case"]],
+              [[r["at"], r["device"], r["playbook"], r["actor"], m["results"].get(r["result"], r["result"]),
+                human_bytes(r["bytes_freed"]), r["message"], r["case"]] for r in fixes["runs"]], size=8)
+    else:
+        doc.add_paragraph(m["no_remediations"])
     doc.add_heading(m["inspections"], level=1)
     i = data["inspections"]
     table(doc, None, [[m["runs"], i["runs"]],

@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import Engine
 
 from agent.cases.policy import CasePolicy
@@ -16,9 +15,7 @@ from agent.cases.queries import case_history, case_tickets, get_case
 from agent.model import Case
 from reports.i18n import LABELS, duration_text
 from reports.render import render
-
-_env = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(["html.j2"]),
-                   trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+from reports.templating import ENV
 
 
 def sla_state(case: Case, clock: str, now: float) -> str:
@@ -82,7 +79,7 @@ def fault_report_html(data: dict[str, Any], lang: str, fmt: str = "html") -> str
         else t["not_yet"],
         "paused": duration_text(data["paused_seconds"], lang) if data["paused_seconds"] else "",
     }
-    return _env.get_template(f"fault_report.{fmt}.j2").render(**data, **extra)
+    return ENV.get_template(f"fault_report.{fmt}.j2").render(**data, **extra)
 
 
 def render_fault_report(engine: Engine, policy: CasePolicy, number: str, fmt: str = "md",

@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from sqlalchemy import Engine
@@ -16,9 +15,7 @@ from sqlalchemy import Engine
 from agent.cases.queries import events_between
 from agent.store.runs import list_runs, run_results
 from reports.i18n import LABELS
-
-_env = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(["html.j2"]),
-                   trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+from reports.templating import ENV
 
 VERDICTS = ("pass", "warn", "fail", "not collected")
 
@@ -46,6 +43,8 @@ def ledger_data(engine: Engine, first: date, last: date, tz: ZoneInfo) -> dict[s
         counts = Counter(x["verdict"] for x in results)
         runs.append({"id": r["id"], "started": when(r["started_at"]), "finished": when(r["finished_at"]),
                      "by": r["started_by"], "trigger": r["trigger"], "devices": r["devices"],
+                     "scope": {"devices": list(r["scope"].get("devices") or []),
+                               "groups": list(r["scope"].get("groups") or [])},
                      "checks": len(results), "counts": {v: counts.get(v, 0) for v in VERDICTS},
                      "results": results})
     actions = [{"case": e["case"], "at": when(e["at"]), "kind": e["kind"], "actor": e["actor"],
@@ -57,13 +56,22 @@ def ledger_data(engine: Engine, first: date, last: date, tz: ZoneInfo) -> dict[s
             "generated": when(datetime.now(UTC).timestamp())}
 
 
+def scope_text(scope: dict[str, list[str]], lt: dict[str, Any]) -> str:
+    """What a run covered: the groups and devices it was started on, or the whole inventory."""
+    parts = [f"{lt[word]}: {', '.join(scope[k])}"
+             for k, word in (("groups", "groups"), ("devices", "devices_in_scope")) if scope.get(k)]
+    return "; ".join(parts) or lt["all_devices"]
+
+
 def _said(d: dict[str, Any]) -> str:
     return str(d.get("note") or d.get("cause") or d.get("message") or "")
 
 
 def ledger_html(data: dict[str, Any], lang: str, fmt: str = "html") -> str:
     t = LABELS[lang]
-    return _env.get_template(f"ledger.{fmt}.j2").render(**data, t=t, l=t["ledger"], lang=lang)
+    lt = t["ledger"]
+    return ENV.get_template(f"ledger.{fmt}.j2").render(**data, t=t, l=lt, lang=lang,
+                                                       scope_text=lambda s: scope_text(s, lt))
 
 
 def ledger_xlsx(data: dict[str, Any], lang: str) -> bytes:
@@ -81,13 +89,13 @@ def _workbook(model: dict[str, Any], t: dict[str, Any]) -> Workbook:
     ws.append([lt["title"], model["period"]])
     ws["A1"].font = bold
     ws.append([])
-    ws.append([lt["run"], lt["started"], lt["by"], lt["trigger"], lt["devices"], lt["checks"],
+    ws.append([lt["run"], lt["started"], lt["by"], lt["trigger"], lt["scope"], lt["devices"], lt["checks"],
                *[lt["verdicts"][v] for v in VERDICTS]])
     for cell in ws[3]:
         cell.font = bold
     for r in model["runs"]:
         ws.append([r["id"], r["started"], r["by"], lt["triggers"].get(r["trigger"], r["trigger"]),
-                   r["devices"], r["checks"],
+                   scope_text(r["scope"], lt), r["devices"], r["checks"],
                    *[r["counts"][v] for v in VERDICTS]])
     detail = wb.create_sheet(lt["sheet_results"])
     detail.append([lt["run"], lt["device"], lt["check"], lt["verdict"], lt["value"], lt["threshold"],

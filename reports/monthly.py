@@ -7,7 +7,6 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import Engine
 
 from agent.cases.calendar import Calendar
@@ -15,10 +14,9 @@ from agent.cases.queries import list_cases
 from agent.store.runs import list_runs
 from reports.i18n import LABELS
 from reports.ledger import period_bounds
+from reports.remediations import OUTCOMES, applied, by_playbook, human_bytes, outcome_text
 from reports.sla import sla_summary
-
-_env = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(["html.j2"]),
-                   trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+from reports.templating import ENV
 
 
 def monthly_data(engine: Engine, month: date, tz: Any, calendar: Calendar,
@@ -41,6 +39,7 @@ def monthly_data(engine: Engine, month: date, tz: Any, calendar: Calendar,
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     working = [d for d in days if calendar.is_working_day(d) and d <= today]
     missed = [d.isoformat() for d in working if d not in run_days]
+    fixes = applied(engine, since, until, tz)
     return {
         "report": "monthly", "month": f"{first:%Y-%m}", "timezone": str(tz), "calendar": calendar.name,
         "cases": len(cases), "handled": len(handled),
@@ -50,13 +49,17 @@ def monthly_data(engine: Engine, month: date, tz: Any, calendar: Calendar,
         "top_checks": Counter(c.check for c in cases).most_common(10),
         "inspections": {"runs": len(runs), "working_days": len(working),
                         "days_inspected": len([d for d in working if d in run_days]), "missed_days": missed},
+        "remediations": {"count": len(fixes), "bytes_freed": sum(r["bytes_freed"] for r in fixes),
+                         "by_playbook": by_playbook(fixes), "runs": fixes},
         "generated": datetime.fromtimestamp(now, UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M"),
     }
 
 
 def monthly_html(data: dict[str, Any], lang: str, fmt: str = "html") -> str:
     t = LABELS[lang]
-    return _env.get_template(f"monthly.{fmt}.j2").render(**data, t=t, m=t["monthly"], lang=lang)
+    m = t["monthly"]
+    return ENV.get_template(f"monthly.{fmt}.j2").render(**data, t=t, m=m, lang=lang, size=human_bytes,
+                                                        outcomes=lambda o: outcome_text(o, m["results"]))
 
 
 def monthly_xlsx(data: dict[str, Any], lang: str) -> bytes:
@@ -85,4 +88,14 @@ def monthly_xlsx(data: dict[str, Any], lang: str) -> bytes:
             t["sla_state"][b["repair"]]] for b in data["breaches"]])
     sheet(wb, m["top_devices"], [t["device"], m["count"]], [list(x) for x in data["top_devices"]])
     sheet(wb, m["top_checks"], [t["check"], m["count"]], [list(x) for x in data["top_checks"]])
+    fixes = data["remediations"]
+    sheet(wb, m["remediations"], [m["playbook"], m["runs_of"], *[m["results"][o] for o in OUTCOMES],
+                                  f"{m['freed']} (B)"],
+          [[b["playbook"], b["runs"], *[b["outcomes"][o] for o in OUTCOMES], b["bytes_freed"]]
+           for b in fixes["by_playbook"]])
+    sheet(wb, f"{m['remediations']} ({m['what']})",
+          [m["at"], t["device"], m["playbook"], m["actor"], m["outcomes"], f"{m['freed']} (B)", m["what"],
+           t["case"]],
+          [[r["at"], r["device"], r["playbook"], r["actor"], m["results"].get(r["result"], r["result"]),
+            r["bytes_freed"], r["message"], r["case"]] for r in fixes["runs"]])
     return finish(wb, data, lang)

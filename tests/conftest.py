@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.peers import InfluxV1Peer, SnmpdPeer, SshPeer, VictoriaMetricsPeer
 from tests.sshdev import remote_dir  # noqa: F401  (a fixture: a directory the sshd test user owns)
+
+
+@pytest.fixture(scope="session")
+def half_year(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Half a year of history (tests/history.py) built once per session and shared by the
+    report tests: they read it and must not change it (copy it first)."""
+    from tests import history
+
+    d = tmp_path_factory.mktemp("history")
+    history.build(d)
+    return d
 
 
 @pytest.fixture(scope="session")

@@ -20,13 +20,6 @@ from tests.helpers import cli
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils missing")
 
 
-@pytest.fixture(scope="module")
-def half_year(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    d = tmp_path_factory.mktemp("history")
-    history.build(d)
-    return d
-
-
 def run(d: Path, *args: str) -> subprocess.CompletedProcess[str]:
     r = cli(*args, "-c", str(d / "xunjian.yaml"), env={"PYTHONPATH": str(Path(__file__).parent.parent)})
     assert r.returncode == 0, r.stderr

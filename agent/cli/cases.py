@@ -284,12 +284,14 @@ def report(number: NumberArg,
 
       xunjian cases report F-20261122-0007 --format docx -o F-20261122-0007.docx   # for signing
     """
-    from agent.cli.report import write
-    from reports.fault import render_fault_report
+    from agent.cli.report import render_report, use_look, write
+    from reports.fault import fault_report_data
 
     cfg, engine = _open(config, data_dir)
+    use_look(cfg)
     require_output(fmt.value, output)
-    content = render_fault_report(engine, cfg.cases, number, fmt.value, lang.value)
+    data = fault_report_data(engine, cfg.cases, number)
+    content = None if data is None else render_report("fault", data, fmt.value, lang.value)
     if content is None:
         err.print(f"xunjian: no case {number}")
         raise typer.Exit(2)

@@ -29,7 +29,29 @@ class LedgerFormat(StrEnum):
 
 def _cover(cfg: object, number: str) -> dict[str, str]:
     """The cover of a report for signing (DOCX): the config's report section and a number."""
-    return {**cfg.report.model_dump(), "number": number}  # type: ignore[attr-defined]
+    who = cfg.report.model_dump(exclude={"templates", "logo"})  # type: ignore[attr-defined]
+    return {**who, "number": number}
+
+
+def use_look(cfg: object) -> None:
+    """The contractor's templates, wording and logo from the config's report section."""
+    from reports.templating import configure
+
+    r = cfg.report  # type: ignore[attr-defined]
+    configure(Path(r.templates) if r.templates else None, Path(r.logo) if r.logo else None)
+
+
+def render_report(kind: str, data: dict[str, object], fmt: str, lang: str) -> bytes:
+    """render(), with a broken template as one clear message naming the file (no traceback)."""
+    from jinja2 import TemplateError
+
+    from reports.render import render
+    from reports.templating import template_problem
+
+    try:
+        return render(kind, data, fmt, lang)
+    except TemplateError as e:
+        raise template_problem(e) from None
 
 
 def _period(day: str | None, month: str | None, today: date) -> tuple[date, date]:
@@ -78,15 +100,14 @@ def ledger(day: Annotated[str | None, typer.Option("--day", help="One day, YYYY-
     from agent.config import load_config
     from agent.store.db import open_engine
     from reports.ledger import ledger_data
-    from reports.render import render
-
     cfg = load_config(config)
+    use_look(cfg)
     today = datetime.now(UTC).astimezone(cfg.cases.tz).date()
     first, last = _period(day, month, today)
     require_output(fmt.value, output)
     data = ledger_data(open_engine(data_dir or cfg.data_dir), first, last, cfg.cases.tz)
     data["cover"] = _cover(cfg, f"{cfg.report.number_prefix}-L-{first:%Y%m%d}-{last:%Y%m%d}")
-    write(render("ledger", data, fmt.value, lang.value), output, f"{len(data['runs'])} runs")
+    write(render_report("ledger", data, fmt.value, lang.value), output, f"{len(data['runs'])} runs")
 
 
 class SummaryFormat(StrEnum):
@@ -123,9 +144,8 @@ def monthly(month: Annotated[str | None, typer.Option("--month", help="YYYY-MM (
     from agent.config import load_config
     from agent.store.db import open_engine
     from reports.monthly import monthly_data
-    from reports.render import render
-
     cfg = load_config(config)
+    use_look(cfg)
     first, _ = _period(None, month, datetime.now(UTC).astimezone(cfg.cases.tz).date().replace(day=1))
     calendars = {ALWAYS: AlwaysCalendar(), **cfg.cases.calendars}
     name = calendar or (cfg.inspections[0].calendar if cfg.inspections else ALWAYS)
@@ -135,7 +155,7 @@ def monthly(month: Annotated[str | None, typer.Option("--month", help="YYYY-MM (
     require_output(fmt.value, output)
     data = monthly_data(open_engine(data_dir or cfg.data_dir), first, cfg.cases.tz, calendars[name])
     data["cover"] = _cover(cfg, f"{cfg.report.number_prefix}-M-{first:%Y%m}")
-    write(render("monthly", data, fmt.value, lang.value), output, f"{data['cases']} cases")
+    write(render_report("monthly", data, fmt.value, lang.value), output, f"{data['cases']} cases")
 
 
 class PeriodicFormat(StrEnum):
@@ -179,9 +199,8 @@ def periodic(period: Annotated[str | None, typer.Option("--period", help="2026H1
     from agent.inventory import load_inventory
     from agent.store.db import open_engine
     from reports.periodic import parse_period, periodic_data
-    from reports.render import render
-
     cfg = load_config(config)
+    use_look(cfg)
     if period and (since or until):
         raise typer.BadParameter("give --period or --from/--to, not both")
     if period:
@@ -201,7 +220,7 @@ def periodic(period: Annotated[str | None, typer.Option("--period", help="2026H1
                 "site": d.labels.get("site", "")} for d in inv.devices.values()]
     cover = _cover(cfg, f"{cfg.report.number_prefix}-{first:%Y%m%d}-{last:%Y%m%d}")
     data = periodic_data(open_engine(data_dir or cfg.data_dir), first, last, cfg.cases.tz, devices, cover)
-    write(render("periodic", data, fmt.value, lang.value), output,
+    write(render_report("periodic", data, fmt.value, lang.value), output,
           f"{len(devices)} devices, {data['summary']['runs']} runs, {len(data['cases'])} cases")
 
 
@@ -216,17 +235,27 @@ def write(content: bytes, output: Path | None, what: str) -> None:
 @app.command("verify")
 def verify(file: Annotated[Path, typer.Argument(help="A report written by xunjian (.pdf, .html, .docx "
                                                 "or .xlsx).",
-                                                exists=True, dir_okay=False, readable=True)]) -> None:
+                                                exists=True, dir_okay=False, readable=True)],
+           config: ConfigOpt = None) -> None:
     """Check a report: recompute the content hash from the data embedded in the file, compare it
     with the hash printed on every page, and re-render the report from that data to compare
     the visible text. Exit 0 when intact, 1 when anything was edited, 2 when unreadable.
+    The text is re-rendered with the config's templates and wording (`report.templates`):
+    verify where the report was written, or with the same override directory.
 
     Example: xunjian report verify 2026H1-inspection-report.pdf
     """
-    from reports.render import VerifyError, verify_file
+    from jinja2 import TemplateError
 
+    from agent.config import load_config
+    from reports.render import VerifyError, verify_file
+    from reports.templating import template_problem
+
+    use_look(load_config(config))
     try:
         v = verify_file(file.read_bytes(), file.name.lower())
+    except TemplateError as e:
+        raise template_problem(e) from None
     except VerifyError as e:
         err.print(f"xunjian: {file}: {e}")
         raise typer.Exit(2) from None
