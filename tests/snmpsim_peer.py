@@ -3,7 +3,8 @@
 The recordings are a few small files from `snmpsim-data` (BSD-2-Clause, see
 tests/fixtures/snmprec/LICENSE.txt), kept compressed in tests/fixtures/snmprec/ and
 unpacked into the peer's own data dir: snmpsim indexes every recording in its data dir on
-start, so it never sees the whole package. v2c community = recording name.
+start, so it never sees the whole package. v2c community = recording name; for v3 the
+user `V3_USER` (SHA/AES) reads a recording by giving its name as the context name.
 """
 
 from __future__ import annotations
@@ -34,18 +35,27 @@ def recording(name: str) -> dict[str, tuple[str, str]]:
 
 class SnmpsimPeer(_Peer):
     name = "snmpsim"
+    v3_user = "xjsim"
+    v3_auth = "xj-sim-auth-1"
+    v3_priv = "xj-sim-priv-1"
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, extra: dict[str, str] | None = None) -> None:
+        """`extra`: more recordings {name: snmprec text} written beside the fixtures (a
+        recording with snmpsim variation lines, e.g. an agent error on one column)."""
         super().__init__(workdir)
+        self.extra = dict(extra or {})
         self.port = free_udp_port()
         self.data = self.workdir / "data"
         self.cache = self.workdir / "cache"
         self.names = sorted(p.name.removesuffix(".snmprec.bz2")
                             for p in FIXTURES.glob("*.snmprec.bz2"))
+        self.names += sorted(self.extra)
 
     def _prepare(self) -> None:
         self.data.mkdir(exist_ok=True)
         self.cache.mkdir(exist_ok=True)
+        for n, text in self.extra.items():
+            (self.data / f"{n}.snmprec").write_text(text, encoding="utf-8")
         for n in self.names:
             dst = self.data / f"{n}.snmprec"
             if not dst.exists():
@@ -60,6 +70,8 @@ class SnmpsimPeer(_Peer):
             Path(sys.executable).parent / "snmpsim-command-responder")
         return [exe, f"--data-dir={self.data}", f"--cache-dir={self.cache}",
                 f"--agent-udpv4-endpoint={HOST}:{self.port}",
+                f"--v3-user={self.v3_user}", f"--v3-auth-key={self.v3_auth}",
+                "--v3-auth-proto=SHA", f"--v3-priv-key={self.v3_priv}", "--v3-priv-proto=AES",
                 f"--logging-method=file:{self.log_file}"]
 
     def _ready(self) -> bool:

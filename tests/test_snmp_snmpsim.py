@@ -1,22 +1,56 @@
 """The SNMP collector and the shipped profiles against snmpsim serving recordings of real
-devices (Cisco C3560, Huawei S5720, a Huawei UPS). Expected values are read from the
-.snmprec recordings, not written here."""
+devices (Cisco C3560, Huawei S5720, H3C E528, a Huawei UPS, a Samsung iPolis camera as the
+encoder stand-in). Expected values are read from the .snmprec recordings, not written here."""
 
 from __future__ import annotations
 
+import bz2
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import yaml
 from pydantic import SecretStr
 
 from agent.model import CollectionError, Sample, Target
 from collectors.snmp import SnmpCollector, SnmpSettings
-from tests.snmpsim_peer import SnmpsimPeer, recording
+from tests.snmpsim_peer import FIXTURES, SnmpsimPeer, recording
+
+ENT_SERIAL = "1.3.6.1.2.1.47.1.1.1.1.11"
+HR_USED = "1.3.6.1.2.1.25.2.3.1.6"
+
+
+def _broken(name: str, column: str, keep: tuple[str, ...]) -> str:
+    """A recording whose first row of `column` answers genError (snmpsim's `error`
+    variation): a real agent failing in the middle of a walk. Only the subtrees in `keep`
+    are kept, so snmpsim indexes it quickly."""
+    out: list[str] = []
+    failed = False
+    with bz2.open(FIXTURES / f"{name}.snmprec.bz2", "rt", encoding="utf-8",
+                  errors="replace") as f:
+        for line in f:
+            oid = line.split("|", 1)[0]
+            if not oid.startswith(keep):
+                continue
+            if oid.startswith(column + ".") and not failed:
+                line = f"{oid}|4:error|op=any,status=genError\n"
+                failed = True
+            out.append(line)
+    assert failed, f"{name} has no {column}"
+    return "".join(out)
 
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpsimPeer]:
-    with SnmpsimPeer(tmp_path_factory.mktemp("snmpsim")) as peer:
+    system, if_mib = "1.3.6.1.2.1.1.", ("1.3.6.1.2.1.2.", "1.3.6.1.2.1.31.")
+    extra = {
+        "h3c-broken-entity": _broken("h3c-e528-2", ENT_SERIAL,
+                                     (system, *if_mib, "1.3.6.1.2.1.47.")),
+        "camera-broken-hr": _broken("samsung-ipolis", HR_USED,
+                                    (system, *if_mib, "1.3.6.1.2.1.25.")),
+    }
+    with SnmpsimPeer(tmp_path_factory.mktemp("snmpsim"), extra=extra) as peer:
         yield peer
 
 
@@ -29,6 +63,11 @@ def _collect(sim: SnmpsimPeer, name: str, **kw: object) -> tuple[Target, list[Sa
 
 def _by(samples: list[Sample], m: str) -> list[Sample]:
     return [s for s in samples if s.measurement == m]
+
+
+def _chassis(rec: dict[str, tuple[str, str]]) -> int:
+    classes = _column(rec, "1.3.6.1.2.1.47.1.1.1.1.5")
+    return min(i for i, c in classes.items() if c == "3")
 
 
 def _text(rec: dict[str, tuple[str, str]], oid: str) -> str:
@@ -110,3 +149,154 @@ def test_ups_profile_named_in_settings(sim: SnmpsimPeer) -> None:
 def test_unknown_community_is_not_collected(sim: SnmpsimPeer) -> None:
     with pytest.raises(CollectionError, match="timed out"):
         _collect(sim, "no-such-recording", timeout=0.5, retries=0)
+
+
+def test_h3c_e528_ports_asset_and_profile(sim: SnmpsimPeer) -> None:
+    rec = recording("h3c-e528-2")
+    target, samples = _collect(sim, "h3c-e528-2")
+    (system,) = _by(samples, "snmp")
+    assert system.fields["sysObjectID"] == rec["1.3.6.1.2.1.1.2.0"][1]
+    assert system.fields["sysName"] == _text(rec, "1.3.6.1.2.1.1.5.0")
+    assert system.fields["sysDescr"] == _text(rec, "1.3.6.1.2.1.1.1.0")
+    assert system.fields["profile"] == "h3c" and system.fields["partial"] == 0
+    ports = {int(s.tags["ifIndex"]): s for s in _by(samples, "interface")}
+    assert {i: s.tags.get("ifName") for i, s in ports.items()} == _column(rec, "1.3.6.1.2.1.31.1.1.1.1")
+    for col, field in (("1.3.6.1.2.1.2.2.1.8", "oper_status_code"),
+                       ("1.3.6.1.2.1.2.2.1.7", "admin_status_code"),
+                       ("1.3.6.1.2.1.31.1.1.1.6", "in_octets"),
+                       ("1.3.6.1.2.1.31.1.1.1.15", "ifHighSpeed")):
+        assert {i: s.fields[field] for i, s in ports.items()} == {
+            i: int(v) for i, v in _column(rec, col).items()}, field
+    chassis = _chassis(rec)
+    (asset,) = _by(samples, "asset")
+    for field, col in (("serial", "11"), ("model", "13"), ("hardware_rev", "8"),
+                       ("firmware_rev", "9"), ("software_rev", "10")):
+        assert asset.fields[field] == _column(rec, f"1.3.6.1.2.1.47.1.1.1.1.{col}")[chassis]
+    # HH3C-ENTITY-EXT-MIB: boards with any non-zero value; a `numeric` variation line
+    # (the recorder's live CPU) is served as a value within its max
+    base = "1.3.6.1.4.1.25506.2.6.1.1.1.1."
+    cols = {f: _column(rec, base + n) for f, n in (
+        ("cpu_percent", "6"), ("mem_percent", "8"), ("temperature_c", "12"))}
+    varied = {int(o.rsplit(".", 1)[1]) for o, (tag, _v) in rec.items()
+              if o.startswith(base + "6.") and tag.endswith(":numeric")}
+
+    def number(v: str) -> int:
+        return int(v) if v.isdigit() else 1  # a variation: counts as non-zero
+    boards = {i for i in cols["cpu_percent"]
+              if any(number(c.get(i, "0")) for c in cols.values())}
+    health = {int(s.tags["entPhysicalIndex"]): s for s in _by(samples, "device_health")}
+    assert boards and set(health) == boards
+    names = _column(rec, "1.3.6.1.2.1.47.1.1.1.1.7")
+    for i, s in health.items():
+        for f, col in cols.items():
+            if i in varied and f == "cpu_percent":
+                assert 0 <= s.fields[f] <= 100
+            else:
+                assert s.fields[f] == int(col[i]), (i, f)
+        assert s.tags.get("entPhysicalName") == (names.get(i) or None)
+    assert f"profile h3c: {len(health)} samples" in target.evidence
+
+
+def test_failed_entity_walk_emits_no_asset_and_is_partial(sim: SnmpsimPeer) -> None:
+    """A genError in the middle of the ENTITY-MIB walk: no asset sample (the register
+    would record serial X -> None -> X), the cycle is partial, the reason is in the
+    evidence; the ports are still reported."""
+    _t, good = _collect(sim, "h3c-e528-2")
+    (asset,) = _by(good, "asset")
+    assert asset.fields["serial"]
+    target, samples = _collect(sim, "h3c-broken-entity")
+    assert not _by(samples, "asset")
+    (system,) = _by(samples, "snmp")
+    assert system.fields["partial"] == 1
+    assert len(_by(samples, "interface")) == len(_by(good, "interface"))
+    (why,) = [e for e in target.evidence if e.startswith("ENTITY-MIB")]
+    assert "asset not recorded" in why and "genErr" in why and ENT_SERIAL in why
+
+
+def test_failed_host_resources_walk_is_partial(sim: SnmpsimPeer) -> None:
+    rec = recording("samsung-ipolis")
+    _t, good = _collect(sim, "samsung-ipolis")
+    (system,) = _by(good, "snmp")
+    assert system.fields["partial"] == 0 and _by(good, "hr_storage")
+    target, samples = _collect(sim, "camera-broken-hr")
+    (system,) = _by(samples, "snmp")
+    assert system.fields["partial"] == 1
+    assert not _by(samples, "hr_storage")  # no storage row judged on half its columns
+    loads = _column(rec, "1.3.6.1.2.1.25.3.3.1.2")
+    assert {int(s.tags["hrDeviceIndex"]): s.fields["load_percent"]
+            for s in _by(samples, "hr_processor")} == {i: int(v) for i, v in loads.items()}
+    (why,) = [e for e in target.evidence if e.startswith("HOST-RESOURCES-MIB")]
+    assert "genErr" in why and HR_USED in why
+
+
+def _encoder_copy(tmp_path: Path, sys_object_id: str, model_oid: str, status_oid: str) -> Path:
+    """The shipped encoder template copied the way the README says: renamed, `template`
+    removed, `match` set to the device's sysObjectID, vendor OIDs the recording has put in;
+    the ones it lacks (temperature, bitrate, channel table) left as they are."""
+    shipped = Path(__file__).resolve().parent.parent / "collectors" / "profiles"
+    data = yaml.safe_load((shipped / "template-encoder.yaml").read_text(encoding="utf-8"))
+    data.pop("template")
+    data["name"] = "camera-ipolis"
+    data["match"] = [sys_object_id]
+    fields = data["metrics"][0]["fields"]
+    fields["status"] = {"oid": status_oid, "type": "string"}
+    fields["model"] = {"oid": model_oid, "type": "string"}
+    d = tmp_path / "profiles"
+    d.mkdir()
+    (d / "camera-ipolis.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    return d
+
+
+def test_encoder_template_copy_on_camera_recording(sim: SnmpsimPeer, tmp_path: Path) -> None:
+    rec = recording("samsung-ipolis")
+    oid = rec["1.3.6.1.2.1.1.2.0"][1]
+    model_oid = f"{oid}.1.0"  # the vendor subtree under its sysObjectID: model name
+    status_oid = next(o for o, (_t, v) in rec.items() if o.startswith("1.3.6.1.4.1.36849.")
+                      and v == "OK")
+    profiles = _encoder_copy(tmp_path, oid, model_oid, status_oid)
+    target, samples = _collect(sim, "samsung-ipolis", profiles_dir=str(profiles))
+    (system,) = _by(samples, "snmp")
+    assert system.fields["profile"] == "camera-ipolis"  # chosen by sysObjectID
+    assert system.fields["uptime_seconds"] == int(rec["1.3.6.1.2.1.1.3.0"][1]) / 100
+    (enc,) = _by(samples, "encoder")
+    assert enc.fields["status"] == "OK"
+    assert enc.fields["model"] == _text(rec, model_oid)
+    # the template's OIDs the recording does not have: partial, named in the evidence
+    assert system.fields["profile_partial"] == 1 and system.fields["partial"] == 1
+    assert "temperature_c" not in enc.fields and not _by(samples, "encoder_channel")
+    (why,) = [e for e in target.evidence if e.startswith("profile camera-ipolis")]
+    assert "temperature_c" in why and "encoder_channel" in why
+    ports = {int(s.tags["ifIndex"]): s for s in _by(samples, "interface")}
+    assert {i: s.tags["ifDescr"] for i, s in ports.items()} == _column(rec, "1.3.6.1.2.1.2.2.1.2")
+    assert {i: s.fields["oper_status_code"] for i, s in ports.items()} == {
+        i: int(v) for i, v in _column(rec, "1.3.6.1.2.1.2.2.1.8").items()}
+    assert {i: s.fields["oper_state"] for i, s in ports.items()
+            if s.fields["admin_status_code"] == 2} == {
+        i: "admin-down" for i, v in _column(rec, "1.3.6.1.2.1.2.2.1.7").items() if v == "2"}
+
+
+def test_v3_context_name_selects_the_recording(sim: SnmpsimPeer) -> None:
+    rec = recording("h3c-e528-2")
+    t0 = time.monotonic()
+    _t, samples = _collect(sim, "v3", version="3", community=None, user=sim.v3_user,
+                           auth_protocol="SHA", auth_key=SecretStr(sim.v3_auth),
+                           priv_protocol="AES", priv_key=SecretStr(sim.v3_priv),
+                           context="h3c-e528-2")
+    (system,) = _by(samples, "snmp")
+    assert system.fields["sysName"] == _text(rec, "1.3.6.1.2.1.1.5.0")
+    assert len(_by(samples, "interface")) == len(_column(rec, "1.3.6.1.2.1.2.2.1.8"))
+    assert _by(samples, "asset")[0].fields["serial"] == _column(
+        rec, ENT_SERIAL)[_chassis(rec)]
+    # another context, another device
+    _t, other = _collect(sim, "v3", version="3", community=None, user=sim.v3_user,
+                         auth_protocol="SHA", auth_key=SecretStr(sim.v3_auth),
+                         priv_protocol="AES", priv_key=SecretStr(sim.v3_priv),
+                         context="huawei-gse200m", timeout=3.0)
+    assert _by(other, "snmp")[0].fields["sysObjectID"] == recording(
+        "huawei-gse200m")["1.3.6.1.2.1.1.2.0"][1]
+    assert time.monotonic() - t0 < 60
+    with pytest.raises(CollectionError, match="timed out"):
+        _collect(sim, "v3", version="3", community=None, user=sim.v3_user,
+                 auth_protocol="SHA", auth_key=SecretStr(sim.v3_auth), priv_protocol="AES",
+                 priv_key=SecretStr(sim.v3_priv), context="no-such-context",
+                 timeout=0.5, retries=0)
