@@ -79,3 +79,71 @@ class SnmpsimPeer(_Peer):
         cmd = [find_binary("snmpget", "snmp"), "-v2c", "-c", self.names[0], "-t", "0.5",
                "-r", "0", f"udp:{HOST}:{self.port}", "1.3.6.1.2.1.1.3.0"]
         return subprocess.run(cmd, capture_output=True, check=False, timeout=10).returncode == 0
+
+
+def broken(name: str, column: str, keep: tuple[str, ...]) -> str:
+    """Recording `name` whose first row of `column` answers genError (snmpsim's `error`
+    variation): a real agent failing in the middle of a walk. Only the subtrees in `keep`
+    are kept, so snmpsim indexes it quickly."""
+    out: list[str] = []
+    failed = False
+    with bz2.open(FIXTURES / f"{name}.snmprec.bz2", "rt", encoding="utf-8",
+                  errors="replace") as f:
+        for line in f:
+            oid = line.split("|", 1)[0]
+            if not oid.startswith(keep):
+                continue
+            if oid.startswith(column + ".") and not failed:
+                line = f"{oid}|4:error|op=any,status=genError\n"
+                failed = True
+            out.append(line)
+    if not failed:
+        raise ValueError(f"{name} has no {column}")
+    return "".join(out)
+
+
+ENT_SERIAL = "1.3.6.1.2.1.47.1.1.1.1.11"
+HR_USED = "1.3.6.1.2.1.25.2.3.1.6"
+_IF, _IFX = "1.3.6.1.2.1.2.2.1", "1.3.6.1.2.1.31.1.1.1"
+
+
+def rules_switch() -> str:
+    """A synthetic switch for the network rules, live through snmpsim's variations:
+    sysUpTime and counters grow with time (`numeric`, rate per second), and GE1/0/1's
+    ifOperStatus can be SET (`writecache`) — a port going down on a running agent.
+
+    GE1/0/1 up (settable) · GE1/0/2 200 input errors/s, 5 output errors/s · GE1/0/3 150
+    input and output discards/s · GE1/0/4 100 Mbit/s at 98 Mbit/s in · GE1/0/5 admin-down
+    · GE1/0/6 and GE1/0/7 admin-up, oper-down, never up · GE1/0/8 up."""
+    lines = ["1.3.6.1.2.1.1.1.0|4|xunjian rules test switch",
+             "1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.8072.3.2.10",
+             "1.3.6.1.2.1.1.3.0|67:numeric|rate=100",
+             "1.3.6.1.2.1.1.5.0|4|rules-switch"]
+    oper = {1: "2:writecache|value=1", 5: "2|2", 6: "2|2", 7: "2|2"}
+    admin = {5: "2|2"}
+    live = {(14, 2): "65:numeric|rate=200", (20, 2): "65:numeric|rate=5",
+            (13, 3): "65:numeric|rate=150", (19, 3): "65:numeric|rate=150"}
+    ports = range(1, 9)
+    # snmprec lines must be in OID order: column by column, rows ascending
+    for col in (2, 7, 8, 9, 13, 14, 19, 20):
+        for i in ports:
+            value = {2: f"4|GE1/0/{i}", 7: admin.get(i, "2|1"), 8: oper.get(i, "2|1"),
+                     9: "67|0"}.get(col) or live.get((col, i), "65|0")
+            lines.append(f"{_IF}.{col}.{i}|{value}")
+    for col in (1, 6, 10, 15):
+        for i in ports:
+            value = {1: f"4|GE1/0/{i}", 15: "66|100"}.get(col) or (
+                "70:numeric|rate=12250000" if (col, i) == (6, 4) else "70|0")
+            lines.append(f"{_IFX}.{col}.{i}|{value}")
+    return "\n".join(lines) + "\n"
+
+
+def extra_recordings() -> dict[str, str]:
+    """The extra recordings the suite's snmpsim serves beside the fixtures."""
+    system, if_mib = "1.3.6.1.2.1.1.", ("1.3.6.1.2.1.2.", "1.3.6.1.2.1.31.")
+    return {
+        "h3c-broken-entity": broken("h3c-e528-2", ENT_SERIAL, (system, *if_mib, "1.3.6.1.2.1.47.")),
+        "camera-broken-hr": broken("samsung-ipolis", HR_USED, (system, *if_mib, "1.3.6.1.2.1.25.")),
+        "rules-switch": rules_switch(),
+    }
+

@@ -4,9 +4,7 @@ encoder stand-in). Expected values are read from the .snmprec recordings, not wr
 
 from __future__ import annotations
 
-import bz2
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,43 +13,12 @@ from pydantic import SecretStr
 
 from agent.model import CollectionError, Sample, Target
 from collectors.snmp import SnmpCollector, SnmpSettings
-from tests.snmpsim_peer import FIXTURES, SnmpsimPeer, recording
-
-ENT_SERIAL = "1.3.6.1.2.1.47.1.1.1.1.11"
-HR_USED = "1.3.6.1.2.1.25.2.3.1.6"
+from tests.snmpsim_peer import ENT_SERIAL, HR_USED, SnmpsimPeer, recording
 
 
-def _broken(name: str, column: str, keep: tuple[str, ...]) -> str:
-    """A recording whose first row of `column` answers genError (snmpsim's `error`
-    variation): a real agent failing in the middle of a walk. Only the subtrees in `keep`
-    are kept, so snmpsim indexes it quickly."""
-    out: list[str] = []
-    failed = False
-    with bz2.open(FIXTURES / f"{name}.snmprec.bz2", "rt", encoding="utf-8",
-                  errors="replace") as f:
-        for line in f:
-            oid = line.split("|", 1)[0]
-            if not oid.startswith(keep):
-                continue
-            if oid.startswith(column + ".") and not failed:
-                line = f"{oid}|4:error|op=any,status=genError\n"
-                failed = True
-            out.append(line)
-    assert failed, f"{name} has no {column}"
-    return "".join(out)
-
-
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpsimPeer]:
-    system, if_mib = "1.3.6.1.2.1.1.", ("1.3.6.1.2.1.2.", "1.3.6.1.2.1.31.")
-    extra = {
-        "h3c-broken-entity": _broken("h3c-e528-2", ENT_SERIAL,
-                                     (system, *if_mib, "1.3.6.1.2.1.47.")),
-        "camera-broken-hr": _broken("samsung-ipolis", HR_USED,
-                                    (system, *if_mib, "1.3.6.1.2.1.25.")),
-    }
-    with SnmpsimPeer(tmp_path_factory.mktemp("snmpsim"), extra=extra) as peer:
-        yield peer
+@pytest.fixture
+def sim(snmpsim_peer: SnmpsimPeer) -> SnmpsimPeer:
+    return snmpsim_peer  # the session's snmpsim (tests/conftest.py)
 
 
 def _collect(sim: SnmpsimPeer, name: str, **kw: object) -> tuple[Target, list[Sample]]:
