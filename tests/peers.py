@@ -87,6 +87,7 @@ class _Peer:
     """One server subprocess: start, readiness polling, stop by PID, log tail on failure."""
 
     name = "peer"
+    start_timeout = START_TIMEOUT
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = Path(workdir)
@@ -139,7 +140,7 @@ class _Peer:
                                           stderr=subprocess.STDOUT)
         _running.add(self)
         try:
-            wait_until(self._ready_or_dead, timeout=START_TIMEOUT,
+            wait_until(self._ready_or_dead, timeout=self.start_timeout,
                        what=f"{self.name} on {self.host}:{self.port}")
         except (TimeoutError, RuntimeError) as exc:
             self.stop()

@@ -35,6 +35,8 @@ def recording(name: str) -> dict[str, tuple[str, str]]:
 
 class SnmpsimPeer(_Peer):
     name = "snmpsim"
+    # it indexes ~80k OIDs before it answers: ~10 s alone, more on a busy 2-core machine
+    start_timeout = 120.0
     v3_user = "xjsim"
     v3_auth = "xj-sim-auth-1"
     v3_priv = "xj-sim-priv-1"
@@ -112,17 +114,20 @@ def rules_switch() -> str:
     sysUpTime and counters grow with time (`numeric`, rate per second), and GE1/0/1's
     ifOperStatus can be SET (`writecache`) — a port going down on a running agent.
 
-    GE1/0/1 up (settable) · GE1/0/2 200 input errors/s, 5 output errors/s · GE1/0/3 150
-    input and output discards/s · GE1/0/4 100 Mbit/s at 98 Mbit/s in · GE1/0/5 admin-down
-    · GE1/0/6 and GE1/0/7 admin-up, oper-down, never up · GE1/0/8 up."""
+    GE1/0/1 up (settable) · GE1/0/2 200 input errors/s, 4 output errors/s · GE1/0/3 500
+    input and output discards/s · GE1/0/4 a 100 Mbit/s port counting 150 Mbit/s in ·
+    GE1/0/5 admin-down · GE1/0/6 and GE1/0/7 admin-up, oper-down, never up · GE1/0/8 up.
+    The rates sit far from the rules' thresholds on purpose: the collector divides by the
+    sysUpTime delta, and on a busy machine snmpsim answers a cycle's walks up to some
+    hundred ms after its sysUpTime, so a measured rate can be off by a good fraction."""
     lines = ["1.3.6.1.2.1.1.1.0|4|xunjian rules test switch",
              "1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.8072.3.2.10",
              "1.3.6.1.2.1.1.3.0|67:numeric|rate=100",
              "1.3.6.1.2.1.1.5.0|4|rules-switch"]
     oper = {1: "2:writecache|value=1", 5: "2|2", 6: "2|2", 7: "2|2"}
     admin = {5: "2|2"}
-    live = {(14, 2): "65:numeric|rate=200", (20, 2): "65:numeric|rate=5",
-            (13, 3): "65:numeric|rate=150", (19, 3): "65:numeric|rate=150"}
+    live = {(14, 2): "65:numeric|rate=200", (20, 2): "65:numeric|rate=4",
+            (13, 3): "65:numeric|rate=500", (19, 3): "65:numeric|rate=500"}
     ports = range(1, 9)
     # snmprec lines must be in OID order: column by column, rows ascending
     for col in (2, 7, 8, 9, 13, 14, 19, 20):
@@ -133,7 +138,7 @@ def rules_switch() -> str:
     for col in (1, 6, 10, 15):
         for i in ports:
             value = {1: f"4|GE1/0/{i}", 15: "66|100"}.get(col) or (
-                "70:numeric|rate=12250000" if (col, i) == (6, 4) else "70|0")
+                "70:numeric|rate=18750000" if (col, i) == (6, 4) else "70|0")
             lines.append(f"{_IFX}.{col}.{i}|{value}")
     return "\n".join(lines) + "\n"
 
