@@ -68,6 +68,9 @@ def test_cisco_c3560_ports_asset_and_profile(sim: SnmpsimPeer) -> None:
     cpu = _column(rec, "1.3.6.1.4.1.9.9.109.1.1.1.1.8")
     assert cpu and {int(s.tags["cpmCPUTotalIndex"]): s.fields["cpu_percent"]
                     for s in _by(samples, "device_health")} == {i: int(v) for i, v in cpu.items()}
+    board = _column(rec, "1.3.6.1.4.1.9.9.109.1.1.1.1.2")  # cpmCPUTotalPhysicalIndex
+    assert {int(s.tags["cpmCPUTotalIndex"]): s.tags["entPhysicalIndex"]
+            for s in _by(samples, "device_health")} == board
     temp_state = _column(rec, "1.3.6.1.4.1.9.9.13.1.3.1.6")
     temps = {int(s.tags["index"]): s for s in _by(samples, "env_temperature")}
     assert temp_state and {i: s.fields["state_code"] for i, s in temps.items()} == {
