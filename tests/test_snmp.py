@@ -274,7 +274,14 @@ def test_readme_snmp_inventory_example_validates(tmp_path: Path) -> None:
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     block = readme.split("### Network devices over SNMP", 1)[1].split("```yaml\n", 1)[1]
-    (tmp_path / "inventory.yaml").write_text(block.split("```", 1)[0])
+    profiles = tmp_path / "profiles"  # the README's /etc/xunjian/profiles, with a copy
+    profiles.mkdir()
+    shipped = Path(__file__).resolve().parent.parent / "collectors" / "profiles"
+    (profiles / "enc.yaml").write_text(
+        (shipped / "template-encoder.yaml").read_text(encoding="utf-8")
+        .replace("name: template-encoder", "name: acme-enc").replace("template: true", ""))
+    (tmp_path / "inventory.yaml").write_text(
+        block.split("```", 1)[0].replace("/etc/xunjian/profiles", str(profiles)))
     secrets = tmp_path / "secrets.yaml"
     secrets.write_text("snmp_auth: a-auth-key\nsnmp_priv: a-priv-key\nsnmp_community: c0mm\n")
     secrets.chmod(0o600)
@@ -282,5 +289,11 @@ def test_readme_snmp_inventory_example_validates(tmp_path: Path) -> None:
     core = inv.devices["sw-core-1"].settings["snmp"]
     assert core.version == "3" and core.security == "authPriv"
     assert core.auth_key.get_secret_value() == "a-auth-key"
+    agg = inv.devices["sw-agg-3"].settings["snmp"]
+    assert agg.version == "2c" and agg.community.get_secret_value() == "c0mm"
+    assert agg.watch_ports == ["Bridge-Aggregation*"] and agg.profile is None
+    from collectors.snmp_profiles import select
+    assert select(agg._profiles, "1.3.6.1.4.1.25506.1.578").name == "h3c"  # by sysObjectID
     enc = inv.devices["enc-07"].settings["snmp"]
     assert enc.community.get_secret_value() == "c0mm" and enc.port == 161
+    assert enc.entity is False and "acme-enc" in enc._profiles
