@@ -33,6 +33,24 @@ def recording(name: str) -> dict[str, tuple[str, str]]:
     return out
 
 
+def text(rec: dict[str, tuple[str, str]], oid: str) -> str:
+    """A recorded value as text (`4x` values are hex-encoded)."""
+    tag, v = rec[oid]
+    return bytes.fromhex(v).decode("utf-8", "replace") if tag.endswith("x") else v
+
+
+def column(rec: dict[str, tuple[str, str]], col: str) -> dict[int, str]:
+    """One table column of a recording: {index: text} (single-arc indices)."""
+    return {int(o[len(col) + 1:]): text(rec, o) for o in rec
+            if o.startswith(col + ".") and o[len(col) + 1:].isdigit()}
+
+
+def chassis(rec: dict[str, tuple[str, str]]) -> int:
+    """The first ENTITY-MIB row of class chassis (3): the asset record's row."""
+    classes = column(rec, "1.3.6.1.2.1.47.1.1.1.1.5")
+    return min(i for i, c in classes.items() if c == "3")
+
+
 class SnmpsimPeer(_Peer):
     name = "snmpsim"
     # it indexes ~80k OIDs before it answers: ~10 s alone, more on a busy 2-core machine

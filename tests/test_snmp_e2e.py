@@ -14,8 +14,7 @@ import yaml
 from tests.fakenos_peer import PASSWORD, USERNAME, FakeNosPeer
 from tests.helpers import cli
 from tests.peers import HOST, InfluxV1Peer, SnmpdPeer
-from tests.snmpsim_peer import ENT_SERIAL, SnmpsimPeer, recording
-from tests.test_snmp_snmpsim import _chassis, _column, _text
+from tests.snmpsim_peer import ENT_SERIAL, SnmpsimPeer, chassis, column, recording, text
 
 pytestmark = [pytest.mark.peers,
               pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")]
@@ -39,8 +38,8 @@ def _encoder_profiles(tmp_path: Path, rec: dict[str, tuple[str, str]]) -> Path:
 def test_inspect_over_snmp(snmpsim_peer: SnmpsimPeer, snmpd_peer: SnmpdPeer,
                            tmp_path: Path) -> None:
     h3c, cam = recording("h3c-e528-2"), recording("samsung-ipolis")
-    names = _column(h3c, "1.3.6.1.2.1.31.1.1.1.1")
-    oper, admin = _column(h3c, "1.3.6.1.2.1.2.2.1.8"), _column(h3c, "1.3.6.1.2.1.2.2.1.7")
+    names = column(h3c, "1.3.6.1.2.1.31.1.1.1.1")
+    oper, admin = column(h3c, "1.3.6.1.2.1.2.2.1.8"), column(h3c, "1.3.6.1.2.1.2.2.1.7")
     watched = names[min(i for i in names if oper[i] == "2" and admin[i] == "1")]
     sim = snmpsim_peer
     inv = tmp_path / "inventory.yaml"
@@ -72,7 +71,7 @@ def test_inspect_over_snmp(snmpsim_peer: SnmpsimPeer, snmpd_peer: SnmpdPeer,
     assert r.returncode == 2 and doc["exit_code"] == 2
     # the H3C profile's board temperatures, as recorded
     temps = sorted(v["value"] for k, v in rows.items() if k[:2] == ("sw-agg-1", "device_temperature_c"))
-    t_col = _column(h3c, "1.3.6.1.4.1.25506.2.6.1.1.1.1.12")
+    t_col = column(h3c, "1.3.6.1.4.1.25506.2.6.1.1.1.1.12")
     assert temps == sorted(int(v) for v in t_col.values() if v != "0")
     # the encoder copy lacks temperature/bitrate/channel OIDs on this device: partial, WARN
     assert rows[("enc-07", "snmp_partial_walk", "")]["status"] == "warn"
@@ -83,9 +82,9 @@ def test_inspect_over_snmp(snmpsim_peer: SnmpsimPeer, snmpd_peer: SnmpdPeer,
 
     a = cli("assets", "list", "--data-dir", str(tmp_path / "var"), "-f", "json")
     assets = {x["device"]: x for x in json.loads(a.stdout)["assets"]}
-    assert assets["sw-agg-1"]["serial"] == _column(h3c, ENT_SERIAL)[_chassis(h3c)]
+    assert assets["sw-agg-1"]["serial"] == column(h3c, ENT_SERIAL)[chassis(h3c)]
     assert assets["sw-agg-1"]["sysObjectID"] == h3c["1.3.6.1.2.1.1.2.0"][1]
-    assert assets["enc-07"]["sysDescr"] == _text(cam, "1.3.6.1.2.1.1.1.0")
+    assert assets["enc-07"]["sysDescr"] == text(cam, "1.3.6.1.2.1.1.1.0")
     assert "serial" not in assets["enc-07"]  # the camera has no ENTITY-MIB
 
 
