@@ -5,7 +5,10 @@ Samples:
   (text + code), `oper_state` for rules, ifHighSpeed, HC octets, errors, discards and,
   from the second cycle on, `in_bps`/`out_bps`, error/discard rates, `utilisation_percent`.
 - `snmp` (system): sysDescr, sysObjectID, sysName, uptime_seconds, rebooted 1/0, ports_*.
-- `asset`: ENTITY-MIB chassis model, serial, hardware/firmware/software revisions.
+- `asset`: ENTITY-MIB chassis model, serial, hardware/firmware/software revisions; no
+  `asset` sample at all in a cycle whose ENTITY-MIB walk failed (never one with fields
+  missing). A failed ENTITY-MIB, HOST-RESOURCES-MIB or profile walk sets `partial` = 1
+  on the `snmp` sample, with the reason in the evidence.
 - `hr_storage` / `hr_processor`: HOST-RESOURCES-MIB storage use and CPU load (when served).
 - the device profile's measurements (collectors/snmp_profiles.py, collectors/profiles/).
 
@@ -300,9 +303,11 @@ class SnmpCollector:
         now = time.time()
         now_ns = int(now * 1e9)
         n = len(cols) + len(ent)
-        samples = self._samples(target, s, system, cols, ent, walked[:n], now, now_ns)
         by_name = {name: vals for (name, _), vals in zip(extra, walked[n:], strict=True)}
-        samples += self._host_resources(target.name, by_name, now_ns)
+        hr_samples, hr_problems = self._host_resources(target, by_name, now_ns)
+        samples = self._samples(target, s, system, cols, ent, walked[:n], now, now_ns,
+                                hr_problems)
+        samples += hr_samples
         if profile is not None:
             extra_samples, problems = self._profile(target, profile, by_name, got, now, now_ns)
             for smp in samples:
@@ -314,18 +319,28 @@ class SnmpCollector:
             samples += extra_samples
         return samples
 
-    def _host_resources(self, host: str, walked: dict[str, tuple[dict[int, Any], str | None]],
-                        now_ns: int) -> list[Sample]:
-        # agents without HOST-RESOURCES (most switches) just answer nothing: no samples
-        table = rows({k[3:]: v[0] for k, v in walked.items() if k.startswith("hr:")
-                      and k != "hr:load"})
+    def _host_resources(self, target: Target,
+                        walked: dict[str, tuple[dict[int, Any], str | None]],
+                        now_ns: int) -> tuple[list[Sample], list[str]]:
+        """hr_storage / hr_processor samples and the walk problems (they make the cycle
+        partial). Agents without HOST-RESOURCES (most switches) answer nothing: no samples."""
+        host = target.name
+        problems = [p for k, (_v, p) in walked.items() if k.startswith("hr:") and p]
+        if problems:
+            # a half-read row would be judged on wrong numbers: storage only when all
+            # its columns came back
+            target.evidence.append("HOST-RESOURCES-MIB: partial: " + "; ".join(problems))
+        storage_failed = any(p for k, (_v, p) in walked.items()
+                             if k.startswith("hr:") and k != "hr:load")
+        table = {} if storage_failed else rows(
+            {k[3:]: v[0] for k, v in walked.items() if k.startswith("hr:") and k != "hr:load"})
         out = [Sample("hr_storage", {"host": host, **tags}, fields, now_ns)
                for tags, fields in hr_storage(table)]
         for idx, load in (walked.get("hr:load") or ({}, None))[0].items():
             if isinstance(load, int):
                 out.append(Sample("hr_processor", {"host": host, "hrDeviceIndex": str(idx)},
                                   {"load_percent": load}, now_ns))
-        return out
+        return out, problems
 
     def _profile(self, target: Target, profile: Profile,
                  walked: dict[str, tuple[dict[int, Any], str | None]],
@@ -359,7 +374,7 @@ class SnmpCollector:
     def _samples(self, target: Target, s: SnmpSettings, system: dict[str, Any],
                  cols: list[tuple[str, str]], ent: list[tuple[str, str]],
                  walked: list[tuple[dict[int, Any], str | None]], now: float,
-                 now_ns: int) -> list[Sample]:
+                 now_ns: int, other_problems: list[str]) -> list[Sample]:
         host = target.name
         sysv = {name: system.get(oid) for name, oid in SYSTEM.items()}
         ticks = sysv["sysUpTime"]
@@ -383,6 +398,12 @@ class SnmpCollector:
             # a UPS or sensor box may have no IF-MIB at all: no ports, said in the evidence
             target.evidence.append("IF-MIB: the agent has no ifTable (noSuchObject): no ports")
         partial = bool(problems)
+        ent_cols: dict[str, dict[int, Any]] = {}
+        ent_problems: list[str] = []
+        for (name, _oid), (values, problem) in zip(ent, walked[len(cols):], strict=True):
+            ent_cols[name] = values
+            if problem:
+                ent_problems.append(problem)
 
         prev_ports: dict[str, Any] = prev.get("ports", {}) if not restarted else {}
         new_ports: dict[str, Any] = {}
@@ -442,12 +463,16 @@ class SnmpCollector:
             "sysName": str(sysv["sysName"] or ""), "uptime_seconds": int(ticks) / 100,
             "rebooted": int(restarted), "ports_total": len(new_ports), "ports_up": counts["up"],
             "ports_down": counts["down"], "ports_admin_down": counts["admin_down"],
-            "ports_alerting": counts["alerting"], "partial": int(partial)}
+            "ports_alerting": counts["alerting"],
+            "partial": int(partial or bool(ent_problems) or bool(other_problems))}
         samples.append(Sample("snmp", {"host": host}, sysf, now_ns))
 
-        if ent:
-            ent_cols = {name: values for (name, _), (values, _p) in
-                        zip(ent, walked[len(cols):], strict=True)}
+        if ent_problems:
+            # no asset sample rather than one without model/serial: the register would
+            # record a false change X -> None -> X; it keeps the last good record
+            target.evidence.append("ENTITY-MIB: partial, asset not recorded this cycle: "
+                                   + "; ".join(ent_problems))
+        elif ent:
             asset = chassis_asset(rows(ent_cols))
             afields: dict[str, float | int | str | bool] = {
                 "sysObjectID": sysf["sysObjectID"], "sysDescr": sysf["sysDescr"],

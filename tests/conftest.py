@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.peers import InfluxV1Peer, SnmpdPeer, SshPeer, VictoriaMetricsPeer
+from tests.snmpsim_peer import SnmpsimPeer, extra_recordings
 from tests.sshdev import remote_dir  # noqa: F401  (a fixture: a directory the sshd test user owns)
 
 
@@ -40,6 +41,14 @@ def influx_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxV1Pe
 def snmpd_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpdPeer]:
     """net-snmp snmpd on UDP 127.0.0.1 with a v2c community and v3 users (SHA/AES, SHA-256/AES-256)."""
     with SnmpdPeer(tmp_path_factory.mktemp("snmpd")) as peer:
+        yield peer
+
+
+@pytest.fixture(scope="session")
+def snmpsim_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpsimPeer]:
+    """snmpsim serving the recordings in tests/fixtures/snmprec/ plus extra_recordings()
+    (v2c community = recording name; v3 user SnmpsimPeer.v3_user, context = name)."""
+    with SnmpsimPeer(tmp_path_factory.mktemp("snmpsim"), extra=extra_recordings()) as peer:
         yield peer
 
 

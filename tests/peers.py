@@ -87,6 +87,7 @@ class _Peer:
     """One server subprocess: start, readiness polling, stop by PID, log tail on failure."""
 
     name = "peer"
+    start_timeout = START_TIMEOUT
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = Path(workdir)
@@ -139,7 +140,7 @@ class _Peer:
                                           stderr=subprocess.STDOUT)
         _running.add(self)
         try:
-            wait_until(self._ready_or_dead, timeout=START_TIMEOUT,
+            wait_until(self._ready_or_dead, timeout=self.start_timeout,
                        what=f"{self.name} on {self.host}:{self.port}")
         except (TimeoutError, RuntimeError) as exc:
             self.stop()
@@ -470,7 +471,8 @@ def free_udp_port() -> int:
 
 
 class SnmpdPeer(_Peer):
-    """net-snmp snmpd on udp:127.0.0.1:port with a v2c community and a v3 authPriv user.
+    """net-snmp snmpd on udp:127.0.0.1:port with a v1/v2c community and v3 users:
+    authPriv (SHA/AES, SHA-256/AES-256), authNoPriv (SHA) and noAuthNoPriv.
 
     The host's real interfaces (lo, eth0…) are its IF-MIB rows. `snmp(tool, *args)` runs
     the net-snmp command-line tools (Debian package `snmp`) against it, for comparisons.
@@ -482,6 +484,8 @@ class SnmpdPeer(_Peer):
     v3_auth = "xj-auth-pass-1"
     v3_priv = "xj-priv-pass-1"
     v3_user256 = "xjv3sha256"
+    v3_user_auth = "xjv3auth"  # authNoPriv (SHA)
+    v3_user_none = "xjv3none"  # noAuthNoPriv
 
     def __init__(self, workdir: Path) -> None:
         super().__init__(workdir)
@@ -499,6 +503,10 @@ class SnmpdPeer(_Peer):
             f"rouser {self.v3_user} authpriv\n"
             f'createUser {self.v3_user256} SHA-256 "{self.v3_auth}" AES-256 "{self.v3_priv}"\n'
             f"rouser {self.v3_user256} authpriv\n"
+            f'createUser {self.v3_user_auth} SHA "{self.v3_auth}"\n'
+            f"rouser {self.v3_user_auth} auth\n"
+            f"createUser {self.v3_user_none}\n"
+            f"rouser {self.v3_user_none} noauth\n"
             "sysName xj-snmpd\nsysLocation loopback\n")
 
     def _env(self) -> dict[str, str]:

@@ -3,7 +3,8 @@
 The recordings are a few small files from `snmpsim-data` (BSD-2-Clause, see
 tests/fixtures/snmprec/LICENSE.txt), kept compressed in tests/fixtures/snmprec/ and
 unpacked into the peer's own data dir: snmpsim indexes every recording in its data dir on
-start, so it never sees the whole package. v2c community = recording name.
+start, so it never sees the whole package. v2c community = recording name; for v3 the
+user `V3_USER` (SHA/AES) reads a recording by giving its name as the context name.
 """
 
 from __future__ import annotations
@@ -32,20 +33,49 @@ def recording(name: str) -> dict[str, tuple[str, str]]:
     return out
 
 
+def text(rec: dict[str, tuple[str, str]], oid: str) -> str:
+    """A recorded value as text (`4x` values are hex-encoded)."""
+    tag, v = rec[oid]
+    return bytes.fromhex(v).decode("utf-8", "replace") if tag.endswith("x") else v
+
+
+def column(rec: dict[str, tuple[str, str]], col: str) -> dict[int, str]:
+    """One table column of a recording: {index: text} (single-arc indices)."""
+    return {int(o[len(col) + 1:]): text(rec, o) for o in rec
+            if o.startswith(col + ".") and o[len(col) + 1:].isdigit()}
+
+
+def chassis(rec: dict[str, tuple[str, str]]) -> int:
+    """The first ENTITY-MIB row of class chassis (3): the asset record's row."""
+    classes = column(rec, "1.3.6.1.2.1.47.1.1.1.1.5")
+    return min(i for i, c in classes.items() if c == "3")
+
+
 class SnmpsimPeer(_Peer):
     name = "snmpsim"
+    # it indexes ~80k OIDs before it answers: ~10 s alone, more on a busy 2-core machine
+    start_timeout = 120.0
+    v3_user = "xjsim"
+    v3_auth = "xj-sim-auth-1"
+    v3_priv = "xj-sim-priv-1"
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, extra: dict[str, str] | None = None) -> None:
+        """`extra`: more recordings {name: snmprec text} written beside the fixtures (a
+        recording with snmpsim variation lines, e.g. an agent error on one column)."""
         super().__init__(workdir)
+        self.extra = dict(extra or {})
         self.port = free_udp_port()
         self.data = self.workdir / "data"
         self.cache = self.workdir / "cache"
         self.names = sorted(p.name.removesuffix(".snmprec.bz2")
                             for p in FIXTURES.glob("*.snmprec.bz2"))
+        self.names += sorted(self.extra)
 
     def _prepare(self) -> None:
         self.data.mkdir(exist_ok=True)
         self.cache.mkdir(exist_ok=True)
+        for n, text in self.extra.items():
+            (self.data / f"{n}.snmprec").write_text(text, encoding="utf-8")
         for n in self.names:
             dst = self.data / f"{n}.snmprec"
             if not dst.exists():
@@ -60,6 +90,8 @@ class SnmpsimPeer(_Peer):
             Path(sys.executable).parent / "snmpsim-command-responder")
         return [exe, f"--data-dir={self.data}", f"--cache-dir={self.cache}",
                 f"--agent-udpv4-endpoint={HOST}:{self.port}",
+                f"--v3-user={self.v3_user}", f"--v3-auth-key={self.v3_auth}",
+                "--v3-auth-proto=SHA", f"--v3-priv-key={self.v3_priv}", "--v3-priv-proto=AES",
                 f"--logging-method=file:{self.log_file}"]
 
     def _ready(self) -> bool:
@@ -67,3 +99,74 @@ class SnmpsimPeer(_Peer):
         cmd = [find_binary("snmpget", "snmp"), "-v2c", "-c", self.names[0], "-t", "0.5",
                "-r", "0", f"udp:{HOST}:{self.port}", "1.3.6.1.2.1.1.3.0"]
         return subprocess.run(cmd, capture_output=True, check=False, timeout=10).returncode == 0
+
+
+def broken(name: str, column: str, keep: tuple[str, ...]) -> str:
+    """Recording `name` whose first row of `column` answers genError (snmpsim's `error`
+    variation): a real agent failing in the middle of a walk. Only the subtrees in `keep`
+    are kept, so snmpsim indexes it quickly."""
+    out: list[str] = []
+    failed = False
+    with bz2.open(FIXTURES / f"{name}.snmprec.bz2", "rt", encoding="utf-8",
+                  errors="replace") as f:
+        for line in f:
+            oid = line.split("|", 1)[0]
+            if not oid.startswith(keep):
+                continue
+            if oid.startswith(column + ".") and not failed:
+                line = f"{oid}|4:error|op=any,status=genError\n"
+                failed = True
+            out.append(line)
+    if not failed:
+        raise ValueError(f"{name} has no {column}")
+    return "".join(out)
+
+
+ENT_SERIAL = "1.3.6.1.2.1.47.1.1.1.1.11"
+HR_USED = "1.3.6.1.2.1.25.2.3.1.6"
+_IF, _IFX = "1.3.6.1.2.1.2.2.1", "1.3.6.1.2.1.31.1.1.1"
+
+
+def rules_switch() -> str:
+    """A synthetic switch for the network rules, live through snmpsim's variations:
+    sysUpTime and counters grow with time (`numeric`, rate per second), and GE1/0/1's
+    ifOperStatus can be SET (`writecache`) — a port going down on a running agent.
+
+    GE1/0/1 up (settable) · GE1/0/2 200 input errors/s, 4 output errors/s · GE1/0/3 500
+    input and output discards/s · GE1/0/4 a 100 Mbit/s port counting 150 Mbit/s in ·
+    GE1/0/5 admin-down · GE1/0/6 and GE1/0/7 admin-up, oper-down, never up · GE1/0/8 up.
+    The rates sit far from the rules' thresholds on purpose: the collector divides by the
+    sysUpTime delta, and on a busy machine snmpsim answers a cycle's walks up to some
+    hundred ms after its sysUpTime, so a measured rate can be off by a good fraction."""
+    lines = ["1.3.6.1.2.1.1.1.0|4|xunjian rules test switch",
+             "1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.8072.3.2.10",
+             "1.3.6.1.2.1.1.3.0|67:numeric|rate=100",
+             "1.3.6.1.2.1.1.5.0|4|rules-switch"]
+    oper = {1: "2:writecache|value=1", 5: "2|2", 6: "2|2", 7: "2|2"}
+    admin = {5: "2|2"}
+    live = {(14, 2): "65:numeric|rate=200", (20, 2): "65:numeric|rate=4",
+            (13, 3): "65:numeric|rate=500", (19, 3): "65:numeric|rate=500"}
+    ports = range(1, 9)
+    # snmprec lines must be in OID order: column by column, rows ascending
+    for col in (2, 7, 8, 9, 13, 14, 19, 20):
+        for i in ports:
+            value = {2: f"4|GE1/0/{i}", 7: admin.get(i, "2|1"), 8: oper.get(i, "2|1"),
+                     9: "67|0"}.get(col) or live.get((col, i), "65|0")
+            lines.append(f"{_IF}.{col}.{i}|{value}")
+    for col in (1, 6, 10, 15):
+        for i in ports:
+            value = {1: f"4|GE1/0/{i}", 15: "66|100"}.get(col) or (
+                "70:numeric|rate=18750000" if (col, i) == (6, 4) else "70|0")
+            lines.append(f"{_IFX}.{col}.{i}|{value}")
+    return "\n".join(lines) + "\n"
+
+
+def extra_recordings() -> dict[str, str]:
+    """The extra recordings the suite's snmpsim serves beside the fixtures."""
+    system, if_mib = "1.3.6.1.2.1.1.", ("1.3.6.1.2.1.2.", "1.3.6.1.2.1.31.")
+    return {
+        "h3c-broken-entity": broken("h3c-e528-2", ENT_SERIAL, (system, *if_mib, "1.3.6.1.2.1.47.")),
+        "camera-broken-hr": broken("samsung-ipolis", HR_USED, (system, *if_mib, "1.3.6.1.2.1.25.")),
+        "rules-switch": rules_switch(),
+    }
+

@@ -84,6 +84,7 @@ def test_second_cycle_has_rates(snmpd_peer: SnmpdPeer) -> None:
 
 
 def test_uptime_backwards_is_a_reboot_without_rates(snmpd_peer: SnmpdPeer) -> None:
+    """The state-edit variant (bigger jumps than a restart gives); see the restart test."""
     target = _target(snmpd_peer)
     collector = SnmpCollector()
     collector.collect(target, None)
@@ -111,10 +112,94 @@ def test_v3_authpriv(snmpd_peer: SnmpdPeer, user: str, auth: str, priv: str) -> 
     assert _by(samples, "interface")
 
 
+def test_v3_auth_no_priv_and_no_auth_no_priv(snmpd_peer: SnmpdPeer) -> None:
+    auth = _target(snmpd_peer, version="3", community=None, user=snmpd_peer.v3_user_auth,
+                   auth_protocol="SHA", auth_key=SecretStr(snmpd_peer.v3_auth))
+    none = _target(snmpd_peer, version="3", community=None, user=snmpd_peer.v3_user_none)
+    assert auth.settings.security == "authNoPriv" and none.settings.security == "noAuthNoPriv"
+    names = _walk(snmpd_peer, "1.3.6.1.2.1.31.1.1.1.1")
+    for target in (auth, none):
+        samples = SnmpCollector().collect(target, None)
+        (system,) = _by(samples, "snmp")
+        assert system.fields["sysName"] == "xj-snmpd" and system.fields["partial"] == 0
+        assert {int(s.tags["ifIndex"]): s.tags["ifName"]
+                for s in _by(samples, "interface")} == names
+    # the authNoPriv user cannot read without authentication (rouser … auth)
+    weak = _target(snmpd_peer, version="3", community=None, user=snmpd_peer.v3_user_auth,
+                   timeout=0.5, retries=0)
+    with pytest.raises(CollectionError):
+        SnmpCollector().collect(weak, None)
+
+
+def test_v1_get_and_walk(snmpd_peer: SnmpdPeer) -> None:
+    """SNMPv1 has no GETBULK and no Counter64: GETNEXT walks; the HC octet columns are
+    not served to v1 (so no bit rates, see README), the 32-bit error/discard counters are."""
+    target = _target(snmpd_peer, version="1")
+    samples = SnmpCollector().collect(target, None)
+    (system,) = _by(samples, "snmp")
+    assert system.fields["sysName"] == "xj-snmpd" and system.fields["partial"] == 0
+    ports = {int(s.tags["ifIndex"]): s for s in _by(samples, "interface")}
+    assert {i: s.tags["ifDescr"] for i, s in ports.items()} == _walk(
+        snmpd_peer, "1.3.6.1.2.1.2.2.1.2")
+    errors = {int(k): int(v) for k, v in _walk(snmpd_peer, "1.3.6.1.2.1.2.2.1.14").items()}
+    assert {i: s.fields["in_errors"] for i, s in ports.items()} == errors
+    assert not any("in_octets" in s.fields for s in ports.values())  # see the docstring
+
+
+def test_closed_port_is_unknown_within_the_timeout() -> None:
+    from tests.peers import HOST, free_udp_port
+
+    s = SnmpSettings.model_validate({"community": SecretStr("c"), "port": free_udp_port(),
+                                     "timeout": 0.5, "retries": 1})
+    target = Target("sw-gone", "switch", HOST, settings=s)
+    t0 = time.monotonic()
+    with pytest.raises(CollectionError, match="timed out"):
+        SnmpCollector().collect(target, None)
+    # (retries + 1) × timeout for the system GET, plus the engine's start
+    assert time.monotonic() - t0 < 2 * 0.5 + 1.5
+
+
 def test_wrong_v3_key_is_unknown_with_reason(snmpd_peer: SnmpdPeer) -> None:
+    t0 = time.monotonic()
     with pytest.raises(CollectionError, match="authentication failed"):
         SnmpCollector().collect(_v3(snmpd_peer, "xjv3", auth_key="not-the-key-1",
                                     timeout=0.5, retries=0), None)
+    assert time.monotonic() - t0 < 0.5 + 1.5
+
+
+def test_restarted_snmpd_is_a_reboot_without_a_rate_spike(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Stop and start a real snmpd: its sysUpTime starts again from 0."""
+    from tests.peers import wait_until
+
+    with SnmpdPeer(tmp_path_factory.mktemp("snmpd-restart")) as peer:
+        target = _target(peer)
+        collector = SnmpCollector()
+
+        def uptime() -> int:
+            return int(peer.snmp("snmpget", "-Oqvt", "1.3.6.1.2.1.1.3.0").stdout.strip())
+        # a first poll late enough that the restarted agent's uptime is below it
+        wait_until(lambda: uptime() >= 150, timeout=10, what="snmpd uptime 1.5 s")
+        collector.collect(target, None)
+        before = target.state["uptime_ticks"]
+        port = peer.port
+        peer.stop()
+        peer.start()
+        assert peer.port == port
+        samples = collector.collect(target, None)
+        (system,) = _by(samples, "snmp")
+        assert system.fields["rebooted"] == 1
+        assert target.state["uptime_ticks"] < before
+        ports = _by(samples, "interface")
+        assert ports and not any(k.endswith(("_bps", "_per_s")) or k == "utilisation_percent"
+                                 for s in ports for k in s.fields)
+        # the next poll has rates again, and no reboot
+        wait_until(lambda: uptime() > target.state["uptime_ticks"] + 50, timeout=10,
+                   what="snmpd uptime to move on")
+        samples = collector.collect(target, None)
+        assert _by(samples, "snmp")[0].fields["rebooted"] == 0
+        lo = next(s for s in _by(samples, "interface") if s.tags["ifName"] == "lo")
+        assert lo.fields["in_bps"] >= 0
 
 
 def test_wrong_community_times_out_quickly(snmpd_peer: SnmpdPeer) -> None:
@@ -189,7 +274,14 @@ def test_readme_snmp_inventory_example_validates(tmp_path: Path) -> None:
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     block = readme.split("### Network devices over SNMP", 1)[1].split("```yaml\n", 1)[1]
-    (tmp_path / "inventory.yaml").write_text(block.split("```", 1)[0])
+    profiles = tmp_path / "profiles"  # the README's /etc/xunjian/profiles, with a copy
+    profiles.mkdir()
+    shipped = Path(__file__).resolve().parent.parent / "collectors" / "profiles"
+    (profiles / "enc.yaml").write_text(
+        (shipped / "template-encoder.yaml").read_text(encoding="utf-8")
+        .replace("name: template-encoder", "name: acme-enc").replace("template: true", ""))
+    (tmp_path / "inventory.yaml").write_text(
+        block.split("```", 1)[0].replace("/etc/xunjian/profiles", str(profiles)))
     secrets = tmp_path / "secrets.yaml"
     secrets.write_text("snmp_auth: a-auth-key\nsnmp_priv: a-priv-key\nsnmp_community: c0mm\n")
     secrets.chmod(0o600)
@@ -197,5 +289,11 @@ def test_readme_snmp_inventory_example_validates(tmp_path: Path) -> None:
     core = inv.devices["sw-core-1"].settings["snmp"]
     assert core.version == "3" and core.security == "authPriv"
     assert core.auth_key.get_secret_value() == "a-auth-key"
+    agg = inv.devices["sw-agg-3"].settings["snmp"]
+    assert agg.version == "2c" and agg.community.get_secret_value() == "c0mm"
+    assert agg.watch_ports == ["Bridge-Aggregation*"] and agg.profile is None
+    from collectors.snmp_profiles import select
+    assert select(agg._profiles, "1.3.6.1.4.1.25506.1.578").name == "h3c"  # by sysObjectID
     enc = inv.devices["enc-07"].settings["snmp"]
     assert enc.community.get_secret_value() == "c0mm" and enc.port == 161
+    assert enc.entity is False and "acme-enc" in enc._profiles
