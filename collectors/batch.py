@@ -49,6 +49,9 @@ class Batch:
         return split_sections(output, self.nonce, self.names)
 
 
+_STATUS = re.compile(r"[0-9]{1,3}")  # ASCII only: '²'.isdigit() is True, int('²') raises
+
+
 def split_sections(output: str, nonce: str, expected: list[str]) -> dict[str, Section]:
     """Text between `begin NAME` and `end NAME STATUS` markers, per name.
 
@@ -67,7 +70,7 @@ def split_sections(output: str, nonce: str, expected: list[str]) -> dict[str, Se
         words = line[len(mark):].split()
         if len(words) == 2 and words[0] == "begin" and current is None:
             current, lines = words[1], []
-        elif len(words) == 3 and words[0] == "end" and words[1] == current and words[2].isdigit():
+        elif len(words) == 3 and words[0] == "end" and words[1] == current and _STATUS.fullmatch(words[2]):
             sections[current] = Section("\n".join(lines) + ("\n" if lines else ""), int(words[2]))
             current = None
         else:
