@@ -223,4 +223,6 @@ def test_close_all_closes_idle_connections(tmp_path: Path, ssh_peer: Any) -> Non
     assert POOL.open_connections() == 1
     POOL.close_all()
     assert POOL.open_connections() == 0
-    wait_until(lambda: not server_side(ssh_peer), timeout=5, what="the session closed")
+    # at once, although paramiko's reader thread now polls its socket only every IDLE_POLL s
+    wait_until(lambda: not server_side(ssh_peer) and not client_side(ssh_peer), timeout=1,
+               what="the session closed on both sides")

@@ -249,6 +249,7 @@ class SshConnection:
                 client.connect(**kwargs, timeout=left, banner_timeout=left, auth_timeout=left,  # type: ignore[arg-type]
                                transport_factory=FastTransport)
                 self.client = client
+                _quiet_reader(client)
                 return
             except paramiko.SSHException as e:
                 err: paramiko.SSHException = e
@@ -363,8 +364,26 @@ class SshConnection:
 
     def close(self) -> None:
         if self.client is not None:
+            transport = self.client.get_transport()
+            if transport is not None:  # wakes paramiko's reader thread now (see _quiet_reader)
+                with contextlib.suppress(OSError):
+                    transport.sock.shutdown(socket.SHUT_RDWR)  # type: ignore[union-attr]
             self.client.close()
             self.client = None
+
+
+IDLE_POLL = 5.0  # seconds: how often paramiko's reader thread wakes on a quiet connection
+
+
+def _quiet_reader(client: paramiko.SSHClient) -> None:
+    """paramiko's reader thread polls its socket every 0.1 s, for nothing but to notice a close;
+    on a pooled connection waiting idle that cost ~0.4 ms CPU per connection per second (60
+    idle connections: 26 ms/s). After the handshake (whose timeouts need the short poll), poll
+    every IDLE_POLL s; close() shuts the socket down, which wakes the thread at once."""
+    transport = client.get_transport()
+    if transport is not None:
+        with contextlib.suppress(OSError):
+            transport.sock.settimeout(IDLE_POLL)  # type: ignore[union-attr]
 
 
 def _size(n: int) -> str:
