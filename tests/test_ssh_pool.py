@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 import signal
+import socket
 import threading
 import time
 from pathlib import Path
@@ -226,3 +227,46 @@ def test_close_all_closes_idle_connections(tmp_path: Path, ssh_peer: Any) -> Non
     # at once, although paramiko's reader thread now polls its socket only every IDLE_POLL s
     wait_until(lambda: not server_side(ssh_peer) and not client_side(ssh_peer), timeout=1,
                what="the session closed on both sides")
+
+
+def test_collectors_waiting_for_a_failing_connect_get_its_answer(tmp_path: Path, ssh_peer: Any) -> None:
+    """A hung server: one connect attempt for the device, not one per collector in turn."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                accepted.append(srv.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    dev = device_for(tmp_path, ssh_peer, ["linux"])
+    dev = dataclasses.replace(dev, port=srv.getsockname()[1], ssh=dataclasses.replace(
+        dev.ssh, connect_timeout=1, max_sessions=3))
+    reasons: list[str] = []
+
+    def lease() -> None:
+        try:
+            with POOL.lease(dev):
+                reasons.append("connected?!")
+        except CollectionError as e:
+            reasons.append(str(e))
+
+    t0 = time.monotonic()
+    threads = [threading.Thread(target=lease) for _ in range(3)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+    finally:
+        srv.close()
+        for c in accepted:
+            c.close()
+    assert len(reasons) == 3 and all("did not send an SSH banner within 1 s" in r for r in reasons), reasons
+    assert len(accepted) == 1
+    assert time.monotonic() - t0 < 2.5  # not three connect timeouts one after the other

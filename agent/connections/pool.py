@@ -98,6 +98,7 @@ class ConnectionPool:
         self._lock = threading.Condition()
         self._current: dict[str, _Pooled] = {}  # device name → the connection its leases share
         self._connecting: dict[str, threading.Lock] = {}  # one connect at a time per device
+        self._failed: dict[str, tuple[float, str]] = {}  # device → when its last connect failed, why
         self._reaper: threading.Thread | None = None
         self.opened = 0  # connections opened since start (tests, the bench)
         slots.evict = self._evict_one
@@ -120,13 +121,21 @@ class ConnectionPool:
 
     def _take(self, device: Device, deadline: float) -> tuple[_Pooled, bool]:
         """The device's live connection (users + 1), or a new one; True when new."""
+        asked = time.monotonic()
         with self._lock:
             connecting = self._connecting.setdefault(device.name, threading.Lock())
-        if not connecting.acquire(timeout=max(0.0, deadline - time.monotonic())):
+        # a little past the deadline: the collector connecting now has the same budget, and
+        # its answer (below) says more than "waited too long"
+        if not connecting.acquire(timeout=max(0.0, deadline - time.monotonic()) + 0.5):
             raise CollectionError(f"no SSH connection to {device.name} within "
                                   f"{device.ssh.connect_timeout:g} s (another collector's connect "
                                   "is still under way)")
         try:
+            failed = self._failed.get(device.name)
+            if failed is not None and failed[0] >= asked:
+                # The connect this lease waited for has just failed: the same answer, without
+                # knocking on a device that is down once per collector.
+                raise CollectionError(failed[1])
             stale: _Pooled | None = None
             with self._lock:
                 cur = self._current.get(device.name)
@@ -142,12 +151,15 @@ class ConnectionPool:
             conn = SshConnection(device)
             try:
                 conn.open()
-            except BaseException:
+            except BaseException as e:
                 slot.release()
+                if isinstance(e, CollectionError):
+                    self._failed[device.name] = (time.monotonic(), str(e))
                 raise
             pooled = _Pooled(conn, device, slot)
             with self._lock:
                 self._current[device.name] = pooled
+                self._failed.pop(device.name, None)
                 self.opened += 1
             return pooled, True
         finally:
