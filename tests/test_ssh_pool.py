@@ -245,7 +245,8 @@ def test_collectors_waiting_for_a_failing_connect_get_its_answer(tmp_path: Path,
 
     threading.Thread(target=accept, daemon=True).start()
     dev = device_for(tmp_path, ssh_peer, ["linux"])
-    dev = dataclasses.replace(dev, port=srv.getsockname()[1], ssh=dataclasses.replace(
+    # its own name: a device's session cap is fixed when the agent first sees it
+    dev = dataclasses.replace(dev, name="hung", port=srv.getsockname()[1], ssh=dataclasses.replace(
         dev.ssh, connect_timeout=1, max_sessions=3))
     reasons: list[str] = []
 
