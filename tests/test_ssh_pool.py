@@ -271,3 +271,28 @@ def test_collectors_waiting_for_a_failing_connect_get_its_answer(tmp_path: Path,
     assert len(reasons) == 3 and all("did not send an SSH banner within 1 s" in r for r in reasons), reasons
     assert len(accepted) == 1
     assert time.monotonic() - t0 < 2.5  # not three connect timeouts one after the other
+
+
+def test_daemon_reload_and_stop_close_idle_connections(tmp_path: Path, ssh_peer: Any) -> None:
+    inv = write_inventory(tmp_path, ssh_peer, ["linux"])
+    doc = json.loads(inv.read_text())
+    doc["devices"][0]["ssh"]["idle_ttl"] = 600
+    inv.write_text(json.dumps(doc))
+    (tmp_path / "xunjian.yaml").write_text(json.dumps({"data_dir": str(tmp_path / "var"),
+                                                       "inventory": str(inv)}))
+    app = load_app(tmp_path / "xunjian.yaml")
+    daemon = Daemon(app.inventory, build_pipeline(app, influx=False), workers=2,
+                    settings=DaemonModel(listen="off"),
+                    loader=lambda: load_app(tmp_path / "xunjian.yaml", engine=app.engine))
+    dev = app.inventory.devices["testhost"]
+    for stop in (False, True):
+        with POOL.lease(dev) as conn:
+            conn.run("true")
+        assert POOL.open_connections() == 1  # idle, 600 s to go
+        if stop:
+            daemon.scheduler.start(paused=True)
+            daemon.stop()
+        else:
+            assert daemon.reload()
+        assert POOL.open_connections() == 0
+        wait_until(lambda: not server_side(ssh_peer), timeout=2, what="the session closed")
