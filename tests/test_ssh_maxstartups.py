@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import agent.connections.ssh as ssh_mod
 from agent.executor import Executor
 from agent.inventory import Device, load_inventory
 from agent.model import Job, Status
@@ -58,7 +59,11 @@ def device(tmp_path: Path, peer: SshPeer, connect_timeout: float) -> Device:
     return load_inventory(inv).devices["busy"]
 
 
-def test_dropped_banner_is_retried_until_the_slot_frees(tmp_path: Path, one_slot: OneSlotSshPeer) -> None:
+def test_dropped_banner_is_retried_until_the_slot_frees(tmp_path: Path, one_slot: OneSlotSshPeer,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Longer pauses than the default 0.3 s: on a loaded machine sshd may take a while to count
+    # the released slot as free; the retry logic under test is the same.
+    monkeypatch.setattr(ssh_mod, "BANNER_PAUSE", 1.0)
     held = hold_slot(one_slot)
     before = drops(one_slot)
 
