@@ -95,7 +95,7 @@ class DaemonModel(_Strict):
     listen: str = "127.0.0.1:9108"  # /metrics, /healthz, /status; "off" to disable
     backoff_after: int = Field(default=3, ge=1, le=100)  # consecutive failures before backing off
     backoff_max_seconds: int = Field(default=3600, ge=1)
-    ssh_sessions: int = Field(default=64, ge=1, le=4096)  # SSH sessions at once, all devices
+    ssh_sessions: int = Field(default=64, ge=1, le=4096)  # SSH connections open at once, all devices
     log_format: Literal["text", "json"] = "text"
 
     @field_validator("listen")

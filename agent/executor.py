@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from agent.connections.ssh import SshConnection
+from agent.connections.pool import POOL
 from agent.inventory import Device
 from agent.model import CollectionError, Job, Result, Status, Target
 from collectors import COLLECTORS
@@ -50,7 +50,7 @@ class Executor:
                             settings=device.settings.get(job.collector), port=device.port,
                             state=memory)
             if spec.transport == "ssh":
-                with SshConnection(device) as conn:
+                with POOL.lease(device) as conn:  # the device's one connection, shared
                     samples = collector.collect(target, conn)
             else:
                 samples = collector.collect(target, None)

@@ -53,6 +53,7 @@ class SshLayer(_Strict):
     connect_timeout: float | None = Field(default=None, gt=0, le=600)
     command_timeout: float | None = Field(default=None, gt=0, le=3600)
     max_sessions: int | None = Field(default=None, ge=1, le=16)  # at once to this device
+    idle_ttl: float | None = Field(default=None, ge=0, le=3600)  # keep an idle connection open
 
     @field_validator("password", "key_passphrase")
     @classmethod
@@ -139,6 +140,7 @@ class SshSettings:
     connect_timeout: float
     command_timeout: float
     max_sessions: int = 2
+    idle_ttl: float = 10.0  # seconds an unused connection stays open for the device's next collector
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +173,7 @@ class Device:
             "connect_timeout": self.ssh.connect_timeout,
             "command_timeout": self.ssh.command_timeout,
             "max_sessions": self.ssh.max_sessions,
+            "idle_ttl": self.ssh.idle_ttl,
         }
         return {
             "name": self.name,
@@ -214,7 +217,7 @@ BUILTIN_DEFAULTS: dict[str, Any] = {
     "interval": 60,
     "timeout": 60.0,
     "ssh": {"host_key_policy": "reject", "connect_timeout": 10.0, "command_timeout": 30.0, "max_sessions": 2,
-            "known_hosts": "~/.ssh/known_hosts"},
+            "idle_ttl": 10.0, "known_hosts": "~/.ssh/known_hosts"},
     "labels": {},
     "thresholds": {},
 }
@@ -390,6 +393,7 @@ def _effective(file: str, where: str, dev: DeviceEntry, merged: dict[str, Any],
             connect_timeout=float(ssh["connect_timeout"]),
             command_timeout=float(ssh["command_timeout"]),
             max_sessions=int(ssh["max_sessions"]),
+            idle_ttl=float(ssh["idle_ttl"]),
         ),
         labels=dict(merged.get("labels") or {}),
         thresholds={k: Threshold.model_validate(v) for k, v in (merged.get("thresholds") or {}).items()},

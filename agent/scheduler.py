@@ -1,8 +1,9 @@
 """The daemon's schedule: one APScheduler job per (device, collector).
 
-Start times are spread over the interval by a stable per-job offset so that a
-thousand devices do not all fire at :00; a job never overlaps itself
-(max_instances=1) and missed runs are coalesced into one.
+Start times are spread over the interval by a stable offset so that a thousand
+devices do not all fire at :00. A device's SSH collectors share one offset: they start
+together and share the device's one SSH connection (agent.connections.pool). A job
+never overlaps itself (max_instances=1) and missed runs are coalesced into one.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from agent.cases.calendar import ALWAYS, AlwaysCalendar
 from agent.cases.policy import default_case_policy
 from agent.cases.queries import open_case_counts
 from agent.config import DaemonModel, InspectionSchedule
+from agent.connections.pool import POOL
 from agent.executor import Executor
 from agent.inspection import inspect_devices, record
 from agent.inventory import Inventory
@@ -37,6 +39,7 @@ from agent.pipeline import Pipeline
 from agent.problems import ConfigError
 from agent.selfmon import Metrics, MetricsServer
 from agent.sinks.lineproto import NATIVE
+from collectors import COLLECTORS
 
 if TYPE_CHECKING:
     from agent.app import App
@@ -45,8 +48,11 @@ log = logging.getLogger(__name__)
 
 
 def offset(job: Job, interval: int) -> float:
-    """A stable offset in [0, interval): the same job starts at the same phase every time."""
-    h = hashlib.sha256(f"{job.device}/{job.collector}".encode()).digest()
+    """A stable offset in [0, interval): the same job starts at the same phase every time; the
+    SSH jobs of a device (same interval) at the same phase, so they meet on one connection."""
+    spec = COLLECTORS.get(job.collector)
+    phase = "ssh" if spec is not None and spec.transport == "ssh" else job.collector
+    h = hashlib.sha256(f"{job.device}/{phase}".encode()).digest()
     return int.from_bytes(h[:8], "big") % (interval * 1000) / 1000.0
 
 
@@ -62,6 +68,7 @@ def run_once(inventory: Inventory, pipeline: Pipeline, workers: int = 16,
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo) or 1))) as pool:
         for _ in pool.map(lambda ji: _run_one(executor, pipeline, inventory, ji[0]), todo):
             pass
+    POOL.close_all()  # nothing else comes: no need to keep idle connections
     pipeline.tick()
     return len(todo)
 
@@ -270,6 +277,7 @@ class Daemon:
         new = {f"{j.device}/{j.collector}": (j, i) for j, i in jobs(app.inventory)}
         self.pipeline.reconfigure(app.inventory, app.rules, app.config.cases)
         self.inventory = app.inventory
+        POOL.close_all()  # addresses, users or keys may have changed: next cycles connect anew
         self.inspections = app.config.inspections
         self.backoff.keep_only(set(app.inventory.devices))
         now = datetime.now().astimezone()
@@ -332,6 +340,7 @@ class Daemon:
     def stop(self, timeout: float = 15.0) -> None:
         t0 = time.monotonic()
         self.scheduler.shutdown(wait=True)
+        POOL.close_all()
         if self.server:
             self.server.stop()
         if self.hooks is not None:  # what it has not sent stays in the outbox for the next start

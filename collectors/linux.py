@@ -102,7 +102,7 @@ def section_ok(sections: dict[str, Section], name: str) -> str:
 
 
 def build_batch(settings: LinuxSettings, two_reads: bool) -> Batch:
-    b = Batch()
+    b = Batch(one_write=True)  # /proc, df, ps, systemctl: text, never a NUL byte
     b.add("stat", "cat /proc/stat")
     b.add("meminfo", "cat /proc/meminfo")
     b.add("system", SYSTEM)
@@ -199,7 +199,7 @@ def process_samples(host: str, section: Section, specs: list[ProcessSpec], t: in
     if section.status != 0:
         raise CollectionError(f"ps exited {section.status}: {section.text.strip()[-200:]}")
     first, _, rest = section.text.partition("\n")
-    batch_shell = int(first.strip()) if first.strip().isdigit() else -1
+    batch_shell = int(first.strip()) if re.fullmatch(r"[0-9]{1,9}", first.strip()) else -1
     procs = parse_ps(rest)
     # Our own batch (its shell, subshells and ps) must never count as the process sought.
     ours = {batch_shell}

@@ -57,13 +57,14 @@ def cpu_usage(prev: dict[str, int], cur: dict[str, int]) -> dict[str, float] | N
     return fields
 
 
+_MEMINFO = re.compile(r"^(\w+(?:\(\w+\))?):[ \t]+([0-9]+)(?:[ \t]+kB)?[ \t]*$", re.M | re.A)
+
+
 def parse_meminfo(text: str) -> tuple[dict[str, float | int], dict[str, float | int]]:
     """`mem` and `swap` fields (bytes, percent) from /proc/meminfo, as psutil/Telegraf compute them."""
     kb: dict[str, int] = {}
-    for line in text.splitlines():
-        m = re.match(r"^(\w+(?:\(\w+\))?):\s+(\d+)(?:\s+kB)?\s*$", line)
-        if m:
-            kb[m[1]] = int(m[2]) * 1024
+    for m in _MEMINFO.finditer(text):  # one pass over the text, not a match per line
+        kb[m[1]] = int(m[2]) * 1024
     try:
         total, free = kb["MemTotal"], kb["MemFree"]
         swap_total, swap_free = kb["SwapTotal"], kb["SwapFree"]

@@ -13,7 +13,7 @@ from collectors.diskfs import PSEUDO_FS, FsUsage, dedupe_binds
 # contain spaces (rare), the mount point often does: anchor on the numeric columns.
 _DF_ROW = re.compile(
     r"^(?P<dev>\S.*?)\s+(?P<type>\S+)\s+(?P<a>\d+|-)\s+(?P<b>\d+|-)\s+(?P<c>\d+|-)\s+"
-    r"(?P<pct>\d+%|-)\s+(?P<mount>/.*)$"
+    r"(?P<pct>\d+%|-)\s+(?P<mount>/.*)$", re.ASCII  # \d: 0-9 only, not '٣' or '²'
 )
 _OCTAL = re.compile(r"\\([0-7]{3})")
 
@@ -91,11 +91,18 @@ def parse_system(text: str) -> SystemFacts:
     """Parse `cat /proc/loadavg /proc/uptime; getconf _NPROCESSORS_ONLN`."""
     lines = [ln.split() for ln in text.splitlines() if ln.strip()]
     try:
-        load, up, cpus = lines[0], lines[1], lines[2]
+        load, up, cpus = lines[0][:3], lines[1][:1], lines[2][:1]
+        # plain decimals only: float() would also take 'nan', 'inf', '1_0' and '٣'
+        if not all(_DECIMAL.fullmatch(w) for w in (*load, *up)) or not _COUNT.fullmatch(cpus[0]):
+            raise ValueError
         return SystemFacts(float(load[0]), float(load[1]), float(load[2]), int(cpus[0]),
                            float(up[0]))
     except (IndexError, ValueError):
         raise CollectionError(f"system facts not understood: {text[:120]!r}") from None
+
+
+_DECIMAL = re.compile(r"[0-9]{1,12}(\.[0-9]{1,9})?")
+_COUNT = re.compile(r"[1-9][0-9]{0,5}")  # CPUs online: at least one
 
 
 # DMI strings firmware vendors leave unset: not a vendor, model or serial.

@@ -89,3 +89,12 @@ def make_vm_peer(
     yield make
     for peer in peers:
         peer.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_ssh_pool() -> Iterator[None]:
+    """Each test starts without idle SSH connections left by another (the pool is per process)."""
+    yield
+    from agent.connections.pool import POOL
+
+    POOL.close_all()

@@ -168,7 +168,7 @@ def test_session_caps_per_device_and_for_the_agent(tmp_path: Path, ssh_peer) -> 
     slots = SessionSlots(total=1)
     held = slots.acquire(dev, 1)
     other = dataclasses.replace(dev, name="another")
-    with pytest.raises(CollectionError, match="the agent's cap on sessions at once is reached"):
+    with pytest.raises(CollectionError, match="the agent's cap on connections at once is reached"):
         slots.acquire(other, 0.2)
     for sem in held:
         sem.release()

@@ -1,18 +1,20 @@
 """SSH with paramiko: known_hosts verified, timeouts everywhere, failures as reasons.
 
-One connection per device per collection; every command of the collectors reuses it.
-Every failure becomes a CollectionError whose message says what happened in an
-engineer's words — never a secret, never a traceback.
+One SshConnection is one SSH connection; agent.connections.pool shares it between a
+device's collectors. Every failure becomes a CollectionError whose message says what
+happened in an engineer's words — never a secret, never a traceback.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import random
 import select
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import paramiko
@@ -22,6 +24,28 @@ from agent.model import CollectionError, CommandOutput
 
 log = logging.getLogger(__name__)
 MAX_OUTPUT = 16 * 1024 * 1024  # bytes per command; a collector never needs more
+# A server at its MaxStartups limit closes new connections before its banner: try again after
+# BANNER_PAUSE, then twice that (each × 0.5–1 jitter, so dropped clients do not return in step),
+# at most BANNER_ATTEMPTS times and never past the connect timeout.
+BANNER_ATTEMPTS = 3
+BANNER_PAUSE = 0.3
+
+
+class SessionLost(CollectionError):
+    """The connection broke under a command: it is not reused."""
+
+
+class ChannelRefused(SessionLost):
+    """No session channel could be opened: nothing ran, so the command may be retried on a
+    new connection."""
+
+
+class CommandTimeout(CollectionError):
+    """The command ran past its timeout (the connection may be stuck: it is not reused)."""
+
+
+class OutputTooLarge(CollectionError):
+    """The command printed more than MAX_OUTPUT: its channel is closed, the connection stays."""
 
 
 class FastTransport(paramiko.Transport):
@@ -109,33 +133,59 @@ class AcceptNewPolicy(paramiko.MissingHostKeyPolicy):
 
 
 class SessionSlots:
-    """Caps on SSH sessions: per device (a real server drops handshakes beyond its MaxStartups,
-    and a switch allows only a few VTY sessions) and for the whole agent."""
+    """Caps on SSH use. Per device: sessions (commands) at once — a real server drops handshakes
+    beyond its MaxStartups, and a switch allows only a few VTY sessions. For the whole agent:
+    connections open at once; when that cap is reached, `evict` (the pool's) may close an
+    idle connection to make room."""
 
     def __init__(self, total: int = 64) -> None:
         self._lock = threading.Lock()
         self._total = threading.BoundedSemaphore(total)
         self._per_device: dict[str, threading.BoundedSemaphore] = {}
+        self.evict: Callable[[], bool] | None = None
 
     def set_total(self, total: int) -> None:
         with self._lock:
             self._total = threading.BoundedSemaphore(total)
 
-    def acquire(self, device: Device, timeout: float) -> tuple[threading.BoundedSemaphore, ...]:
+    def session(self, device: Device, timeout: float) -> threading.BoundedSemaphore:
+        """One of the device's `max_sessions` slots, waited for at most `timeout` seconds."""
         with self._lock:
             mine = self._per_device.get(device.name)
             if mine is None:  # the cap a device starts with stays until restart
                 mine = self._per_device[device.name] = threading.BoundedSemaphore(device.ssh.max_sessions)
-            total = self._total
-        deadline = time.monotonic() + timeout
         if not mine.acquire(timeout=timeout):
             raise CollectionError(f"no SSH session slot for {device.name} within {timeout:g} s "
                                   f"(at most {device.ssh.max_sessions} at once to this device)")
-        if not total.acquire(timeout=max(0.0, deadline - time.monotonic())):
+        return mine
+
+    def connection(self, timeout: float) -> threading.BoundedSemaphore:
+        """One of the agent's connection slots; idle pooled connections give theirs up first."""
+        with self._lock:
+            total = self._total
+        deadline = time.monotonic() + timeout
+        while True:
+            if total.acquire(blocking=False):
+                return total
+            if self.evict is not None and self.evict():
+                continue  # an idle connection gave its slot back
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise CollectionError(f"no SSH connection slot within {timeout:g} s (the agent's cap "
+                                      "on connections at once is reached: raise daemon.ssh_sessions)")
+            # a short wait, then look again for an idle connection to close
+            if total.acquire(timeout=min(left, 0.1)):
+                return total
+
+    def acquire(self, device: Device, timeout: float) -> tuple[threading.BoundedSemaphore, ...]:
+        """A session and a connection slot, for a connection of its own (playbooks)."""
+        deadline = time.monotonic() + timeout
+        mine = self.session(device, timeout)
+        try:
+            return (mine, self.connection(max(0.0, deadline - time.monotonic())))
+        except CollectionError:
             mine.release()
-            raise CollectionError(f"no SSH session slot within {timeout:g} s (the agent's cap on "
-                                  "sessions at once is reached: raise daemon.ssh_sessions)")
-        return (mine, total)
+            raise
 
 
 SLOTS = SessionSlots()
@@ -173,9 +223,7 @@ class SshConnection:
     def open(self) -> None:
         d, s = self.device, self.device.ssh
         kwargs: dict[str, object] = {
-            "hostname": d.address, "port": d.port, "username": s.user,
-            "timeout": s.connect_timeout, "banner_timeout": s.connect_timeout,
-            "auth_timeout": s.connect_timeout, "allow_agent": False,
+            "hostname": d.address, "port": d.port, "username": s.user, "allow_agent": False,
             "look_for_keys": s.key_file is None and s.password is None,
         }
         if s.key_file is not None:
@@ -189,34 +237,43 @@ class SshConnection:
         if s.password is not None:
             kwargs["password"] = s.password.get_secret_value()
         where = f"{d.address}:{d.port}"
-        # A server at its MaxStartups limit drops the banner; one retry after a pause
-        # is what OpenSSH's own clients effectively get from users.  Each attempt gets a
-        # fresh client: a failed paramiko client keeps half-torn transport state.
-        first: str | None = None
-        for attempt in (1, 2):
+        # All attempts share one connect_timeout budget. Each attempt gets a fresh client: a
+        # failed paramiko client keeps half-torn transport state.
+        deadline = time.monotonic() + s.connect_timeout
+        drops = 0
+        for attempt in range(1, BANNER_ATTEMPTS + 1):
+            left = deadline - time.monotonic()
             client = self._new_client()
+            t0 = time.monotonic()
             try:
-                client.connect(**kwargs, transport_factory=FastTransport)  # type: ignore[arg-type]
+                client.connect(**kwargs, timeout=left, banner_timeout=left, auth_timeout=left,  # type: ignore[arg-type]
+                               transport_factory=FastTransport)
                 self.client = client
+                _quiet_reader(client)
                 return
             except paramiko.SSHException as e:
                 err: paramiko.SSHException = e
                 transport = client.get_transport()
-                if transport is not None and not transport.remote_version:
-                    # paramiko sometimes surfaces a banner timeout as "No existing session".
-                    err = paramiko.SSHException("Error reading SSH protocol banner")
+                no_banner = transport is not None and not transport.remote_version
                 client.close()
-                if "banner" in str(err).lower() and attempt == 1:
-                    first = _reason(err, where, d, s.known_hosts)
-                    time.sleep(0.5 + 0.5 * (hash(d.name) % 10) / 10)
-                    continue
-                reason = _reason(err, where, d, s.known_hosts)
-                # The retry's own failure can be vaguer than the first ("No existing session").
-                raise CollectionError(first if first and reason.startswith("SSH error") else reason) \
-                    from None
+                # paramiko sometimes surfaces a banner problem as "No existing session".
+                if not (no_banner or "banner" in str(err).lower()):
+                    raise CollectionError(_reason(err, where, d, s.known_hosts)) from None
+                if time.monotonic() - t0 >= left - 0.05:  # silent until the end: a hung server
+                    raise CollectionError(f"{where} did not send an SSH banner within "
+                                          f"{s.connect_timeout:g} s") from None
+                drops += 1  # closed before its banner: MaxStartups (or a full accept queue)
+                pause = BANNER_PAUSE * 2 ** (attempt - 1) * random.uniform(0.5, 1.0)
+                if attempt == BANNER_ATTEMPTS or time.monotonic() + pause + 0.1 >= deadline:
+                    break
+                log.info("%s closed the connection before its SSH banner (attempt %d); retrying "
+                         "in %.2f s", where, attempt, pause)
+                time.sleep(pause)
             except (OSError, EOFError) as e:
                 client.close()
-                raise CollectionError(first or _reason(e, where, d, s.known_hosts)) from None
+                raise CollectionError(_reason(e, where, d, s.known_hosts)) from None
+        raise CollectionError(f"{where} closed the connection before its SSH banner {drops} times "
+                              f"within {s.connect_timeout:g} s (server at its MaxStartups limit?)")
 
     def _new_client(self) -> paramiko.SSHClient:
         s = self.device.ssh
@@ -238,12 +295,17 @@ class SshConnection:
         """Run `command`; `input`, when given, is written to its stdin and then closed (the way
         to hand a program a password without putting it on any command line); `timeout`
         (seconds) overrides the device's command_timeout."""
-        if self.client is None:
-            raise CollectionError("SSH connection is not open")
+        transport = self.client.get_transport() if self.client is not None else None
+        if transport is None or not transport.is_active():
+            raise ChannelRefused("SSH connection is not open")
         timeout = timeout or self.device.ssh.command_timeout
         chan: paramiko.Channel | None = None
         try:
-            chan = self.client.get_transport().open_session(timeout=timeout)  # type: ignore[union-attr]
+            try:
+                chan = transport.open_session(timeout=timeout)
+            except (paramiko.SSHException, OSError, EOFError) as e:
+                raise ChannelRefused(f"'{command}' not run: no SSH session channel ({e or 'closed'})") \
+                    from None
             chan.settimeout(timeout)
             chan.exec_command(command)
             if input is not None:
@@ -269,7 +331,8 @@ class SshConnection:
                     err += chan.recv_stderr(65536)
                     got = True
                 if len(out) + len(err) > MAX_OUTPUT:
-                    raise CollectionError(f"'{command}' printed more than {MAX_OUTPUT} bytes")
+                    raise OutputTooLarge(f"'{command}': output too large (more than "
+                                         f"{_size(MAX_OUTPUT)}); cut off")
                 if chan.eof_received and chan.exit_status_ready() and not got:
                     out += _drain(chan.recv)
                     err += _drain(chan.recv_stderr)
@@ -285,9 +348,9 @@ class SshConnection:
                     select.select([ready], [], [], min(left, 0.05))
             status = chan.recv_exit_status()
         except TimeoutError:
-            raise CollectionError(f"'{command}' timed out after {timeout:g} s") from None
+            raise CommandTimeout(f"'{command}' timed out after {timeout:g} s") from None
         except (paramiko.SSHException, OSError, EOFError) as e:
-            raise CollectionError(f"'{command}' failed: SSH session lost ({e})") from None
+            raise SessionLost(f"'{command}' failed: SSH session lost ({e})") from None
         finally:
             if chan is not None:  # also frees the pipe behind fileno(), on every path
                 with contextlib.suppress(Exception):
@@ -295,10 +358,36 @@ class SshConnection:
         return CommandOutput(command, status, out.decode("utf-8", "replace"),
                              err.decode("utf-8", "replace"))
 
+    def alive(self) -> bool:
+        transport = self.client.get_transport() if self.client is not None else None
+        return transport is not None and transport.is_active()
+
     def close(self) -> None:
         if self.client is not None:
+            transport = self.client.get_transport()
+            if transport is not None:  # wakes paramiko's reader thread now (see _quiet_reader)
+                with contextlib.suppress(OSError):
+                    transport.sock.shutdown(socket.SHUT_RDWR)  # type: ignore[union-attr]
             self.client.close()
             self.client = None
+
+
+IDLE_POLL = 5.0  # seconds: how often paramiko's reader thread wakes on a quiet connection
+
+
+def _quiet_reader(client: paramiko.SSHClient) -> None:
+    """paramiko's reader thread polls its socket every 0.1 s, for nothing but to notice a close;
+    on a pooled connection waiting idle that cost ~0.4 ms CPU per connection per second (60
+    idle connections: 26 ms/s). After the handshake (whose timeouts need the short poll), poll
+    every IDLE_POLL s; close() shuts the socket down, which wakes the thread at once."""
+    transport = client.get_transport()
+    if transport is not None:
+        with contextlib.suppress(OSError):
+            transport.sock.settimeout(IDLE_POLL)  # type: ignore[union-attr]
+
+
+def _size(n: int) -> str:
+    return f"{n // 2**20} MiB" if n % 2**20 == 0 else f"{n} bytes"
 
 
 def _drain(recv: object) -> bytes:
