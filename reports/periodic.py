@@ -354,7 +354,7 @@ def periodic_xlsx(data: dict[str, Any], lang: str) -> bytes:
                       p["recent_30"], p["rising"]],
          [[x["device"], x["port"], x["errors"], x["prev_errors"], x["before_30"], x["last_30"],
            "↑" if x["rising"] else ""] for x in data["ports"]]),
-        (p["changes"], [p["changes"], p["device"], p["check"], p["previous_period"], p["this_period"]],
+        (p["changes_sheet"], [p["changes"], p["device"], p["check"], p["previous_period"], p["this_period"]],
          [[p[f"{part}_short"], c["device"], c["check"],
            verdicts.get(c["then"], p["not_checked"]), verdicts[c["now"]]]
           for part in ("new", "cleared") for c in data["changes"][part]]),
