@@ -34,7 +34,9 @@ _env = Environment(loader=PackageLoader("reports", "templates"), autoescape=sele
                    trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
 
-def _num(v: float | None, unit: str = "", fmt: str = "{:.1f}") -> str:
+def _num(v: float | str | None, unit: str = "", fmt: str = "{:.1f}") -> str:
+    if isinstance(v, str):
+        return v
     return "-" if v is None else fmt.format(v) + unit
 
 
@@ -208,10 +210,8 @@ def _remediations(engine: Engine, since: float, until: float, tz: Any) -> list[d
                                      .where(cases_table.c.number == r.case_number)).first()
             outputs = json.loads(r.outputs or "{}")
             before, after = outputs.get("before") or {}, outputs.get("after") or {}
-            facts = [{"what": f"{name} used", "unit": "%",
-                      "before": (before.get(name) or {}).get("used_percent"),
-                      "after": (after.get(name) or {}).get("used_percent")}
-                     for name in sorted(set(before) | set(after)) if name.startswith("disk ")]
+            facts = [_fact(name, before.get(name) or {}, after.get(name) or {})
+                     for name in sorted(set(before) | set(after)) if name.startswith(("disk ", "jvm "))]
             out.append({
                 "at": datetime.fromtimestamp(r.started_at, UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M"),
                 "device": r.device, "playbook": r.playbook, "actor": r.actor, "result": r.result,
@@ -221,6 +221,17 @@ def _remediations(engine: Engine, since: float, until: float, tz: Any) -> list[d
                 "check_after": check and _result_at(conn, r.device, check, r.finished_at, before=False),
                 "facts": facts})
     return out
+
+
+def _fact(name: str, before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """One before/after fact of a playbook run: a root's disk use, or a JVM's process ids
+    (a restart changes them)."""
+    if name.startswith("disk "):
+        return {"what": f"{name} used", "unit": "%", "before": before.get("used_percent"),
+                "after": after.get("used_percent")}
+    def pids(x: dict[str, Any]) -> str | None:
+        return x.get("error") or " ".join(str(p) for p in x.get("pids") or []) or None
+    return {"what": f"{name} pids", "unit": "", "before": pids(before), "after": pids(after)}
 
 
 def _result_at(conn: Any, device: str, check: Any, at: float, before: bool) -> dict[str, Any] | None:

@@ -69,3 +69,20 @@ def test_new_and_cleared_exceptions() -> None:
     new, cleared = exception_changes(matrix, then)
     assert {(x["device"], x["check"]) for x in new} == {("a", "disk /"), ("b", "port_down GE1")}
     assert [(x["device"], x["check"], x["then"]) for x in cleared] == [("a", "disk /u01", "fail")]
+
+
+def test_remediation_before_after_in_words() -> None:
+    from reports.periodic import _fact, remediation_change
+
+    facts = [_fact("disk /u01", {"used_percent": 91.5, "free": 10}, {"used_percent": 60.25, "free": 99}),
+             _fact("jvm base_domain/ms1", {"pids": [123]}, {"pids": [456]}),
+             _fact("jvm base_domain/ms2", {"error": "no JVM"}, {"pids": []})]
+    r = {"check": "disk_used_percent /u01", "facts": facts,
+         "check_before": {"verdict": "fail", "value": 96.0, "unit": "%"},
+         "check_after": {"verdict": "pass", "value": 60.3, "unit": "%"}}
+    assert remediation_change(r, {"pass": "正常", "fail": "故障"}) == (
+        "disk_used_percent /u01: 故障 96% → 正常 60.3%; disk /u01 used: 91.5% → 60.25%; "
+        "jvm base_domain/ms1 pids: 123 → 456; jvm base_domain/ms2 pids: no JVM → -")
+    # a run without a case: the facts only; a check never inspected after: "-"
+    assert remediation_change({**r, "check": "", "facts": []}, {}) == ""
+    assert remediation_change({**r, "check_after": None, "facts": []}, {"fail": "fail"}).endswith("fail 96% → -")
