@@ -3,7 +3,7 @@ filesystems fill, an Oracle host (db01) whose tablespace grows, two switches of 
 upgraded, one not) with a port whose errors rise, an encoder behind them that drops out,
 breaches that open cases answered in time and late, engineers closing them, log clean-ups
 through the real playbook engine (on this machine, over a local shell) and a recorded
-inspection every working day. The previous half-year (2025H2) has a day every four weeks, so that
+inspection every working day. The previous half-year (2025H2) has a day every eight weeks, so that
 reports can compare with it. Used by the report tests (and usable by hand:
 python -m tests.history DIR)."""
 
@@ -29,8 +29,8 @@ from agent.model import CollectionError, CommandOutput, Sample, Target
 TZ = ZoneInfo("Asia/Shanghai")
 START = date(2026, 1, 1)
 DAYS = 181  # 2026H1
-PREVIOUS_START = date(2025, 7, 1)  # 2025H2: a day every four weeks (every day would double the build time)
-PREVIOUS_EVERY = 28
+PREVIOUS_START = date(2025, 7, 1)  # 2025H2: a day every eight weeks (every day would double the build time)
+PREVIOUS_EVERY = 56
 CLEANUP_EVERY = 30  # app01's /var/log peaks every 30 days (day 29, 59…): the logs are cleaned then
 
 INVENTORY = """\
@@ -84,7 +84,7 @@ class Synthetic:
                               {"used_percent": round(min(pct, 99.5), 2), "total": 10**11}, t))
             target.evidence.append(f"/dev/sd{path[-1]} ext4 100000000 {int(pct * 1e6)} 0 {path}")
         if name == "db01":  # the Oracle host: USERS grows 0.25 %/day, full two months after the half-year
-            for ts, pct in (("USERS", 40 + day * 0.25), ("SYSTEM", 62 + day * 0.005)):
+            for ts, pct in (("USERS", 40 + day * 0.25),):
                 out.append(Sample("oracle_tablespace", {"host": name, "sid": "ORCL", "tablespace": ts,
                                                         "contents": "PERMANENT", "instance": ts},
                                   {"used_percent": round(min(max(pct, 1.0), 99.5), 2)}, t))
@@ -92,9 +92,10 @@ class Synthetic:
         load = 35 + 30 * math.sin(day / 5 + len(name))
         mem = 50 + day * 0.05
         if target.kind == "switch":  # network devices: the cli collector's measurements
-            out.append(Sample("cli_cpu", {"host": name}, {"usage_percent": round(load / 2, 1)}, t))
-            out.append(Sample("cli_memory", {"host": name}, {"used_percent": round(mem - 10, 1)}, t))
-            if name == "sw-core-1":  # the ports of one switch are enough (and keep the build quick)
+            # the second switch is there for its asset record: fewer samples keep the build quick
+            if name == "sw-core-1":
+                out.append(Sample("cli_cpu", {"host": name}, {"usage_percent": round(load / 2, 1)}, t))
+                out.append(Sample("cli_memory", {"host": name}, {"used_percent": round(mem - 10, 1)}, t))
                 out += _ports(name, day, t)
             # both run the same model; only sw-core-1 is upgraded (day 100): a version drift
             firmware = "V200R021C00SPC100" if name == "sw-core-1" and day >= 100 else "V200R019C10SPC500"
@@ -125,7 +126,7 @@ def _ports(name: str, day: int, t: int) -> list[Sample]:
     for i, port in enumerate(("GE1/0/1", "GE1/0/2"), 1):
         errors = port_errors_total(name, port, day)
         out.append(Sample("interface", {"host": name, "ifIndex": str(i), "ifName": port}, {
-            "admin_status": "up", "oper_status": "up", "oper_state": "up", "in_errors": errors,
+            "in_errors": errors,
             "out_errors": 0, "in_discards": 0, "out_discards": 0,
             "in_errors_per_s": round((errors - port_errors_total(name, port, day - 1)) / 86400, 6)}, t))
     return out

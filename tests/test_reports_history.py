@@ -370,7 +370,7 @@ def test_changes_trends_remediations_and_recommendations(half_year: Path) -> Non
     assert data["summary"]["asset_changes"] == 1 and data["previous"]["asset_changes"] == 0
     # peaks: network devices too, each beside the previous period
     peaks = {(k["device"], k["metric"]): k for k in data["peaks"]}
-    for key in (("sw-core-1", "cli_cpu.usage_percent"), ("sw-core-2", "cli_memory.used_percent"),
+    for key in (("sw-core-1", "cli_cpu.usage_percent"), ("sw-core-1", "cli_memory.used_percent"),
                 ("enc-01", "device_health.cpu_percent"), ("db01", "cpu.usage_active")):
         assert key in peaks and peaks[key]["prev_peak"] is not None, key
     # port errors: the counter's increase over the half-year, from the last sample before it
