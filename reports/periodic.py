@@ -1,7 +1,8 @@
 """The periodic inspection report (定期巡检报告), e.g. every half year: cover, summary with the
-previous period beside it, per-device check matrix with evidence, trends with projections,
-fault cases with SLA, recommendations and a sign-off block. The data is gathered here,
-language-free and JSON-able (it is hashed and embedded); templates lay it out."""
+previous period beside it and what changed since, asset register, per-device check matrix
+with evidence, trends (periodic_trends), fault cases with SLA, remediations with
+before/after, recommendations (periodic_changes) and a sign-off block. The data is gathered
+here, language-free and JSON-able (it is hashed and embedded); templates lay it out."""
 
 from __future__ import annotations
 

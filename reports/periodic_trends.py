@@ -9,7 +9,7 @@ import json
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, and_, case, func, or_, select, text
 
 from agent.store.schema import rollups
 
@@ -42,55 +42,77 @@ def _days(first: date, last: date) -> list[str]:
     return [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
 
 
+def _any(pairs: list[tuple[str, str]]) -> Any:
+    """(measurement, field) is one of these."""
+    ro = rollups
+    return or_(*[and_(ro.c.measurement == m, ro.c.field == f) for m, f in pairs])
+
+
+def _in(first: date, last: date) -> tuple[Any, Any]:
+    return rollups.c.day >= first.isoformat(), rollups.c.day <= last.isoformat()
+
+
 def growth(engine: Engine, first: date, last: date, prev: tuple[date, date]) -> list[dict[str, Any]]:
     """Per series: last value, peak, least-squares growth per day over the period's last 30
-    days, days until full; the previous period's last value and peak beside them. The days
-    and daily maxima are kept for the charted series only."""
+    days, days until full; the previous period's last value and peak beside them. Three
+    scans of the rollups (the key leads with the day: each query reads every measurement's
+    rows of its days, so they are few). The days and daily maxima are kept for the charted
+    series only."""
     days = _days(first, last)
     recent = days[max(0, len(days) - 30)]
     ro = rollups
     x = func.julianday(ro.c.day) - func.julianday(days[0])  # day index in the period
+    y = ro.c.max
+    kind = _any([(m, f) for m, f, _, _ in GROWTH])
+    limits = {(m, f): (unit, limit) for m, f, unit, limit in GROWTH}
+    key = (ro.c.device, ro.c.measurement, ro.c.field, ro.c.series)
+    fit = ro.c.day >= recent
+
+    def when(cond: Any, v: Any) -> Any:
+        return case((cond, v), else_=None)  # NULLs: not counted, not summed
+
     out: list[dict[str, Any]] = []
     with engine.connect() as conn:
-        for measurement, field, unit, limit in GROWTH:
-            key = (ro.c.device, ro.c.series)
-            kind = (ro.c.measurement == measurement, ro.c.field == field)
-            where = (*kind, ro.c.day >= days[0], ro.c.day <= days[-1])
-            # SQLite: a bare column beside max() comes from the row holding the maximum
-            lasts = {(d, se): v for d, se, _, v in conn.execute(
-                select(*key, func.max(ro.c.day), ro.c.max).where(*where).group_by(*key))}
-            top = dict(((d, se), v) for d, se, v in conn.execute(
-                select(*key, func.max(ro.c.max)).where(*where).group_by(*key)))
-            fits = {(d, se): rest for d, se, *rest in conn.execute(
-                select(*key, func.count(), func.sum(x), func.sum(ro.c.max), func.sum(x * x),
-                       func.sum(x * ro.c.max)).where(*where, ro.c.day >= recent).group_by(*key))}
-            in_prev = (*kind, ro.c.day >= prev[0].isoformat(), ro.c.day <= prev[1].isoformat())
-            prev_lasts = {(d, se): v for d, se, _, v in conn.execute(
-                select(*key, func.max(ro.c.day), ro.c.max).where(*in_prev).group_by(*key))}
-            prev_top = {(d, se): v for d, se, v in conn.execute(
-                select(*key, func.max(ro.c.max)).where(*in_prev).group_by(*key))}
-            for (device, tags), last_value in sorted(lasts.items()):
-                slope = _slope(*fits.get((device, tags), (0, 0, 0, 0, 0)))
-                name = instance(json.loads(tags))
-                until_full = round((limit - last_value) / slope, 1) if slope and slope > 0 else None
-                prev_last, prev_peak = prev_lasts.get((device, tags)), prev_top.get((device, tags))
-                out.append({
-                    "device": device, "measurement": measurement, "series": name, "unit": unit,
-                    "limit": limit, "label": f"{device} {name}", "key": [measurement, field, tags],
-                    "last": last_value, "peak": top[(device, tags)],
-                    "growth_per_day": round(slope, 4) if slope is not None else None,
-                    "days_until_full": until_full,
-                    "prev_last": prev_last, "prev_peak": prev_peak,
-                    "change": None if prev_last is None else round(last_value - prev_last, 2)})
+        # SQLite: a bare column beside max() comes from the row holding the maximum
+        lasts = {tuple(k): v for *k, _, v in conn.execute(
+            select(*key, func.max(ro.c.day), ro.c.max).where(kind, *_in(first, last)).group_by(*key))}
+        prev_lasts = {tuple(k): v for *k, _, v in conn.execute(
+            select(*key, func.max(ro.c.day), ro.c.max).where(kind, *_in(*prev)).group_by(*key))}
+        now = ro.c.day >= first.isoformat()
+        stats = {tuple(k): rest for *k, rest in (
+            (*row[:4], row[4:]) for row in conn.execute(
+                select(*key, func.max(when(now, y)), func.max(when(~now, y)), func.count(when(fit, 1)),
+                       func.sum(when(fit, x)), func.sum(when(fit, y)), func.sum(when(fit, x * x)),
+                       func.sum(when(fit, x * y)))
+                .where(kind, *_in(min(first, prev[0]), max(last, prev[1]))).group_by(*key)))}
+        for k, last_value in sorted(lasts.items(), key=lambda kv: (kv[0][0], kv[0][3], kv[0][1])):
+            device, measurement, field, tags = k
+            top, prev_top, *sums = stats[k]
+            slope = _slope(*sums)
+            unit, limit = limits[(measurement, field)]
+            name = instance(json.loads(tags))
+            until_full = round((limit - last_value) / slope, 1) if slope and slope > 0 else None
+            prev_last = prev_lasts.get(k)
+            out.append({
+                "device": device, "measurement": measurement, "series": name, "unit": unit,
+                "limit": limit, "label": f"{device} {name}", "key": [measurement, field, tags],
+                "last": last_value, "peak": top,
+                "growth_per_day": round(slope, 4) if slope is not None else None,
+                "days_until_full": until_full,
+                "prev_last": prev_last, "prev_peak": prev_top if prev_last is not None else None,
+                "change": None if prev_last is None else round(last_value - prev_last, 2)})
         out.sort(key=lambda g: (g["days_until_full"] is None, g["days_until_full"] or 0, g["label"]))
-        for g in out[:CHARTS]:
-            measurement, field, tags = g.pop("key")
-            by_day = dict(conn.execute(select(ro.c.day, ro.c.max).where(
-                ro.c.device == g["device"], ro.c.measurement == measurement, ro.c.field == field,
-                ro.c.series == tags, ro.c.day >= days[0], ro.c.day <= days[-1])).all())
-            g.update(days=days, max=[by_day.get(d) for d in days])
+        charted = {(g["device"], *g.pop("key")): g for g in out[:CHARTS]}
         for g in out[CHARTS:]:
             del g["key"]
+        by_day: dict[tuple[str, ...], dict[str, float]] = {k: {} for k in charted}
+        if charted:  # one scan for all of them
+            for *k, day, v in conn.execute(select(*key, ro.c.day, ro.c.max).where(
+                    or_(*[and_(ro.c.device == d, ro.c.measurement == m, ro.c.field == f, ro.c.series == se)
+                          for d, m, f, se in charted]), *_in(first, last))):
+                by_day[tuple(k)][day] = v
+        for k, g in charted.items():
+            g.update(days=days, max=[by_day[k].get(d) for d in days])
     return out
 
 
@@ -104,40 +126,44 @@ def _slope(n: int, sx: float, sy: float, sxx: float, sxy: float) -> float | None
 
 def peaks(engine: Engine, first: date, last: date, prev: tuple[date, date]) -> list[dict[str, Any]]:
     """Per device and metric: the period's peak (over every series, e.g. a switch's boards),
-    its day and the average, with the previous period's peak beside it."""
+    its day and the average, with the previous period's peak beside it (two scans)."""
     ro = rollups
+    kind = _any([(m, f) for m, f, _, _ in PEAKS])
+    about = {(m, f): (unit, what) for m, f, unit, what in PEAKS}
+    key = (ro.c.device, ro.c.measurement, ro.c.field)
     out: list[dict[str, Any]] = []
     with engine.connect() as conn:
-        for measurement, field, unit, what in PEAKS:
-            kind = (ro.c.measurement == measurement, ro.c.field == field)
-            before = dict(conn.execute(select(ro.c.device, func.max(ro.c.max)).where(
-                *kind, ro.c.day >= prev[0].isoformat(), ro.c.day <= prev[1].isoformat())
-                .group_by(ro.c.device)).all())
-            q = (select(ro.c.device, func.max(ro.c.max), ro.c.day, func.sum(ro.c.sum), func.sum(ro.c.count))
-                 .where(*kind, ro.c.day >= first.isoformat(), ro.c.day <= last.isoformat())
-                 .group_by(ro.c.device).order_by(ro.c.device))
-            for device, peak, day, total, count in conn.execute(q):
-                p = before.get(device)
-                out.append({"device": device, "metric": f"{measurement}.{field}", "what": what, "unit": unit,
-                            "peak": round(peak, 2), "peak_day": day, "average": round(total / count, 2),
-                            "prev_peak": None if p is None else round(p, 2)})
+        before = {tuple(k): v for *k, v in conn.execute(
+            select(*key, func.max(ro.c.max)).where(kind, *_in(*prev)).group_by(*key))}
+        q = (select(*key, func.max(ro.c.max), ro.c.day, func.sum(ro.c.sum), func.sum(ro.c.count))
+             .where(kind, *_in(first, last)).group_by(*key).order_by(*key))
+        for device, measurement, field, peak, day, total, count in conn.execute(q):
+            p = before.get((device, measurement, field))
+            unit, what = about[(measurement, field)]
+            out.append({"device": device, "metric": f"{measurement}.{field}", "what": what, "unit": unit,
+                        "peak": round(peak, 2), "peak_day": day, "average": round(total / count, 2),
+                        "prev_peak": None if p is None else round(p, 2)})
     out.sort(key=lambda k: -k["peak"])
     return out
 
 
-# Daily increase of every interface counter: today's last value minus the previous day's
-# (the whole value after a reset, when it went down). The window reaches one day before
-# the previous period so that its first day has a base.
+# Daily increase of a port's lost frames: the four counters summed per day (a reboot resets
+# them together), today's total minus the previous day's (the whole total after a reset, when
+# it went down). The window reaches one day before the previous period so that its first
+# day has a base. Summing first halves the rows the window sorts.
 _PORT_SQL = text(f"""
-WITH d AS (
-  SELECT device, series, field, day, last,
-         lag(last) OVER (PARTITION BY device, series, field ORDER BY day) AS before
-  FROM rollups
+WITH s AS (
+  SELECT device, series, day, sum(last) AS total FROM rollups
   WHERE measurement = 'interface' AND field IN ({", ".join(f"'{f}'" for f in PORT_COUNTERS)})
     AND day >= :base AND day <= :last
+  GROUP BY device, series, day
+), d AS (
+  SELECT device, series, day, total,
+         lag(total) OVER (PARTITION BY device, series ORDER BY day) AS before
+  FROM s
 ), inc AS (
   SELECT device, series, day,
-         CASE WHEN before IS NULL THEN 0 WHEN last >= before THEN last - before ELSE last END AS n
+         CASE WHEN before IS NULL THEN 0 WHEN total >= before THEN total - before ELSE total END AS n
   FROM d
 )
 SELECT device, series,
