@@ -399,6 +399,14 @@ def test_changes_trends_remediations_and_recommendations(half_year: Path) -> Non
         assert r["check_before"]["verdict"] != "pass" and r["check_after"]["verdict"] == "pass"
         assert r["check_after"]["value"] < r["check_before"]["value"]
         assert r["facts"] and all(f["before"] is not None and f["after"] is not None for f in r["facts"])
+    annex = d / "trends.xlsx"  # the annex has every row of the new sections
+    run(d, "report", "periodic", "--period", "2026H1", "-f", "xlsx", "--lang", "en", "-o", str(annex))
+    sheets = xlsx_cells(annex)
+    port_rows = {(r[0], r[1]): r for r in sheets["Port errors"][1:]}
+    assert port_rows[("sw-core-1", "GE1/0/2")][2] == rising["errors"]
+    assert {(r[1], r[2]) for r in sheets["Changes"][1:]} == new | cleared
+    assert len(sheets["Remediations"]) == len(rem) + 1
+    assert all("→ pass" in r[7] for r in sheets["Remediations"][1:])
     md = run(d, "report", "periodic", "--period", "2026H1", "-f", "md", "--lang", "en").stdout
     first = rem[0]
     assert f"disk_used_percent /var/log: warn {first['check_before']['value']:g}%" in md
