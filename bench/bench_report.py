@@ -1,5 +1,8 @@
 """Periodic report time: 500 devices × 30 checks × 182 days of history in the store → the
 periodic report as PDF (WeasyPrint), beside a plain Jinja2 → HTML render of the same data.
+Every 10th device is a switch with 24 ports of interface counters (the port-errors table)
+and cli_cpu/cli_memory instead of cpu/mem. The store holds the period only: the previous
+period's queries find nothing.
 The history is written straight into the store (the pipeline's path is tested elsewhere);
 the timed part is gathering + rendering, as `xunjian report periodic` does it.
 
@@ -26,6 +29,8 @@ from reports.periodic import periodic_data, periodic_html
 from reports.render import render
 
 TZ = ZoneInfo("Asia/Shanghai")
+SWITCH_EVERY = 10  # every 10th device is a switch with PORTS ports (interface rollups)
+PORTS = 24
 
 
 def fill(engine, devices: int, checks: int, days: int, first: date) -> None:  # type: ignore[no-untyped-def]
@@ -54,11 +59,21 @@ def fill(engine, devices: int, checks: int, days: int, first: date) -> None:  # 
                     roll.append({"day": d.isoformat(), "device": f"dev{i:04d}", "measurement": "disk",
                                  "field": "used_percent", "series": json.dumps({"fstype": "ext4", "path": path}),
                                  "min": pct, "max": pct, "sum": pct, "count": 1, "last": pct, "last_time": 0})
-                for m, f in (("cpu", "usage_active"), ("mem", "used_percent")):
+                switch = i % SWITCH_EVERY == 0
+                for m, f in (("cli_cpu", "usage_percent"), ("cli_memory", "used_percent")) if switch else \
+                        (("cpu", "usage_active"), ("mem", "used_percent")):
                     v = rnd.random() * 100
                     roll.append({"day": d.isoformat(), "device": f"dev{i:04d}", "measurement": m, "field": f,
                                  "series": "{}", "min": v, "max": v, "sum": v, "count": 1, "last": v,
                                  "last_time": 0})
+                if switch:  # interface counters (cumulative) of every port: the port-errors table
+                    for port in range(PORTS):
+                        series = json.dumps({"ifIndex": str(port + 1), "ifName": f"GE1/0/{port + 1}"})
+                        for f in ("in_errors", "out_errors", "in_discards", "out_discards"):
+                            v = float(day * (port % 3) * (1 + i % 7))
+                            roll.append({"day": d.isoformat(), "device": f"dev{i:04d}", "measurement": "interface",
+                                         "field": f, "series": series, "min": v, "max": v, "sum": v, "count": 1,
+                                         "last": v, "last_time": 0})
             conn.execute(insert(rollups), roll)
 
 
@@ -73,7 +88,7 @@ def main() -> None:
         t0 = time.perf_counter()
         fill(engine, devices, checks, days, first)
         fill_s = time.perf_counter() - t0
-        inv = [{"name": f"dev{i:04d}", "kind": "server", "address": f"10.0.{i // 250}.{i % 250}",
+        inv = [{"name": f"dev{i:04d}", "kind": "switch" if i % SWITCH_EVERY == 0 else "server", "address": f"10.0.{i // 250}.{i % 250}",
                 "groups": [], "site": ""} for i in range(devices)]
         with timed() as gather:
             data = periodic_data(engine, first, last, TZ, inv, {"customer": "bench", "number": "XJ-1"})
@@ -82,8 +97,9 @@ def main() -> None:
         with timed() as pdf:
             out = render("periodic", data, "pdf", "zh-CN")
     print(section("Periodic report", [
-        f"{devices} devices × {checks} checks × {days} days ({devices * checks * days:,} recorded results; "
-        f"written in {fill_s:.0f} s, not timed).", "",
+        f"{devices} devices × {checks} checks × {days} days ({devices * checks * days:,} recorded results, "
+        f"{len(data['growth']):,} growth series, {devices // SWITCH_EVERY} switches × {PORTS} ports of interface "
+        f"counters; written in {fill_s:.0f} s, not timed).", "",
         "| step | wall s |", "|---|---|",
         f"| gather the data from the store | {gather.wall:.1f} |",
         f"| plain Jinja2 → HTML (with charts) | {html.wall:.1f} |",

@@ -12,21 +12,19 @@ from docx.shared import Cm
 from reports.docx import cover, cover_rows, mono, new_document, sign_off, table, to_bytes
 from reports.docx_monthly import rate
 from reports.i18n import LABELS
-from reports.periodic import SHOWN, SYMBOLS
-
-
-def matrix_text(data: dict[str, Any], kind: str, cols: list[str]) -> str:
-    """One line per device, one character per check: as in the PDF (a table of thousands of cells
-    is unreadable on paper)."""
-    names = [d["name"] for d in data["devices"] if d["kind"] == kind]
-    width = max(len(n) for n in names) + 2
-    lines = []
-    for i, name in enumerate(names):
-        if i % 50 == 0:
-            lines.append(" " * width + "".join(str((j + 1) % 10) for j in range(len(cols))))
-        row = data["grid"].get(name, {})
-        lines.append(name.ljust(width) + "".join(SYMBOLS[row[c]] if row.get(c) else "·" for c in cols))
-    return "\n".join(lines)
+from reports.periodic import (
+    NO_CHECK,
+    SHOWN,
+    SYMBOLS,
+    advice,
+    asset_label,
+    growth_row,
+    matrix_text,
+    peak_row,
+    port_row,
+    remediation_change,
+    summary_charts,
+)
 
 
 def _more(doc: Any, rows: list[Any], p: dict[str, str]) -> None:
@@ -58,12 +56,27 @@ def periodic_docx(data: dict[str, Any], lang: str) -> bytes:
         [p["pass_rate"], rate(s["pass_rate"]), rate(prev["pass_rate"])],
         [f"{p['cases']} (L1/L2/L3)", levels(s), levels(prev)],
         [p["response_on_time"], rate(s["response_on_time"]), rate(prev["response_on_time"])],
-        [p["repair_on_time"], rate(s["repair_on_time"]), rate(prev["repair_on_time"])]])
+        [p["repair_on_time"], rate(s["repair_on_time"]), rate(prev["repair_on_time"])],
+        [p["asset_changes"], s["asset_changes"], prev["asset_changes"]]])
+    doc.add_heading(p["changes"], level=2)
+    changes = data["changes"]
+    doc.add_paragraph(p["changes_counts"].format(new=len(changes["new"]), cleared=len(changes["cleared"]),
+                                                 assets=s["asset_changes"]))
+    for part in ("new", "cleared"):
+        doc.add_heading(p[f"changes_{part}"], level=3)
+        if changes[part]:
+            table(doc, [p["device"], p["check"], p["previous_period"], p["this_period"]],
+                  [[x["device"], x["check"], verdicts[x["then"]] if x["then"] else p["not_checked"],
+                    verdicts[x["now"]]] for x in changes[part][:SHOWN]], 8)
+            _more(doc, changes[part], p)
+        else:
+            doc.add_paragraph(p["none"])
     doc.add_heading(p["assets"], level=2)
     if data["assets"]:
-        table(doc, [p["device"], p["model"], p["serial"], p["hardware"], p["firmware"], p["software"]],
-              [[a["device"], a.get("model") or "", a.get("serial") or "", a.get("hardware_rev") or "",
-                a.get("firmware_rev") or "", a.get("software_rev") or ""] for a in data["assets"][:SHOWN]], 8)
+        keys = data["asset_columns"]
+        table(doc, [p["device"], *[asset_label(p, k) for k in keys]],
+              [[a["device"], *["" if a.get(k) is None else str(a[k]) for k in keys]]
+               for a in data["assets"][:SHOWN]], 7)
         _more(doc, data["assets"], p)
     else:
         doc.add_paragraph(p["no_data"])
@@ -77,7 +90,8 @@ def periodic_docx(data: dict[str, Any], lang: str) -> bytes:
         doc.add_paragraph(p["no_data"])
 
     doc.add_heading(f"2 {p['matrix']}", level=1)
-    doc.add_paragraph(p["legend"])
+    doc.add_paragraph("  ".join(f"{g} {verdicts[v]}" for v, g in SYMBOLS.items())
+                      + f"  {NO_CHECK} {p['no_check']}. {p['legend']}")
     for kind, cols in data["columns"].items():
         doc.add_heading(kind or "—", level=2)
         mono(doc, matrix_text(data, kind, cols))
@@ -103,21 +117,30 @@ def periodic_docx(data: dict[str, Any], lang: str) -> bytes:
     for label in data["charts"]:
         doc.add_picture(BytesIO(chart_for(by_label[label], lang)), width=Cm(16.5))
     if data["growth"]:
-        table(doc, [p["device"], p["series"], p["last_value"], p["peak"], p["per_day"], p["until_full"]],
-              [[g["device"], g["series"], f"{g['last']:.1f}{g['unit']}", f"{g['peak']:.1f}{g['unit']}",
-                "—" if g["growth_per_day"] is None else f"{g['growth_per_day']:+.3f}",
-                "—" if g["days_until_full"] is None else g["days_until_full"]]
-               for g in data["growth"][:SHOWN]], 8)
+        table(doc, [p["device"], p["series"], p["last_value"], p["peak"], p["per_day"], p["until_full"],
+                    p["prev_peak"], p["change"]],
+              [["—" if c is None else c for c in growth_row(g)] for g in data["growth"][:SHOWN]], 8)
         _more(doc, data["growth"], p)
     else:
         doc.add_paragraph(p["no_data"])
+    bars = dict(summary_charts(data, lang))
     doc.add_heading(p["peaks"], level=2)
+    for title in (p["cpu_peaks"], p["memory_peaks"]):
+        if title in bars:
+            doc.add_picture(BytesIO(bars[title]), width=Cm(16.5))
     if data["peaks"]:
-        table(doc, [p["device"], p["metric"], p["peak"], p["peak_day"], p["average"]],
-              [[k["device"], k["metric"], f"{k['peak']}{k['unit']}", k["peak_day"],
-                f"{k['average']}{k['unit']}"]
-               for k in data["peaks"][:SHOWN]], 8)
+        table(doc, [p["device"], p["metric"], p["peak"], p["peak_day"], p["average"], p["prev_peak"]],
+              [peak_row(k) for k in data["peaks"][:SHOWN]], 8)
         _more(doc, data["peaks"], p)
+    else:
+        doc.add_paragraph(p["no_data"])
+    doc.add_heading(p["ports"], level=2)
+    if p["ports"] in bars:
+        doc.add_picture(BytesIO(bars[p["ports"]]), width=Cm(16.5))
+    if data["ports"]:
+        table(doc, [p["device"], p["port"], p["port_errors"], p["prev_errors"], p["last_30"], p["rising"]],
+              [port_row(x) for x in data["ports"][:SHOWN]], 8)
+        _more(doc, data["ports"], p)
     else:
         doc.add_paragraph(p["no_data"])
 
@@ -135,9 +158,10 @@ def periodic_docx(data: dict[str, Any], lang: str) -> bytes:
         doc.add_paragraph(p["no_data"])
     doc.add_heading(p["remediations"], level=2)
     if data["remediations"]:
-        table(doc, [p["at"], p["device"], p["playbook"], p["actor"], p["result"], p["freed"], t["case"]],
-              [[r["at"], r["device"], r["playbook"], r["actor"], r["result"], r["bytes_freed"], r["case"]]
-               for r in data["remediations"][:SHOWN]], 8)
+        table(doc, [p["at"], p["device"], p["playbook"], p["actor"], p["result"], p["freed"], t["case"],
+                    p["before_after"]],
+              [[r["at"], r["device"], r["playbook"], r["actor"], r["result"], r["bytes_freed"], r["case"],
+                remediation_change(r, verdicts)] for r in data["remediations"][:SHOWN]], 7)
         _more(doc, data["remediations"], p)
     else:
         doc.add_paragraph(p["no_data"])
@@ -145,7 +169,7 @@ def periodic_docx(data: dict[str, Any], lang: str) -> bytes:
     doc.add_heading(f"5 {p['recommendations']}", level=1)
     if data["recommendations"]:
         for r in data["recommendations"][:SHOWN]:
-            doc.add_paragraph(p[r["kind"]].format(**r), style="List Number")
+            doc.add_paragraph(advice(r, p), style="List Number")
         _more(doc, data["recommendations"], p)
     else:
         doc.add_paragraph(p["no_recommendations"])

@@ -1,7 +1,8 @@
 """The periodic inspection report (定期巡检报告), e.g. every half year: cover, summary with the
-previous period beside it, per-device check matrix with evidence, trends with projections,
-fault cases with SLA, recommendations and a sign-off block. The data is gathered here,
-language-free and JSON-able (it is hashed and embedded); templates lay it out."""
+previous period beside it and what changed since, asset register, per-device check matrix
+with evidence, trends (periodic_trends), fault cases with SLA, remediations with
+before/after, recommendations (periodic_changes) and a sign-off block. The data is gathered
+here, language-free and JSON-able (it is hashed and embedded); templates lay it out."""
 
 from __future__ import annotations
 
@@ -11,38 +12,102 @@ from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import Engine, case, func, select
 
 from agent.cases.queries import list_cases
 from agent.store.assets import asset_history, list_assets
-from agent.store.schema import inspection_results, inspection_runs, playbook_runs, rollups
+from agent.store.schema import cases as cases_table
+from agent.store.schema import inspection_results, inspection_runs, playbook_runs
+from reports import periodic_trends as trends
 from reports.fault import sla_state
 from reports.i18n import LABELS
 from reports.ledger import period_bounds
+from reports.periodic_changes import (
+    end_of,
+    exception_changes,
+    latest_verdicts,
+    recommendations,
+    version_drift,
+)
+from reports.templating import ENV
 
-_env = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(["html.j2"]),
-                   trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-_env.filters["growth_row"] = lambda g: [
-    g["device"], g["series"], f"{g['last']:.1f}{g['unit']}", f"{g['peak']:.1f}{g['unit']}",
-    None if g["growth_per_day"] is None else f"{g['growth_per_day']:+.3f}", g["days_until_full"]]
-_env.filters["peak_row"] = lambda k: [k["device"], k["metric"], f"{k['peak']}{k['unit']}", k["peak_day"],
-                                      f"{k['average']}{k['unit']}"]
+_env = ENV  # the contractor's override directory first, the package's templates second
+
+
+def _num(v: float | str | None, unit: str = "", fmt: str = "{:.1f}") -> str:
+    if isinstance(v, str):
+        return v
+    return "-" if v is None else fmt.format(v) + unit
+
+
+def growth_row(g: dict[str, Any]) -> list[Any]:
+    u = g["unit"]
+    return [g["device"], g["series"], _num(g["last"], u), _num(g["peak"], u),
+            None if g["growth_per_day"] is None else f"{g['growth_per_day']:+.3f}", g["days_until_full"],
+            _num(g.get("prev_peak"), u), _num(g.get("change"), u, "{:+.1f}")]
+
+
+def peak_row(k: dict[str, Any]) -> list[Any]:
+    return [k["device"], k["metric"], f"{k['peak']}{k['unit']}", k["peak_day"], f"{k['average']}{k['unit']}",
+            _num(k.get("prev_peak"), k["unit"], "{}")]
+
+
+def port_row(p: dict[str, Any]) -> list[Any]:
+    return [p["device"], p["port"], p["errors"], p["prev_errors"], f"{p['before_30']} → {p['last_30']}",
+            "↑" if p["rising"] else ""]
+
+
+def remediation_change(r: dict[str, Any], verdicts: dict[str, str]) -> str:
+    """The check before → after (verdict and value), then the facts the playbook recorded."""
+    parts = []
+    if r["check"]:
+        def one(x: dict[str, Any] | None) -> str:
+            if not x:
+                return "-"
+            value = "" if x["value"] is None else f" {x['value']:g}{x['unit']}"
+            return f"{verdicts.get(x['verdict'], x['verdict'])}{value}"
+        parts.append(f"{r['check']}: {one(r['check_before'])} → {one(r['check_after'])}")
+    for f in r["facts"]:
+        before, after = _num(f["before"], f["unit"], "{:g}"), _num(f["after"], f["unit"], "{:g}")
+        parts.append(f"{f['what']}: {before} → {after}")
+    return "; ".join(parts)
+
+
+_env.filters["growth_row"] = growth_row
+_env.filters["peak_row"] = peak_row
+_env.filters["port_row"] = port_row
 
 VERDICTS = ("pass", "warn", "fail", "not collected")
 WORST = ("fail", "not collected", "warn", "pass")
-# ASCII: the matrix is monospace text, where ✓/✗ may take two columns in a CJK font.
-SYMBOLS = {"pass": ".", "warn": "!", "fail": "X", "not collected": "?"}
+# ASCII: the matrix is monospace text, where ✓/✗ may take two columns in a CJK font; a pass
+# and "no such check" must not look alike ('.' and '·' did).
+SYMBOLS = {"pass": "+", "warn": "!", "fail": "X", "not collected": "?"}
+NO_CHECK = "-"
 SHOWN = 100  # rows of a long table in the PDF/HTML/DOCX, most urgent first; everything is in the XLSX
-# (measurement, field, unit, limit): metrics whose growth is projected to a limit
-GROWTH = (("disk", "used_percent", "%", 100.0), ("oracle_tablespace", "used_percent", "%", 100.0))
-PEAKS = (("cpu", "usage_active", "%"), ("mem", "used_percent", "%"), ("system", "load1", ""))
-FULL_WITHIN_DAYS = 90
-CHARTS = 8  # charts for the fastest-growing series; the rest are in tables
+CHARTS = trends.CHARTS
+PEAK_CHART = 10  # devices in each CPU / memory peak chart
+# asset fields shown first, in this order; every other field follows, sorted
+ASSET_ORDER = ("kind", "model", "serial", "hardware_rev", "firmware_rev", "software_rev")
 
 
 def parse_period(text: str) -> tuple[date, date]:
     """2026H1, 2026H2, 2026Q3, 2026-11, or 2026 → first and last day."""
+    first, months = _period_start(text)
+    return first, _add_months(first, months) - timedelta(days=1)
+
+
+def previous_period(text: str) -> tuple[date, date]:
+    """The calendar period before: 2026H1 → 2025H2, 2026Q1 → 2025Q4, 2026-03 → 2026-02."""
+    first, months = _period_start(text)
+    return _add_months(first, -months), first - timedelta(days=1)
+
+
+def _add_months(d: date, n: int) -> date:
+    m = d.year * 12 + d.month - 1 + n
+    return date(m // 12, m % 12 + 1, 1)
+
+
+def _period_start(text: str) -> tuple[date, int]:
     m = re.fullmatch(r"(\d{4})(?:(H[12])|(Q[1-4])|-(\d{2}))?", text.strip())
     if m is None:
         raise ValueError(f"a period like 2026H1, 2026Q3, 2026-11 or 2026, got {text!r}")
@@ -57,10 +122,7 @@ def parse_period(text: str) -> tuple[date, date]:
             raise ValueError(f"no month {first_month} in {text!r}")
     else:
         first_month, months = 1, 12
-    first = date(year, first_month, 1)
-    end_month = first_month + months
-    nxt = date(year + (end_month - 1) // 12, (end_month - 1) % 12 + 1, 1)
-    return first, nxt - timedelta(days=1)
+    return date(year, first_month, 1), months
 
 
 def _summary(engine: Engine, since: float, until: float, now: float,
@@ -131,98 +193,78 @@ def _matrix(engine: Engine, since: float, until: float, tz: Any) -> dict[str, li
     return dict(out)
 
 
-def _instance(tags: dict[str, str]) -> str:
-    """What a series is about, for people: a filesystem's path, a tablespace's name…"""
-    for key in ("path", "tablespace", "name", "interface"):
-        if key in tags:
-            return f"{tags['con_name']} {tags[key]}" if tags.get("con_name") else tags[key]
-    return " ".join(str(v) for v in tags.values())
-
-
-def _trends(engine: Engine, first: date, last: date) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Growth (last value, peak, least-squares growth per day over the period's last 30 days,
-    days until full) and peaks per device, aggregated in SQL over the daily rollups: half a
-    year of 500 devices is hundreds of thousands of rows. The days of the period and the
-    daily maxima are kept for the charted series only."""
-    days = [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
-    recent = days[max(0, len(days) - 30)]
-    ro = rollups
-    x = func.julianday(ro.c.day) - func.julianday(days[0])  # day index in the period
-    growth: list[dict[str, Any]] = []
-    peaks: list[dict[str, Any]] = []
-    with engine.connect() as conn:
-        for measurement, field, unit, limit in GROWTH:
-            where = (ro.c.measurement == measurement, ro.c.field == field, ro.c.day >= days[0],
-                     ro.c.day <= days[-1])
-            key = (ro.c.device, ro.c.series)
-            # SQLite: a bare column beside max() comes from the row holding the maximum
-            lasts = {(d, se): v for d, se, _, v in conn.execute(
-                select(*key, func.max(ro.c.day), ro.c.max).where(*where).group_by(*key))}
-            top = dict(((d, se), v) for d, se, v in conn.execute(
-                select(*key, func.max(ro.c.max)).where(*where).group_by(*key)))
-            fits = {(d, se): rest for d, se, *rest in conn.execute(
-                select(*key, func.count(), func.sum(x), func.sum(ro.c.max), func.sum(x * x),
-                       func.sum(x * ro.c.max)).where(*where, ro.c.day >= recent).group_by(*key))}
-            for (device, tags), last_value in sorted(lasts.items()):
-                slope = _slope(*fits.get((device, tags), (0, 0, 0, 0, 0)))
-                instance = _instance(json.loads(tags))
-                until_full = round((limit - last_value) / slope, 1) if slope and slope > 0 else None
-                growth.append({
-                    "device": device, "measurement": measurement, "series": instance, "unit": unit,
-                    "limit": limit, "label": f"{device} {instance}", "key": [measurement, field, tags],
-                    "last": last_value, "peak": top[(device, tags)],
-                    "growth_per_day": round(slope, 4) if slope is not None else None,
-                    "days_until_full": until_full})
-        for measurement, field, unit in PEAKS:
-            q = (select(ro.c.device, func.max(ro.c.max), ro.c.day, func.sum(ro.c.sum), func.sum(ro.c.count))
-                 .where(ro.c.measurement == measurement, ro.c.field == field, ro.c.day >= days[0],
-                        ro.c.day <= days[-1]).group_by(ro.c.device).order_by(ro.c.device))
-            for device, peak, day, total, count in conn.execute(q):
-                peaks.append({"device": device, "metric": f"{measurement}.{field}", "unit": unit,
-                              "peak": round(peak, 2), "peak_day": day, "average": round(total / count, 2)})
-        growth.sort(key=lambda g: (g["days_until_full"] is None, g["days_until_full"] or 0, g["label"]))
-        for g in growth[:CHARTS]:
-            measurement, field, tags = g.pop("key")
-            by_day = dict(conn.execute(select(ro.c.day, ro.c.max).where(
-                ro.c.device == g["device"], ro.c.measurement == measurement, ro.c.field == field,
-                ro.c.series == tags, ro.c.day >= days[0], ro.c.day <= days[-1])).all())
-            g.update(days=days, max=[by_day.get(d) for d in days])
-        for g in growth[CHARTS:]:
-            del g["key"]
-    return growth, peaks
-
-
-def _slope(n: int, sx: float, sy: float, sxx: float, sxy: float) -> float | None:
-    """Least-squares growth per day from the sums."""
-    if n < 3:
-        return None
-    den = n * sxx - sx * sx
-    return (n * sxy - sx * sy) / den if den else None
-
-
 def _remediations(engine: Engine, since: float, until: float, tz: Any) -> list[dict[str, Any]]:
-    """Playbooks applied in the period (plans are not remediations), with what they freed."""
+    """Playbooks applied in the period (plans are not remediations), each with what changed:
+    the case's check at the last inspection before the run and the first one after it
+    (verdict and value), and the facts the playbook recorded before and after (disk use of
+    the roots it cleaned, bytes freed)."""
     q = (select(playbook_runs).where(playbook_runs.c.started_at >= since, playbook_runs.c.started_at < until,
                                      playbook_runs.c.mode == "apply")
          .order_by(playbook_runs.c.started_at))
+    out = []
     with engine.connect() as conn:
-        return [{"at": datetime.fromtimestamp(r.started_at, UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-                 "device": r.device, "playbook": r.playbook, "actor": r.actor, "result": r.result,
-                 "bytes_freed": r.bytes_freed, "case": r.case_number or "", "message": r.message[:200]}
-                for r in conn.execute(q)]
+        for r in conn.execute(q).all():
+            check = None
+            if r.case_number:
+                check = conn.execute(select(cases_table.c.check_name, cases_table.c.instance)
+                                     .where(cases_table.c.number == r.case_number)).first()
+            outputs = json.loads(r.outputs or "{}")
+            before, after = outputs.get("before") or {}, outputs.get("after") or {}
+            facts = [_fact(name, before.get(name) or {}, after.get(name) or {})
+                     for name in sorted(set(before) | set(after)) if name.startswith(("disk ", "jvm "))]
+            out.append({
+                "at": datetime.fromtimestamp(r.started_at, UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+                "device": r.device, "playbook": r.playbook, "actor": r.actor, "result": r.result,
+                "bytes_freed": r.bytes_freed, "case": r.case_number or "", "message": r.message[:200],
+                "check": f"{check[0]} {check[1]}".strip() if check else "",
+                "check_before": check and _result_at(conn, r.device, check, r.started_at, before=True),
+                "check_after": check and _result_at(conn, r.device, check, r.finished_at, before=False),
+                "facts": facts})
+    return out
+
+
+def _fact(name: str, before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """One before/after fact of a playbook run: a root's disk use, or a JVM's process ids
+    (a restart changes them)."""
+    if name.startswith("disk "):
+        return {"what": f"{name} used", "unit": "%", "before": before.get("used_percent"),
+                "after": after.get("used_percent")}
+    def pids(x: dict[str, Any]) -> str | None:
+        return x.get("error") or " ".join(str(p) for p in x.get("pids") or []) or None
+    return {"what": f"{name} pids", "unit": "", "before": pids(before), "after": pids(after)}
+
+
+def _result_at(conn: Any, device: str, check: Any, at: float, before: bool) -> dict[str, Any] | None:
+    """The check's result at the last inspection before `at`, or the first one after it
+    (among the nearest 10 runs: by run, which the results' index serves)."""
+    r, runs = inspection_results, inspection_runs
+    near = runs.c.started_at <= at if before else runs.c.started_at >= at
+    ids = list(conn.execute(select(runs.c.id).where(near).limit(10)
+                            .order_by(runs.c.started_at.desc() if before else runs.c.started_at)).scalars())
+    rows = {row.run_id: row for row in conn.execute(
+        select(r.c.run_id, r.c.verdict, r.c.value, r.c.unit).where(
+            r.c.run_id.in_(ids), r.c.device == device, r.c.check_name == check[0], r.c.instance == check[1]))}
+    row = next((rows[i] for i in ids if i in rows), None)
+    return {"verdict": row.verdict, "value": row.value, "unit": row.unit} if row else None
 
 
 def periodic_data(engine: Engine, first: date, last: date, tz: Any, devices: list[dict[str, Any]],
-                  cover: dict[str, str], now: float | None = None) -> dict[str, Any]:
+                  cover: dict[str, str], now: float | None = None,
+                  previous: tuple[date, date] | None = None) -> dict[str, Any]:
+    """Everything the report shows. `previous` is the period compared with: the calendar period
+    before for --period (previous_period), else the same number of days before."""
     now = now if now is not None else datetime.now(UTC).timestamp()
     since, until = period_bounds(first, last, tz)
     length = last - first + timedelta(days=1)
-    prev_first, prev_last = first - length, first - timedelta(days=1)
+    prev_first, prev_last = previous or (first - length, first - timedelta(days=1))
     p_since, p_until = period_bounds(prev_first, prev_last, tz)
+    prev = (prev_first, prev_last)
     matrix = _matrix(engine, since, until, tz)
     summary = _summary(engine, since, until, now, matrix)
-    previous = _summary(engine, p_since, p_until, now)
-    growth, peaks = _trends(engine, first, last)
+    previous_summary = _summary(engine, p_since, p_until, now)
+    growth = trends.growth(engine, first, last, prev)
+    peaks = trends.peaks(engine, first, last, prev)
+    ports = trends.port_errors(engine, first, last, prev)
 
     def when(ts: float | None) -> str:
         return datetime.fromtimestamp(ts, UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M") if ts else "—"
@@ -233,24 +275,13 @@ def periodic_data(engine: Engine, first: date, last: date, tz: Any, devices: lis
               "repaired": when(c.resolved_at), "response_sla": sla_state(c, "response", now),
               "repair_sla": sla_state(c, "repair", now), "cause": c.cause, "handling": c.handling}
              for c in list_cases(engine, "all", since=since, until=until) if not c.suppressed_by]
-    recommendations = []
-    for g in growth:
-        if g["days_until_full"] is not None and g["days_until_full"] <= FULL_WITHIN_DAYS:
-            recommendations.append({"kind": "full_soon", "device": g["device"], "subject": g["series"],
-                                    "days": g["days_until_full"], "growth": g["growth_per_day"]})
-    for device, cells in matrix.items():
-        for cell in cells:
-            bad = cell["counts"]["fail"] + cell["counts"]["not collected"]
-            if bad and bad >= 0.2 * sum(cell["counts"].values()):
-                recommendations.append({"kind": "often_failing", "device": device, "subject": cell["check"],
-                                        "count": bad, "of": sum(cell["counts"].values())})
     kinds = Counter(d["kind"] for d in devices)
+    kind_of = {d["name"]: d["kind"] for d in devices}
     # The matrix people read: devices × checks, the worst latest verdict over a check's
     # instances; details only where something is not a pass (the rest is in the XLSX).
     grid: dict[str, dict[str, str]] = {}
     columns: dict[str, set[str]] = defaultdict(set)
     exceptions = []
-    kind_of = {d["name"]: d["kind"] for d in devices}
     for device, cells in matrix.items():
         row: dict[str, str] = {}
         for cell in cells:
@@ -263,22 +294,49 @@ def periodic_data(engine: Engine, first: date, last: date, tz: Any, devices: lis
                 exceptions.append({"device": device, **cell})
         grid[device] = row
     exceptions.sort(key=lambda e: WORST.index(e.get("last", "not collected")))  # the worst first: capped
-    peaks.sort(key=lambda k: -k["peak"])
+    then = latest_verdicts(engine, *period_bounds(*end_of(prev_first, prev_last), tz))
+    new, cleared = exception_changes(matrix, then)
+    assets = [{"device": a["device"], "kind": kind_of[a["device"]],
+               **{k: v for k, v in a.items() if k not in ("device", "kind", "first_seen", "updated_at")}}
+              for a in list_assets(engine) if a["device"] in kind_of]
+    asset_changes = [{**c, "at": when(c["at"])} for c in asset_history(engine, None, since, until)]
+    drift = version_drift(assets)
+    summary["asset_changes"] = len(asset_changes)
+    previous_summary["asset_changes"] = len(asset_history(engine, None, p_since, p_until))
     return {
         "report": "periodic", "timezone": str(tz), "cover": cover,
         "period": {"from": first.isoformat(), "to": last.isoformat()},
         "previous_period": {"from": prev_first.isoformat(), "to": prev_last.isoformat()},
         "devices_by_kind": dict(sorted(kinds.items())), "devices": devices,
-        "summary": summary, "previous": previous, "matrix": matrix, "grid": grid,
+        "summary": summary, "previous": previous_summary,
+        "changes": {"new": new, "cleared": cleared},
+        "matrix": matrix, "grid": grid,
         "columns": {k: sorted(v) for k, v in sorted(columns.items())}, "exceptions": exceptions,
         "growth": growth, "charts": [g["label"] for g in growth[:CHARTS]], "peaks": peaks,
-        "cases": cases, "recommendations": recommendations,
+        "ports": ports, "cases": cases,
+        "recommendations": recommendations(growth, matrix, ports, drift),
         "remediations": _remediations(engine, since, until, tz),
-        "assets": [{k: v for k, v in a.items() if k not in ("first_seen", "updated_at")}
-                   for a in list_assets(engine) if a["device"] in {d["name"] for d in devices}],
-        "asset_changes": [{**c, "at": when(c["at"])} for c in asset_history(engine, None, since, until)],
+        "assets": assets, "asset_columns": asset_columns(assets), "version_drift": drift,
+        "asset_changes": asset_changes,
         "generated": when(now),
     }
+
+
+def asset_columns(assets: list[dict[str, Any]]) -> list[str]:
+    """Every field any asset has (collectors add fields; none is hard-coded here), the usual ones first."""
+    keys = {k for a in assets for k in a} - {"device"}
+    return [k for k in ASSET_ORDER if k in keys] + sorted(keys - set(ASSET_ORDER))
+
+
+def asset_label(p: dict[str, str], key: str) -> str:
+    return p.get(f"asset_{key}", key)
+
+
+def advice(r: dict[str, Any], p: dict[str, str]) -> str:
+    """A recommendation in words (an asset field by its label)."""
+    if r["kind"] == "version_drift":
+        r = {**r, "subject": asset_label(p, r["subject"])}
+    return p[r["kind"]].format(**r)
 
 
 def periodic_xlsx(data: dict[str, Any], lang: str) -> bytes:
@@ -296,11 +354,21 @@ def periodic_xlsx(data: dict[str, Any], lang: str) -> bytes:
          [[device, c["check"], verdicts.get(c.get("last", ""), ""), *[c["counts"][v] for v in VERDICTS],
            c.get("value"), c.get("threshold", ""), c.get("evidence", "")]
           for device, cells in data["matrix"].items() for c in cells]),
-        (p["growth"], [p["device"], p["series"], p["last_value"], p["peak"], p["per_day"], p["until_full"]],
-         [[g["device"], g["series"], g["last"], g["peak"], g["growth_per_day"], g["days_until_full"]]
-          for g in data["growth"]]),
-        (p["peaks"], [p["device"], p["metric"], p["peak"], p["peak_day"], p["average"]],
-         [[k["device"], k["metric"], k["peak"], k["peak_day"], k["average"]] for k in data["peaks"]]),
+        (p["growth"], [p["device"], p["series"], p["last_value"], p["peak"], p["per_day"], p["until_full"],
+                       p["prev_peak"], p["change"]],
+         [[g["device"], g["series"], g["last"], g["peak"], g["growth_per_day"], g["days_until_full"],
+           g.get("prev_peak"), g.get("change")] for g in data["growth"]]),
+        (p["peaks"], [p["device"], p["metric"], p["peak"], p["peak_day"], p["average"], p["prev_peak"]],
+         [[k["device"], k["metric"], k["peak"], k["peak_day"], k["average"], k.get("prev_peak")]
+          for k in data["peaks"]]),
+        (p["ports"], [p["device"], p["port"], p["port_errors"], p["prev_errors"], p["before_30"],
+                      p["recent_30"], p["rising"]],
+         [[x["device"], x["port"], x["errors"], x["prev_errors"], x["before_30"], x["last_30"],
+           "↑" if x["rising"] else ""] for x in data["ports"]]),
+        (p["changes_sheet"], [p["changes"], p["device"], p["check"], p["previous_period"], p["this_period"]],
+         [[p[f"{part}_short"], c["device"], c["check"],
+           verdicts.get(c["then"], p["not_checked"]), verdicts[c["now"]]]
+          for part in ("new", "cleared") for c in data["changes"][part]]),
         (p["fault_cases"], [t["case"], t["device"], t["check"], t["opened_level"], t["level"], t["began"],
                             t["responded"], t["repaired"], t["response_sla"], t["repair_sla"], t["cause"],
                             t["handling"]],
@@ -308,14 +376,15 @@ def periodic_xlsx(data: dict[str, Any], lang: str) -> bytes:
            c["repaired"], t["sla_state"][c["response_sla"]], t["sla_state"][c["repair_sla"]], c["cause"],
            c["handling"]] for c in data["cases"]]),
         (p["remediations"], [p["at"], p["device"], p["playbook"], p["actor"], p["result"], p["freed"],
-                             t["case"]],
-         [[r["at"], r["device"], r["playbook"], r["actor"], r["result"], r["bytes_freed"], r["case"]]
-          for r in data["remediations"]]),
+                             t["case"], p["before_after"]],
+         [[r["at"], r["device"], r["playbook"], r["actor"], r["result"], r["bytes_freed"], r["case"],
+           remediation_change(r, verdicts)] for r in data["remediations"]]),
         (p["recommendations"], [p["recommendations"]],
-         [[p[r["kind"]].format(**r)] for r in data["recommendations"]]),
+         [[advice(r, p)] for r in data["recommendations"]]),
     ]
-    keys = ["device", *sorted({k for a in data["assets"] for k in a} - {"device"})]
-    sheets.append((p["assets"], keys, [[a.get(k, "") for k in keys] for a in data["assets"]]))
+    keys = data.get("asset_columns") or asset_columns(data["assets"])
+    sheets.append((p["assets"], [p["device"], *[asset_label(p, k) for k in keys]],
+                   [[a["device"], *[a.get(k, "") for k in keys]] for a in data["assets"]]))
     sheets.append((p["asset_changes"], [p["at"], p["device"], "field", "old", "new"],
                    [[c["at"], c["device"], c["field"], c["old"], c["new"]] for c in data["asset_changes"]]))
     for i, (title, header, rows) in enumerate(sheets):
@@ -339,15 +408,58 @@ def text_table(header: list[str], rows: list[list[Any]]) -> str:
                      for r in cells)
 
 
+def matrix_text(data: dict[str, Any], kind: str, cols: list[str]) -> str:
+    """One line per device, one character per check, a line of column numbers every 50 devices:
+    built here, not in the template, where trim_blocks ate the newlines inside the <pre>."""
+    names = [d["name"] for d in data["devices"] if d["kind"] == kind]
+    width = max(len(n) for n in names) + 2
+    lines = []
+    for i, name in enumerate(names):
+        if i % 50 == 0:
+            lines.append(" " * width + "".join(str((j + 1) % 10) for j in range(len(cols))))
+        row = data["grid"].get(name, {})
+        lines.append(name.ljust(width) + "".join(SYMBOLS[row[c]] if row.get(c) else NO_CHECK for c in cols))
+    return "\n".join(lines)
+
+
+def summary_charts(data: dict[str, Any], lang: str) -> list[tuple[str, bytes]]:
+    """CPU and memory peaks (the highest devices) and the ports with most errors, each beside
+    the previous period."""
+    from reports.charts import bars_png
+
+    p = LABELS[lang]["periodic"]
+    legend = (p["this_period"], p["previous_period"])
+    out = []
+    for what in ("cpu", "memory"):
+        top: dict[str, dict[str, Any]] = {}
+        for k in data["peaks"]:  # sorted highest first: the first per device is its peak
+            if k["what"] == what and k["device"] not in top:
+                top[k["device"]] = k
+        rows = list(top.values())[:PEAK_CHART]
+        if rows:
+            out.append((p[f"{what}_peaks"], bars_png(p[f"{what}_peaks"], [k["device"] for k in rows], {
+                legend[0]: [k["peak"] for k in rows], legend[1]: [k["prev_peak"] for k in rows]}, "%")))
+    ports = data["ports"][:PEAK_CHART]
+    if ports:
+        out.append((p["ports"], bars_png(p["ports"], [f"{x['device']} {x['port']}" for x in ports], {
+            legend[0]: [x["errors"] for x in ports], legend[1]: [x["prev_errors"] for x in ports]}, "")))
+    return out
+
+
 def periodic_html(data: dict[str, Any], lang: str, fmt: str = "html") -> str:
     from reports.charts import chart_for, data_uri
 
     t = LABELS[lang]
-    charts = {}
+    charts, bars = {}, []
     if fmt == "html":
         by_label = {g["label"]: g for g in data["growth"]}
         charts = {label: data_uri(chart_for(by_label[label], lang)) for label in data["charts"]}
-    return _env.get_template(f"periodic.{fmt}.j2").render(**data, t=t, p=t["periodic"], lang=lang,
-                                                          chart_images=charts, shown=SHOWN,
-                                                          text_table=text_table,
-                                                          symbols=SYMBOLS)
+        bars = [(title, data_uri(png)) for title, png in summary_charts(data, lang)]
+    return _env.get_template(f"periodic.{fmt}.j2").render(
+        **data, t=t, p=t["periodic"], lang=lang, chart_images=charts, bar_images=bars, shown=SHOWN,
+        text_table=text_table, symbols=SYMBOLS, no_check=NO_CHECK,
+        matrix_text=lambda kind, cols: matrix_text(data, kind, cols), asset_label=asset_label,
+        advice=lambda r: advice(r, t["periodic"]),
+        asset_text=lambda a: "; ".join(f"{asset_label(t['periodic'], k)} {a[k]}"
+                                       for k in data["asset_columns"] if a.get(k) not in (None, "")),
+        change=lambda r: remediation_change(r, t["ledger"]["verdicts"]))

@@ -14,9 +14,11 @@ from openpyxl import load_workbook
 
 from agent.cases.queries import list_cases
 from agent.store.runs import list_runs
+from reports.i18n import LABELS
 from tests import history
 from tests.helpers import cli
 
+DEVICES = ("db01", "app01", "sw-core-1", "sw-core-2", "enc-01", "br-01")
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils missing")
 
 
@@ -31,18 +33,31 @@ def text_of(pdf: Path) -> str:
     return "".join(out.split())
 
 
+H1 = (datetime(2026, 1, 1, tzinfo=history.TZ).timestamp(), datetime(2026, 7, 1, tzinfo=history.TZ).timestamp())
+H2_2025 = (datetime(2025, 7, 1, tzinfo=history.TZ).timestamp(), H1[0])
+
+
+def period_cases(app: history.App, bounds: tuple[float, float] = H1) -> list:  # type: ignore[type-arg]
+    return [c for c in list_cases(app.engine, "all") if not c.suppressed_by and bounds[0] <= c.opened_at < bounds[1]]
+
+
 def test_periodic_report_every_format_and_language(half_year: Path) -> None:
     d = half_year
     app = history.load_app(d / "xunjian.yaml")
-    cases = [c for c in list_cases(app.engine, "all") if not c.suppressed_by]
+    cases = period_cases(app)
     assert len(cases) >= 3 and any(c.response_breached for c in cases) and any(not c.response_breached for c in cases)
-    runs = list_runs(app.engine, 0, 4e9)
+    runs = list_runs(app.engine, *H1)
+    before = list_runs(app.engine, *H2_2025)
+    assert before, "the history has inspections in the previous half-year"
     for lang in ("zh-CN", "en"):
         pdf = d / f"periodic-{lang}.pdf"
         run(d, "report", "periodic", "--period", "2026H1", "--lang", lang, "-o", str(pdf))
         text = text_of(pdf)
-        for device in ("db01", "app01", "sw-core-1", "enc-01", "br-01"):
+        for device in DEVICES:
             assert device in text, (lang, device)
+        p = LABELS[lang]["periodic"]
+        for heading in ("changes", "ports", "prev_peak", "before_after", "asset_kind", "changes_cleared"):
+            assert "".join(p[heading].split()) in text, (lang, heading)
         for check in ("disk_used_percent/u01", "collect.synthetic"):
             assert check in text, (lang, check)
         for number in (c.number for c in cases):
@@ -55,11 +70,12 @@ def test_periodic_report_every_format_and_language(half_year: Path) -> None:
         assert len(pages) >= 4 and all(p.stat().st_size > 1500 for p in pages), [p.stat().st_size for p in pages]
 
     md = run(d, "report", "periodic", "--period", "2026H1", "-f", "md", "--lang", "en").stdout
-    assert f"| Inspection runs | {len(runs)} | 0 |" in md  # the numbers are the store's
-    assert f"| Fault cases | {len(cases)} | 0 |" in md
+    assert f"| Inspection runs | {len(runs)} | {len(before)} |" in md  # the numbers are the store's
+    assert f"| Fault cases | {len(cases)} | {len(period_cases(app, H2_2025))} |" in md
     # db01 /u01 grows 0.21 %/day from 55 %: a recommendation, with the projection
     assert "/u01 on db01 will be full in about" in md
-    assert "- sw-core-1: S12704 2102351931P0K8000123 Firmware V200R021C00SPC100" in md  # the asset register
+    assert ("- sw-core-1: Kind switch; Model S12704; Serial 2102351931P0K8000123; Hardware VER.B; "
+            "Firmware V200R021C00SPC100") in md  # the asset register
     assert "- 2026-04-11 09:00 sw-core-1 firmware_rev: V200R019C10SPC500 → V200R021C00SPC100" in md
     html = d / "periodic.html"
     run(d, "report", "periodic", "--period", "2026H1", "-f", "html", "-o", str(html))
@@ -70,7 +86,7 @@ def test_periodic_report_every_format_and_language(half_year: Path) -> None:
     run(d, "report", "periodic", "--period", "2026H1", "-f", "xlsx", "-o", str(annex))
     book = load_workbook(annex)
     matrix = list(book["设备检查结果"].iter_rows(values_only=True))
-    assert {r[0] for r in matrix[1:]} == {"db01", "app01", "sw-core-1", "enc-01", "br-01"}
+    assert {r[0] for r in matrix[1:]} == set(DEVICES)
     assert len(list(book["故障处理情况"].iter_rows(values_only=True))) == len(cases) + 1
     edited = d / "edited.html"
     edited.write_text(page.replace("某市公安局", "某县公安局"))
@@ -96,7 +112,6 @@ def test_ledger_monthly_and_fault_reports_from_history(half_year: Path) -> None:
     assert number in text_of(d / "fault.pdf")
 
 
-DEVICES = ("db01", "app01", "sw-core-1", "enc-01", "br-01")
 
 
 def docx_text(path: Path) -> str:
@@ -142,7 +157,7 @@ def test_every_report_in_docx_and_xlsx_both_languages(half_year: Path) -> None:
     d = half_year
     app = history.load_app(d / "xunjian.yaml")
     cases = [c for c in list_cases(app.engine, "all") if not c.suppressed_by]
-    runs = list_runs(app.engine, 0, 4e9)
+    runs = list_runs(app.engine, *H1)
     def month(ts: float) -> str:
         return datetime.fromtimestamp(ts, history.TZ).strftime("%Y-%m")
 
@@ -181,7 +196,7 @@ def test_every_report_in_docx_and_xlsx_both_languages(half_year: Path) -> None:
                     assert device in periodic, (lang, device)
                 for check in ("disk_used_percent/u01", "collect.synthetic"):
                     assert check in periodic, (lang, check)
-                for c in cases:
+                for c in period_cases(app):
                     assert c.number in periodic, (lang, c.number)
                 summary_row = [row for t in Document(str(files["periodic"])).tables for row in t.rows
                                if row.cells[0].text in ("巡检次数", "Inspection runs")]
@@ -241,3 +256,179 @@ def test_edited_docx_and_xlsx_fail_verify(half_year: Path) -> None:
     Workbook().save(plain)
     r = cli("report", "verify", str(plain))
     assert r.returncode == 2 and "not written by xunjian" in r.stderr and "Traceback" not in r.stderr
+
+
+def report_data(d: Path, *args: str) -> dict:  # type: ignore[type-arg]
+    """The data a periodic report was rendered from, as embedded in its HTML."""
+    import html as html_lib
+    import re
+
+    out = d / "data.html"
+    run(d, "report", "periodic", *args, "-f", "html", "-o", str(out))
+    blob = re.search(r'<script type="application/json" id="xunjian-data">(.*?)</script>', out.read_text(), re.S)
+    assert blob is not None
+    return json.loads(html_lib.unescape(blob.group(1)))["data"]  # type: ignore[no-any-return]
+
+
+def latest_in(app: history.App, bounds: tuple[float, float], device: str, check: str, instance: str = "") -> str:
+    """The latest verdict of a device's check among the recorded runs in bounds, from the store."""
+    from sqlalchemy import select
+
+    from agent.store.schema import inspection_results as r
+    from agent.store.schema import inspection_runs as runs
+
+    with app.engine.connect() as conn:
+        return conn.execute(select(r.c.verdict).join(runs, runs.c.id == r.c.run_id).where(
+            r.c.device == device, r.c.check_name == check, r.c.instance == instance, runs.c.started_at >= bounds[0],
+            runs.c.started_at < bounds[1]).order_by(runs.c.started_at.desc()).limit(1)).scalar_one()
+
+
+def test_matrix_reads_back_one_line_per_device_from_html_and_pdf(half_year: Path) -> None:
+    """The devices × checks matrix: one line per device, every device, in the HTML's <pre> and in
+    the PDF's text, each line the glyphs of that device's latest verdicts (pass and "no such
+    check" different, both in the legend)."""
+    import html as html_lib
+    import re
+
+    from reports.periodic import NO_CHECK, SYMBOLS
+
+    d = half_year
+    data = report_data(d, "--period", "2026H1")
+    expected = {}
+    for kind, cols in data["columns"].items():
+        for dev in (x["name"] for x in data["devices"] if x["kind"] == kind):
+            row = data["grid"].get(dev, {})
+            expected[dev] = "".join(SYMBOLS[row[c]] if c in row else NO_CHECK for c in cols)
+    assert set(expected) == set(DEVICES)
+    assert SYMBOLS["pass"] != NO_CHECK and len(set(SYMBOLS.values()) | {NO_CHECK}) == 5
+    # from the store: db01's /u01 is a warn at the end of the half-year; app01 has no Oracle check
+    app = history.load_app(d / "xunjian.yaml")
+    assert latest_in(app, H1, "db01", "disk_used_percent", "/u01") == "warn"
+    servers = data["columns"]["server"]
+    assert expected["db01"][servers.index("disk_used_percent")] == SYMBOLS["warn"]
+    assert expected["app01"][servers.index("oracle_tablespace_used_percent")] == NO_CHECK
+
+    glyphs = re.escape("".join(SYMBOLS.values()) + NO_CHECK)
+    line = re.compile(rf"^\s*(\S+)\s+([{glyphs}]+)\s*$")
+
+    def rows(text: str) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for ln in text.splitlines():
+            m = line.match(ln)
+            if m and m.group(1) in expected:
+                found.setdefault(m.group(1), []).append(m.group(2))
+        return found
+
+    page = (d / "data.html").read_text()
+    blocks = re.findall(r'<pre class="matrix">(.*?)</pre>', page, re.S)
+    from_html = rows(html_lib.unescape("\n".join(blocks[:len(data["columns"])])))
+    assert from_html == {dev: [g] for dev, g in expected.items()}
+    for lang in ("zh-CN", "en"):
+        pdf = d / f"matrix-{lang}.pdf"
+        run(d, "report", "periodic", "--period", "2026H1", "--lang", lang, "-o", str(pdf))
+        text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                              check=True).stdout
+        assert rows(text) == {dev: [g] for dev, g in expected.items()}, lang
+        legend = LABELS[lang]["periodic"]["no_check"]
+        assert f"{NO_CHECK} {legend}" in " ".join(text.split()), lang
+        assert f"{SYMBOLS['pass']} {LABELS[lang]['ledger']['verdicts']['pass']}" in " ".join(text.split())
+
+
+def test_previous_period_is_the_calendar_period_before(half_year: Path) -> None:
+    d = half_year
+    app = history.load_app(d / "xunjian.yaml")
+    data = report_data(d, "--period", "2026H1")
+    assert data["previous_period"] == {"from": "2025-07-01", "to": "2025-12-31"}
+    before = list_runs(app.engine, *H2_2025)
+    assert before and data["previous"]["runs"] == len(before)  # non-empty, and the store's count
+    assert data["previous"]["checks"] > 0
+    # --from/--to: the same number of days before
+    same = report_data(d, "--from", "2026-01-01", "--to", "2026-06-30")
+    assert same["previous_period"] == {"from": "2025-07-04", "to": "2025-12-31"}
+    assert "calendar period" in cli("report", "periodic", "--help").stdout
+
+
+def test_changes_trends_remediations_and_recommendations(half_year: Path) -> None:
+    d = half_year
+    app = history.load_app(d / "xunjian.yaml")
+    data = report_data(d, "--period", "2026H1")
+    end_2025 = (H1[0] - 30 * 86400, H1[0])
+    # what changed: each new and cleared exception as the store has it
+    new = {(c["device"], c["check"]) for c in data["changes"]["new"]}
+    cleared = {(c["device"], c["check"]) for c in data["changes"]["cleared"]}
+    assert ("db01", "disk_used_percent /u01") in new and ("br-01", "device_mem_percent") in cleared
+    assert latest_in(app, end_2025, "br-01", "device_mem_percent") == "warn"
+    assert latest_in(app, H1, "br-01", "device_mem_percent") == "pass"
+    assert not new & cleared
+    assert data["summary"]["asset_changes"] == 1 and data["previous"]["asset_changes"] == 0
+    # peaks: network devices too, each beside the previous period
+    peaks = {(k["device"], k["metric"]): k for k in data["peaks"]}
+    for key in (("sw-core-1", "cli_cpu.usage_percent"), ("sw-core-1", "cli_memory.used_percent"),
+                ("enc-01", "device_health.cpu_percent"), ("db01", "cpu.usage_active")):
+        assert key in peaks and peaks[key]["prev_peak"] is not None, key
+    # port errors: the counter's increase over the half-year, from the last sample before it
+    last_before = (history.previous_days()[-1] - history.START).days
+    ports = {(x["device"], x["port"]): x for x in data["ports"]}
+    rising = ports[("sw-core-1", "GE1/0/2")]
+    assert rising["errors"] == (history.port_errors_total("sw-core-1", "GE1/0/2", history.DAYS - 1)
+                                - history.port_errors_total("sw-core-1", "GE1/0/2", last_before))
+    assert rising["rising"] and not ports[("sw-core-1", "GE1/0/1")]["rising"]
+    assert ports[("sw-core-1", "GE1/0/1")]["prev_errors"] > 0
+    # recommendations from the data
+    kinds = {(r["kind"], r["device"], r["subject"]) for r in data["recommendations"]}
+    assert ("port_rising", "sw-core-1", "GE1/0/2") in kinds
+    assert ("version_drift", "sw-core-2", "firmware_rev") in kinds
+    drift = next(r for r in data["recommendations"] if r["kind"] == "version_drift")
+    assert drift["newest"] == "V200R021C00SPC100" and drift["old"] == "V200R019C10SPC500"
+    users = next(g for g in data["growth"] if g["device"] == "db01" and g["series"] == "USERS")
+    assert users["days_until_full"] is not None and 55 <= users["days_until_full"] <= 65  # 85 % + 0.25 %/day
+    assert ("full_soon", "db01", "USERS") in kinds
+    # remediations: the real playbook runs, with the check before and after
+    rem = data["remediations"]
+    assert len(rem) >= 2
+    for r in rem:
+        assert r["playbook"] == "clean-logs" and r["result"] == "ok" and r["bytes_freed"] > 0 and r["case"]
+        assert r["check"] == "disk_used_percent /var/log"
+        assert r["check_before"]["verdict"] != "pass" and r["check_after"]["verdict"] == "pass"
+        assert r["check_after"]["value"] < r["check_before"]["value"]
+        assert r["facts"] and all(f["before"] is not None and f["after"] is not None for f in r["facts"])
+    annex = d / "trends.xlsx"  # the annex has every row of the new sections
+    run(d, "report", "periodic", "--period", "2026H1", "-f", "xlsx", "--lang", "en", "-o", str(annex))
+    sheets = xlsx_cells(annex)
+    port_rows = {(r[0], r[1]): r for r in sheets["Port errors"][1:]}
+    assert port_rows[("sw-core-1", "GE1/0/2")][2] == rising["errors"]
+    assert {(r[1], r[2]) for r in sheets["Changes"][1:]} == new | cleared
+    assert len(sheets["Remediations"]) == len(rem) + 1
+    assert all("→ pass" in r[7] for r in sheets["Remediations"][1:])
+    md = run(d, "report", "periodic", "--period", "2026H1", "-f", "md", "--lang", "en").stdout
+    first = rem[0]
+    assert f"disk_used_percent /var/log: warn {first['check_before']['value']:g}%" in md
+    assert "Errors and discards on port GE1/0/2 of sw-core-1 are rising" in md
+    assert "Firmware differs across switch devices of model S12704" in md
+
+
+def test_asset_register_renders_every_field(half_year: Path) -> None:
+    """Fields the collectors add (server os, kernel, oracle_version…) become columns, with the
+    inventory's kind, in every format, without code naming them."""
+    from docx import Document
+
+    from reports.periodic import asset_columns
+    from reports.render import render
+
+    d = half_year
+    data = report_data(d, "--period", "2026H1")
+    assert all(a["kind"] == "switch" for a in data["assets"])
+    data["assets"].append({"device": "db01", "kind": "server", "model": "R740", "oracle_version": "19.21.0.0",
+                           "kernel": "5.4.17-2136"})
+    data["asset_columns"] = asset_columns(data["assets"])
+    assert data["asset_columns"][0] == "kind" and {"oracle_version", "kernel"} <= set(data["asset_columns"])
+    page = render("periodic", data, "html", "en").decode()
+    assert "<th>oracle_version</th>" in page and "<td>19.21.0.0</td>" in page and "<th>Kind</th>" in page
+    (d / "assets.docx").write_bytes(render("periodic", data, "docx", "en"))
+    cells = {c.text for t in Document(str(d / "assets.docx")).tables for row in t.rows for c in row.cells}
+    assert {"oracle_version", "19.21.0.0", "kernel", "5.4.17-2136"} <= cells
+    (d / "assets.xlsx").write_bytes(render("periodic", data, "xlsx", "en"))
+    rows = xlsx_cells(d / "assets.xlsx")["Asset register"]
+    header = rows[0]
+    db01 = next(r for r in rows if r[0] == "db01")
+    assert db01[header.index("oracle_version")] == "19.21.0.0" and db01[header.index("Kind")] == "server"

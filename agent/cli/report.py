@@ -168,8 +168,11 @@ class PeriodicFormat(StrEnum):
 
 @app.command("periodic")
 def periodic(period: Annotated[str | None, typer.Option("--period", help="2026H1, 2026H2, 2026Q3, "
-                                                        "2026-11 or 2026.", show_default=False)] = None,
-             since: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.",
+                                                        "2026-11 or 2026; compared with the calendar period "
+                                                        "before (2026H1 with 2025H2).",
+                                                        show_default=False)] = None,
+             since: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD "
+                                                       "(compared with as many days before it).",
                                                        show_default=False)] = None,
              until: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.",
                                                        show_default=False)] = None,
@@ -183,8 +186,10 @@ def periodic(period: Annotated[str | None, typer.Option("--period", help="2026H1
              config: ConfigOpt = None, inventory: InventoryOpt = None,
              data_dir: DataDirOpt = None) -> None:
     """The periodic inspection report (定期巡检报告), e.g. the twice-yearly one: cover, summary
-    beside the previous period, per-device check matrix with evidence, capacity trends with
-    days-until-full projections and charts, resource peaks, fault cases with SLA, generated
+    beside the previous period (--period: the calendar period before; --from/--to: the same
+    number of days before) and what changed since it, asset register, per-device check matrix
+    with evidence, capacity trends with days-until-full projections and charts, CPU/memory
+    peaks, port errors, fault cases with SLA, remediations with before/after, generated
     recommendations, sign-off block; the content hash on every page.
 
     Examples:
@@ -198,7 +203,7 @@ def periodic(period: Annotated[str | None, typer.Option("--period", help="2026H1
     from agent.config import load_config
     from agent.inventory import load_inventory
     from agent.store.db import open_engine
-    from reports.periodic import parse_period, periodic_data
+    from reports.periodic import parse_period, periodic_data, previous_period
     cfg = load_config(config)
     use_look(cfg)
     if period and (since or until):
@@ -206,12 +211,14 @@ def periodic(period: Annotated[str | None, typer.Option("--period", help="2026H1
     if period:
         try:
             first, last = parse_period(period)
+            previous: tuple[date, date] | None = previous_period(period)
         except ValueError as e:
             raise typer.BadParameter(str(e), param_hint="--period") from None
     elif since and until:
         first, last = _period(since, None, date.today())[0], _period(until, None, date.today())[0]
         if last < first:
             raise typer.BadParameter("--to is before --from")
+        previous = None  # the same number of days before --from
     else:
         raise typer.BadParameter("give --period (e.g. 2026H1) or both --from and --to")
     require_output(fmt.value, output)
@@ -219,7 +226,8 @@ def periodic(period: Annotated[str | None, typer.Option("--period", help="2026H1
     devices = [{"name": d.name, "kind": d.kind, "address": d.address, "groups": list(d.groups),
                 "site": d.labels.get("site", "")} for d in inv.devices.values()]
     cover = _cover(cfg, f"{cfg.report.number_prefix}-{first:%Y%m%d}-{last:%Y%m%d}")
-    data = periodic_data(open_engine(data_dir or cfg.data_dir), first, last, cfg.cases.tz, devices, cover)
+    data = periodic_data(open_engine(data_dir or cfg.data_dir), first, last, cfg.cases.tz, devices, cover,
+                         previous=previous)
     write(render_report("periodic", data, fmt.value, lang.value), output,
           f"{len(devices)} devices, {data['summary']['runs']} runs, {len(data['cases'])} cases")
 
