@@ -21,8 +21,9 @@ pytestmark = pytest.mark.peers
 def test_output_over_the_16_mib_cap_is_cut_off_and_the_connection_stays(tmp_path: Path,
                                                                          ssh_peer: Any) -> None:
     assert ssh_mod.MAX_OUTPUT == 16 * 2**20
-    dev = device_for(tmp_path, ssh_peer, ["linux"])
-    opened = POOL.opened
+    # a name of its own: another test's idle connection to the test host is not this one's
+    dev = device_for(tmp_path, ssh_peer, ["linux"], name="capped-output")
+    opened = POOL.opened_for[dev.name]
     with POOL.lease(dev) as conn:
         t0 = time.monotonic()
         with pytest.raises(CollectionError, match=r"output too large \(more than 16 MiB\)"):
@@ -31,7 +32,7 @@ def test_output_over_the_16_mib_cap_is_cut_off_and_the_connection_stays(tmp_path
         assert conn.run("echo still here").stdout == "still here\n"
     with POOL.lease(dev) as conn:
         assert conn.run("echo and again").stdout == "and again\n"
-    assert POOL.opened == opened + 1  # the same connection all along
+    assert POOL.opened_for[dev.name] == opened + 1  # the same connection all along
 
 
 def test_collector_with_too_much_output_is_unknown_and_the_next_collector_runs(
@@ -48,12 +49,12 @@ def test_collector_with_too_much_output_is_unknown_and_the_next_collector_runs(
     dev = device_for(tmp_path, ssh_peer, ["logs", "config"], {
         "logs": {"sources": [{"name": "big", "path": str(log),
                               "patterns": [{"name": "error", "regex": "ERROR"}]}], "start_at": "beginning"},
-        "config": {"files": [str(conf)]}})
+        "config": {"files": [str(conf)]}}, name="capped-collector")
     ex = Executor()
-    opened = POOL.opened
+    opened = POOL.opened_for[dev.name]
     big = ex.run(Job(dev.name, "logs"), dev)
     assert big.status is Status.UNKNOWN
     assert "output too large (more than 1 MiB)" in big.reason, big.reason
     after = ex.run(Job(dev.name, "config"), dev)
     assert after.status is Status.OK, after.reason
-    assert POOL.opened == opened + 1  # the config collector reused the connection
+    assert POOL.opened_for[dev.name] == opened + 1  # the config collector reused the connection

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -101,6 +102,7 @@ class ConnectionPool:
         self._failed: dict[str, tuple[float, str]] = {}  # device → when its last connect failed, why
         self._reaper: threading.Thread | None = None
         self.opened = 0  # connections opened since start (tests, the bench)
+        self.opened_for: Counter[str] = Counter()  # the same per device name
         slots.evict = self._evict_one
 
     @contextmanager
@@ -161,6 +163,7 @@ class ConnectionPool:
                 self._current[device.name] = pooled
                 self._failed.pop(device.name, None)
                 self.opened += 1
+                self.opened_for[device.name] += 1
             return pooled, True
         finally:
             connecting.release()
