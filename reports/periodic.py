@@ -27,6 +27,7 @@ from reports.periodic_changes import (
     exception_changes,
     latest_verdicts,
     recommendations,
+    run_ids,
     version_drift,
 )
 from reports.templating import ENV
@@ -164,8 +165,7 @@ def _matrix(engine: Engine, since: float, until: float, tz: Any) -> dict[str, li
     rows), then the latest rows fetched run by run."""
     r, runs = inspection_results, inspection_runs
     with engine.connect() as conn:
-        ids = list(conn.execute(select(runs.c.id).where(runs.c.started_at >= since,
-                                                        runs.c.started_at < until)).scalars())
+        ids = run_ids(conn, since, until)
         if not ids:
             return {}
         key = (r.c.device, r.c.check_name, r.c.instance)

@@ -8,7 +8,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from agent.store.schema import inspection_results, inspection_runs
 
@@ -19,12 +19,18 @@ END_DAYS = 30  # "the end of the previous period": its last 30 days of inspectio
 VERSION_FIELDS = re.compile(r"firmware_rev|software_rev|.+_version")
 
 
+def run_ids(conn: Connection, since: float, until: float) -> list[int]:
+    """The inspection runs started in [since, until)."""
+    runs = inspection_runs
+    return list(conn.execute(select(runs.c.id).where(runs.c.started_at >= since,
+                                                     runs.c.started_at < until)).scalars())
+
+
 def latest_verdicts(engine: Engine, since: float, until: float) -> dict[tuple[str, str], str]:
     """(device, "check instance") → the latest verdict among the runs in [since, until)."""
-    r, runs = inspection_results, inspection_runs
+    r = inspection_results
     with engine.connect() as conn:
-        ids = list(conn.execute(select(runs.c.id).where(runs.c.started_at >= since,
-                                                        runs.c.started_at < until)).scalars())
+        ids = run_ids(conn, since, until)
         if not ids:
             return {}
         # SQLite: the bare verdict comes from the row holding max(run_id)

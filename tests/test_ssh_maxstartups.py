@@ -46,16 +46,21 @@ def drops(peer: SshPeer) -> int:
 def hold_slot(peer: SshPeer) -> socket.socket:
     """A connection that never authenticates: it holds sshd's one startup slot. sshd frees the
     slot of the previous test's closed holder when it notices the close: until then it answers
-    "Exceeded MaxStartups", so ask again until it takes one (within a deadline)."""
-    deadline = time.monotonic() + 10
-    while True:
+    "Exceeded MaxStartups", so ask again until it takes one."""
+    held: list[socket.socket] = []
+
+    def take() -> bool:
         s = socket.create_connection((peer.host, peer.port), timeout=5)
         greeting = s.recv(64)
         if greeting.startswith(b"SSH-"):  # sshd took it (and counts it as a startup)
-            return s
+            held.append(s)
+            return True
         s.close()
-        assert b"MaxStartups" in greeting and time.monotonic() < deadline, greeting
-        time.sleep(0.05)  # polling sshd's state, which it does not announce
+        assert b"MaxStartups" in greeting, greeting
+        return False
+
+    wait_until(take, timeout=10, interval=0.05, what="sshd to free its startup slot")
+    return held[0]
 
 
 def device(tmp_path: Path, peer: SshPeer, connect_timeout: float) -> Device:
