@@ -48,6 +48,17 @@ def parse_size(value: Any) -> int:
     return int(m.group(1)) * _UNITS[m.group(2).upper()]
 
 
+def human_bytes(n: int) -> str:
+    """6727 → "6.6 KiB": a size as people read it (the inverse of parse_size, for notes and
+    reports; an XLSX keeps the exact number)."""
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
+
+
 class ParamSpec(_Strict):
     """A typed parameter (of a playbook or an allow-listed command)."""
 

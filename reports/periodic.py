@@ -17,7 +17,7 @@ from sqlalchemy import Engine, case, func, select
 from agent.cases.queries import list_cases
 from agent.store.assets import asset_history, list_assets
 from agent.store.schema import cases as cases_table
-from agent.store.schema import inspection_results, inspection_runs, playbook_runs
+from agent.store.schema import inspection_results, inspection_runs
 from reports import periodic_trends as trends
 from reports.fault import sla_state
 from reports.i18n import LABELS
@@ -30,6 +30,7 @@ from reports.periodic_changes import (
     run_ids,
     version_drift,
 )
+from reports.remediations import applied_query, run_row
 from reports.templating import ENV
 
 _env = ENV  # the contractor's override directory first, the package's templates second
@@ -198,12 +199,9 @@ def _remediations(engine: Engine, since: float, until: float, tz: Any) -> list[d
     the case's check at the last inspection before the run and the first one after it
     (verdict and value), and the facts the playbook recorded before and after (disk use of
     the roots it cleaned, bytes freed)."""
-    q = (select(playbook_runs).where(playbook_runs.c.started_at >= since, playbook_runs.c.started_at < until,
-                                     playbook_runs.c.mode == "apply")
-         .order_by(playbook_runs.c.started_at))
     out = []
     with engine.connect() as conn:
-        for r in conn.execute(q).all():
+        for r in conn.execute(applied_query(since, until)).all():
             check = None
             if r.case_number:
                 check = conn.execute(select(cases_table.c.check_name, cases_table.c.instance)
@@ -213,9 +211,7 @@ def _remediations(engine: Engine, since: float, until: float, tz: Any) -> list[d
             facts = [_fact(name, before.get(name) or {}, after.get(name) or {})
                      for name in sorted(set(before) | set(after)) if name.startswith(("disk ", "jvm "))]
             out.append({
-                "at": datetime.fromtimestamp(r.started_at, UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-                "device": r.device, "playbook": r.playbook, "actor": r.actor, "result": r.result,
-                "bytes_freed": r.bytes_freed, "case": r.case_number or "", "message": r.message[:200],
+                **run_row(r, tz),
                 "check": f"{check[0]} {check[1]}".strip() if check else "",
                 "check_before": check and _result_at(conn, r.device, check, r.started_at, before=True),
                 "check_after": check and _result_at(conn, r.device, check, r.finished_at, before=False),

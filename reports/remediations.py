@@ -7,22 +7,34 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Select, select
 
+from agent.remediation import human_bytes
 from agent.store.schema import playbook_runs
+
+__all__ = ["OUTCOMES", "applied", "applied_query", "by_playbook", "human_bytes", "outcome_text",
+           "run_row"]
 
 OUTCOMES = ("ok", "failed", "aborted", "refused", "busy")
 
 
+def applied_query(since: float, until: float) -> Select[Any]:
+    """The playbook runs applied in [since, until), oldest first."""
+    runs = playbook_runs
+    return (select(runs).where(runs.c.started_at >= since, runs.c.started_at < until, runs.c.mode == "apply")
+            .order_by(runs.c.started_at))
+
+
+def run_row(r: Any, tz: Any) -> dict[str, Any]:
+    """One run as the reports list it."""
+    return {"at": datetime.fromtimestamp(r.started_at, UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+            "device": r.device, "playbook": r.playbook, "actor": r.actor, "result": r.result,
+            "bytes_freed": r.bytes_freed, "case": r.case_number or "", "message": r.message[:200]}
+
+
 def applied(engine: Engine, since: float, until: float, tz: Any) -> list[dict[str, Any]]:
-    q = (select(playbook_runs).where(playbook_runs.c.started_at >= since, playbook_runs.c.started_at < until,
-                                     playbook_runs.c.mode == "apply")
-         .order_by(playbook_runs.c.started_at))
     with engine.connect() as conn:
-        return [{"at": datetime.fromtimestamp(r.started_at, UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-                 "device": r.device, "playbook": r.playbook, "actor": r.actor, "result": r.result,
-                 "bytes_freed": r.bytes_freed, "case": r.case_number or "", "message": r.message[:200]}
-                for r in conn.execute(q)]
+        return [run_row(r, tz) for r in conn.execute(applied_query(since, until))]
 
 
 def by_playbook(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -34,16 +46,6 @@ def by_playbook(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out.append({"playbook": name, "runs": n, "outcomes": {o: results.get(o, 0) for o in OUTCOMES},
                     "bytes_freed": sum(r["bytes_freed"] for r in mine)})
     return out
-
-
-def human_bytes(n: int) -> str:
-    """6727 → "6.6 KiB": bytes freed as people read them (the XLSX keeps the exact number)."""
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")
 
 
 def outcome_text(outcomes: dict[str, int], words: dict[str, str]) -> str:

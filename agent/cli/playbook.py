@@ -156,7 +156,7 @@ def _when(ts: float) -> str:
 
 
 def _size(n: int) -> str:
-    from agent.playbook.steps import human_bytes
+    from agent.remediation import human_bytes
 
     return human_bytes(n)
 

@@ -25,9 +25,9 @@ from agent.playbook.model import (
 from agent.playbook.remote import StepFailed, argv, q, timed
 from agent.playbook.step_base import READ_TIMEOUT, Context, Outcome, Planned
 from agent.playbook.waits import log_size
-from agent.remediation import fill
+from agent.remediation import fill, human_bytes
 
-__all__ = ["READ_TIMEOUT", "Context", "Outcome", "Planned", "apply_step", "human_bytes", "log_size",
+__all__ = ["READ_TIMEOUT", "Context", "Outcome", "Planned", "apply_step", "log_size",
            "plan_step", "start_command"]
 
 
@@ -81,8 +81,9 @@ def _plan_find(ctx: Context, p: Planned) -> None:
         found = fs.find(ctx.remote, root, s.patterns, s.timeout)
         sel, kept = fs.select(found, ctx.device_now, s.older_than_days, s.larger_than, s.combine,
                               s.keep_newest)
-        p.notes.append(f"{root}: {len(found)} matching files ({_bytes(sum(f.size for f in found))}), "
-                       f"{kept} kept as newest, {len(sel)} selected ({_bytes(sum(f.size for f in sel))})")
+        found_size, sel_size = human_bytes(sum(f.size for f in found)), human_bytes(sum(f.size for f in sel))
+        p.notes.append(f"{root}: {len(found)} matching files ({found_size}), "
+                       f"{kept} kept as newest, {len(sel)} selected ({sel_size})")
         chosen += sel
     p.files = chosen
     ctx.selections[s.id or f"{p.phase}[{p.index}]"] = list(chosen)
@@ -198,7 +199,7 @@ def _apply_files(ctx: Context, p: Planned, compress: bool) -> Outcome:
         else:
             failed.append(f.path)
     verb = "compressed" if compress else "deleted"
-    msg = f"{len(done)} {verb}, {_bytes(sum(freed.values()))} freed"
+    msg = f"{len(done)} {verb}, {human_bytes(sum(freed.values()))} freed"
     if changed:
         msg += f"; {len(changed)} left alone (changed since the plan): {', '.join(changed[:5])}"
     if failed:
@@ -242,13 +243,3 @@ _APPLIERS = {"find_files": _apply_find, "compress": lambda c, p: _apply_files(c,
              "service": _apply_service, **waits.APPLIERS}
 
 
-def _bytes(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
-
-
-human_bytes = _bytes
