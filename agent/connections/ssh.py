@@ -354,6 +354,13 @@ class SshConnection:
         finally:
             if chan is not None:  # also frees the pipe behind fileno(), on every path
                 with contextlib.suppress(Exception):
+                    # paramiko closes the fileno() pipe without unhooking it from the channel's
+                    # buffers: data still arriving (output cut off at the cap) makes the transport
+                    # thread write to the closed pipe (EPIPE/EBADF), which kills the whole
+                    # connection. Swap in plain events first, under the buffers' own locks.
+                    chan.in_buffer.set_event(threading.Event())
+                    chan.in_stderr_buffer.set_event(threading.Event())
+                with contextlib.suppress(Exception):
                     chan.close()
         return CommandOutput(command, status, out.decode("utf-8", "replace"),
                              err.decode("utf-8", "replace"))
