@@ -19,6 +19,7 @@ from pathlib import Path
 
 import paramiko
 
+from agent.connections.ssh_transport import FastTransport
 from agent.inventory import Device
 from agent.model import CollectionError, CommandOutput
 
@@ -46,15 +47,6 @@ class CommandTimeout(CollectionError):
 
 class OutputTooLarge(CollectionError):
     """The command printed more than MAX_OUTPUT: its channel is closed, the connection stays."""
-
-
-class FastTransport(paramiko.Transport):
-    """paramiko's Transport with AES-GCM preferred to AES-CTR + HMAC-SHA2: one AEAD pass per
-    packet instead of a cipher and a MAC, on both ends (OpenSSH ≥ 6.2 offers it; older
-    servers still get CTR). The order is paramiko's otherwise."""
-
-    _preferred_ciphers = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com",
-                          *(c for c in paramiko.Transport._preferred_ciphers if "gcm" not in c))
 
 
 class _KeyCache:
@@ -255,7 +247,12 @@ class SshConnection:
                 err: paramiko.SSHException = e
                 transport = client.get_transport()
                 no_banner = transport is not None and not transport.remote_version
+                stalled = (not no_banner and transport is not None and not transport.initial_kex_done
+                           and time.monotonic() - t0 >= left - 0.05)  # not a refused algorithm
                 client.close()
+                if stalled:  # paramiko says "No existing session" once its wait has run out
+                    raise CollectionError(f"{where} sent its SSH banner but did not complete the key "
+                                          f"exchange within {s.connect_timeout:g} s") from None
                 # paramiko sometimes surfaces a banner problem as "No existing session".
                 if not (no_banner or "banner" in str(err).lower()):
                     raise CollectionError(_reason(err, where, d, s.known_hosts)) from None
