@@ -2,7 +2,8 @@
 point at one local sshd), our `linux` collector side by side with parallel-ssh and
 `ansible -m shell` on the same workload, in one run.
 
-    .venv/bin/python -m bench.bench_ssh [--hosts 200] [--parallel 50] [--json]
+    .venv/bin/python -m bench.bench_ssh [--hosts 200] [--parallel 50] [--rounds N] [--json]
+                                       [--tools xunjian,paramiko,parallel-ssh,ansible]
                                        [--ansible PATH | --no-ansible-install]
 
 Prints wall time, client CPU per host and sshd CPU per host for each tool, and the ratios.
@@ -32,6 +33,7 @@ import os
 import resource
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -298,10 +300,44 @@ def markdown(rows: list[Row], args: argparse.Namespace) -> str:
     return section("SSH: 200-host Linux inspection vs parallel-ssh and ansible (`bench/bench_ssh.py`)", lines)
 
 
+def summary(rounds: list[list[Row]], args: argparse.Namespace) -> str:
+    """Several rounds: each tool's median (range), and the per-round ratios ours / theirs —
+    tools run back to back in one round see the same machine, which absolute figures across
+    rounds do not (on a shared VM the same code's CPU per host varies 1.5× hour to hour)."""
+    def med(values: list[float]) -> str:
+        return f"{statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f})"
+
+    by_tool: dict[str, list[Row]] = {}
+    for rnd in rounds:
+        for r in rnd:
+            by_tool.setdefault(r.tool, []).append(r)
+    lines = [f"{args.hosts} host entries on one test sshd, {args.parallel} at a time, the full `linux` "
+             f"health batch; {len(rounds)} rounds, the tools' order reversed every other round. "
+             f"Run {time.strftime('%Y-%m-%d %H:%M')} on {machine()}. Medians (range):", "",
+             "| tool | hosts ok | wall s | client CPU ms / host | sshd CPU ms / host |", "|---|---|---|---|---|"]
+    for tool, rows in by_tool.items():
+        lines.append(f"| {tool} | {min(r.hosts_ok for r in rows)} × {len(rows)} | {med([r.wall_s for r in rows])} | "
+                     f"{med([r.client_ms_per_host for r in rows])} | {med([r.sshd_ms_per_host for r in rows])} |")
+    lines.append("")
+    for tool in by_tool:
+        if tool == "xunjian" or "xunjian" not in by_tool:
+            continue
+        pairs = [(next(r for r in rnd if r.tool == "xunjian"), next(r for r in rnd if r.tool == tool))
+                 for rnd in rounds if {r.tool for r in rnd} >= {"xunjian", tool}]
+        ratio = {k: [getattr(a, k) / max(getattr(b, k), 1e-9) for a, b in pairs]
+                 for k in ("wall_s", "client_ms_per_host", "sshd_ms_per_host")}
+        lines.append(f"xunjian / {tool} per round: wall {med(ratio['wall_s'])}, client CPU "
+                     f"{med(ratio['client_ms_per_host'])}, sshd CPU {med(ratio['sshd_ms_per_host'])}")
+    return section("SSH: 200-host Linux inspection vs parallel-ssh and ansible (`bench/bench_ssh.py`)", lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--hosts", type=int, default=200)
     ap.add_argument("--parallel", type=int, default=50)
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="run every tool this many times (order reversed every other round) and "
+                         "print medians and per-round ratios")
     ap.add_argument("--json", action="store_true", help="print the rows as JSON instead of Markdown")
     ap.add_argument("--ansible", type=Path, help="the ansible executable to use")
     ap.add_argument("--no-ansible-install", action="store_true")
@@ -309,17 +345,26 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     tools: dict[str, Tool] = {"xunjian": ours, "paramiko": bare_paramiko, "parallel-ssh": pssh,
                               "ansible": ansible}
-    rows: list[Row] = []
+    names = args.tools.split(",")
+    rounds: list[list[Row]] = []
     with tempfile.TemporaryDirectory(prefix="xj-bench-") as tmp:
-        for name in args.tools.split(","):
-            print(f"running {name} …", file=sys.stderr)
-            row = measure(name, tools[name], Path(tmp), args)
-            if row:
-                rows.append(row)
+        for n in range(args.rounds):
+            rows: list[Row] = []
+            for name in names if n % 2 == 0 else names[::-1]:
+                print(f"round {n + 1}: running {name} …", file=sys.stderr)
+                work = Path(tmp) / f"round-{n}"
+                work.mkdir(exist_ok=True)
+                row = measure(name, tools[name], work, args)
+                if row:
+                    rows.append(row)
+            rounds.append(sorted(rows, key=lambda r: names.index(r.tool)))
     if args.json:
-        print(json.dumps([asdict(r) for r in rows], indent=2))
+        print(json.dumps([[asdict(r) for r in rnd] for rnd in rounds] if args.rounds > 1
+                         else [asdict(r) for r in rounds[0]], indent=2))
+    elif args.rounds > 1:
+        print(summary(rounds, args))
     else:
-        print(markdown(rows, args))
+        print(markdown(rounds[0], args))
 
 
 if __name__ == "__main__":
