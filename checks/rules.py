@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from agent.problems import ConfigError, Problem, load_yaml_file, place, pydantic_problems
+from agent.problems import ConfigError, Problem, load_yaml_file, parse_yaml, place, pydantic_problems
 from checks.durations import parse_duration
 
 StatusName = Literal["ok", "warn", "crit", "unknown"]
@@ -220,7 +220,7 @@ def _shipped_files() -> list[tuple[str, Any]]:
     for f in files:
         name = f"checks/{f.name}"
         try:
-            out.append((name, yaml.safe_load(f.read_text(encoding="utf-8")) or {}))
+            out.append((name, parse_yaml(f.read_text(encoding="utf-8")) or {}))
         except yaml.YAMLError as e:
             raise ConfigError([Problem(name, "", f"not valid YAML ({e})")]) from None
     return out

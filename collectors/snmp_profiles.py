@@ -18,7 +18,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from agent.problems import ConfigError, Problem, pydantic_problems
+from agent.problems import ConfigError, Problem, parse_yaml, pydantic_problems
 
 OID = r"^[0-2](\.\d+)+$"
 NAME = r"^[a-z][a-z0-9_]*$"
@@ -121,7 +121,7 @@ class Profile(BaseModel):
 
 def _load(name: str, text: str) -> Profile:
     try:
-        data = yaml.safe_load(text)
+        data = parse_yaml(text)
     except yaml.YAMLError as e:
         raise ConfigError([Problem(name, "", f"not valid YAML ({e})")]) from None
     if not isinstance(data, dict):

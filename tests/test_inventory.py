@@ -125,6 +125,7 @@ BAD = {
     "settings a collector does not take": (
         "devices:\n  - {name: a, collectors: [local], settings: {local: {x: 1}}}\n",
         "devices[0].settings.local", "takes no settings"),
+    "python object tag": ("devices:\n  - !!python/object/apply:os.system ['touch pwned']\n", "", "not valid YAML"),
     "secret without file": ("devices:\n  - {name: a, address: 1.2.3.4, ssh: {user: u, password: '${secret:k}'}}\n",
                             "devices[0].ssh.password", "no secrets_file is configured"),
 }
@@ -141,6 +142,7 @@ def test_bad_inventory_one_clear_message(tmp_path: Path, case: str) -> None:
     lines = [ln for ln in r.stderr.splitlines() if ln.startswith("xunjian: ") and not ln.endswith(" found")]
     assert len(lines) == 1, r.stderr
     assert str(inv) in lines[0] and where in lines[0] and expected in lines[0], lines[0]
+    assert not (tmp_path / "pwned").exists()
 
 
 def test_every_problem_reported_at_once(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from agent.playbook.model import PHASES, STEP, PlaybookFile, Step
-from agent.problems import ConfigError, Problem, load_yaml_file, pydantic_problems
+from agent.problems import ConfigError, Problem, load_yaml_file, parse_yaml, pydantic_problems
 
 WHOLE = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 PART = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -52,12 +52,11 @@ def _load(text_source: str, raw: Any) -> Playbook:
 
 def load_catalog(user_dir: Path | None = None) -> dict[str, Playbook]:
     """Built-ins first; a user playbook of the same name is refused (no silent override)."""
-    import yaml
 
     found: dict[str, Playbook] = {}
     for entry in sorted(resources.files("playbooks").iterdir(), key=lambda p: p.name):
         if entry.name.endswith(".yaml"):
-            pb = _load(f"built-in {entry.name}", yaml.safe_load(entry.read_text(encoding="utf-8")))
+            pb = _load(f"built-in {entry.name}", parse_yaml(entry.read_text(encoding="utf-8")))
             pb = Playbook(pb.spec, "built-in")
             found[pb.name] = pb
     if user_dir is not None and user_dir.is_dir():
