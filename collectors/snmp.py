@@ -183,6 +183,14 @@ def _problem(err_ind: Any, err_status: Any, err_index: Any, what: str) -> str | 
     return None
 
 
+def read_offsets(read_at: dict[str, float]) -> dict[str, float]:
+    """Seconds from the sysUpTime read to each counter column's read, this cycle."""
+    if "system" not in read_at:
+        return {}
+    return {col: round(read_at[oid] - read_at["system"], 4) for col, oid in IF_COLUMNS.items()
+            if col in COUNTERS and oid in read_at}
+
+
 class SnmpSession:
     """The requests of one cycle on one device, as coroutines for the shared engine."""
 
@@ -190,6 +198,9 @@ class SnmpSession:
         self.address = target.address
         self.s = s
         self.auth = _auth_data(s)
+        # when the agent answered ("system": the sysUpTime GET; a column OID: its walk), in
+        # event-loop time: counters are read later than sysUpTime, by a varying amount
+        self.read_at: dict[str, float] = {}
 
     async def _transport(self) -> Any:
         from pysnmp.hlapi.v3arch.asyncio import UdpTransportTarget
@@ -210,6 +221,9 @@ class SnmpSession:
             ei, es, ex, vbs = await get_cmd(engine, self.auth, tr, self._ctx(),
                                             *[ObjectType(ObjectIdentity(o)) for o in oids],
                                             lookupMib=False)
+            # the answer's arrival, not the request's start: a first request's set-up in
+            # pysnmp (hundreds of ms) comes before anything is sent
+            self.read_at["system"] = asyncio.get_running_loop().time()
         problem = _problem(ei, es, ex, "GET system group")
         if problem:
             raise _Failed(problem)
@@ -242,10 +256,14 @@ class SnmpSession:
             r = await bulk_walk(self.address, self.s.port, self.s.community.get_secret_value().encode(),
                                 column, max_repetitions=self.s.max_repetitions,
                                 timeout=self.s.timeout, retries=self.s.retries, sem=sem)
+            if r.read_at is not None:
+                self.read_at[column] = r.read_at
             return {arcs[0]: v for arcs, v in r.rows if len(arcs) == 1}, r.problem
         tr = await self._transport()
         out: dict[int, Any] = {}
         prefix = column + "."
+        loop = asyncio.get_running_loop()
+        answered, weight = 0.0, 0
         async with sem:
             async for ei, es, ex, vbs in bulk_walk_cmd(
                     engine, self.auth, tr, self._ctx(), 0, self.s.max_repetitions,
@@ -262,6 +280,9 @@ class SnmpSession:
                     sub = oid[len(prefix):]
                     if sub.isdigit():
                         out[int(sub)] = val
+                        answered, weight = answered + loop.time(), weight + 1
+        if weight:
+            self.read_at[column] = answered / weight
         return out, None
 
 
@@ -306,7 +327,7 @@ class SnmpCollector:
         by_name = {name: vals for (name, _), vals in zip(extra, walked[n:], strict=True)}
         hr_samples, hr_problems = self._host_resources(target, by_name, now_ns)
         samples = self._samples(target, s, system, cols, ent, walked[:n], now, now_ns,
-                                hr_problems)
+                                hr_problems, read_offsets(session.read_at))
         samples += hr_samples
         if profile is not None:
             extra_samples, problems = self._profile(target, profile, by_name, got, now, now_ns)
@@ -374,7 +395,8 @@ class SnmpCollector:
     def _samples(self, target: Target, s: SnmpSettings, system: dict[str, Any],
                  cols: list[tuple[str, str]], ent: list[tuple[str, str]],
                  walked: list[tuple[dict[int, Any], str | None]], now: float,
-                 now_ns: int, other_problems: list[str]) -> list[Sample]:
+                 now_ns: int, other_problems: list[str],
+                 offsets: dict[str, float]) -> list[Sample]:
         host = target.name
         sysv = {name: system.get(oid) for name, oid in SYSTEM.items()}
         ticks = sysv["sysUpTime"]
@@ -385,6 +407,9 @@ class SnmpCollector:
         prev = dict(target.state or {})
         restarted = rebooted(prev.get("uptime_ticks"), int(ticks))
         dt = interval(prev, int(ticks), now)
+        # each counter column's read moved by this much relative to sysUpTime's since last time
+        prev_off = prev.get("read_offsets") or {} if not restarted else {}
+        skew = {COUNTERS[c][0]: off - prev_off[c] for c, off in offsets.items() if c in prev_off}
 
         if_cols: dict[str, dict[int, Any]] = {}
         problems: list[str] = []
@@ -446,7 +471,7 @@ class SnmpCollector:
             rate_prev = p.get("counters")
             if p.get("last_change") is not None and row.get("ifLastChange") != p.get("last_change"):
                 rate_prev = None  # counter discontinuity possible: no rates this cycle
-            fields.update(port_rates(rate_prev, counters, dt, int(speed or 0) or None))
+            fields.update(port_rates(rate_prev, counters, dt, int(speed or 0) or None, skew))
             if partial:
                 fields["partial"] = 1
             samples.append(Sample("interface", tags, fields, now_ns))
@@ -482,7 +507,8 @@ class SnmpCollector:
 
         keep = target.state.get("profile_prev") if not restarted else None
         target.state.clear()
-        target.state.update({"uptime_ticks": int(ticks), "time": now, "ports": new_ports})
+        target.state.update({"uptime_ticks": int(ticks), "time": now, "ports": new_ports,
+                             "read_offsets": offsets})
         if keep:
             target.state["profile_prev"] = keep
         return samples

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -89,9 +90,12 @@ def interval(prev: dict[str, Any], cur_ticks: int, now: float) -> float | None:
 
 
 def port_rates(prev: dict[str, Any] | None, cur: dict[str, int], dt: float | None,
-               speed_mbps: int | None) -> dict[str, float]:
+               speed_mbps: int | None, skew: Mapping[str, float] | None = None) -> dict[str, float]:
     """Per-second rates from two counter snapshots {field: value} taken dt seconds apart.
 
+    `skew` {field: seconds}: how much later than dt implies this counter was read this time
+    than last time (its column's walk started later after the sysUpTime read); a skew of
+    half the interval or more is not believed.
     Octets become bits/s (`in_bps`, `out_bps`); errors/discards become per-second rates
     (`in_errors_per_s`…). A reset counter gives no field for that counter (no spike)."""
     out: dict[str, float] = {}
@@ -103,10 +107,12 @@ def port_rates(prev: dict[str, Any] | None, cur: dict[str, int], dt: float | Non
         d = counter_delta(int(prev[name]), int(cur[name]), bits)
         if d is None:
             continue
+        shift = (skew or {}).get(name, 0.0)
+        span = dt + shift if abs(shift) < dt / 2 else dt
         if name.endswith("octets"):
-            out[name.replace("_octets", "_bps")] = round(8 * d / dt, 3)
+            out[name.replace("_octets", "_bps")] = round(8 * d / span, 3)
         else:
-            out[f"{name}_per_s"] = round(d / dt, 4)
+            out[f"{name}_per_s"] = round(d / span, 4)
     if speed_mbps and "in_bps" in out and "out_bps" in out:
         peak = max(out["in_bps"], out["out_bps"])
         out["utilisation_percent"] = round(100 * peak / (speed_mbps * 1e6), 3)

@@ -26,6 +26,18 @@ class WalkResult:
     rows: list[tuple[tuple[int, ...], Any]] = field(default_factory=list)  # (arcs below root, value)
     problem: str | None = None
     requests: int = 0
+    # when the rows were read, as well as we can tell: the loop time each answer came in,
+    # weighted by its rows (rates divide by the time between two cycles' reads)
+    _answered: float = 0.0
+    _weight: int = 0
+
+    def answered(self, at: float, rows: int) -> None:
+        self._answered += at * rows
+        self._weight += rows
+
+    @property
+    def read_at(self) -> float | None:
+        return self._answered / self._weight if self._weight else None
 
 
 class _Client(asyncio.DatagramProtocol):
@@ -35,6 +47,7 @@ class _Client(asyncio.DatagramProtocol):
         self.waiting: tuple[int, asyncio.Future[ber.Response]] | None = None
         self.transport: asyncio.DatagramTransport | None = None
         self.error: Exception | None = None
+        self.received = 0.0  # loop time the last matched answer came in
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -42,6 +55,7 @@ class _Client(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: Any) -> None:
         if self.waiting is None:
             return
+        at = asyncio.get_running_loop().time()
         rid, fut = self.waiting
         try:
             resp = ber.decode_response(data)
@@ -50,6 +64,7 @@ class _Client(asyncio.DatagramProtocol):
                 fut.set_exception(e)
             return
         if resp.request_id == rid and not fut.done():
+            self.received = at
             fut.set_result(resp)
 
     def error_received(self, exc: Exception) -> None:  # ICMP port unreachable, mostly
@@ -113,6 +128,7 @@ async def _walk(host: str, port: int, community: bytes, root: str, max_repetitio
                 return result
             n = len(root_oid)
             rows = result.rows
+            before = len(rows)
             for oid, tag, raw in resp.varbinds:
                 if tag == 0x82 or not oid.startswith(root_oid) or len(oid) == n:
                     # endOfMibView, or past the subtree — unless the agent went backwards
@@ -141,6 +157,7 @@ async def _walk(host: str, port: int, community: bytes, root: str, max_repetitio
                 last = arcs
                 if value is not ber.NO_SUCH_OBJECT and value is not ber.NO_SUCH_INSTANCE:
                     rows.append((arcs, value))
+            result.answered(proto.received, len(rows) - before)
             current = resp.varbinds[-1][0]
     finally:
         transport.close()

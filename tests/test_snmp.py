@@ -106,10 +106,14 @@ def test_watch_and_ignore_ports(snmpd_peer: SnmpdPeer) -> None:
 @pytest.mark.parametrize(("user", "auth", "priv"), [
     ("xjv3", "SHA", "AES"), ("xjv3sha256", "SHA256", "AES256")])
 def test_v3_authpriv(snmpd_peer: SnmpdPeer, user: str, auth: str, priv: str) -> None:
-    samples = SnmpCollector().collect(_v3(snmpd_peer, user, auth, priv), None)
+    target = _v3(snmpd_peer, user, auth, priv)
+    samples = SnmpCollector().collect(target, None)
     (system,) = _by(samples, "snmp")
     assert system.fields["sysName"] == "xj-snmpd"
     assert _by(samples, "interface")
+    # pysnmp's walks are timed too: each counter column read after the sysUpTime GET
+    offsets = target.state["read_offsets"]
+    assert len(offsets) == 6 and all(0 < v < 5 for v in offsets.values()), offsets
 
 
 def test_v3_auth_no_priv_and_no_auth_no_priv(snmpd_peer: SnmpdPeer) -> None:

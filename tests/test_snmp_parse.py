@@ -50,6 +50,15 @@ def test_port_rates_bits_per_second_wrap_and_utilisation() -> None:
     assert r["utilisation_percent"] == 100.0
 
 
+def test_port_rates_use_each_counters_own_interval() -> None:
+    prev, cur = {"in_octets": 0, "in_errors": 0}, {"in_octets": 1_500_000, "in_errors": 30}
+    # in_octets read 0.5 s later than last time relative to sysUpTime: 10 + 0.5 s apart
+    r = port_rates(prev, cur, 10.0, None, {"in_octets": 0.5, "in_errors": -0.5})
+    assert r["in_bps"] == round(8 * 1_500_000 / 10.5, 3) and r["in_errors_per_s"] == round(30 / 9.5, 4)
+    # a skew of half the interval or more is not believed: sysUpTime's interval stands
+    assert port_rates(prev, cur, 10.0, None, {"in_octets": 6.0})["in_bps"] == 1_200_000.0
+
+
 def test_port_rates_no_spike_on_counter64_reset_or_without_interval() -> None:
     prev = {"in_octets": 10**12, "out_octets": 10**12}
     cur = {"in_octets": 5, "out_octets": 10**12 + 800}

@@ -46,7 +46,7 @@ def test_port_rules_open_cases_through_the_pipeline(snmpsim_peer: SnmpsimPeer,
         "    collectors: [snmp]\n"
         f"    settings: {{snmp: {{community: '${{XJ_COMM}}', port: {sim.port}, timeout: 2,"
         " retries: 1, watch_ports: ['GE1/0/6'], ignore_ports: ['GE1/0/8'],"
-        " entity: false, host_resources: false}}\n")  # fewer walks: rates less skewed
+        " entity: false, host_resources: false}}\n")  # fewer walks: a shorter cycle
     inventory = load_inventory(inv, env={"XJ_COMM": COMMUNITY})
     device = inventory.devices["sw-rules"]
     rules = load_rules()
