@@ -1,0 +1,64 @@
+"""Benchmark (not a test): loading an N-device inventory (`load_inventory`: YAML, validation,
+defaults and groups), with libyaml's parser as shipped and with PyYAML's pure-Python parser
+for comparison. Every CLI command and every daemon start or reload pays this.
+
+    .venv/bin/python -m bench.bench_inventory [devices] [runs]
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+import agent.problems as problems
+from agent.inventory import load_inventory
+from bench.common import machine, section
+
+
+def inventory(n: int) -> str:
+    devices = [{"name": f"srv-{i:04d}", "address": f"10.{i // 65536}.{i // 256 % 256}.{i % 256}",
+                "kind": "server", "collectors": ["linux", "logs"],
+                "ssh": {"user": "inspect", "key_file": "/etc/xunjian/id_ed25519"},
+                "labels": {"room": "A1", "rack": str(i % 20)}} for i in range(n)]
+    return yaml.safe_dump({"devices": devices}, sort_keys=False, allow_unicode=True)
+
+
+def median_load(path: Path, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        load_inventory(path)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 500
+    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "inventory.yaml"
+        path.write_text(inventory(n), encoding="utf-8")
+        size = path.stat().st_size
+        shipped = median_load(path, runs)
+        loader = problems._LOADER
+        problems._LOADER = yaml.SafeLoader
+        try:
+            pure = median_load(path, runs)
+        finally:
+            problems._LOADER = loader
+    lines = [f"{n} devices in block-style YAML ({size:,} bytes), "
+             f"median of {runs} loads. Run {time.strftime('%Y-%m-%d')} on {machine()}.", "",
+             "| parser | load_inventory s | per device ms |", "|---|---:|---:|",
+             f"| {loader.__name__} (shipped) | {shipped:.3f} | {1000 * shipped / n:.2f} |",
+             f"| SafeLoader (pure Python) | {pure:.3f} | {1000 * pure / n:.2f} |", "",
+             f"pure Python / shipped: {pure / shipped:.1f}×"]
+    print(section("Inventory load (`bench/bench_inventory.py`)", lines))
+
+
+if __name__ == "__main__":
+    main()
