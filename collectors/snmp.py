@@ -36,8 +36,11 @@ from agent.problems import ConfigError
 from collectors import snmp_engine
 from collectors.snmp_parse import (
     ADMIN_STATUS,
+    COUNTER_FIELD,
     COUNTERS,
+    COUNTERS_32,
     ENTITY_COLUMNS,
+    FALLBACK_COLUMNS,
     HR_PROCESSOR_LOAD,
     HR_STORAGE,
     IF_COLUMNS,
@@ -187,8 +190,9 @@ def read_offsets(read_at: dict[str, float]) -> dict[str, float]:
     """Seconds from the sysUpTime read to each counter column's read, this cycle."""
     if "system" not in read_at:
         return {}
-    return {col: round(read_at[oid] - read_at["system"], 4) for col, oid in IF_COLUMNS.items()
-            if col in COUNTERS and oid in read_at}
+    return {col: round(read_at[oid] - read_at["system"], 4)
+            for col, oid in (IF_COLUMNS | FALLBACK_COLUMNS).items()
+            if col in COUNTER_FIELD and oid in read_at}
 
 
 class SnmpSession:
@@ -313,7 +317,15 @@ class SnmpCollector:
                 asyncio.gather(*[session.walk(engine, sem, oid)
                                  for _, oid in cols + ent + extra]),
                 session.get_soft(engine, sem, p_scalars))
-            return system, cols, ent, extra, list(walked), profile, got
+            walked = list(walked)
+            got_col = {name: bool(values) for (name, _), (values, _p) in zip(cols, walked, strict=False)}
+            if got_col["ifOperStatus"] and not (got_col["ifHCInOctets"] or got_col["ifHCOutOctets"]):
+                more = [(k, o) for k, o in FALLBACK_COLUMNS.items()
+                        if k != "ifSpeed" or not got_col["ifHighSpeed"]]
+                found = await asyncio.gather(*[session.walk(engine, sem, o) for _, o in more])
+                walked[len(cols):len(cols)] = found
+                cols = cols + more
+            return system, cols, ent, extra, walked, profile, got
 
         try:
             system, cols, ent, extra, walked, profile, got = snmp_engine.run(cycle, budget)
@@ -409,7 +421,7 @@ class SnmpCollector:
         dt = interval(prev, int(ticks), now)
         # each counter column's read moved by this much relative to sysUpTime's since last time
         prev_off = prev.get("read_offsets") or {} if not restarted else {}
-        skew = {COUNTERS[c][0]: off - prev_off[c] for c, off in offsets.items() if c in prev_off}
+        skew = {COUNTER_FIELD[c]: off - prev_off[c] for c, off in offsets.items() if c in prev_off}
 
         if_cols: dict[str, dict[int, Any]] = {}
         problems: list[str] = []
@@ -423,6 +435,9 @@ class SnmpCollector:
             # a UPS or sensor box may have no IF-MIB at all: no ports, said in the evidence
             target.evidence.append("IF-MIB: the agent has no ifTable (noSuchObject): no ports")
         partial = bool(problems)
+        # 64-bit octets when the agent serves them, else the 32-bit fallback (v1, no ifXTable)
+        octets_bits = 32 if if_cols.get("ifInOctets") or if_cols.get("ifOutOctets") else 64
+        table = COUNTERS_32 if octets_bits == 32 else COUNTERS
         ent_cols: dict[str, dict[int, Any]] = {}
         ent_problems: list[str] = []
         for (name, _oid), (values, problem) in zip(ent, walked[len(cols):], strict=True):
@@ -461,22 +476,32 @@ class SnmpCollector:
                 "flaps": len(flaps),
             }
             speed = row.get("ifHighSpeed")
+            speed_mbps: float | None = int(speed or 0) or None
             if speed is not None:
                 fields["ifHighSpeed"] = int(speed)
+            elif row.get("ifSpeed") not in (None, 0, 2**32 - 1):  # 2^32-1: "see ifHighSpeed"
+                fields["ifSpeed"] = int(row["ifSpeed"])
+                speed_mbps = int(row["ifSpeed"]) / 1e6
             counters: dict[str, int] = {}
-            for col, (fname, _bits) in COUNTERS.items():
+            for col, (fname, _bits) in table.items():
                 if row.get(col) is not None:
                     counters[fname] = int(row[col])
                     fields[fname] = int(row[col])
+            if "in_octets" in counters or "out_octets" in counters:
+                fields["octets_bits"] = octets_bits
             rate_prev = p.get("counters")
             if p.get("last_change") is not None and row.get("ifLastChange") != p.get("last_change"):
                 rate_prev = None  # counter discontinuity possible: no rates this cycle
-            fields.update(port_rates(rate_prev, counters, dt, int(speed or 0) or None, skew))
+            if p.get("octets_bits", 64) != octets_bits:
+                rate_prev = None  # the agent switched between 32- and 64-bit octet counters
+            fields.update(port_rates(rate_prev, counters, dt, speed_mbps, skew, table))
             if partial:
                 fields["partial"] = 1
             samples.append(Sample("interface", tags, fields, now_ns))
             new_ports[str(idx)] = {"seen_up": seen_up, "oper": oper, "counters": counters,
                                    "last_change": row.get("ifLastChange"), "flaps": flaps}
+            if octets_bits == 32:
+                new_ports[str(idx)]["octets_bits"] = 32
             counts["up" if state == "up" else "admin_down" if state == "admin-down"
                    else "down"] += 1
             counts["alerting"] += state in ("down-was-up", "down-watched")

@@ -36,6 +36,17 @@ COUNTERS = {  # column → (field name, counter bits)
     "ifInDiscards": ("in_discards", 32),
     "ifOutDiscards": ("out_discards", 32),
 }
+# SNMPv1 has no Counter64, and some agents (old encoders, bearer devices) have no ifXTable:
+# when the HC octet columns come back empty, the 32-bit octet counters are walked instead,
+# and ifSpeed (bit/s) stands in for a missing ifHighSpeed
+FALLBACK_COLUMNS: dict[str, str] = {
+    "ifInOctets": "1.3.6.1.2.1.2.2.1.10",
+    "ifOutOctets": "1.3.6.1.2.1.2.2.1.16",
+    "ifSpeed": "1.3.6.1.2.1.2.2.1.5",
+}
+COUNTERS_32 = {**{c: v for c, v in COUNTERS.items() if not c.startswith("ifHC")},
+               "ifInOctets": ("in_octets", 32), "ifOutOctets": ("out_octets", 32)}
+COUNTER_FIELD = {c: f for c, (f, _bits) in (COUNTERS | COUNTERS_32).items()}
 SYSTEM = {
     "sysDescr": "1.3.6.1.2.1.1.1.0",
     "sysObjectID": "1.3.6.1.2.1.1.2.0",
@@ -90,18 +101,20 @@ def interval(prev: dict[str, Any], cur_ticks: int, now: float) -> float | None:
 
 
 def port_rates(prev: dict[str, Any] | None, cur: dict[str, int], dt: float | None,
-               speed_mbps: int | None, skew: Mapping[str, float] | None = None) -> dict[str, float]:
+               speed_mbps: float | None, skew: Mapping[str, float] | None = None,
+               counters: Mapping[str, tuple[str, int]] = COUNTERS) -> dict[str, float]:
     """Per-second rates from two counter snapshots {field: value} taken dt seconds apart.
 
     `skew` {field: seconds}: how much later than dt implies this counter was read this time
     than last time (its column's walk started later after the sysUpTime read); a skew of
     half the interval or more is not believed.
     Octets become bits/s (`in_bps`, `out_bps`); errors/discards become per-second rates
-    (`in_errors_per_s`…). A reset counter gives no field for that counter (no spike)."""
+    (`in_errors_per_s`…). A reset counter gives no field for that counter (no spike).
+    `counters`: the columns read and their widths (COUNTERS_32 for 32-bit octets)."""
     out: dict[str, float] = {}
     if not prev or not dt or dt <= 0:
         return out
-    for _col, (name, bits) in COUNTERS.items():
+    for _col, (name, bits) in counters.items():
         if name not in cur or name not in prev:
             continue
         d = counter_delta(int(prev[name]), int(cur[name]), bits)

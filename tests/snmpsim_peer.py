@@ -122,6 +122,13 @@ def broken(name: str, column: str, keep: tuple[str, ...]) -> str:
     return "".join(out)
 
 
+def subset(name: str, keep: tuple[str, ...]) -> str:
+    """Recording `name` with only the subtrees in `keep`: an agent that lacks the rest."""
+    with bz2.open(FIXTURES / f"{name}.snmprec.bz2", "rt", encoding="utf-8",
+                  errors="replace") as f:
+        return "".join(line for line in f if line.split("|", 1)[0].startswith(keep))
+
+
 ENT_SERIAL = "1.3.6.1.2.1.47.1.1.1.1.11"
 HR_USED = "1.3.6.1.2.1.25.2.3.1.6"
 _IF, _IFX = "1.3.6.1.2.1.2.2.1", "1.3.6.1.2.1.31.1.1.1"
@@ -168,5 +175,7 @@ def extra_recordings() -> dict[str, str]:
         "h3c-broken-entity": broken("h3c-e528-2", ENT_SERIAL, (system, *if_mib, "1.3.6.1.2.1.47.")),
         "camera-broken-hr": broken("samsung-ipolis", HR_USED, (system, *if_mib, "1.3.6.1.2.1.25.")),
         "rules-switch": rules_switch(),
+        # an old encoder: system group and ifTable only — no ifXTable, so no HC counters
+        "camera-no-ifx": subset("samsung-ipolis", (system, if_mib[0])),
     }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from collectors.snmp_parse import (
+    COUNTERS_32,
     chassis_asset,
     counter_delta,
     interval,
@@ -48,6 +49,12 @@ def test_port_rates_bits_per_second_wrap_and_utilisation() -> None:
     assert r["out_bps"] == 0
     assert r["in_errors_per_s"] == 1.0  # 10 errors across the Counter32 wrap
     assert r["utilisation_percent"] == 100.0
+
+
+def test_port_rates_32_bit_octets_wrap() -> None:
+    prev, cur = {"in_octets": 2**32 - 1000}, {"in_octets": 500}
+    assert port_rates(prev, cur, 10.0, 10.0, counters=COUNTERS_32) == {"in_bps": 1200.0}
+    assert port_rates(prev, cur, 10.0, 10.0) == {}  # a 64-bit counter going down: a reset
 
 
 def test_port_rates_use_each_counters_own_interval() -> None:

@@ -260,3 +260,22 @@ def test_v3_context_name_selects_the_recording(sim: SnmpsimPeer) -> None:
                  auth_protocol="SHA", auth_key=SecretStr(sim.v3_auth), priv_protocol="AES",
                  priv_key=SecretStr(sim.v3_priv), context="no-such-context",
                  timeout=0.5, retries=0)
+
+
+def test_agent_without_ifxtable_gives_32_bit_octet_rates_and_ifspeed(sim: SnmpsimPeer) -> None:
+    rec = recording("samsung-ipolis")  # served without its ifXTable as "camera-no-ifx"
+    target, samples = _collect(sim, "camera-no-ifx", entity=False, host_resources=False)
+    ports = {int(s.tags["ifIndex"]): s.fields for s in _by(samples, "interface")}
+    for field, col in (("in_octets", "1.3.6.1.2.1.2.2.1.10"), ("out_octets", "1.3.6.1.2.1.2.2.1.16")):
+        assert {i: f[field] for i, f in ports.items()} == {
+            i: int(v) for i, v in column(rec, col).items()}
+    assert {f["octets_bits"] for f in ports.values()} == {32}
+    speeds = {i: int(v) for i, v in column(rec, "1.3.6.1.2.1.2.2.1.5").items()}
+    assert {i: f.get("ifSpeed") for i, f in ports.items()} == {
+        i: v or None for i, v in speeds.items()}  # 0: unknown, not a speed
+    assert not any("ifHighSpeed" in f for f in ports.values())
+    again = {int(s.tags["ifIndex"]): s.fields
+             for s in _by(SnmpCollector().collect(target, None), "interface")}
+    fast = next(i for i, v in speeds.items() if v == 100_000_000)
+    assert again[fast]["in_bps"] == 0.0 and again[fast]["utilisation_percent"] == 0.0  # a recording stands still
+    assert "utilisation_percent" not in again[next(i for i, v in speeds.items() if v == 0)]
