@@ -318,10 +318,12 @@ class SnmpCollector:
                                  for _, oid in cols + ent + extra]),
                 session.get_soft(engine, sem, p_scalars))
             walked = list(walked)
-            got_col = {name: bool(values) for (name, _), (values, _p) in zip(cols, walked, strict=False)}
-            if got_col["ifOperStatus"] and not (got_col["ifHCInOctets"] or got_col["ifHCOutOctets"]):
+            # a column the agent does not serve: empty, and the walk ended without a problem
+            absent = {name: not values and not problem
+                      for (name, _), (values, problem) in zip(cols, walked, strict=False)}
+            if not absent["ifOperStatus"] and absent["ifHCInOctets"] and absent["ifHCOutOctets"]:
                 more = [(k, o) for k, o in FALLBACK_COLUMNS.items()
-                        if k != "ifSpeed" or not got_col["ifHighSpeed"]]
+                        if k != "ifSpeed" or absent["ifHighSpeed"]]
                 found = await asyncio.gather(*[session.walk(engine, sem, o) for _, o in more])
                 walked[len(cols):len(cols)] = found
                 cols = cols + more
