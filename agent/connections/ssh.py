@@ -1,7 +1,8 @@
 """SSH with paramiko: known_hosts verified, timeouts everywhere, failures as reasons.
 
 One SshConnection is one SSH connection; agent.connections.pool shares it between a
-device's collectors. Every failure becomes a CollectionError whose message says what
+device's collectors, and agent.connections.ssh_transport is paramiko's transport tuned for
+many short connections. Every failure becomes a CollectionError whose message says what
 happened in an engineer's words — never a secret, never a traceback.
 """
 
