@@ -119,8 +119,9 @@ def test_login_reads_ahead_and_starts_no_timer(tmp_path: Path, ssh_peer,  # type
     monkeypatch.setattr(ReadAheadSocket, "__init__", lambda self, s: init(self, Counting(s)))  # type: ignore[misc]
     monkeypatch.setattr(ReadAheadSocket, "recv", lambda self, n: (asked.append(n), recv(self, n))[1])
     timers: list[object] = []
+    real_timer = threading.Timer
     monkeypatch.setattr(paramiko.packet.threading, "Timer",  # type: ignore[attr-defined]
-                        lambda *a, **k: timers.append(a) or threading.Timer(*a, **k))
+                        lambda *a, **k: timers.append(a) or real_timer(*a, **k))
     with SshConnection(device_for(tmp_path, ssh_peer)) as conn:
         assert conn.run("echo one; echo two >&2").stdout == "one\n"
         assert isinstance(conn.client.get_transport().packetizer, DeadlinePacketizer)  # type: ignore[union-attr]
