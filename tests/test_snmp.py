@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from agent.model import CollectionError, Sample, Target
 from collectors.snmp import SnmpCollector, SnmpSettings
-from tests.peers import SnmpdPeer
+from tests.peers import SnmpdPeer, wait_until
 
 
 def _target(peer: SnmpdPeer, **settings: object) -> Target:
@@ -38,6 +38,13 @@ def _walk(peer: SnmpdPeer, oid: str) -> dict[int, str]:
         key, _, value = line.partition(" ")
         out[int(key.rsplit(".", 1)[1])] = value.strip().strip('"')
     return out
+
+
+def _uptime_past(peer: SnmpdPeer, ticks: int) -> None:
+    """Wait until the agent's sysUpTime is a second past `ticks`: rates need time between polls."""
+    def uptime() -> int:
+        return int(peer.snmp("snmpget", "-Oqvt", "1.3.6.1.2.1.1.3.0").stdout.strip())
+    wait_until(lambda: uptime() >= ticks + 100, timeout=10, what="1 s of agent uptime")
 
 
 def test_v2c_matches_net_snmp_tools(snmpd_peer: SnmpdPeer) -> None:
@@ -74,7 +81,7 @@ def test_second_cycle_has_rates(snmpd_peer: SnmpdPeer) -> None:
     collector.collect(target, None)
     assert target.state["uptime_ticks"] > 0 and target.state["ports"]
     snmpd_peer.snmp("snmpwalk", "1.3.6.1.2.1.2.2.1.2")  # traffic on lo between the polls
-    time.sleep(1.1)
+    _uptime_past(snmpd_peer, target.state["uptime_ticks"])
     samples = collector.collect(target, None)
     lo = next(s for s in _by(samples, "interface") if s.tags["ifName"] == "lo")
     assert lo.fields["in_bps"] >= 0 and "out_bps" in lo.fields
@@ -153,7 +160,7 @@ def test_v1_get_and_walk(snmpd_peer: SnmpdPeer) -> None:
     assert lo.fields["octets_bits"] == 32 and 0 < lo.fields["in_octets"] < 2**32
     assert set(target.state["read_offsets"]) >= {"ifInOctets", "ifOutOctets"}
     snmpd_peer.snmp("snmpwalk", "1.3.6.1.2.1.2.2.1.2")  # traffic on lo between the polls
-    time.sleep(1.1)  # rates need time between two polls
+    _uptime_past(snmpd_peer, target.state["uptime_ticks"])
     lo2 = next(s for s in _by(collector.collect(target, None), "interface")
                if s.tags["ifDescr"] == "lo")
     # net-snmp caches interface counters for a few seconds: the rate may be 0, but it is there
