@@ -15,8 +15,9 @@ import pwd
 import shutil
 import socket
 import subprocess
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -34,6 +35,36 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((HOST, 0))
         return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def mute_server(greeting: bytes = b"") -> Iterator[tuple[int, list[socket.socket]]]:
+    """A TCP port on 127.0.0.1 that accepts every connection, sends `greeting` (an SSH banner,
+    say) and then never another byte: a hung server. Yields the port and the connections
+    accepted so far (closed on exit)."""
+    srv = socket.socket()
+    srv.bind((HOST, 0))
+    srv.listen(64)
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                conn = srv.accept()[0]
+            except OSError:
+                return  # the listening socket was closed
+            accepted.append(conn)
+            if greeting:
+                with contextlib.suppress(OSError):
+                    conn.sendall(greeting)
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield srv.getsockname()[1], accepted
+    finally:
+        srv.close()
+        for conn in accepted:
+            conn.close()
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 15.0, interval: float = 0.05,

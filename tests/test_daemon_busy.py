@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,29 +15,14 @@ import agent.scheduler as scheduler_mod
 from agent.app import build_pipeline, load_app
 from agent.config import DaemonModel
 from agent.scheduler import Daemon
-from tests.peers import HOST, wait_until
+from tests.peers import HOST, mute_server, wait_until
 
 
 @pytest.fixture
 def mute_ssh() -> Iterator[int]:
     """A TCP port that accepts and never says a word: an SSH banner timeout every time."""
-    srv = socket.socket()
-    srv.bind((HOST, 0))
-    srv.listen(64)
-    held: list[socket.socket] = []
-
-    def accept() -> None:
-        while True:
-            try:
-                held.append(srv.accept()[0])
-            except OSError:
-                return
-
-    threading.Thread(target=accept, daemon=True).start()
-    yield srv.getsockname()[1]
-    srv.close()
-    for c in held:
-        c.close()
+    with mute_server() as (port, _accepted):
+        yield port
 
 
 def test_saturated_pool_does_not_starve_the_case_clock(tmp_path: Path, mute_ssh: int,

@@ -19,6 +19,7 @@ from agent.model import CollectionError, Job, Status
 from collectors.linux import DF_BLOCKS, DF_INODES, checked
 from collectors.linux_parse import filesystems
 from tests.helpers import cli
+from tests.peers import mute_server
 
 pytestmark = pytest.mark.peers
 
@@ -115,11 +116,8 @@ def test_closed_port_is_unknown_quickly(tmp_path: Path, ssh_peer) -> None:  # ty
 @pytest.fixture
 def silent_listener() -> Iterator[int]:
     """A TCP port that accepts connections and never says a word (a hung sshd)."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(8)
-    yield srv.getsockname()[1]
-    srv.close()
+    with mute_server() as (port, _accepted):
+        yield port
 
 
 def test_silent_server_times_out(tmp_path: Path, ssh_peer, silent_listener: int) -> None:  # type: ignore[no-untyped-def]

@@ -7,7 +7,6 @@ import dataclasses
 import json
 import os
 import signal
-import socket
 import threading
 import time
 from pathlib import Path
@@ -25,7 +24,7 @@ from agent.inventory import Device
 from agent.model import CollectionError, Job, Status
 from agent.scheduler import Daemon, offset
 from tests.helpers import cli
-from tests.peers import wait_until
+from tests.peers import mute_server, wait_until
 from tests.sshdev import device_for, give, write_inventory
 
 pytestmark = pytest.mark.peers
@@ -231,45 +230,29 @@ def test_close_all_closes_idle_connections(tmp_path: Path, ssh_peer: Any) -> Non
 
 def test_collectors_waiting_for_a_failing_connect_get_its_answer(tmp_path: Path, ssh_peer: Any) -> None:
     """A hung server: one connect attempt for the device, not one per collector in turn."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(16)
-    accepted: list[socket.socket] = []
-
-    def accept() -> None:
-        while True:
-            try:
-                accepted.append(srv.accept()[0])
-            except OSError:
-                return
-
-    threading.Thread(target=accept, daemon=True).start()
-    dev = device_for(tmp_path, ssh_peer, ["linux"])
-    # its own name: a device's session cap is fixed when the agent first sees it
-    dev = dataclasses.replace(dev, name="hung", port=srv.getsockname()[1], ssh=dataclasses.replace(
-        dev.ssh, connect_timeout=1, max_sessions=3))
     reasons: list[str] = []
+    with mute_server() as (port, accepted):
+        dev = device_for(tmp_path, ssh_peer, ["linux"])
+        # its own name: a device's session cap is fixed when the agent first sees it
+        dev = dataclasses.replace(dev, name="hung", port=port, ssh=dataclasses.replace(
+            dev.ssh, connect_timeout=1, max_sessions=3))
 
-    def lease() -> None:
-        try:
-            with POOL.lease(dev):
-                reasons.append("connected?!")
-        except CollectionError as e:
-            reasons.append(str(e))
+        def lease() -> None:
+            try:
+                with POOL.lease(dev):
+                    reasons.append("connected?!")
+            except CollectionError as e:
+                reasons.append(str(e))
 
-    t0 = time.monotonic()
-    threads = [threading.Thread(target=lease) for _ in range(3)]
-    try:
+        t0 = time.monotonic()
+        threads = [threading.Thread(target=lease) for _ in range(3)]
         for t in threads:
             t.start()
         for t in threads:
             t.join(10)
-    finally:
-        srv.close()
-        for c in accepted:
-            c.close()
+        connects = len(accepted)
     assert len(reasons) == 3 and all("did not send an SSH banner within 1 s" in r for r in reasons), reasons
-    assert len(accepted) == 1
+    assert connects == 1
     assert time.monotonic() - t0 < 2.5  # not three connect timeouts one after the other
 
 

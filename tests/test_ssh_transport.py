@@ -21,7 +21,7 @@ from agent.connections.ssh_transport import DeadlinePacketizer, ReadAheadSocket
 from agent.executor import Executor
 from agent.inventory import Device
 from agent.model import Job, Status
-from tests.peers import wait_until
+from tests.peers import mute_server, wait_until
 from tests.test_ssh_linux import device_for
 
 
@@ -60,30 +60,8 @@ def test_handshake_deadline_without_a_thread() -> None:
 @pytest.fixture
 def stalling_server() -> Iterator[int]:
     """Sends an SSH banner, then never a byte more: a server hung in its key exchange."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(8)
-    conns: list[socket.socket] = []
-    stop = threading.Event()
-
-    def serve() -> None:
-        srv.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                c, _ = srv.accept()
-            except (TimeoutError, OSError):
-                continue
-            c.sendall(b"SSH-2.0-OpenSSH_9.2p1 stalled\r\n")
-            conns.append(c)
-
-    t = threading.Thread(target=serve, daemon=True)
-    t.start()
-    yield srv.getsockname()[1]
-    stop.set()
-    t.join()
-    for c in conns:
-        c.close()
-    srv.close()
+    with mute_server(b"SSH-2.0-OpenSSH_9.2p1 stalled\r\n") as (port, _accepted):
+        yield port
 
 
 @pytest.mark.peers
