@@ -2,8 +2,10 @@
 
 Samples:
 - `interface` per port (tags host, ifIndex, ifName, ifDescr, ifAlias): admin/oper status
-  (text + code), `oper_state` for rules, ifHighSpeed, HC octets, errors, discards and,
-  from the second cycle on, `in_bps`/`out_bps`, error/discard rates, `utilisation_percent`.
+  (text + code), `oper_state` for rules, ifHighSpeed (or ifSpeed), HC octets (or the
+  32-bit ones where the agent serves no HC counters: `octets_bits`), errors, discards and,
+  from the second cycle on, `in_bps`/`out_bps`, error/discard rates, `utilisation_percent`
+  — each counter over its own column's interval (sysUpTime corrected by read timing).
 - `snmp` (system): sysDescr, sysObjectID, sysName, uptime_seconds, rebooted 1/0, ports_*.
 - `asset`: ENTITY-MIB chassis model, serial, hardware/firmware/software revisions; no
   `asset` sample at all in a cycle whose ENTITY-MIB walk failed (never one with fields
