@@ -96,6 +96,9 @@ pre {{ white-space: pre-wrap; overflow-wrap: anywhere; font-size: 7pt; }}
 def html_to_pdf(page: str, envelope: dict[str, Any], lang: str) -> bytes:
     from weasyprint import CSS, HTML, Attachment  # heavy: only when a PDF is asked for
 
+    from reports.fonts import require_chinese_font
+
+    require_chinese_font(page, lang)
     digest = content_hash(envelope["data"])
     out = io.BytesIO()
     HTML(string=page).write_pdf(out, stylesheets=[CSS(string=page_css(digest, lang))],

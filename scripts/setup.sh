@@ -10,9 +10,15 @@ mode=${1:-demo}
 [ $# -gt 0 ] && shift
 PYTHON=${PYTHON:-python3}
 
-install_python() {  # $1: what to install into the venv, e.g. . or .[test]
+install_python() {  # $1: which lock, app or test (requirements/$1.txt)
+  # Exactly the locked wheels, each checked against its hash, then xunjian itself with the locked
+  # setuptools (no build isolation: nothing unpinned is fetched). Refresh the locks with
+  # scripts/lock.sh; tests/test_install.py checks they still satisfy pyproject.toml.
   [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e "$1"
+  local pip=(.venv/bin/python -m pip install -q --disable-pip-version-check)
+  "${pip[@]}" --require-hashes --no-deps -r "requirements/$1.txt"
+  "${pip[@]}" --no-deps --no-build-isolation -e .
+  .venv/bin/python -m pip check -q >/dev/null || { .venv/bin/python -m pip check >&2; exit 1; }
 }
 
 # The real peers the tests start on 127.0.0.1 come from Debian's packages. PDF reports need
@@ -46,9 +52,26 @@ sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Pyth
   rm -f /usr/sbin/policy-rc.d
 }
 
+install_fonts() {
+  # Chinese reports need a Chinese font (a PDF without one is refused, not printed as boxes)
+  # and pango for PDFs. Installed when root; otherwise said, and the demo goes on.
+  local need=()
+  for p in libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+  done
+  [ ${#need[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+    echo "setup: PDF reports in Chinese need: apt-get install ${need[*]} (as root)" >&2
+    return 0
+  fi
+  DEBS=("${need[@]}")
+  install_debs
+}
+
 case "$mode" in
   demo)
-    install_python .
+    install_fonts
+    install_python app
     .venv/bin/xunjian inventory check
     rc=0
     .venv/bin/xunjian inspect || rc=$?   # Nagios exit code: 0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN
@@ -57,7 +80,7 @@ case "$mode" in
     ;;
   test)
     install_debs
-    install_python '.[test]'
+    install_python test
     .venv/bin/ruff check .
     rc=0
     .venv/bin/python -m pytest "$@" || rc=$?

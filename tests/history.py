@@ -13,7 +13,6 @@ import contextlib
 import math
 import os
 import subprocess
-import sys
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -245,7 +244,13 @@ def _act(engine: Any, number: str, action: str, actor: str, **kw: str) -> None:
 
 
 if __name__ == "__main__":
-    out = Path(sys.argv[1])
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m tests.history",
+                                 description="Build half a year of synthetic history (a store, the "
+                                             "config and inventory) into DIR, for trying the reports.")
+    ap.add_argument("dir", metavar="DIR", help="where to write it (created if missing)")
+    out = Path(ap.parse_args().dir)
     out.mkdir(parents=True, exist_ok=True)
     build(out)
     print(f"history in {out}")

@@ -254,8 +254,6 @@ def apply(name: NameArg, device: DeviceOpt, param: ParamOpt = None, args: ArgOpt
 
     Example: xunjian playbook apply clean-logs -d app01 -p older_than_days=14 --case F-20261122-0007
     """
-    import click
-
     runner, req = _setup(name, device, param, args, who, config, inventory, data_dir, playbooks,
                          case, force, reason, plan_id)
 
@@ -266,7 +264,7 @@ def apply(name: NameArg, device: DeviceOpt, param: ParamOpt = None, args: ArgOpt
             render(res, all_commands)
         try:
             return typer.confirm(f"\nApply this plan to {res.device}?", default=False, err=True)
-        except click.exceptions.Abort:
+        except typer.Abort:  # no answer (end of input, Ctrl-C): not a yes
             return False
 
     _finish(runner.apply(req, confirm), fmt, all_commands)
