@@ -8,7 +8,22 @@ id xunjian >/dev/null 2>&1 || useradd --system --home-dir /var/lib/xunjian --she
 install -d -o root -g root -m 0755 /opt/xunjian
 cp -a "$src/." /opt/xunjian/
 [ -x /opt/xunjian/.venv/bin/python ] || python3 -m venv /opt/xunjian/.venv
-/opt/xunjian/.venv/bin/python -m pip install -q --disable-pip-version-check /opt/xunjian
+# the locked versions (requirements/app.txt, hash-checked), as scripts/setup.sh installs them
+pip=(/opt/xunjian/.venv/bin/python -m pip install -q --disable-pip-version-check)
+"${pip[@]}" --require-hashes --no-deps -r /opt/xunjian/requirements/app.txt
+"${pip[@]}" --no-deps --no-build-isolation /opt/xunjian
+# PDF reports: pango, and a Chinese font (a zh-CN PDF without one is refused, not printed as boxes)
+need=()
+for p in libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  if command -v apt-get >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
+  else
+    echo "install-service: PDF reports need ${need[*]} (or your distribution's pango and a CJK font)" >&2
+  fi
+fi
 install -d -o root -g xunjian -m 0750 /etc/xunjian
 install -d -o xunjian -g xunjian -m 0750 /var/lib/xunjian
 [ -f /etc/xunjian/xunjian.yaml ] || install -o root -g xunjian -m 0640 "$src/packaging/xunjian.yaml" /etc/xunjian/xunjian.yaml
