@@ -91,16 +91,24 @@ def list_(config: ConfigOpt = None, data_dir: DataDirOpt = None,
 
       xunjian cases list --status all -g oracle --format json
     """
-    from agent.cases.queries import list_cases
+    from agent.config import load_config
 
-    cfg, engine = _open(config, data_dir)
+    cfg = load_config(config)
     devices: list[str] | None = list(device) if device else None
     if group:
         from agent.inventory import load_inventory
 
         inv = load_inventory(cfg.inventory, cfg.secrets_file)
         devices = (devices or []) + [d.name for d in inv.select(groups=list(group))]
-    found = list_cases(engine, status.value, level=level, devices=devices, breached=breached)
+    found: list[Any] = []
+    # No store yet (the file open_engine would create): no cases, and listing creates nothing
+    # nor pays for loading the database layer.
+    if ((data_dir or cfg.data_dir) / "xunjian.db").exists():
+        from agent.cases.queries import list_cases
+        from agent.store.db import open_engine
+
+        engine = open_engine(data_dir or cfg.data_dir)
+        found = list_cases(engine, status.value, level=level, devices=devices, breached=breached)
     if fmt is Format.json:
         print_json({"cases": [c.to_dict() for c in found]})
         return

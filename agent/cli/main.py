@@ -1,25 +1,85 @@
-"""The `xunjian` command."""
+"""The `xunjian` command.
+
+Each command's module is imported when that command runs (or when `--help` lists them), not
+at start: `xunjian --version` or `xunjian cases list` must not pay for the report renderers,
+the SNMP engine or netmiko (bench/bench_startup.py, tests/test_startup.py).
+"""
 
 from __future__ import annotations
 
-import inspect as inspect_mod
+import importlib
 import logging
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
+from typer.main import get_command_from_info, get_group
+from typer.models import CommandInfo
 
 from agent import __version__
-from agent.cli import assets, cases, hooks, inventory, playbook, report
-from agent.cli.common import err, setup_logging
-from agent.cli.inspect import inspect
-from agent.cli.run import run
-from agent.cli.sla import sla
-from agent.cli.status import reload, status
-from agent.problems import ConfigError
+
+# name → (module, attribute): a command function or a sub-app, in the order `--help` lists them.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "inspect": ("agent.cli.inspect", "inspect"),
+    "run": ("agent.cli.run", "run"),
+    "sla": ("agent.cli.sla", "sla"),
+    "status": ("agent.cli.status", "status"),
+    "reload": ("agent.cli.status", "reload"),
+    "inventory": ("agent.cli.inventory", "app"),
+    "cases": ("agent.cli.cases", "app"),
+    "assets": ("agent.cli.assets", "app"),
+    "report": ("agent.cli.report", "app"),
+    "playbook": ("agent.cli.playbook", "app"),
+    "hooks": ("agent.cli.hooks", "app"),
+}
+
+
+def load_command(name: str) -> Any:
+    """The click command for one top-level name, its module imported now: what
+    `app.command(name)(function)` or `app.add_typer(sub_app, name=name)` would have built."""
+    module, attr = COMMANDS[name]
+    target = getattr(importlib.import_module(module), attr)
+    if isinstance(target, typer.Typer):
+        _short_helps(target)
+        group = get_group(target)
+        group.name = name
+        return group
+    info = CommandInfo(name=name, callback=target)
+    _short_help(info)
+    return get_command_from_info(info, pretty_exceptions_short=app.pretty_exceptions_short,
+                                 rich_markup_mode=app.rich_markup_mode)
+
+
+class LazyGroup(TyperGroup):
+    """The root group: lists every command, imports one only when it is looked up."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *(n for n in COMMANDS if n not in self.commands)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            self.commands[cmd_name] = load_command(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except Exception as e:  # a UsageError: "did you mean" over the names not loaded yet too
+            message = getattr(e, "message", None)
+            if args and isinstance(message, str) and "Did you mean" not in message:
+                from difflib import get_close_matches
+
+                matches = get_close_matches(args[0], self.list_commands(ctx))
+                if matches:
+                    e.message = (f"{message.rstrip('.')}. Did you mean "  # type: ignore[attr-defined]
+                                 f"{', '.join(repr(m) for m in matches)}?")
+            raise
+
 
 app = typer.Typer(
     name="xunjian",
+    cls=LazyGroup,
     help="xunjian (巡检): inspect servers and network devices, keep fault cases, report.\n\n"
     "Start with `xunjian inventory check`, then `xunjian inspect`; run the agent with "
     "`xunjian run`.",
@@ -27,32 +87,24 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.command("inspect")(inspect)
-app.command("run")(run)
-app.command("sla")(sla)
-app.command("status")(status)
-app.command("reload")(reload)
-app.add_typer(inventory.app, name="inventory")
-app.add_typer(cases.app, name="cases")
-app.add_typer(assets.app, name="assets")
-app.add_typer(report.app, name="report")
-app.add_typer(playbook.app, name="playbook")
-app.add_typer(hooks.app, name="hooks")
+
+
+def _short_help(cmd: CommandInfo) -> None:
+    """Give a command a one-line summary for the command lists: rich keeps the hard line
+    breaks of a docstring's first paragraph, which reads as ragged text in `--help`."""
+    if cmd.short_help is None and cmd.callback and cmd.callback.__doc__:
+        from inspect import cleandoc
+
+        first = cleandoc(cmd.callback.__doc__).split("\n\n")[0]
+        cmd.short_help = " ".join(first.split())
 
 
 def _short_helps(group: typer.Typer) -> None:
-    """Give every command a one-line summary for the command lists: rich keeps the hard line
-    breaks of a docstring's first paragraph, which reads as ragged text in `--help`."""
     for cmd in group.registered_commands:
-        if cmd.short_help is None and cmd.callback and cmd.callback.__doc__:
-            first = inspect_mod.cleandoc(cmd.callback.__doc__).split("\n\n")[0]
-            cmd.short_help = " ".join(first.split())
+        _short_help(cmd)
     for sub in group.registered_groups:
         if sub.typer_instance is not None:
             _short_helps(sub.typer_instance)
-
-
-_short_helps(app)
 
 
 def _version(value: bool) -> None:
@@ -71,21 +123,28 @@ def _root(
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     if len(sys.argv) > 1 and "run" in sys.argv[1:3] and verbose == 0:
         level = logging.INFO  # the daemon says what it does
+    from agent.cli.common import setup_logging
+
     setup_logging(level)
 
 
 def main() -> None:
     try:
         app(prog_name="xunjian")
-    except ConfigError as e:
-        for p in e.problems:
-            err.print(f"xunjian: {p}", markup=False)
-        n = len(e.problems)
-        err.print(f"xunjian: {n} problem{'s' if n != 1 else ''} found", markup=False)
-        sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)
-    except Exception as e:  # a bug: say so briefly; -vv shows where
+    except Exception as e:
+        # Imported here: printing an error is the only use, and start-up stays light.
+        from agent.cli.common import err
+        from agent.problems import ConfigError
+
+        if isinstance(e, ConfigError):
+            for p in e.problems:
+                err.print(f"xunjian: {p}", markup=False)
+            n = len(e.problems)
+            err.print(f"xunjian: {n} problem{'s' if n != 1 else ''} found", markup=False)
+            sys.exit(2)
+        # a bug: say so briefly; -vv shows where
         logging.getLogger("xunjian").debug("internal error", exc_info=True)
         err.print(f"xunjian: internal error: {type(e).__name__}: {e} (run with -vv for details)",
                   markup=False)
