@@ -69,6 +69,10 @@ class CompiledRule:
         "measurement",
         "missing_n",
         "name",
+        "ok",
+        "ok_big",
+        "ok_inst",
+        "ok_inst_big",
         "other",
         "rule",
         "selector",
@@ -105,6 +109,11 @@ class CompiledRule:
         self.kinds = frozenset(rule.kinds)
         self.groups = frozenset(rule.groups)
         self.subject = rule.description or rule.name
+        # An OK verdict's message, formatted once per verdict: %g is _num's f"{v:g}" (the same
+        # C formatting), %.0f its form for |v| ≥ 1e6; the subject and unit are escaped for %.
+        subject, unit = self.subject.replace("%", "%%"), self.unit.replace("%", "%%")
+        self.ok, self.ok_big = f"{subject}: %g{unit}", f"{subject}: %.0f{unit}"
+        self.ok_inst, self.ok_inst_big = f"{subject} %s: %g{unit}", f"{subject} %s: %.0f{unit}"
         sel = [rule.measurement, rule.field, rule.instance_tag, sorted(rule.match.items())]
         self.selector = hashlib.sha256(repr(sel).encode()).hexdigest()[:12]
         clear = rule.clear
@@ -190,6 +199,7 @@ class Compiled:
         self.rules = [CompiledRule(r) for r in ruleset.rules if r.enabled]
         self.by_name = {r.name: r for r in self.rules}
         self._index: dict[tuple[str | None, frozenset[str] | None], dict[str, list[CompiledRule]]] = {}
+        self._names: dict[tuple[str | None, frozenset[str] | None], dict[str, CompiledRule]] = {}
 
     def index(self, kind: str | None, groups: frozenset[str] | None) -> dict[str, list[CompiledRule]]:
         key = (kind, groups)
@@ -201,6 +211,15 @@ class Compiled:
                     idx.setdefault(r.measurement, []).append(r)
             self._index[key] = idx
         return idx
+
+    def by_name_for(self, kind: str | None, groups: frozenset[str] | None) -> dict[str, CompiledRule]:
+        """The rules of index(kind, groups) by name (cached likewise)."""
+        key = (kind, groups)
+        names = self._names.get(key)
+        if names is None:
+            names = self._names[key] = {r.name: r for rules in self.index(kind, groups).values()
+                                        for r in rules}
+        return names
 
 
 def compiled(ruleset: RuleSet) -> Compiled:

@@ -43,8 +43,6 @@ from checks.rules import RuleSet
 
 VERSION = 1
 _STATUS = (Status.OK, Status.WARN, Status.CRIT, Status.UNKNOWN)
-# an OK verdict's message; %g is checks.compiled._num's f"{v:g}" (same C formatting), faster
-_FMT, _FMT_INST, _FMT_BIG, _FMT_INST_BIG = "%s: %g%s", "%s %s: %g%s", "%s: %.0f%s", "%s %s: %.0f%s"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,17 +70,24 @@ def evaluate_cycle(samples: Iterable[Sample], device: DeviceInfo, ruleset: RuleS
     """
     c = compiled(ruleset)
     groups = frozenset(device.groups)
-    index = with_overrides(c.index(device.kind, groups), overrides)
+    base = c.index(device.kind, groups)
+    index = with_overrides(base, overrides)
     prev_series: Mapping[str, Mapping[str, Any]] = {}
     prev_sel: Mapping[str, str] = {}
     if state and state.get("v") == VERSION:
         prev_series = state.get("series") or {}
         prev_sel = state.get("sel") or {}
     series: dict[str, dict[str, Any]] = {r: dict(insts) for r, insts in prev_series.items()}
-    # (rule, instance) → its verdict; a series sampled twice in a cycle keeps the last one
-    touched: dict[tuple[str, str], Verdict] = {}
+    verdicts: list[Verdict] = []
+    # rule → instance → the position of its verdict: a series sampled twice in a cycle keeps
+    # the last verdict, in the place of the first
+    hit: dict[str, dict[str, int]] = {}
     name = device.name
+    status_ok = Status.OK
 
+    # The loop below is the hot path (every sample × every rule that selects it): the common
+    # case — a known series, OK before and now, nothing pending — is written out inline;
+    # anything else goes through _advance and _verdict.
     for s in samples:
         rules = index.get(s.measurement)
         if rules is None:
@@ -92,45 +97,65 @@ def evaluate_cycle(samples: Iterable[Sample], device: DeviceInfo, ruleset: RuleS
             value = fields.get(cr.field)
             if value is None or (cr.matchers and not cr.selects(tags)):
                 continue
-            if cr.states is not None:
+            text = cr.states is not None
+            if text:
                 value = str(value)
             elif value.__class__ is bool or not isinstance(value, (int, float)):
                 continue
             inst = tags.get(cr.instance_tag, "") if cr.instance_tag else ""
-            insts = series.get(cr.name)
+            rule_name = cr.name
+            insts = series.get(rule_name)
             if insts is None:
-                insts = series[cr.name] = {}
+                insts = series[rule_name] = {}
+            seen = hit.get(rule_name)
+            if seen is None:
+                seen = hit[rule_name] = {}
             e = insts.get(inst)
             if e is None:
-                raw = cr.judge_text(value) if cr.states is not None else cr.judge(value, OK)
-                e = _advance(cr, None, OK, raw, t, now)
+                raw = cr.judge_text(value) if text else cr.judge(value, OK)
+                e = insts[inst] = _advance(cr, None, OK, raw, t, now)
+                v = _verdict(name, cr, inst, value, t, raw, e)
             else:
                 held = e["st"]
-                raw = cr.judge_text(value) if cr.states is not None else cr.judge(value, held)
+                raw = cr.judge_text(value) if text else cr.judge(value, held)
                 if raw == held and e["out"] == raw and "fc" not in e and "ms" not in e:
-                    # the common case, inline: nothing new (a `for:` streak matters only for a
-                    # status worse than the one held)
-                    e = {"st": raw, "since": e["since"], "out": raw, "os": e["os"], "seen": now}
+                    # nothing new (a `for:` streak matters only for a status worse than held)
+                    osince = e["os"]
+                    e = insts[inst] = {"st": raw, "since": e["since"], "out": raw, "os": osince,
+                                       "seen": now}
+                    if raw == OK and not text:
+                        number = float(value)
+                        if -1e6 < number < 1e6:
+                            message = cr.ok_inst % (inst, number) if inst else cr.ok % number
+                        else:
+                            message = cr.ok_inst_big % (inst, number) if inst else \
+                                cr.ok_big % number
+                        v = Verdict(name, rule_name, status_ok, inst, number, cr.unit,
+                                    cr.threshold, message, t, None, False, osince)
+                    else:
+                        v = _verdict(name, cr, inst, value, t, raw, e)
                 else:
-                    e = _advance(cr, e, held, raw, t, now)
-            insts[inst] = e
-            touched[(cr.name, inst)] = _verdict(name, cr, inst, value, t, raw, e)
-
-    verdicts = list(touched.values())
+                    e = insts[inst] = _advance(cr, e, held, raw, t, now)
+                    v = _verdict(name, cr, inst, value, t, raw, e)
+            at = seen.get(inst)
+            if at is None:
+                seen[inst] = len(verdicts)
+                verdicts.append(v)
+            else:
+                verdicts[at] = v
 
     # Series not sampled this cycle: missing, forgotten, or no longer checked.
-    by_name = {cr.name: cr for rules in index.values() for cr in rules}
-    sampled: dict[str, int] = {}
-    for rule_name, _ in touched:
-        sampled[rule_name] = sampled.get(rule_name, 0) + 1
+    by_name = c.by_name_for(device.kind, groups) if index is base else \
+        {cr.name: cr for rules in index.values() for cr in rules}
     interval = device.interval
     for rule_name, insts in list(series.items()):
         cr = by_name.get(rule_name)
         changed = cr is not None and rule_name in prev_sel and prev_sel[rule_name] != cr.selector
-        if not changed and cr is not None and sampled.get(rule_name) == len(insts):
+        seen = hit.get(rule_name) or {}
+        if not changed and cr is not None and len(seen) == len(insts):
             continue  # every series of this rule was sampled (the usual cycle)
         for inst, e in list(insts.items()):
-            if e["seen"] == now and (rule_name, inst) in touched:
+            if e["seen"] == now and inst in seen:
                 continue
             if cr is None or (changed and collected):
                 del insts[inst]
@@ -214,10 +239,10 @@ def _verdict(device: str, cr: CompiledRule, inst: str, value: Any, t: float, raw
     out = e["out"]
     if out == OK and raw == OK and cr.states is None:  # the common case, one % format
         number = float(value)
-        fmt = (_FMT_INST if inst else _FMT) if -1e6 < number < 1e6 else \
-            (_FMT_INST_BIG if inst else _FMT_BIG)
-        message = fmt % ((cr.subject, inst, number, cr.unit) if inst else
-                         (cr.subject, number, cr.unit))
+        if -1e6 < number < 1e6:
+            message = cr.ok_inst % (inst, number) if inst else cr.ok % number
+        else:
+            message = cr.ok_inst_big % (inst, number) if inst else cr.ok_big % number
         return Verdict(device, cr.name, Status.OK, inst, number, cr.unit, cr.threshold,
                        message, t, None, False, e["os"])
     subject = f"{cr.subject} {inst}" if inst else cr.subject
