@@ -20,8 +20,10 @@ Statuses are agent.model.Status values (0 ok, 1 warn, 2 crit, 3 unknown).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from operator import attrgetter
 from typing import Any
 
 from agent.model import Sample, Status, Verdict
@@ -43,6 +45,59 @@ from checks.rules import RuleSet
 
 VERSION = 1
 _STATUS = (Status.OK, Status.WARN, Status.CRIT, Status.UNKNOWN)
+_CHECK = attrgetter("check")
+
+
+_MESSAGE = Verdict.__dict__["message"]  # the slot under Verdict.message
+_FIELDS = attrgetter(*(f.name for f in fields(Verdict)))
+_new = object.__new__
+
+
+class OkVerdict(Verdict):
+    """An OK verdict whose message is formatted when it is first read.
+
+    Most verdicts are OK and nobody reads their text (the daemon stores it only for a case or
+    a recorded inspection), while formatting the number is a tenth of the evaluator's time.
+    Otherwise a Verdict like any other: equal to one with the same fields, the same repr.
+    """
+
+    __slots__ = ("_args", "_fmt")
+    __qualname__ = "Verdict"
+
+    @property  # type: ignore[override]
+    def message(self) -> str:
+        fmt = self._fmt
+        if fmt is not None:
+            _MESSAGE.__set__(self, fmt % self._args)
+            self._fmt = None
+        return _MESSAGE.__get__(self)  # type: ignore[no-any-return]
+
+    @message.setter
+    def message(self, value: str) -> None:
+        _MESSAGE.__set__(self, value)
+        self._fmt = None
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Verdict):
+            return _FIELDS(self) == _FIELDS(other)  # type: ignore[no-any-return]
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # as Verdict's
+
+
+def _ok(device: str, cr: CompiledRule, inst: str, number: float, t: float,
+        since: float) -> OkVerdict:
+    # Built slot by slot, not through Verdict.__init__: it would set `message` through the
+    # property above, and one __init__ serving two classes loses CPython's attribute caches.
+    v = _new(OkVerdict)
+    v.device, v.check, v.status, v.instance, v.value = device, cr.name, Status.OK, inst, number
+    v.unit, v.threshold, v.collected_at, v.level, v.flapping, v.since = \
+        cr.unit, cr.threshold, t, None, False, since
+    if -1e6 < number < 1e6:
+        v._fmt, v._args = (cr.ok_inst, (inst, number)) if inst else (cr.ok, number)
+    else:
+        v._fmt, v._args = (cr.ok_inst_big, (inst, number)) if inst else (cr.ok_big, number)
+    return v
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +134,6 @@ def evaluate_cycle(samples: Iterable[Sample], device: DeviceInfo, ruleset: RuleS
         prev_sel = state.get("sel") or {}
     series: dict[str, dict[str, Any]] = {r: dict(insts) for r, insts in prev_series.items()}
     verdicts: list[Verdict] = []
-    # rule → instance → the position of its verdict: a series sampled twice in a cycle keeps
-    # the last verdict, in the place of the first
-    hit: dict[str, dict[str, int]] = {}
     name = device.name
     status_ok = Status.OK
 
@@ -107,53 +159,82 @@ def evaluate_cycle(samples: Iterable[Sample], device: DeviceInfo, ruleset: RuleS
             insts = series.get(rule_name)
             if insts is None:
                 insts = series[rule_name] = {}
-            seen = hit.get(rule_name)
-            if seen is None:
-                seen = hit[rule_name] = {}
             e = insts.get(inst)
             if e is None:
+                again = False
                 raw = cr.judge_text(value) if text else cr.judge(value, OK)
                 e = insts[inst] = _advance(cr, None, OK, raw, t, now)
                 v = _verdict(name, cr, inst, value, t, raw, e)
             else:
+                again = e["seen"] == now  # sampled earlier in this cycle (or a cycle at the same now)
                 held = e["st"]
-                raw = cr.judge_text(value) if text else cr.judge(value, held)
-                if raw == held and e["out"] == raw and "fc" not in e and "ms" not in e:
-                    # nothing new (a `for:` streak matters only for a status worse than held)
+                if text:
+                    raw = cr.judge_text(value)
+                elif held == OK and cr.above:  # CompiledRule.judge without hysteresis, inline
+                    limit = cr.crit
+                    if limit is not None and value >= limit:
+                        raw = CRIT
+                    else:
+                        limit = cr.warn
+                        raw = WARN if limit is not None and value >= limit else OK
+                else:
+                    raw = cr.judge(value, held)
+                # nothing new: st, since, out, os, seen only (no for: streak, flapping or
+                # missing mark: a streak matters only for a status worse than the one held)
+                if raw == held and len(e) == 5 and e["out"] == raw:
                     osince = e["os"]
                     e = insts[inst] = {"st": raw, "since": e["since"], "out": raw, "os": osince,
                                        "seen": now}
                     if raw == OK and not text:
                         number = float(value)
+                        v = _new(OkVerdict)
+                        v.device = name
+                        v.check = rule_name
+                        v.status = status_ok
+                        v.instance = inst
+                        v.value = number
+                        v.unit = cr.unit
+                        v.threshold = cr.threshold
+                        v.collected_at = t
+                        v.level = None
+                        v.flapping = False
+                        v.since = osince
                         if -1e6 < number < 1e6:
-                            message = cr.ok_inst % (inst, number) if inst else cr.ok % number
+                            if inst:
+                                v._fmt = cr.ok_inst
+                                v._args = (inst, number)
+                            else:
+                                v._fmt = cr.ok
+                                v._args = number
                         else:
-                            message = cr.ok_inst_big % (inst, number) if inst else \
-                                cr.ok_big % number
-                        v = Verdict(name, rule_name, status_ok, inst, number, cr.unit,
-                                    cr.threshold, message, t, None, False, osince)
+                            v._fmt = cr.ok_inst_big if inst else cr.ok_big
+                            v._args = (inst, number) if inst else number
                     else:
                         v = _verdict(name, cr, inst, value, t, raw, e)
                 else:
                     e = insts[inst] = _advance(cr, e, held, raw, t, now)
                     v = _verdict(name, cr, inst, value, t, raw, e)
-            at = seen.get(inst)
-            if at is None:
-                seen[inst] = len(verdicts)
-                verdicts.append(v)
+            if again:
+                _replace(verdicts, v)
             else:
-                verdicts[at] = v
+                verdicts.append(v)
 
     # Series not sampled this cycle: missing, forgotten, or no longer checked.
     by_name = c.by_name_for(device.kind, groups) if index is base else \
         {cr.name: cr for rules in index.values() for cr in rules}
+    sampled = Counter(map(_CHECK, verdicts))  # series sampled per rule, one verdict each
+    touched: dict[str, set[str]] | None = None
     interval = device.interval
     for rule_name, insts in list(series.items()):
         cr = by_name.get(rule_name)
         changed = cr is not None and rule_name in prev_sel and prev_sel[rule_name] != cr.selector
-        seen = hit.get(rule_name) or {}
-        if not changed and cr is not None and len(seen) == len(insts):
+        if not changed and cr is not None and sampled.get(rule_name) == len(insts):
             continue  # every series of this rule was sampled (the usual cycle)
+        if touched is None:
+            touched = {}
+            for v in verdicts[:sum(sampled.values())]:
+                touched.setdefault(v.check, set()).add(v.instance)
+        seen = touched.get(rule_name, ())
         for inst, e in list(insts.items()):
             if e["seen"] == now and inst in seen:
                 continue
@@ -178,6 +259,16 @@ def evaluate_cycle(samples: Iterable[Sample], device: DeviceInfo, ruleset: RuleS
             del series[rule_name]
     sel = {r: by_name[r].selector for r in series if r in by_name}
     return verdicts, {"v": VERSION, "sel": sel, "series": series}
+
+
+def _replace(verdicts: list[Verdict], v: Verdict) -> None:
+    """A series sampled twice in one cycle keeps its last verdict, in the place of the first."""
+    for i in range(len(verdicts) - 1, -1, -1):
+        old = verdicts[i]
+        if old.check == v.check and old.instance == v.instance:
+            verdicts[i] = v
+            return
+    verdicts.append(v)
 
 
 def _advance(cr: CompiledRule, e: Mapping[str, Any] | None, prev: int, raw: int, t: float,
@@ -237,14 +328,8 @@ def _advance(cr: CompiledRule, e: Mapping[str, Any] | None, prev: int, raw: int,
 def _verdict(device: str, cr: CompiledRule, inst: str, value: Any, t: float, raw: int,
              e: Mapping[str, Any]) -> Verdict:
     out = e["out"]
-    if out == OK and raw == OK and cr.states is None:  # the common case, one % format
-        number = float(value)
-        if -1e6 < number < 1e6:
-            message = cr.ok_inst % (inst, number) if inst else cr.ok % number
-        else:
-            message = cr.ok_inst_big % (inst, number) if inst else cr.ok_big % number
-        return Verdict(device, cr.name, Status.OK, inst, number, cr.unit, cr.threshold,
-                       message, t, None, False, e["os"])
+    if out == OK and raw == OK and cr.states is None:  # the common case
+        return _ok(device, cr, inst, float(value), t, e["os"])
     subject = f"{cr.subject} {inst}" if inst else cr.subject
     notes = []
     if cr.states is not None:
