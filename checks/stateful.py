@@ -84,6 +84,9 @@ class OkVerdict(Verdict):
 
     __hash__ = None  # type: ignore[assignment]  # as Verdict's
 
+    def __reduce__(self) -> tuple[type[Verdict], tuple[Any, ...]]:
+        return Verdict, _FIELDS(self)  # pickled and copied as the plain Verdict it equals
+
 
 def _ok(device: str, cr: CompiledRule, inst: str, number: float, t: float,
         since: float) -> OkVerdict:

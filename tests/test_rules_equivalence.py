@@ -85,3 +85,29 @@ def test_the_optimised_evaluator_matches_the_reference(cycles: list[dict[str, An
         assert got_state == want_state
         assert json.dumps(state, sort_keys=True) == before  # the input state is left alone
         state = json.loads(json.dumps(got_state))
+
+
+def test_an_ok_verdict_formats_its_message_when_read_and_is_a_plain_verdict_otherwise() -> None:
+    import copy
+    import dataclasses
+    import pickle
+
+    from agent.model import Status, Verdict
+    from checks.stateful import OkVerdict
+
+    rs = RuleSet.model_validate({"rules": RULES[:1]})
+    state = evaluate_cycle([sample("disk", "/a", 50.0, T0)], DEV, rs, None, T0)[1]
+    (v,) = evaluate_cycle([sample("disk", "/a", 51.25, T0 + 60)], DEV, rs, state, T0 + 60)[0]
+    assert isinstance(v, OkVerdict) and v._fmt is not None  # not formatted yet
+    plain = Verdict("db01", "disk", Status.OK, "/a", 51.25, "%", "warn >= 80%, crit >= 90%",
+                    "Disk 100% used /a: 51.25%", T0 + 60, None, False, T0)
+    assert v == plain and plain == v
+    assert (v != plain) is False
+    assert v.message == "Disk 100% used /a: 51.25%" and v._fmt is None
+    assert repr(v) == repr(plain)
+    assert dataclasses.asdict(v) == dataclasses.asdict(plain)
+    assert pickle.loads(pickle.dumps(v)) == plain and copy.deepcopy(v) == plain
+    moved = dataclasses.replace(v, message="edited")
+    assert moved.message == "edited" and moved != plain
+    v.message = "set"
+    assert v.message == "set"
