@@ -42,9 +42,15 @@ ASSET = ("grep -m1 '^PRETTY_NAME=' /etc/os-release 2>/dev/null || "
          "echo \"kernel=$(uname -r)\"; echo \"arch=$(uname -m)\"; "
          "for f in sys_vendor product_name product_serial; do "
          "v=$(cat /sys/class/dmi/id/$f 2>/dev/null) && echo \"$f=$v\"; done; true")
-# A CPU reading older than this is too coarse to report as "current" usage: read twice.
+# CPU usage is the difference of two /proc/stat reads. The previous cycle's read (kept in
+# the collector state) is the first of them. Without one — a new host, a fresh store — the
+# cycle reports no `cpu` sample and keeps its read for the next cycle, as Telegraf does: no
+# sleep, and no made-up figure (a since-boot average is not "usage now"). No shipped rule
+# judges cpu.usage_*; a user's rule on it has no series yet, so no verdict rather than an
+# UNKNOWN. A previous read older than CPU_STATE_MAX_AGE (a long interval, a sporadic
+# inspect) is too coarse for "current" usage: that cycle reads twice, CPU_WINDOW apart.
 CPU_STATE_MAX_AGE = 900.0
-CPU_WINDOW = 1  # seconds between two reads when there is no recent previous reading
+CPU_WINDOW = 1  # seconds between two reads when the previous reading is stale
 BOOT_JITTER = 2  # btime is rounded by the kernel; a change this small is not a reboot
 
 
@@ -134,7 +140,8 @@ class LinuxCollector:
         state = target.state
         prev_cpu = state.get("cpu")
         recent = bool(prev_cpu) and time.time() - float(state.get("cpu_at", 0)) < CPU_STATE_MAX_AGE
-        batch = build_batch(settings, two_reads=not recent)
+        stale = bool(prev_cpu) and not recent
+        batch = build_batch(settings, two_reads=stale)
         out = conn.run(batch.command())
         if out.exit_status != 0:
             raise CollectionError(f"health batch exited {out.exit_status}: {out.stderr.strip()[:200]}")
@@ -150,11 +157,12 @@ class LinuxCollector:
         mem, swap = parse_meminfo(section_ok(sections, "meminfo"))
         samples += [Sample("mem", tags, dict(mem), t), Sample("swap", dict(tags), dict(swap), t)]
 
-        # CPU: since the last cycle when it is recent, else over a short second read.
+        # CPU: since the last cycle when it is recent, over a second read when it is stale,
+        # nothing yet on a first cycle (see CPU_STATE_MAX_AGE).
+        usage, current = None, stat.cpu
         if recent:
             usage = cpu_usage({k: int(v) for k, v in prev_cpu.items()}, stat.cpu)
-            current = stat.cpu
-        else:
+        elif stale:
             current = parse_proc_stat(section_ok(sections, "stat2")).cpu
             usage = cpu_usage(stat.cpu, current)
         if usage is not None:

@@ -150,8 +150,7 @@ def test_health_over_ssh(tmp_path: Path, ssh_peer) -> None:  # type: ignore[no-u
         r1 = cycles.run()
         assert r1.status is Status.OK, r1.reason
         s = r1.samples
-        cpu = one(s, "cpu", cpu="cpu-total")  # first cycle: two reads in one exec
-        assert 0 <= cpu.fields["usage_active"] <= 100
+        assert not by(s, "cpu")  # first cycle: its /proc/stat read waits for the next cycle's
         mem = one(s, "mem")
         local_total = int(Path("/proc/meminfo").read_text().split()[1]) * 1024
         assert mem.fields["total"] == local_total
