@@ -51,6 +51,7 @@ def _num(v: float) -> str:
 class CompiledRule:
     __slots__ = (
         "above",
+        "beyond",
         "clear_crit",
         "clear_warn",
         "crit",
@@ -62,6 +63,7 @@ class CompiledRule:
         "for_s",
         "forget",
         "groups",
+        "held",
         "instance_tag",
         "kinds",
         "levels",
@@ -128,6 +130,13 @@ class CompiledRule:
                                    for k, t in (("warn", warn), ("crit", crit)) if t is not None)
         if self.states is not None:
             self.threshold = f"expected {' or '.join(self.expected)}" if self.expected else ""
+        # a warn/crit verdict's note, indexed by status: past the threshold, or held by the
+        # clear level (hysteresis)
+        side = "below" if self.above else "above"
+        self.beyond = (None, *(None if t is None else f"beyond {LABEL[k]} {self.sign} {_num(t)}{self.unit}"
+                               for k, t in ((WARN, warn), (CRIT, crit))), None)
+        self.held = (None, *(None if c is None else f"{LABEL[k]} held until {side} {_num(c)}{self.unit}"
+                             for k, c in ((WARN, self.clear_warn), (CRIT, self.clear_crit))), None)
 
     def _clear(self, limit: float | None, clear: float | None) -> float | None:
         """The clear level in force: at the threshold when unset or on the wrong side."""

@@ -36,7 +36,6 @@ from checks.compiled import (
     UNKNOWN,
     WARN,
     CompiledRule,
-    _num,
     compiled,
     with_overrides,
 )
@@ -333,24 +332,24 @@ def _verdict(device: str, cr: CompiledRule, inst: str, value: Any, t: float, raw
     out = e["out"]
     if out == OK and raw == OK and cr.states is None:  # the common case
         return _ok(device, cr, inst, float(value), t, e["os"])
-    subject = f"{cr.subject} {inst}" if inst else cr.subject
     notes = []
     if cr.states is not None:
-        message = f"{subject}: {value}"
+        message = f"{cr.subject} {inst}: {value}" if inst else f"{cr.subject}: {value}"
         if out != OK and cr.expected:
             notes.append(f"expected {' or '.join(cr.expected)}")
         number = None
     else:
         number = float(value)
-        message = f"{subject}: {_num(number)}{cr.unit}"
+        if -1e6 < number < 1e6:  # the OK message's text, then the notes
+            message = cr.ok_inst % (inst, number) if inst else cr.ok % number
+        else:
+            message = cr.ok_inst_big % (inst, number) if inst else cr.ok_big % number
         if out in (WARN, CRIT):
             limit = cr.crit if out == CRIT else cr.warn
             if limit is not None and (number >= limit if cr.above else number <= limit):
-                notes.append(f"beyond {LABEL[out]} {cr.sign} {_num(limit)}{cr.unit}")
-            elif not e.get("fl") and e["st"] == out:
-                clear = cr.clear_crit if out == CRIT else cr.clear_warn
-                notes.append(f"{LABEL[out]} held until {'below' if cr.above else 'above'} "
-                             f"{_num(clear)}{cr.unit}")  # type: ignore[arg-type]
+                notes.append(cr.beyond[out])
+            elif not e.get("fl") and e["st"] == out and cr.held[out] is not None:
+                notes.append(cr.held[out])
     if e.get("fl"):
         notes.append(f"flapping: {len(e['fc'])} status changes in "
                      f"{format_duration(cr.flap_window)}, holding {LABEL[out]}")
@@ -361,10 +360,8 @@ def _verdict(device: str, cr: CompiledRule, inst: str, value: Any, t: float, raw
         notes.append(f"{LABEL[raw]} for {wait}")
     if notes:
         message += f" ({'; '.join(notes)})"
-    return Verdict(device=device, check=cr.name, status=_STATUS[out], instance=inst, value=number,
-                   unit="" if number is None else cr.unit, threshold=cr.threshold, message=message,
-                   collected_at=t, level=cr.levels[out], flapping=bool(e.get("fl")),
-                   since=e["os"])
+    return Verdict(device, cr.name, _STATUS[out], inst, number, "" if number is None else cr.unit,
+                   cr.threshold, message, t, cr.levels[out], bool(e.get("fl")), e["os"])
 
 
 def _missing(device: str, cr: CompiledRule, inst: str, now: float, gap: float,
