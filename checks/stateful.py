@@ -165,8 +165,12 @@ def evaluate_cycle(samples: Iterable[Sample], device: DeviceInfo, ruleset: RuleS
             if e is None:
                 again = False
                 raw = cr.judge_text(value) if text else cr.judge(value, OK)
-                e = insts[inst] = _advance(cr, None, OK, raw, t, now)
-                v = _verdict(name, cr, inst, value, t, raw, e)
+                if raw == OK and not text:  # a new series, OK: what _advance would make of it
+                    insts[inst] = {"st": OK, "since": t, "out": OK, "os": t, "seen": now}
+                    v = _ok(name, cr, inst, float(value), t, t)
+                else:
+                    e = insts[inst] = _advance(cr, None, OK, raw, t, now)
+                    v = _verdict(name, cr, inst, value, t, raw, e)
             else:
                 again = e["seen"] == now  # sampled earlier in this cycle (or a cycle at the same now)
                 held = e["st"]
