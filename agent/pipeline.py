@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from agent.cases.engine import CaseEngine, EventSink
 from agent.cases.policy import CasePolicy
+from agent.cases.selfcheck import SelfChecks
 from agent.inventory import Inventory
 from agent.model import Result, Sample, Verdict
 from agent.store.assets import plan_assets, record_assets
@@ -62,6 +63,7 @@ class Pipeline:
         self.on_changes = on_changes  # e.g. wake the hooks' delivery worker
         self._lock = threading.Lock()
         self.after_cases = after_cases  # opt-in auto-remediation (agent.playbook.auto)
+        self.self_checks = SelfChecks()  # xunjian's own faults (a calendar without its year's holidays)
 
     def reconfigure(self, inventory: Inventory, rules: RuleSet, case_policy: CasePolicy) -> None:
         """A reload: new inventory, rules and case policy; sinks and state stay."""
@@ -77,11 +79,13 @@ class Pipeline:
         return load_state(self.engine, collector_key(device, collector))
 
     def tick(self) -> None:
-        """Case clocks: escalations when deadlines pass, faults held through a window."""
+        """Case clocks: escalations when deadlines pass, faults held through a window; once a
+        day, the self-checks."""
         if self.cases is None:
             return
         with self._lock:
-            changes = self.cases.tick()
+            changes = self.cases.apply(self.self_checks.due(self.cases.policy, self.cases.clock()))
+            changes += self.cases.tick()
             for kind, case in changes:
                 log.info("case %s %s: %s %s L%d %s", case.number, kind, case.device, case.check,
                          case.level, case.message)

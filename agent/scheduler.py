@@ -26,7 +26,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from agent import __version__
 from agent.backoff import Backoff
-from agent.cases.calendar import ALWAYS, AlwaysCalendar
+from agent.cases.calendar import ALWAYS, AlwaysCalendar, missing_years
 from agent.cases.policy import default_case_policy
 from agent.cases.queries import open_case_counts
 from agent.config import DaemonModel, InspectionSchedule
@@ -245,12 +245,15 @@ class Daemon:
 
     def status(self) -> dict[str, Any]:
         now = time.time()
+        policy = self.pipeline.cases.policy if self.pipeline.cases else default_case_policy("UTC")
         return {
             "xunjian": __version__, "sink_c_loop": NATIVE, "pid": os.getpid(),
             "devices": len(self.inventory.devices),
             "jobs": len(self._collection_jobs()), "reloads": self.reloads,
             "backoff": self.backoff.state(now),
             "last_tick_age": round(now - self.metrics.last_tick, 1) if self.metrics.last_tick else None,
+            "calendar_warnings": [g.message for g in missing_years(
+                policy.calendars, datetime.fromtimestamp(now, policy.tz).date())],
         }
 
     def healthy(self) -> tuple[bool, str]:

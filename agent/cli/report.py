@@ -155,6 +155,7 @@ def monthly(month: Annotated[str | None, typer.Option("--month", help="YYYY-MM (
     require_output(fmt.value, output)
     data = monthly_data(open_engine(data_dir or cfg.data_dir), first, cfg.cases.tz, calendars[name])
     data["cover"] = _cover(cfg, f"{cfg.report.number_prefix}-M-{first:%Y%m}")
+    data["calendar_warnings"] = calendar_warnings(calendars, first, _period(None, f"{first:%Y-%m}", first)[1])
     write(render_report("monthly", data, fmt.value, lang.value), output, f"{data['cases']} cases")
 
 
@@ -228,8 +229,20 @@ def periodic(period: Annotated[str | None, typer.Option("--period", help="2026H1
     cover = _cover(cfg, f"{cfg.report.number_prefix}-{first:%Y%m%d}-{last:%Y%m%d}")
     data = periodic_data(open_engine(data_dir or cfg.data_dir), first, last, cfg.cases.tz, devices, cover,
                          previous=previous)
+    data["calendar_warnings"] = calendar_warnings(cfg.cases.calendars, first, last)
     write(render_report("periodic", data, fmt.value, lang.value), output,
           f"{len(devices)} devices, {data['summary']['runs']} runs, {len(data['cases'])} cases")
+
+
+def calendar_warnings(calendars: dict[str, object], first: date, last: date) -> list[dict[str, object]]:
+    """Calendars that count a year of the period without its official holiday arrangement: the
+    report says so on its first page (and the command on stderr)."""
+    from agent.cases.calendar import gaps_between
+
+    gaps = gaps_between(calendars, first, last)  # type: ignore[arg-type]
+    for g in gaps:
+        err.print(f"xunjian: warning: {g.message}", style="bold yellow", markup=False)
+    return [{"calendar": g.calendar, "year": g.year} for g in gaps]
 
 
 def write(content: bytes, output: Path | None, what: str) -> None:
