@@ -6,6 +6,7 @@ import getpass
 import json
 import logging
 import sys
+from datetime import datetime, tzinfo
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -46,6 +47,23 @@ def require_output(fmt: str, output: Path | None) -> None:
     """PDF, DOCX and XLSX are not for a terminal: they need --output."""
     if fmt in BINARY and output is None:
         raise typer.BadParameter(f"{fmt} is binary: give --output FILE", param_hint="--format")
+
+
+def when(ts: float | None, tz: tzinfo, seconds: bool = False) -> str:
+    """A moment for people: in the configured time zone (not the host's), with the zone shown."""
+    if not ts:
+        return ""
+    return datetime.fromtimestamp(ts, tz).strftime("%Y-%m-%d %H:%M" + (":%S" if seconds else "") + " %Z")
+
+
+def when_iso(value: object, tz: tzinfo) -> object:
+    """An ISO timestamp from a to_dict() (UTC) shown in the configured zone; anything else as is."""
+    if isinstance(value, str) and len(value) >= 20 and value[4] == "-" and value[10] == "T":
+        try:
+            return when(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp(), tz, seconds=True)
+        except ValueError:
+            return value
+    return value
 
 
 def actor(who: str | None) -> str:
