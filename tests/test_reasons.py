@@ -8,8 +8,11 @@ from __future__ import annotations
 import errno
 import json
 import logging
+import re
+import signal
 import socket
 import subprocess
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,8 +28,8 @@ from agent.model import CollectionError, Target
 from collectors.batch import Batch
 from collectors.snmp import SnmpCollector, SnmpSettings
 from collectors.weblogic_rest import RestClient, WeblogicRestSettings
-from tests.helpers import cli
-from tests.peers import HOST, SshPeer, free_port, mute_server
+from tests.helpers import XUNJIAN, cli
+from tests.peers import HOST, SshPeer, free_port, mute_server, wait_until
 
 pytestmark = pytest.mark.peers
 
@@ -223,3 +226,45 @@ def test_command_labels_are_short() -> None:
     assert long.startswith("'find /very/long/path") and long.endswith("…'")
     assert len(long) == LABEL_CHARS + 2
 
+
+
+def test_daemon_log_has_no_banner_traceback(tmp_path: Path) -> None:
+    """`xunjian run` against a banner-less and a closing server, cycle after cycle: the
+    reasons are counted, and the log holds no paramiko traceback (20 lines a cycle before)."""
+    listen = free_port()
+    ssh = {"user": "x", "connect_timeout": 1}
+    with mute_server() as (mute, _), mute_server(close=True) as (closer, _):
+        (tmp_path / "inventory.yaml").write_text(json.dumps({"devices": [
+            {"name": "mute", "address": HOST, "port": mute, "interval": 1, "ssh": ssh},
+            {"name": "closer", "address": HOST, "port": closer, "interval": 1, "ssh": ssh}]}))
+        (tmp_path / "xunjian.yaml").write_text(json.dumps({
+            "data_dir": "var", "inventory": "inventory.yaml",
+            "daemon": {"listen": f"{HOST}:{listen}", "backoff_after": 100}}))
+        with (tmp_path / "daemon.log").open("w") as log:
+            proc = subprocess.Popen([XUNJIAN, "run", "-c", str(tmp_path / "xunjian.yaml")],
+                                    cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                wait_until(lambda: banner_errors(listen) >= 6, timeout=60,
+                           what="six banner failures counted in /metrics")
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+    text = (tmp_path / "daemon.log").read_text()
+    assert "Traceback" not in text and "paramiko" not in text, text[-3000:]
+    assert f"not collected: no SSH banner from {HOST}:{mute} within 1 s" in text
+    assert f"not collected: {HOST}:{closer} closed the connection before the SSH banner (" in text
+
+
+def banner_errors(port: int) -> int:
+    try:
+        with urllib.request.urlopen(f"http://{HOST}:{port}/metrics", timeout=5) as r:
+            metrics = r.read().decode()
+    except OSError:
+        return 0
+    found = re.search(r'^xunjian_collection_errors_total\{collector="linux",reason="banner"\} (\d+)',
+                      metrics, re.M)
+    return int(found.group(1)) if found else 0
