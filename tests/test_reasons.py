@@ -5,6 +5,7 @@ Never a traceback on stderr, never the generated shell script in the reason."""
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import json
 import logging
@@ -27,6 +28,7 @@ from agent.inventory import load_inventory
 from agent.model import CollectionError, Target
 from collectors.batch import Batch
 from collectors.snmp import SnmpCollector, SnmpSettings
+from collectors.snmp_walk import bulk_walk
 from collectors.weblogic_rest import RestClient, WeblogicRestSettings
 from tests.helpers import XUNJIAN, cli
 from tests.peers import HOST, SshPeer, free_port, mute_server, wait_until
@@ -177,6 +179,16 @@ def test_unresolvable_names_on_snmp_and_weblogic_rest() -> None:
     with pytest.raises(CollectionError) as web:
         rest.request("GET", "/management/weblogic/latest/domainRuntime/serverRuntimes")
     assert f": host name '{NO_SUCH_HOST}' not resolved (" in str(web.value), web.value
+
+
+def test_snmp_walk_to_a_closed_udp_port_is_refused() -> None:
+    """The lean walk's connected UDP socket hears the ICMP port-unreachable: refused, at once."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((HOST, 0))
+        port = s.getsockname()[1]  # closed again when the walk starts
+    r = asyncio.run(bulk_walk(HOST, port, b"public", "1.3.6.1.2.1.2.2.1.8", max_repetitions=10,
+                              timeout=2, retries=0))
+    assert r.problem == f"walk 1.3.6.1.2.1.2.2.1.8: connection refused by {HOST}:{port}", r.problem
 
 
 def test_weblogic_rest_connect_timeout_is_a_timeout(full_backlog: int) -> None:
