@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from agent.connections.reasons import network_reason
 from agent.model import CollectionError, CommandRunner, Sample, Target, now_ns
 from collectors.linux import event
 from collectors.weblogic_rest_parse import Fields, load_json, parse_heaps, parse_server_runtimes
@@ -106,6 +107,13 @@ class RestClient:
                                            context=self.context)
         deadline = time.monotonic() + self.s.timeout
         try:
+            try:  # TCP and TLS first: refused, timed out, name not resolved, no route
+                conn.connect()
+            except OSError as e:
+                if isinstance(e, ssl.SSLError):
+                    raise
+                reason = network_reason(e, self.host, self.port, self.s.timeout)
+                raise CollectionError(f"{what}: {reason or type(e).__name__}") from None
             conn.request(method, self.base + path, body=data, headers=headers)
             resp = conn.getresponse()
             raw = resp.read(MAX_BODY + 1)
@@ -121,7 +129,8 @@ class RestClient:
         except ConnectionRefusedError:
             raise CollectionError(f"{what}: connection refused") from None
         except (OSError, http.client.HTTPException) as e:
-            raise CollectionError(f"{what}: {type(e).__name__}: {e}") from None
+            reason = network_reason(e, self.host, self.port, self.s.timeout)  # a reset, say
+            raise CollectionError(f"{what}: {reason or f'{type(e).__name__}: {e}'}") from None
         finally:
             conn.close()
         if resp.status in (401, 403):
