@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from agent.cases.sla import parse_duration
 from agent.problems import ConfigError, Problem, pydantic_problems
-from agent.secrets import REF_HELP, Secrets, is_reference
+from agent.secrets import REF_HELP, Secrets, is_reference, url_has_password
 
 EVENTS = ("open", "update", "breach", "escalate", "ack", "assign", "note", "pause", "resume",
           "resolve", "close", "reopen", "suppress")
@@ -49,6 +49,15 @@ class _ChannelBase(_Strict):
 class _HttpBase(_ChannelBase):
     verify_tls: bool = True
     ca_file: str | None = None
+
+    @field_validator("url", check_fields=False)
+    @classmethod
+    def _no_password(cls, v: str) -> str:
+        if url_has_password(v):  # it would travel into errors and logs with the URL
+            raise ValueError("a password in the URL is not accepted; give auth: {basic: {username: NAME, "
+                             "password: ${secret:KEY}}} or auth: {bearer: ${secret:KEY}} (or ${ENV_VAR}) "
+                             "instead")
+        return v
 
 
 class BasicAuthModel(_Strict):
@@ -294,6 +303,14 @@ def load_hooks(raw: Any, file: str, base: Path, secrets: Secrets) -> HooksConfig
                 problems.append(Problem(file, f"hooks.channels.{name}.{dotted}", err))
             elif value is not None:
                 resolved[dotted] = value
+        for header, ref in (getattr(ch, "headers", None) or {}).items():
+            if not is_reference(ref):
+                continue  # a literal header (X-Source: xunjian); a token is given as a reference
+            value, err = secrets.resolve(ref)
+            if err:
+                problems.append(Problem(file, f"hooks.channels.{name}.headers.{header}", err))
+            elif value is not None:
+                resolved[f"headers.{header}"] = value
         auth = getattr(ch, "auth", None)
         if ch.type in ("jira", "servicenow") and auth is not None and not (auth.bearer or auth.basic):
             problems.append(Problem(file, f"hooks.channels.{name}.auth", "bearer or basic"))
