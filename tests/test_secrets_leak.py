@@ -260,7 +260,21 @@ def test_no_planted_secret_is_written_anywhere(tmp_path: Path, ssh_peer, snmpd_p
             r = run(*args, "-c", str(cfg))
             assert r.returncode in (0, 1, 3), r.stdout + r.stderr
 
-    # the secrets were really sent where the peers could echo them back
+    # written nowhere: output, log, every file under the data dir, the ledger and reports
+    found: dict[str, list[str]] = {}
+    for i, text in enumerate(shown):
+        found[f"cli output {i}: {text.splitlines()[0]}"] = leaks(text, s)
+    log_text = daemon_log.read_text()
+    found["daemon log"] = leaks(log_text, s)
+    for p in sorted(data.rglob("*")):
+        if p.is_file():
+            found[str(p.relative_to(tmp_path))] = leaks(p.read_bytes().decode("utf-8", "replace"), s)
+    leaked = {k: v for k, v in found.items() if v}
+    assert not leaked, "planted secrets found in:\n" + "\n".join(f"{k}: {', '.join(v)}" for k, v in leaked.items())
+    assert "xjsink@" not in log_text  # URLs are logged without their userinfo
+    assert len(found) > 10 and any(p.suffix == ".db" for p in data.rglob("*"))
+
+    # ... though every error path fired, and the secrets really reached peers that echo them back
     sent = "\n".join(http.seen + https.seen)
     for f in ("influx_password", "webhook_bearer", "webhook_header", "jira_password", "servicenow_bearer",
               "dingtalk_token", "wecom_key", "alertmanager_password", "wls_password"):
@@ -270,19 +284,6 @@ def test_no_planted_secret_is_written_anywhere(tmp_path: Path, ssh_peer, snmpd_p
     assert "no instance record" in reasons["ora"] and "CONNECT xj_monitor/" in reasons["ora"], reasons
     hook_errors = dict(store_rows(data, "SELECT channel, last_error FROM outbox WHERE attempts > 0"))
     assert "HTTP 401 denied" in hook_errors["webhook"] and "SMTP login refused" in hook_errors["mail"]
-
-    # and written nowhere: output, log, every file under the data dir, the ledger and reports
-    found: dict[str, list[str]] = {}
-    for i, text in enumerate(shown):
-        found[f"cli output {i}: {text.splitlines()[0]}"] = leaks(text, s)
-    log_text = daemon_log.read_text()
-    found["daemon log"] = leaks(log_text, s)
-    for p in sorted(data.rglob("*")):
-        if p.is_file():
-            found[str(p.relative_to(tmp_path))] = leaks(p.read_bytes().decode("utf-8", "replace"), s)
-    assert {k: v for k, v in found.items() if v} == {}
-    assert "xjsink@" not in log_text  # URLs are logged without their userinfo
-    assert len(found) > 10 and any(p.suffix == ".db" for p in data.rglob("*"))
 
 
 def test_a_password_in_a_sink_or_hook_url_is_refused_and_not_echoed(tmp_path: Path) -> None:
