@@ -367,3 +367,21 @@ def test_the_log_filter_masks_messages_arguments_and_tracebacks(redactor: Any) -
     text = out.getvalue()
     assert "hunter2" not in text and "user:pw@" not in text and "http://host:8086/write" in text
     assert text.count("ValueError: bad ***") == 2, text
+
+
+def test_a_crashing_thread_is_logged_through_the_filter() -> None:
+    import sys
+
+    code = ("import logging, threading\n"
+            "from agent.cli.common import setup_logging\n"
+            "from agent.redaction import register\n"
+            "register('hunter2-secret')\n"
+            "setup_logging(logging.INFO)\n"
+            "def crash():\n"
+            "    raise RuntimeError('boom hunter2-secret')\n"
+            "t = threading.Thread(target=crash, name='sender')\n"
+            "t.start()\n"
+            "t.join()\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert "uncaught exception in thread sender" in r.stderr and "RuntimeError: boom ***" in r.stderr, r.stderr
+    assert "hunter2" not in r.stderr + r.stdout

@@ -6,6 +6,7 @@ import getpass
 import json
 import logging
 import sys
+import threading
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -75,11 +76,19 @@ class JsonLines(logging.Formatter):
         return json.dumps(doc, ensure_ascii=False)
 
 
+def _thread_crash(args: threading.ExceptHookArgs) -> None:
+    if args.exc_type is not SystemExit:
+        logging.getLogger("xunjian").error(
+            "uncaught exception in thread %s", args.thread.name if args.thread else "?",
+            exc_info=(args.exc_type, args.exc_value, args.exc_traceback))  # type: ignore[arg-type]
+
+
 def setup_logging(level: int, json_lines: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonLines() if json_lines else
                          logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter())  # no secret and no URL credentials in any log line
+    threading.excepthook = _thread_crash  # through the filter too, not raw to stderr
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
