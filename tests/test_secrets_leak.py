@@ -385,3 +385,21 @@ def test_a_crashing_thread_is_logged_through_the_filter() -> None:
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert "uncaught exception in thread sender" in r.stderr and "RuntimeError: boom ***" in r.stderr, r.stderr
     assert "hunter2" not in r.stderr + r.stdout
+
+
+def test_a_credential_header_must_be_a_reference() -> None:
+    from agent.hooks.settings import load_hooks
+    from agent.problems import ConfigError
+    from agent.secrets import Secrets
+
+    def channels(headers: dict[str, str]) -> dict[str, Any]:
+        return {"channels": {"w": {"type": "webhook", "url": "http://127.0.0.1/h", "headers": headers}}}
+
+    with pytest.raises(ConfigError) as e:
+        load_hooks(channels({"X-Source": "xunjian", "Authorization": "Bearer XJSECRET-h"}), "x.yaml", Path("."),
+                   Secrets(None, {}))
+    assert "hooks.channels.w.headers: header Authorization: a reference" in str(e.value)
+    assert "XJSECRET" not in str(e.value)
+    ok = load_hooks(channels({"X-Source": "xunjian", "X-Api-Key": "${XJ_KEY}"}), "x.yaml", Path("."),
+                    Secrets(None, {"XJ_KEY": "k-value-1"}))
+    assert ok.channels["w"].secrets["headers.X-Api-Key"].get_secret_value() == "k-value-1"

@@ -74,6 +74,18 @@ class AuthModel(_Strict):
     _b = field_validator("bearer")(classmethod(lambda cls, v: _ref(v)))
 
 
+_CREDENTIAL_HEADER = re.compile(r"(?i)authorization|cookie|token|secret|password|passwd|api[-_]?key|"
+                                r"access[-_]?key|^x-.*-key$|signature")
+
+
+def _headers(v: dict[str, str]) -> dict[str, str]:
+    """A header that carries a credential is a secret reference, like every other secret."""
+    for name, value in v.items():
+        if _CREDENTIAL_HEADER.search(name) and not is_reference(value):
+            raise ValueError(f"header {name}: {REF_HELP}")
+    return v
+
+
 class WebhookModel(_HttpBase):
     type: Literal["webhook"]
     url: str = Field(pattern=r"^https?://")
@@ -85,6 +97,8 @@ class WebhookModel(_HttpBase):
     ticket_id: str | None = None  # a field of the JSON response holding the ticket id ("id", "data.id")
     ticket_url: str | None = None
 
+    _h = field_validator("headers")(classmethod(lambda cls, v: _headers(v)))
+
 
 class AlertmanagerModel(_HttpBase):
     type: Literal["alertmanager"]
@@ -93,6 +107,8 @@ class AlertmanagerModel(_HttpBase):
     auth: AuthModel | None = None
     receiver: str = "xunjian"
     external_url: str = ""
+
+    _h = field_validator("headers")(classmethod(lambda cls, v: _headers(v)))
 
 
 class EmailModel(_ChannelBase):
