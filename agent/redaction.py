@@ -1,7 +1,8 @@
 """Secrets out of everything the agent writes, by value.
 
-Every secret the process holds is registered here the moment it is resolved
-(agent.secrets.Secrets.resolve) and is then replaced by `***` in reasons, log lines,
+Every secret the process holds is registered here as it is read (every value of the
+secrets file, each `${ENV}` reference as it is resolved: agent.secrets) and is then
+replaced by `***` in reasons, log lines,
 case events, outbox rows, hook errors and report text, whatever surrounds it: a server
 that echoes stdin (sqlplus: `CONNECT user/"<password>"`) or an error that quotes a URL
 cannot leak it. Pattern rules (collectors/redact.py) stay for text from devices, which
