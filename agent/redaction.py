@@ -11,8 +11,8 @@ may hold secrets the agent never had.
 A secret is also recognised in the forms it travels in: JSON/`repr` escaped and
 URL-encoded; the base64 `user:password` of HTTP basic auth is registered where it is made
 (`basic_auth`). Secrets shorter than MIN_LENGTH characters are not replaced by value —
-masking every `1` or `ab` would ruin the text and still say which it was; a warning
-at load names the reference (never the value).
+masking every `1` or `ab` would ruin the text, and where the `***` fell would give the
+secret away; a warning at load names the reference (never the value).
 """
 
 from __future__ import annotations
