@@ -25,7 +25,7 @@ from pydantic import (
 from agent.cases.policy import CasePolicy, default_case_policy, load_case_policy
 from agent.hooks.settings import HooksConfig, load_hooks
 from agent.problems import ConfigError, Problem, load_yaml_file, pydantic_problems
-from agent.secrets import REF_HELP, Secrets, is_reference
+from agent.secrets import REF_HELP, Secrets, is_reference, url_has_password
 
 ENV_CONFIG = "XUNJIAN_CONFIG"
 SYSTEM_CONFIG = Path("/etc/xunjian/xunjian.yaml")  # the service's, when nothing closer is given
@@ -61,6 +61,10 @@ class InfluxSinkModel(_Strict):
         missing = [k for k in need if not getattr(self, k)]
         if missing:
             raise ValueError(f"InfluxDB {self.version}.x needs {', '.join(missing)}")
+        if url_has_password(self.url):  # it would be in every log line that names the URL
+            ref = ("username: NAME and password: ${secret:KEY} (or ${ENV_VAR})" if self.version == 1
+                   else "token: ${secret:KEY} (or ${ENV_VAR})")
+            raise ValueError(f"url: a password in the URL is not accepted; give {ref} instead")
         for key in ("password", "token"):
             value = getattr(self, key)
             if value is not None and not is_reference(value):

@@ -8,7 +8,6 @@ the admin server does not list is NOT_RUNNING, a new activation time is a restar
 
 from __future__ import annotations
 
-import base64
 import http.client
 import json
 import logging
@@ -21,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from agent.connections.reasons import network_reason
 from agent.model import CollectionError, CommandRunner, Sample, Target, now_ns
+from agent.redaction import basic_auth
 from collectors.linux import event
 from collectors.weblogic_rest_parse import Fields, load_json, parse_heaps, parse_server_runtimes
 
@@ -79,7 +79,7 @@ class RestClient:
         self.host, self.port, self.base = u.hostname or "", u.port or 443, u.path
         self.where = f"{self.host}:{self.port}"
         self.context = self._context()
-        token = base64.b64encode(f"{s.user}:{s.password.get_secret_value()}".encode()).decode()
+        token = basic_auth(s.user, s.password.get_secret_value())
         self._headers = {"Authorization": f"Basic {token}", "Accept": "application/json",
                          "X-Requested-By": "xunjian"}
 

@@ -26,6 +26,7 @@ from agent.cases.policy import CasePolicy, default_case_policy
 from agent.cases.sla import deadlines
 from agent.cases.windows import DeviceLike
 from agent.model import Case, Status, Verdict
+from agent.redaction import redact, redact_deep
 from agent.store.schema import case_events, cases, held
 
 OPEN_STATES = ("open", "acknowledged")
@@ -67,6 +68,7 @@ class CaseEngine:
         """Apply verdicts; return the (event kind, case) pairs that changed something."""
         changes: list[Change] = []
         for v in verdicts:
+            v.message = redact(v.message)  # a case's message and events hold no secret
             with self.engine.begin() as conn:
                 changes += self._apply_one(conn, v, self.clock())
         return changes
@@ -411,7 +413,7 @@ class CaseEngine:
         seq = conn.execute(select(func.coalesce(func.max(case_events.c.seq), 0))
                            .where(case_events.c.case_id == case_id)).scalar_one() + 1
         row = self._row(conn, case_id)
-        full = {"level": row.level, **detail}
+        full = redact_deep({"level": row.level, **detail})
         conn.execute(insert(case_events).values(
             case_id=case_id, seq=seq, at=at, kind=kind, actor=actor,
             detail=json.dumps(full, ensure_ascii=False)))

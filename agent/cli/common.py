@@ -6,6 +6,7 @@ import getpass
 import json
 import logging
 import sys
+import threading
 from datetime import datetime, tzinfo
 from enum import StrEnum
 from pathlib import Path
@@ -13,6 +14,8 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+
+from agent.redaction import RedactingFilter
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -86,15 +89,24 @@ class JsonLines(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         doc = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname.lower(),
                "logger": record.name, "message": record.getMessage()}
-        if record.exc_info:
-            doc["exception"] = self.formatException(record.exc_info)
+        if record.exc_info or record.exc_text:  # exc_text: as RedactingFilter left it
+            doc["exception"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(doc, ensure_ascii=False)
+
+
+def _thread_crash(args: threading.ExceptHookArgs) -> None:
+    if args.exc_type is not SystemExit:
+        logging.getLogger("xunjian").error(
+            "uncaught exception in thread %s", args.thread.name if args.thread else "?",
+            exc_info=(args.exc_type, args.exc_value, args.exc_traceback))  # type: ignore[arg-type]
 
 
 def setup_logging(level: int, json_lines: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonLines() if json_lines else
                          logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())  # no secret and no URL credentials in any log line
+    threading.excepthook = _thread_crash  # through the filter too, not raw to stderr
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -17,6 +17,7 @@ from agent.cli.run import run
 from agent.cli.sla import sla
 from agent.cli.status import reload, status
 from agent.problems import ConfigError
+from agent.redaction import redact
 
 app = typer.Typer(
     name="xunjian",
@@ -79,7 +80,7 @@ def main() -> None:
         app(prog_name="xunjian")
     except ConfigError as e:
         for p in e.problems:
-            err.print(f"xunjian: {p}", markup=False)
+            err.print(f"xunjian: {redact(str(p))}", markup=False)
         n = len(e.problems)
         err.print(f"xunjian: {n} problem{'s' if n != 1 else ''} found", markup=False)
         sys.exit(2)
@@ -87,6 +88,6 @@ def main() -> None:
         sys.exit(130)
     except Exception as e:  # a bug: say so briefly; -vv shows where
         logging.getLogger("xunjian").debug("internal error", exc_info=True)
-        err.print(f"xunjian: internal error: {type(e).__name__}: {e} (run with -vv for details)",
+        err.print(f"xunjian: internal error: {type(e).__name__}: {redact(str(e))} (run with -vv for details)",
                   markup=False)
         sys.exit(3)

@@ -7,7 +7,6 @@ down. A batch the server rejects as malformed (4xx) is set aside, not retried fo
 
 from __future__ import annotations
 
-import base64
 import gzip
 import logging
 import random
@@ -24,6 +23,7 @@ from influxdb_client.service.write_service import WriteService
 
 from agent.config import InfluxSink
 from agent.model import Sample
+from agent.redaction import basic_auth, redact
 from agent.sinks.lineproto import LineSerializer
 from agent.sinks.spool import Spool
 
@@ -44,6 +44,7 @@ class Rejected(Exception):
 
 
 def _classify(status: int, body: str) -> Exception:
+    body = redact(body)  # a server or proxy may echo the request's credentials
     if status in (408, 429) or status >= 500:
         return Retry(f"HTTP {status}: {body[:200]}")
     return Rejected(f"HTTP {status}: {body[:500]}")
@@ -67,7 +68,7 @@ class V1Writer:
             self.headers["Content-Encoding"] = "gzip"
         if cfg.username:
             pw = cfg.password.get_secret_value() if cfg.password else ""
-            token = base64.b64encode(f"{cfg.username}:{pw}".encode()).decode()
+            token = basic_auth(cfg.username, pw)  # the header is a secret too
             self.headers["Authorization"] = f"Basic {token}"
 
     def send(self, body: bytes) -> None:
