@@ -34,7 +34,7 @@ def sla(since: Annotated[str | None, typer.Option("--from", help="First day (YYY
       xunjian sla --from 2026-07-01 --to 2026-12-31 --format json
     """
     from agent.config import load_config
-    from agent.store.db import open_engine
+    from agent.store.db import configured_store, open_engine
     from reports.sla import sla_summary
 
     cfg = load_config(config)
@@ -45,7 +45,7 @@ def sla(since: Annotated[str | None, typer.Option("--from", help="First day (YYY
                                                                microsecond=0)
     end = (_day(until, "--to") if until else today.replace(hour=0, minute=0, second=0,
                                                          microsecond=0)) + timedelta(days=1)
-    doc = sla_summary(open_engine(data_dir or cfg.data_dir), start.replace(tzinfo=tz).timestamp(),
+    doc = sla_summary(open_engine(configured_store(cfg, data_dir)), start.replace(tzinfo=tz).timestamp(),
                       end.replace(tzinfo=tz).timestamp(), now.timestamp())
     if fmt is Format.json:
         print_json({**doc, "since": iso(doc["since"]), "until": iso(doc["until"])})
