@@ -10,14 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import text
 
 from agent.problems import ConfigError
-from agent.store.db import make_engine, open_engine, sqlite_store, store_of
-from agent.store.migrate import MIGRATED_MARK, config, head, revision
+from agent.store.db import open_engine
+from agent.store.migrate import MIGRATED_MARK, head
 from agent.store.schema import metadata
 from tests.helpers import cli
 
@@ -108,19 +105,3 @@ def test_a_store_older_than_the_first_release_is_refused(tmp_path: Path) -> None
         open_engine(tmp_path)
     r = cli("db", "upgrade", "--data-dir", str(tmp_path))
     assert r.returncode == 2 and "move it aside" in said(r.stderr) and not (tmp_path / "backups").exists()
-
-
-def test_a_new_store_is_created_at_head_and_the_migrations_build_the_same_schema(tmp_path: Path) -> None:
-    engine = open_engine(tmp_path / "a")
-    with engine.connect() as conn:
-        assert revision(conn).state == "current"
-        assert conn.execute(text("SELECT value FROM state WHERE key = 'schema_version'")).scalar() == "8"
-    # The migrations alone, from nothing to head, give what schema.py says (what a new store gets).
-    store = store_of(tmp_path / "b")
-    scratch = make_engine(store)
-    with scratch.begin() as conn:
-        command.upgrade(config(conn), "head")
-    with scratch.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata) == []
-        assert revision(conn).state == "current"
-    assert sqlite_store(tmp_path / "b") == store
