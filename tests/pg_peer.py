@@ -39,7 +39,8 @@ def pg_bin() -> Path:
 class PostgresPeer(_Peer):
     name = "postgres"
 
-    def __init__(self) -> None:
+    def __init__(self, durable: bool = False) -> None:
+        self.durable = durable  # False: fsync off, for the tests' speed; True for benchmarks
         self.bin = pg_bin()
         # Not under pytest's 0700 temp root: the postgres user must reach it.
         super().__init__(Path(tempfile.mkdtemp(prefix="xj-pg-")))
@@ -61,10 +62,10 @@ class PostgresPeer(_Peer):
                        cwd=self.workdir, check=True, capture_output=True, **self._as_user())  # type: ignore[call-overload]
 
     def _command(self) -> list[str]:
+        fast = [] if self.durable else ["-c", "fsync=off", "-c", "full_page_writes=off"]
         return [str(self.bin / "postgres"), "-D", str(self.data), "-p", str(self.port), "-k", str(self.workdir),
-                "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off",
-                "-c", "wal_level=minimal", "-c", "max_wal_senders=0", "-c", "jit=off",
-                "-c", "max_connections=200"]
+                "-c", "listen_addresses=127.0.0.1", *fast, "-c", "wal_level=minimal", "-c", "max_wal_senders=0",
+                "-c", "jit=off", "-c", "max_connections=200"]
 
     def _admin(self) -> psycopg.Connection:
         return psycopg.connect(host=self.host, port=self.port, user="postgres", dbname="postgres",

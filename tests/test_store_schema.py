@@ -124,3 +124,26 @@ def test_an_unreachable_postgresql_is_one_message_without_the_password(tmp_path:
     (tmp_path / "xunjian.yaml").write_text(json.dumps({"store": {"url": url.replace("xunjian@", "xunjian:pw@")}}))
     r = cli("cases", "list", "-c", str(tmp_path / "xunjian.yaml"))
     assert r.returncode == 2 and "no password in the URL" in said(r.stderr) and ":pw@" not in r.stderr
+
+
+def test_the_daemon_runs_a_cycle_on_either_backend(store: str, tmp_path: Path) -> None:
+    """`xunjian run --once` with the store named as a user names it: samples, their rollups
+    (an upsert), collector state (an upsert) and the collection records written."""
+    (tmp_path / "inventory.yaml").write_text("devices:\n  - {name: here, collectors: [local], interval: 60}\n")
+    args, env = store_args(tmp_path, store)
+    cfg = tmp_path / "xunjian.yaml"
+    doc = json.loads(cfg.read_text()) if cfg.exists() else {}
+    cfg.write_text(json.dumps({**doc, "data_dir": "var", "inventory": "inventory.yaml",
+                               "daemon": {"listen": "off"}}))
+    for _ in range(2):  # the second cycle merges into the first one's rollups
+        r = cli("run", "--once", *(["-c", str(cfg)] if args[0] == "-c" else ["-c", str(cfg), *args]),
+                cwd=tmp_path, env=env, timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert PASSWORD not in r.stdout + r.stderr
+    engine = open_engine(store)
+    with engine.connect() as conn:
+        n = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in ("samples", "rollups", "collections")}
+        counts = conn.execute(text("SELECT max(count) FROM rollups")).scalar()
+        keys = conn.execute(text("SELECT count(*) FROM state WHERE key LIKE 'eval:here:%'")).scalar()
+    engine.dispose()
+    assert n["samples"] > 0 and n["rollups"] > 0 and n["collections"] == 2 and counts == 2 and keys == 1, n
