@@ -140,6 +140,7 @@ def test_the_daemon_runs_a_cycle_on_either_backend(store: str, tmp_path: Path) -
                 cwd=tmp_path, env=env, timeout=120)
         assert r.returncode == 0, r.stderr
         assert PASSWORD not in r.stdout + r.stderr
+        assert ("xunjian:***@127.0.0.1" if "://" in store else f"store: {store}/xunjian.db") in r.stderr
     engine = open_engine(store)
     with engine.connect() as conn:
         n = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in ("samples", "rollups", "collections")}

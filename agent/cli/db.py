@@ -52,6 +52,9 @@ def upgrade(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
     out.print(f"store: {store.shown()}", markup=False)
     if done.backup is not None:
         out.print(f"backup: {done.backup}", markup=False)
+    elif not store.sqlite and done.before.state == "behind":
+        out.print("backup: none taken by xunjian for a PostgreSQL server (the README says: pg_dump "
+                  "before `db upgrade`)", markup=False)
     before = done.before
     if before.state == "current":
         out.print(f"already at revision {done.after} (head): nothing to do", markup=False)

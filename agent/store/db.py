@@ -8,6 +8,7 @@ message (ConfigError: exit 2), so nothing writes into a schema it does not know.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, 
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from agent.problems import ConfigError, Problem
+
+log = logging.getLogger(__name__)
 
 SQLITE_FILE = "xunjian.db"
 DRIVERS = ("sqlite", "postgresql+psycopg")
@@ -142,4 +145,5 @@ def open_engine(where: Store | Path | str | URL) -> Engine:
     except OperationalError as e:
         engine.dispose()
         raise unreachable(store, e) from None
+    log.info("store: %s", store.shown())  # the password masked
     return engine

@@ -79,10 +79,12 @@ def revision(conn: Connection) -> Revision:
     insp = inspect(conn)
     if insp.has_table("alembic_version"):
         rev = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        if rev is None:
+            return Revision("foreign", "an empty alembic_version table", h)
         if rev == h:
             return Revision("current", rev, h)
         try:
-            known = rev is not None and scripts().get_revision(rev) is not None
+            known = scripts().get_revision(rev) is not None
         except CommandError:
             known = False
         return Revision("behind" if known else "ahead", rev, h)
