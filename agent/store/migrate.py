@@ -187,3 +187,27 @@ def upgrade(engine: Engine, store: Store) -> Upgraded:
         elif now.state != "current":
             raise refusal(store, now)
     return Upgraded(before, head(), backup)
+
+
+def draft(message: str) -> Path:
+    """For developers: a new revision drafted from the difference between schema.py and the
+    migrations so far (applied to a scratch SQLite store). Review it, then test it."""
+    import tempfile
+
+    from agent.store.db import make_engine, sqlite_store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(sqlite_store(Path(tmp)))
+        with engine.begin() as conn:
+            command.upgrade(config(conn), "head")
+            script = command.revision(config(conn), message, autogenerate=True,
+                                      rev_id=f"{int(head()) + 1:04d}")
+        engine.dispose()
+    assert script is not None and not isinstance(script, list)
+    return Path(script.path)
+
+
+if __name__ == "__main__":  # python -m agent.store.migrate "what changed"
+    import sys
+
+    print(draft(" ".join(sys.argv[1:]) or "schema change"))
