@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from agent.problems import ConfigError
-from agent.store.db import open_engine
-from agent.store.migrate import MIGRATED_MARK, head
+from agent.store.db import make_engine, open_engine, store_of
+from agent.store.migrate import MIGRATED_MARK, head, revision
 from agent.store.schema import metadata
 from tests.helpers import cli
 
@@ -105,3 +105,81 @@ def test_a_store_older_than_the_first_release_is_refused(tmp_path: Path) -> None
         open_engine(tmp_path)
     r = cli("db", "upgrade", "--data-dir", str(tmp_path))
     assert r.returncode == 2 and "move it aside" in said(r.stderr) and not (tmp_path / "backups").exists()
+
+
+NEXT = '''"""a later change (test only): cases get a note column, filled from their number"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("cases") as b:
+        b.add_column(sa.Column("note", sa.Text(), nullable=False, server_default=""))
+    op.execute("UPDATE cases SET note = 'was ' || number")
+    FAIL
+
+
+def downgrade() -> None:
+    pass
+'''
+
+
+def next_revision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail: bool) -> None:
+    """This xunjian's migrations plus a revision 0002 (one that fails halfway when `fail`)."""
+    import shutil
+
+    from agent.store import migrate
+
+    d = tmp_path / f"migrations-{fail}"
+    shutil.copytree(migrate.MIGRATIONS, d, ignore=shutil.ignore_patterns("__pycache__"))
+    (d / "versions" / "0002_note.py").write_text(NEXT.replace("    FAIL\n", "    op.execute('SELECT * FROM no_such_table')\n"
+                                                              if fail else ""))
+    monkeypatch.setattr(migrate, "MIGRATIONS", d)
+    migrate.scripts.cache_clear()  # and again when the test ends
+
+
+def test_a_later_revision_upgrades_a_store_in_one_transaction_on_either_backend(
+        store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent.cases.engine import CaseEngine
+    from agent.model import Status, Verdict
+    from agent.store import migrate
+
+    engine = open_engine(store)  # at 0001
+    CaseEngine(engine).apply([Verdict("db01", "disk_used_percent", Status.CRIT, "/", 97.0, level=2)])
+    with engine.connect() as conn:
+        before = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in metadata.tables}
+    s = store_of(store)
+    try:
+        next_revision(tmp_path, monkeypatch, fail=True)
+        with pytest.raises(ConfigError, match="at revision 0001; this xunjian needs 0002"):
+            open_engine(store)
+        with pytest.raises(Exception, match="no_such_table"):
+            migrate.upgrade(make_engine(s), s)
+        with engine.connect() as conn:  # rolled back: still 0001, no new column
+            assert revision(conn).revision == "0001"
+            assert "note" not in {c["name"] for c in inspect(conn).get_columns("cases")}
+
+        next_revision(tmp_path, monkeypatch, fail=False)
+        done = migrate.upgrade(make_engine(s), s)
+        assert (done.before.revision, done.after) == ("0001", "0002")
+        assert (done.backup is not None) == s.sqlite  # SQLite: a copy at 0001 first
+        with engine.connect() as conn:
+            assert revision(conn).state == "current"
+            assert conn.execute(text("SELECT note FROM cases")).scalars().all() == \
+                [f"was {n}" for n in conn.execute(text("SELECT number FROM cases")).scalars()]
+            assert {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in metadata.tables} == before
+        if done.backup is not None:
+            with sqlite3.connect(done.backup) as b:
+                assert b.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+            b.close()
+        open_engine(store).dispose()
+    finally:
+        engine.dispose()
+        monkeypatch.undo()
+        migrate.scripts.cache_clear()
