@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from agent.problems import ConfigError
 from agent.store.db import make_engine, open_engine, store_of
 from agent.store.migrate import config, head, revision
-from agent.store.schema import assets, cases, metadata, playbook_runs, samples
+from agent.store.schema import assets, cases, metadata, outbox, playbook_runs, samples
 from tests.helpers import cli
 from tests.pg_peer import PASSWORD
 
@@ -148,3 +148,23 @@ def test_the_daemon_runs_a_cycle_on_either_backend(store: str, tmp_path: Path) -
         keys = conn.execute(text("SELECT count(*) FROM state WHERE key LIKE 'eval:here:%'")).scalar()
     engine.dispose()
     assert n["samples"] > 0 and n["rollups"] > 0 and n["collections"] == 2 and counts == 2 and keys == 1, n
+
+
+def test_retention_prunes_delivered_outbox_items_only(store: str) -> None:
+    from agent.hooks.outbox import prune
+
+    engine = open_engine(store)
+    row = {"device": "db01", "check_name": "c", "instance": "", "level": 2, "opened_level": 2,
+           "severity": "crit", "opened_at": 1.0, "updated_at": 1.0, "status": "open", "number": "F-1"}
+    with engine.begin() as conn:
+        case_id = conn.execute(insert(cases).values(**row)).inserted_primary_key[0]
+        for i, (status, done_at, created) in enumerate((("done", 100.0, 50.0), ("done", 900.0, 50.0),
+                                                        ("cancelled", None, 50.0), ("dead", None, 50.0),
+                                                        ("pending", None, 50.0))):
+            conn.execute(insert(outbox).values(
+                case_id=case_id, case_number="F-1", seq=i + 1, kind="open", channel="hook", key=f"F-1#{i + 1}",
+                payload="{}", status=status, created_at=created, next_at=created, done_at=done_at))
+    assert prune(engine, before=500.0) == 2  # the old delivery and the cancelled one
+    with engine.connect() as conn:
+        assert sorted(conn.execute(select(outbox.c.status)).scalars()) == ["dead", "done", "pending"]
+    engine.dispose()
