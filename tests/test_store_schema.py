@@ -168,3 +168,23 @@ def test_retention_prunes_delivered_outbox_items_only(store: str) -> None:
     with engine.connect() as conn:
         assert sorted(conn.execute(select(outbox.c.status)).scalars()) == ["dead", "done", "pending"]
     engine.dispose()
+
+
+@pytest.mark.parametrize(("store_doc", "expected"), [
+    ({"url": "mysql://xunjian@db1/xunjian"}, "a URL for sqlite or postgresql+psycopg"),
+    ({"url": "postgresql://xunjian@db1/xunjian"}, "psycopg 3: postgresql+psycopg://"),
+    ({"url": "postgresql+psycopg://xunjian:hunter2@db1/xunjian"}, "no password in the URL"),
+    ({"url": "postgresql+psycopg://xunjian@db1/xunjian", "password": "hunter2"}, "a reference"),
+    ({"url": "postgresql+psycopg://xunjian@db1/xunjian", "password": "${XJ_UNSET_PW}"},
+     "environment variable XJ_UNSET_PW is not set"),
+    ({"uri": "postgresql+psycopg://db1/x"}, "uri"),
+])
+def test_a_bad_store_setting_is_one_message_naming_the_place(tmp_path: Path, store_doc: dict[str, str],
+                                                             expected: str) -> None:
+    from agent.config import load_config
+
+    (tmp_path / "xunjian.yaml").write_text(json.dumps({"store": store_doc}))
+    with pytest.raises(ConfigError) as e:
+        load_config(tmp_path / "xunjian.yaml", env={})
+    text_ = " ".join(str(p) for p in e.value.problems)
+    assert "store" in text_ and expected in text_ and "hunter2" not in text_, text_
