@@ -17,7 +17,7 @@ from agent.hooks.worker import Worker
 from agent.inventory import Inventory, load_inventory
 from agent.pipeline import Pipeline, Sink, StoreSink
 from agent.sinks.influx import InfluxSinkWriter
-from agent.store.db import open_engine
+from agent.store.db import configured_store, open_engine
 from checks.rules import RuleSet, load_rules
 
 
@@ -35,7 +35,7 @@ def load_app(config_path: Path | None, inventory_path: Path | None = None,
     config = load_config(config_path)
     inventory = load_inventory(inventory_path or config.inventory, config.secrets_file)
     rules = load_rules(config.rules)
-    engine = engine or open_engine(data_dir or config.data_dir)
+    engine = engine or open_engine(configured_store(config, data_dir))
     SLOTS.set_total(config.daemon.ssh_sessions)
     return App(config, inventory, rules, engine)
 

@@ -31,3 +31,5 @@ install -d -o xunjian -g xunjian -m 0750 /var/lib/xunjian
 install -o root -g root -m 0644 "$src/packaging/xunjian.service" /etc/systemd/system/xunjian.service
 systemctl daemon-reload
 echo "installed: edit /etc/xunjian/*.yaml, then: systemctl enable --now xunjian"
+echo "upgrading an existing install: runuser -u xunjian -- /opt/xunjian/.venv/bin/xunjian db upgrade" \
+     "-c /etc/xunjian/xunjian.yaml, then: systemctl restart xunjian"

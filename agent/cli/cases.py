@@ -61,10 +61,10 @@ NoteOpt = Annotated[str, typer.Option("--note", "-m", help="A note for the case 
 
 def _open(config: Path | None, data_dir: Path | None) -> tuple[AgentConfig, Engine]:
     from agent.config import load_config
-    from agent.store.db import open_engine
+    from agent.store.db import configured_store, open_engine
 
     cfg = load_config(config)
-    return cfg, open_engine(data_dir or cfg.data_dir)
+    return cfg, open_engine(configured_store(cfg, data_dir))
 
 
 @app.command("list")

@@ -34,7 +34,8 @@ InventoryOpt = Annotated[Path | None, typer.Option(
     "--inventory", "-i", help="Inventory file. Default: the config's `inventory`, "
     "else ./inventory.yaml.", show_default=False)]
 DataDirOpt = Annotated[Path | None, typer.Option(
-    "--data-dir", help="Where the embedded store lives. Default: the config's data_dir (var/).",
+    "--data-dir", help="The SQLite store in this directory (even when the config names a store.url). "
+    "Default: the config's store.url, else its data_dir (var/).",
     show_default=False)]
 
 

@@ -25,10 +25,10 @@ def _open(config: object, data_dir: object) -> tuple[AgentConfig, Engine]:
     from pathlib import Path
 
     from agent.config import load_config
-    from agent.store.db import open_engine
+    from agent.store.db import configured_store, open_engine
 
     cfg = load_config(config if isinstance(config, Path) else None)
-    return cfg, open_engine(data_dir if isinstance(data_dir, Path) else cfg.data_dir)
+    return cfg, open_engine(configured_store(cfg, data_dir if isinstance(data_dir, Path) else None))
 
 
 @app.command("list")

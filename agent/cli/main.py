@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from agent import __version__
-from agent.cli import assets, cases, hooks, inventory, playbook, report
+from agent.cli import assets, cases, db, hooks, inventory, playbook, report
 from agent.cli.common import err, setup_logging
 from agent.cli.inspect import inspect
 from agent.cli.run import run
@@ -39,6 +39,7 @@ app.add_typer(assets.app, name="assets")
 app.add_typer(report.app, name="report")
 app.add_typer(playbook.app, name="playbook")
 app.add_typer(hooks.app, name="hooks")
+app.add_typer(db.app, name="db")
 
 
 def _short_helps(group: typer.Typer) -> None:

@@ -114,13 +114,13 @@ def _setup(name: str, device: str, param: list[str] | None, args: list[str] | No
     from agent.playbook.catalog import bind, get
     from agent.playbook.runner import Request, Runner
     from agent.problems import ConfigError, Problem
-    from agent.store.db import open_engine
+    from agent.store.db import configured_store, open_engine
 
     cfg = load_config(config)
     inv = load_inventory(inventory or cfg.inventory, cfg.secrets_file)
     dev = inv.select([device])[0]
     data = data_dir or cfg.data_dir
-    engine = open_engine(data)
+    engine = open_engine(configured_store(cfg, data_dir))
     given = _params(param, args)
     expected = None
     if plan_id is not None:
@@ -278,10 +278,10 @@ def history(device: Annotated[str | None, typer.Option("--device", "-d", help="O
     """The audit trail: every plan and apply, newest first."""
     from agent.config import load_config
     from agent.playbook.audit import history as runs
-    from agent.store.db import open_engine
+    from agent.store.db import configured_store, open_engine
 
     cfg = load_config(config)
-    rows = runs(open_engine(data_dir or cfg.data_dir), device, name, limit)
+    rows = runs(open_engine(configured_store(cfg, data_dir)), device, name, limit)
     if fmt is Format.json:
         print_json({"runs": rows})
         return

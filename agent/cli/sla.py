@@ -35,7 +35,7 @@ def sla(since: Annotated[str | None, typer.Option("--from", help="First day (YYY
     """
     from agent.cases.calendar import gaps_between, missing_years
     from agent.config import load_config
-    from agent.store.db import open_engine
+    from agent.store.db import configured_store, open_engine
     from reports.sla import sla_summary
 
     cfg = load_config(config)
@@ -46,7 +46,7 @@ def sla(since: Annotated[str | None, typer.Option("--from", help="First day (YYY
                                                                microsecond=0)
     end = (_day(until, "--to") if until else today.replace(hour=0, minute=0, second=0,
                                                          microsecond=0)) + timedelta(days=1)
-    doc = sla_summary(open_engine(data_dir or cfg.data_dir), start.replace(tzinfo=tz).timestamp(),
+    doc = sla_summary(open_engine(configured_store(cfg, data_dir)), start.replace(tzinfo=tz).timestamp(),
                       end.replace(tzinfo=tz).timestamp(), now.timestamp())
     # the period's years and the coming weeks: a year counted without its holidays is said loudly
     gaps = {(g.calendar, g.year): g for g in
