@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -38,6 +37,7 @@ from agent.model import Job
 from agent.pipeline import Pipeline
 from agent.problems import ConfigError
 from agent.selfmon import Metrics, MetricsServer
+from agent.signals import SignalInbox
 from agent.sinks.lineproto import NATIVE
 from collectors import COLLECTORS
 
@@ -115,8 +115,6 @@ class Daemon:
                        "inspections": ApsThreadPool(max_workers=1)},
             job_defaults={"max_instances": 1, "coalesce": True},
         )
-        self.stopping = threading.Event()
-        self.reloading = threading.Event()
         self.metrics = Metrics()
         self.backoff = Backoff(self.settings.backoff_after, self.settings.backoff_max_seconds)
         self.server: MetricsServer | None = None
@@ -331,11 +329,15 @@ class Daemon:
         log.warning("job %s could not start within its grace time (all %d workers busy): skipped",
                     job_id, self.workers)
 
-    def wait(self) -> None:
-        while not self.stopping.wait(0.5):
-            if self.reloading.is_set():
-                self.reloading.clear()
+    def wait(self, signals: SignalInbox) -> None:
+        """The main loop: wakes at once on a signal (the handlers only note it), reloads on
+        SIGHUP, returns on SIGTERM / SIGINT."""
+        while not signals.stopping:
+            signals.wait(0.5)
+            if signals.take_reload() and not signals.stopping:
+                log.info("received SIGHUP: reloading")
                 self.reload()
+        log.info("received %s: stopping", signals.stop_name)
 
     def stop(self, timeout: float = 15.0) -> None:
         t0 = time.monotonic()
