@@ -43,10 +43,14 @@ class Spool:
             path = self.dir / f"{self._seq:016d}-{lines}.lp"
             self._seq += 1
             tmp = path.with_suffix(".tmp")
-            with tmp.open("wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
+            try:
+                with tmp.open("wb") as f:
+                    f.write(data)
+                    f.flush()
+                    os.fsync(f.fileno())
+            except OSError:  # a full disk: leave no half batch taking the space of whole ones
+                tmp.unlink(missing_ok=True)
+                raise
             tmp.rename(path)  # a reader never sees half a batch
             self._bytes += len(data)
             self._enforce_bound()
