@@ -4,6 +4,7 @@ while (the sender backs off, new data does not wake it), and a VictoriaMetrics f
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -93,12 +94,12 @@ def test_server_away_sender_backs_off_not_once_per_collection(tmp_path: Path, re
         # the daemon writes 3 collections a second meanwhile; poll until the window is over
         wait_until(lambda: time.monotonic() - first > window, timeout=window + 5, interval=0.5)
         attempts = [t - first for t in refuser.times if t - first <= window]
-        gaps = [b - a for a, b in zip(attempts, attempts[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(attempts)]
         # 0.5, 1, 2, 4, 8 s (±25 % jitter) → at most 6 attempts in 16 s; once per collection was ~48
         assert len(attempts) <= 6, f"{len(attempts)} attempts in {window:.0f} s: {attempts}"
         assert len(attempts) >= 4, attempts
         assert gaps[0] >= 0.3, gaps
-        assert all(b >= 1.15 * a for a, b in zip(gaps, gaps[1:], strict=False)), f"not growing: {gaps}"
+        assert all(b >= 1.15 * a for a, b in itertools.pairwise(gaps)), f"not growing: {gaps}"
         spool = tmp_path / "var" / "spool" / "down"
         assert list(spool.glob("*.lp")), "the batches wait in the spool meanwhile"
         # the server comes back: the next attempt (at most ~30 s later) drains the spool

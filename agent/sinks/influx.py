@@ -66,8 +66,12 @@ def _classify(status: int, body: str) -> Exception:
 
 
 def _reason(e: BaseException) -> str:
-    if isinstance(e, OSError) and e.strerror:
-        return e.strerror
+    """"Connection refused", "timed out"…: the OS's words, also under urllib3's wrapper."""
+    for err in (e, e.__cause__, e.__context__):
+        if isinstance(err, OSError) and err.strerror:
+            return err.strerror
+    if isinstance(e, urllib3.exceptions.ConnectTimeoutError | TimeoutError):
+        return "timed out"
     return type(e).__name__
 
 
