@@ -226,7 +226,8 @@ class Daemon:
                     continue
                 rows[(("sink", s.name), ("outcome", "sent"))] = float(s.sent)
                 rows[(("sink", s.name), ("outcome", "rejected"))] = float(s.rejected)
-                rows[(("sink", s.name), ("outcome", "resent_unanswered"))] = float(s.unanswered)
+                rows[(("sink", s.name), ("outcome", "resent_unknown"))] = float(s.unanswered)
+                rows[(("sink", s.name), ("outcome", "not_resent_stored"))] = float(s.recognised)
                 rows[(("sink", s.name), ("outcome", "dropped_point"))] = float(ser.dropped_points)
                 rows[(("sink", s.name), ("outcome", "dropped_field"))] = float(ser.dropped_fields)
             return rows

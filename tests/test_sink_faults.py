@@ -156,3 +156,44 @@ def test_frozen_victoriametrics_gets_every_point_once(tmp_path: Path, make_vm_pe
     dups = sum(len(ts) - len(set(ts)) for ts in got.values())
     assert dups == 0, f"{dups} duplicate samples in VictoriaMetrics for {len(times)} collected"
     assert {h: sorted(ts) for h, ts in got.items()} == {h: sorted(ts) for h, ts in by_host.items()}
+
+
+def test_stop_while_frozen_is_bounded_and_the_batch_is_not_stored_twice(tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                       make_vm_peer, caplog) -> None:
+    """A stop while the server holds an unanswered request: the stop keeps its deadline, the batch
+    stays spooled and marked; at the next start the server is asked whether it stored it (it did,
+    once it woke): it is not sent again."""
+    from agent.model import Sample
+    from agent.sinks.influx import InfluxSinkWriter
+    from tests.test_influx_sinks import sink_config
+
+    vm = make_vm_peer()
+    cfg = sink_config(vm.url, 2, timeout=1.0)
+    base = (int(time.time()) - 600) * 10**9
+    sink = InfluxSinkWriter(cfg, tmp_path / "spool")
+    sink.write([Sample("probe", {"host": "h"}, {"n": 0}, base)])
+    assert sink.flush(15), sink.last_error
+    os.kill(vm.pid, signal.SIGSTOP)
+    try:
+        sink.write([Sample("probe", {"host": "h"}, {"n": i}, base + i * 10**9) for i in range(1, 4)])
+        wait_until(lambda: sink.status()["unanswered_for"], timeout=15, what="a request left unanswered")
+        t0 = time.monotonic()
+        sink.close(timeout=2.0)
+        assert time.monotonic() - t0 < 5.0
+        assert sink.spool.pending == 1 and (tmp_path / "spool" / "t" / "unanswered").exists()
+    finally:
+        os.kill(vm.pid, signal.SIGCONT)
+
+    def woke_and_stored() -> bool:  # the frozen server processes the request it held
+        vm.flush()
+        return vm.series_points("probe_n") >= 4
+
+    wait_until(woke_and_stored, timeout=15, what="the held request processed after SIGCONT")
+    again = InfluxSinkWriter(cfg, tmp_path / "spool")
+    assert again.flush(15), again.last_error
+    again.close()
+    assert again.recognised == 3 and again.unanswered == 0
+    assert not (tmp_path / "spool" / "t" / "unanswered").exists()
+    vm.flush()
+    (series,) = vm.export("probe_n")
+    assert series["values"] == [0, 1, 2, 3]  # each once

@@ -31,6 +31,7 @@ from agent.losses import Losses, is_disk_full
 from agent.model import Sample
 from agent.sinks.lineproto import LineSerializer
 from agent.sinks.spool import Spool
+from agent.sinks.stored import already_stored
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,11 @@ class HttpWriter:
             params = {"org": cfg.org or "", "bucket": cfg.bucket or "", "precision": "ns"}
             self.path = f"{prefix}/api/v2/write?{urlencode(params)}"
             self.headers["Authorization"] = f"Token {cfg.token.get_secret_value() if cfg.token else ''}"
+        self.base_url = f"{u.scheme}://{u.netloc.rpartition('@')[2]}{prefix}"
         self.stalled_since = 0.0  # monotonic time of the unanswered request, 0 when none
+        self._check = urllib3.PoolManager(  # for already_stored(): reads only, rare
+            cert_reqs="CERT_REQUIRED" if cfg.verify_tls else "CERT_NONE",
+            ca_certs=str(cfg.ca_file) if cfg.ca_file else None, retries=False)
         self._conn: HTTPConnection | None = None
         self._lock = threading.Lock()
 
@@ -145,6 +150,9 @@ class HttpWriter:
             try:
                 conn.request("POST", self.path, body=data, headers=self.headers)
                 self._await_answer(conn, abort)
+                if self.stalled_since:
+                    log.warning("sink %s: %s answered after %.0f s", self.cfg.name, self.where,
+                                time.monotonic() - self.stalled_since)
                 conn.timeout = self.cfg.timeout
                 resp = conn.getresponse()
                 status, text = resp.status, resp.data.decode("utf-8", "replace")
@@ -177,6 +185,9 @@ class HttpWriter:
                             "connection (sending the batch again could store it twice)",
                             self.cfg.name, self.where, self.cfg.timeout)
 
+    def already_stored(self, body: bytes) -> bool | None:
+        return already_stored(self._check, self.base_url, self.headers, body, self.cfg.timeout)
+
     def abort(self) -> None:
         """From another thread, at the stop deadline: break a send blocked on a full socket."""
         with self._lock:
@@ -187,6 +198,7 @@ class HttpWriter:
 
     def close(self) -> None:
         self.abort()
+        self._check.clear()
 
 
 def rejected_count(message: str, lines: int) -> int:
@@ -206,7 +218,9 @@ class InfluxSinkWriter:
         self.losses = losses or Losses()
         self.sent = 0
         self.rejected = 0
-        self.unanswered = 0  # lines sent again after a connection died unanswered (maybe twice)
+        self.unanswered = 0  # lines sent again with no telling whether the server had them
+        self.recognised = 0  # lines not sent again: the server had stored them already
+        self._uncertain: set[str] = set()  # batches whose last request went unanswered
         self.attempts = 0
         self.failures = 0
         self.serializer = LineSerializer()  # its dropped_fields / dropped_points are reported
@@ -235,13 +249,45 @@ class InfluxSinkWriter:
         self._wake.set()
 
     def _note_unanswered(self) -> None:
-        """A previous run stopped while a request was unanswered: that batch goes out again."""
+        """A previous run stopped while a request was unanswered: that batch is checked first."""
         marker = self.spool.dir / "unanswered"
         if marker.exists():
-            log.warning("sink %s: the last run stopped before %s answered batch %s; it is sent "
-                        "again (InfluxDB overwrites identical points; VictoriaMetrics may keep both)",
-                        self.cfg.name, self.writer.where, marker.read_text().strip())
-            marker.unlink(missing_ok=True)
+            self._uncertain = set(marker.read_text().split()) & {f.name for f in self.spool.files()}
+            if not self._uncertain:  # dropped by the spool's bound meanwhile
+                marker.unlink(missing_ok=True)
+                return
+            log.warning("sink %s: the last run stopped before %s answered batch %s",
+                        self.cfg.name, self.writer.where, " ".join(sorted(self._uncertain)))
+
+    def _resolve_uncertain(self, files: list[Path]) -> tuple[list[Path], bytes] | None:
+        """The batch whose request went unanswered, exactly as it was sent — unless the server
+        stored it already (then it is done with, and None is returned)."""
+        files = [f for f in files if f.name in self._uncertain]
+        body = b"".join(f.read_bytes() for f in files)
+        lines = body.count(b"\n")
+        stored = self.writer.already_stored(body)
+        if stored:
+            log.warning("sink %s: %s had stored the %d samples of the unanswered request; not sent "
+                        "again", self.cfg.name, self.writer.where, lines)
+            self.recognised += lines
+            self.sent += lines
+            self.spool.remove(files)
+            self._forget_uncertain()
+            return None
+        if stored is None:  # cannot tell (InfluxDB: it overwrites the same points anyway)
+            self.unanswered += lines
+        self._forget_uncertain()
+        return files, body
+
+    def _mark_uncertain(self, files: list[Path]) -> None:
+        """Kept in the spool too: a stop, even a kill, must not forget it."""
+        self._uncertain = {f.name for f in files}
+        with contextlib.suppress(OSError):
+            (self.spool.dir / "unanswered").write_text(" ".join(sorted(self._uncertain)) + "\n")
+
+    def _forget_uncertain(self) -> None:
+        self._uncertain = set()
+        (self.spool.dir / "unanswered").unlink(missing_ok=True)
 
     def _run(self) -> None:
         backoff = 0.0
@@ -252,17 +298,21 @@ class InfluxSinkWriter:
                 self._wake.wait(1.0)
                 self._wake.clear()
                 continue
+            if self._uncertain and files[0].name in self._uncertain:
+                batch = self._resolve_uncertain(files)
+                if batch is None:
+                    continue
+                files, body = batch
             self.attempts += 1
             try:
                 self.writer.send(body, self._abort)
             except Abandoned:
-                with contextlib.suppress(OSError):
-                    (self.spool.dir / "unanswered").write_text(" ".join(f.name for f in files) + "\n")
+                self._mark_uncertain(files)
                 return
             except Retry as e:
                 self.failures += 1
-                if isinstance(e, Unanswered):
-                    self.unanswered += body.count(b"\n")
+                if isinstance(e, Unanswered):  # asked about before it goes out again
+                    self._mark_uncertain(files)
                 if self.last_error != str(e):
                     log.warning("sink %s: %s; %d batches spooled, retrying with backoff", self.cfg.name,
                                 e, self.spool.pending)
@@ -293,6 +343,7 @@ class InfluxSinkWriter:
         now = time.monotonic()
         return {"pending_batches": self.spool.pending, "sent": self.sent, "rejected": self.rejected,
                 "attempts": self.attempts, "failed_attempts": self.failures,
+                "not_resent_stored": self.recognised, "resent_unknown": self.unanswered,
                 "retry_in": round(max(0.0, self.retry_at - now), 1) if self.retry_at else 0.0,
                 "unanswered_for": round(now - self.writer.stalled_since, 1) if self.writer.stalled_since
                 else 0.0, "last_error": self.last_error}

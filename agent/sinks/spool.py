@@ -104,6 +104,10 @@ class Spool:
                 f.rename(rejected / f.name)
                 (rejected / f"{f.stem}.reason").write_text(reason[:2000])
 
+    def files(self) -> list[Path]:
+        """The batches waiting, oldest first."""
+        return self._files()
+
     @property
     def pending(self) -> int:
         return len(self._files())
