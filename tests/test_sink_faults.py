@@ -95,11 +95,12 @@ def test_server_away_sender_backs_off_not_once_per_collection(tmp_path: Path, re
         wait_until(lambda: time.monotonic() - first > window, timeout=window + 5, interval=0.5)
         attempts = [t - first for t in refuser.times if t - first <= window]
         gaps = [b - a for a, b in itertools.pairwise(attempts)]
-        # 0.5, 1, 2, 4, 8 s (±25 % jitter) → at most 6 attempts in 16 s; once per collection was ~48
+        # 0.5, 1, 2, 4, 8 s (±25 % jitter) → at most 6 attempts in 16 s; once per collection was 50
         assert len(attempts) <= 6, f"{len(attempts)} attempts in {window:.0f} s: {attempts}"
         assert len(attempts) >= 4, attempts
-        assert gaps[0] >= 0.3, gaps
-        assert all(b >= 1.15 * a for a, b in itertools.pairwise(gaps)), f"not growing: {gaps}"
+        for k, gap in enumerate(gaps):  # the documented schedule, with room for a busy machine
+            nominal = min(30.0, 0.5 * 2**k)
+            assert 0.75 * nominal - 0.05 <= gap <= 1.25 * nominal + 1.0, f"gap {k}: {gaps}"
         spool = tmp_path / "var" / "spool" / "down"
         assert list(spool.glob("*.lp")), "the batches wait in the spool meanwhile"
         # the server comes back: the next attempt (at most ~30 s later) drains the spool
