@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import signal
 from typing import Annotated
 
 import typer
@@ -37,6 +36,11 @@ def run(
 
       xunjian run --once -c /etc/xunjian/xunjian.yaml
     """
+    from agent.signals import SignalInbox
+
+    signals = SignalInbox()
+    if not once:  # first: a stop asked for during start-up is a stop, a SIGHUP is not fatal
+        signals.install()
     from agent.app import build_pipeline, build_worker, load_app  # heavy: keep `--help` fast
     from agent.scheduler import Daemon, run_once
 
@@ -57,19 +61,8 @@ def run(
                     settings=app.config.daemon, pid_file=pid_path(app.config.data_dir),
                     loader=lambda: load_app(config, inventory, data_dir, engine=app.engine),
                     hooks=worker)
-
-    def _stop(signum: int, _frame: object) -> None:
-        log.info("received %s: stopping", signal.Signals(signum).name)
-        daemon.stopping.set()
-
-    def _reload(_signum: int, _frame: object) -> None:
-        log.info("received SIGHUP: reloading")
-        daemon.reloading.set()  # done by the main loop, not inside the signal handler
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGHUP, _reload)
     daemon.start()
-    daemon.wait()
+    daemon.wait(signals)
     daemon.stop()
+    signals.ignore()
     log.info("stopped")
