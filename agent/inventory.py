@@ -210,6 +210,17 @@ class Inventory:
                 if d.name in (names or []) or set(d.groups) & set(groups or [])]
 
 
+EMPTY = ("no devices: an empty or truncated file? (--allow-empty accepts an inventory without "
+         "devices)")
+
+
+def require_devices(inv: Inventory) -> None:
+    """Refuse an inventory without devices where it would pass silently: a truncated file must
+    not make a green inspection or a daemon that watches nothing."""
+    if not inv.devices:
+        raise ConfigError([Problem(str(inv.path), "devices", EMPTY)])
+
+
 BUILTIN_DEFAULTS: dict[str, Any] = {
     "kind": "server",
     "port": 22,
@@ -462,4 +473,5 @@ def _resolve_path(base: Path, value: str) -> Path:
     return p if p.is_absolute() else (base / p)
 
 
-__all__ = ["KINDS", "Device", "Inventory", "SshSettings", "Threshold", "load_inventory", "place"]
+__all__ = ["KINDS", "Device", "Inventory", "SshSettings", "Threshold", "load_inventory", "place",
+           "require_devices"]

@@ -46,7 +46,7 @@ def main() -> None:
         size = path.stat().st_size
         shipped = median_load(path, runs)
         loader = problems._LOADER
-        problems._LOADER = yaml.SafeLoader
+        problems._LOADER = problems.PURE_LOADER
         try:
             pure = median_load(path, runs)
         finally:
