@@ -59,7 +59,11 @@ def load_catalog(user_dir: Path | None = None) -> dict[str, Playbook]:
             pb = _load(f"built-in {entry.name}", parse_yaml(entry.read_text(encoding="utf-8")))
             pb = Playbook(pb.spec, "built-in")
             found[pb.name] = pb
-    if user_dir is not None and user_dir.is_dir():
+    if user_dir is not None:
+        if not user_dir.is_dir():  # a mistyped directory must not quietly mean "no playbooks of mine"
+            what = "is not a directory" if user_dir.exists() else "does not exist"
+            raise ConfigError([Problem(str(user_dir), "", f"the directory of your playbooks "
+                                       f"(--playbooks or $XUNJIAN_PLAYBOOKS) {what}")])
         problems: list[Problem] = []
         for path in sorted(user_dir.glob("*.yaml")):
             try:
