@@ -44,7 +44,8 @@ def shorten(value: Any, limit: int = 80) -> str:
     return text if len(text) <= 2 * limit else text[: 2 * limit] + "…"
 
 
-def _clip(text: str, limit: int) -> str:
+def clip(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters with how long it was."""
     return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
 
 
@@ -186,8 +187,8 @@ class Problem:
 
     def __post_init__(self) -> None:
         # A message echoes what the file said: bound it however large that was.
-        object.__setattr__(self, "place", _clip(self.place, 200))
-        object.__setattr__(self, "expected", _clip(self.expected, 1000))
+        object.__setattr__(self, "place", clip(self.place, 200))
+        object.__setattr__(self, "expected", clip(self.expected, 1000))
 
     def __str__(self) -> str:
         where = f"{self.file}: {self.place}" if self.place else self.file
@@ -217,7 +218,7 @@ def place(loc: tuple[Any, ...] | list[Any]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            text = _clip(str(part), 80)
+            text = clip(str(part), 80)
             out += f".{text}" if out else text
     return out
 

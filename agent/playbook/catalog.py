@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from agent.playbook.model import PHASES, STEP, PlaybookFile, Step
-from agent.problems import ConfigError, Problem, load_yaml_file, parse_yaml, pydantic_problems
+from agent.problems import ConfigError, Problem, load_yaml_file, parse_yaml, pydantic_problems, shorten
 
 WHOLE = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 PART = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -127,7 +127,8 @@ def bind(pb: Playbook, given: dict[str, str], check_only: bool = False) -> Bound
             for i, s in enumerate(steps):
                 ref = getattr(s, "files", None)
                 if ref is not None and ref not in ids:
-                    problems.append(Problem(pb.source, f"{phase}[{i}].files", f"no step with id {ref!r}"))
+                    problems.append(Problem(pb.source, f"{phase}[{i}].files",
+                                            f"no step with id {shorten(ref)}"))
     if problems:
         raise ConfigError(problems)
     return Bound(pb, values, phases)
