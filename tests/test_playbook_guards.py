@@ -145,6 +145,7 @@ def test_confirmation_prompt_audit_and_case_event(tmp_path: Path, ssh_peer) -> N
         assert r.returncode == 1, r.stdout + r.stderr
         assert "Apply this plan to testhost?" in r.stderr and "ABORTED" in r.stdout
         assert "a.log.2" in r.stdout and "rm -f --" in r.stdout  # the plan was shown first
+        assert ":100:" in r.stdout and "\U0001f4af" not in r.stdout  # inode:size:mtime, not an emoji
         assert listing(ws) == before
 
         r = cli(tmp_path, *args, input="y\n")

@@ -14,8 +14,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True, emoji=False)  # `inode:100:mtime` is not an emoji
+err = Console(stderr=True, highlight=False, emoji=False)
 
 
 class Format(StrEnum):
