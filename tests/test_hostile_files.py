@@ -6,12 +6,15 @@ memory (a deadline on the subprocess, RLIMIT_AS in the child)."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import cli
+from tests.helpers import XUNJIAN, cli
+from tests.peers import free_port, wait_until
 
 GIB = 2**30
 MAX_YAML_BYTES = 32 * 2**20  # agent.problems.MAX_YAML_BYTES, as the README says
@@ -190,6 +193,33 @@ def test_the_daemon_refuses_to_start_on_an_empty_inventory(tmp_path: Path) -> No
             cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "has no devices (--allow-empty): nothing will be collected" in r.stderr
+
+
+def test_the_daemon_refuses_a_reload_to_an_empty_inventory(tmp_path: Path) -> None:
+    """An editor that saved half a file, then `xunjian reload`: the old inventory keeps running."""
+    port = free_port()
+    inv = local_inventory(tmp_path)
+    (tmp_path / "xunjian.yaml").write_text(json.dumps({
+        "data_dir": "var", "inventory": "inventory.yaml", "daemon": {"listen": f"127.0.0.1:{port}"}}))
+    cfg = ["-c", str(tmp_path / "xunjian.yaml")]
+
+    def status() -> dict[str, object]:
+        r = cli("status", "-f", "json", *cfg, cwd=tmp_path)
+        return dict(json.loads(r.stdout)) if r.returncode == 0 else {}
+
+    with (tmp_path / "daemon.log").open("w") as log:
+        proc = subprocess.Popen([XUNJIAN, "run", *cfg], cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_until(lambda: status().get("jobs") == 1, timeout=30, what="the daemon running one job")
+            inv.write_text("")  # truncated
+            assert cli("reload", *cfg, cwd=tmp_path).returncode == 0
+            wait_until(lambda: "reload refused" in (tmp_path / "daemon.log").read_text(), timeout=15,
+                       what="the refused reload logged")
+            assert "no devices: an empty or truncated file" in (tmp_path / "daemon.log").read_text()
+            assert status()["jobs"] == 1 and status()["reloads"] == 0
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == 0
 
 
 # -- pathological sizes --------------------------------------------------------------------------
