@@ -256,3 +256,41 @@ def test_playbooks_option_naming_no_directory_is_an_error(tmp_path: Path) -> Non
             in r.stderr
         r = cli("playbook", "list", cwd=tmp_path, env={"XUNJIAN_PLAYBOOKS": str(target)})
         assert r.returncode == 2 and what in r.stderr, r.stdout + r.stderr
+
+
+# -- the loader itself, with libyaml's parser and with PyYAML's own ------------------------------
+
+
+@pytest.fixture(params=["libyaml", "pure"])
+def loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    import agent.problems as problems
+
+    if request.param == "pure":
+        monkeypatch.setattr(problems, "_LOADER", problems.PURE_LOADER)
+    return str(request.param)
+
+
+def test_the_guards_hold_with_either_parser(loader: str) -> None:
+    from agent.problems import YamlProblems, parse_yaml
+
+    started = time.monotonic()
+    with pytest.raises(YamlProblems, match="aliases expand this document"):
+        parse_yaml("doc:\n" + bomb(12, "  "))
+    merges = "".join(f"m{i}: &m{i} {{<<: [{', '.join([f'*m{i - 1}'] * 9)}], k{i}: {i}}}\n"
+                     for i in range(1, 12))
+    with pytest.raises(YamlProblems, match="aliases expand this document"):  # merges are aliases too
+        parse_yaml("m0: &m0 {" + ", ".join(f"a{j}: {j}" for j in range(100)) + "}\n" + merges
+                   + "".join(f"x{i}: {{<<: *m11}}\n" for i in range(20_000)))
+    assert time.monotonic() - started < 20
+    with pytest.raises(YamlProblems, match="recursive alias"):
+        parse_yaml("a: &a [1, *a]\n")
+    with pytest.raises(YamlProblems, match="merges itself"):
+        parse_yaml("a: &a {<<: *a, b: 1}\n")
+    with pytest.raises(YamlProblems) as e:
+        parse_yaml("a: 1\nb: {x: 1, x: 2}\na: 3\n")
+    assert sorted((m.line + 1, text.split(" (")[0]) for m, text in e.value.found if m) == [
+        (2, "duplicate key 'x'"), (3, "duplicate key 'a'")]
+    # what stays allowed: an override after a merge, shared anchors, "1" beside 1
+    assert parse_yaml("base: &b {x: 1, y: 2}\nuse: {<<: *b, x: 3}\nagain: *b\n") == {
+        "base": {"x": 1, "y": 2}, "use": {"x": 3, "y": 2}, "again": {"x": 1, "y": 2}}
+    assert parse_yaml("{1: a, '1': b}") == {1: "a", "1": "b"}
