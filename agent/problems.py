@@ -57,6 +57,9 @@ class YamlProblems(yaml.MarkedYAMLError):
         self.found = found
 
 
+_construct_object = yaml.constructor.BaseConstructor.construct_object
+
+
 class _Guarded:
     """Mixed into a SafeLoader (libyaml's or PyYAML's): counts what aliases and merges add,
     refuses recursive ones, and notes duplicate keys with both lines. A document without
@@ -81,7 +84,7 @@ class _Guarded:
     def construct_object(self, node: Node, deep: bool = False) -> Any:
         if node in self.constructed_objects:  # the same node again: an alias, or a merged key
             self._charge(self._size(node), node)
-        return super().construct_object(node, deep)  # type: ignore[misc]
+        return _construct_object(self, node, deep)
 
     def flatten_mapping(self, node: MappingNode) -> None:
         if node in self._flattening:
@@ -107,6 +110,11 @@ class _Guarded:
         super().flatten_mapping(node)  # type: ignore[misc]
 
     def _duplicates(self, node: MappingNode) -> None:
+        try:  # the common case, fast: no two keys with the same text
+            if len({k.value for k, _v in node.value}) == len(node.value):
+                return
+        except TypeError:  # a key that is itself a mapping or a list: look closer
+            pass
         seen: dict[tuple[str, str], Node] = {}
         for key_node, _value in node.value:
             if not isinstance(key_node, ScalarNode) or key_node.tag == _MERGE:
