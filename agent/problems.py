@@ -166,17 +166,17 @@ def _children(node: Node) -> list[Node]:
     return []
 
 
-class _GuardedLoader(_Guarded, yaml.SafeLoader):
+class GuardedSafeLoader(_Guarded, yaml.SafeLoader):
     """The pure-Python parser, guarded (the fallback, and the benchmark's comparison)."""
 
 
-class _GuardedCLoader(_Guarded, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+class GuardedCSafeLoader(_Guarded, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """libyaml's parser when PyYAML was built with it (Debian's and the wheels are): the same
     documents and error marks, an inventory loads ~4× faster (bench/bench_inventory.py)."""
 
 
-PURE_LOADER: type[yaml.SafeLoader] = _GuardedLoader
-_LOADER: type[yaml.SafeLoader] = _GuardedCLoader
+PURE_LOADER: type[yaml.SafeLoader] = GuardedSafeLoader
+_LOADER: type[yaml.SafeLoader] = GuardedCSafeLoader
 
 
 def parse_yaml(text: str) -> Any:
