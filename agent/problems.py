@@ -87,34 +87,40 @@ class _Guarded:
         return _construct_object(self, node, deep)
 
     def flatten_mapping(self, node: MappingNode) -> None:
-        if node in self._flattening:
-            raise YamlProblems([(node.start_mark, "a mapping merges itself ('<<' through its own alias)")])
-        if node not in self._flattened:
+        if node not in self._flattened:  # first sight: only its own keys are in node.value yet
             self._flattened.add(node)
-            self._duplicates(node)
-            merged = 0
-            self._flattening.add(node)
-            try:
-                for key_node, value_node in node.value:
-                    if key_node.tag != _MERGE:
-                        continue
-                    subs = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
-                    for sub in subs:
-                        if isinstance(sub, MappingNode):
-                            self.flatten_mapping(sub)
-                            merged += len(sub.value)
-            finally:
-                self._flattening.discard(node)
-            if merged:
-                self._charge(merged, node)
+            try:  # the common case, fast: keys of distinct text, no `<<`
+                keys = {k.value for k, _v in node.value}
+                plain = len(keys) == len(node.value) and "<<" not in keys
+            except TypeError:  # a key that is itself a mapping or a list: look closer
+                plain = False
+            if not plain:
+                self._duplicates(node)
+                self._merges(node)
         super().flatten_mapping(node)  # type: ignore[misc]
 
+    def _merges(self, node: MappingNode) -> None:
+        """Charge what `<<` brings in, flattening the merged mappings first (as PyYAML will)."""
+        merged = 0
+        self._flattening.add(node)
+        try:
+            for key_node, value_node in node.value:
+                if key_node.tag != _MERGE:
+                    continue
+                subs = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+                for sub in subs:
+                    if sub in self._flattening:
+                        raise YamlProblems([(sub.start_mark, "a mapping merges itself ('<<' through "
+                                                             "its own alias)")])
+                    if isinstance(sub, MappingNode):
+                        self.flatten_mapping(sub)
+                        merged += len(sub.value)
+        finally:
+            self._flattening.discard(node)
+        if merged:
+            self._charge(merged, node)
+
     def _duplicates(self, node: MappingNode) -> None:
-        try:  # the common case, fast: no two keys with the same text
-            if len({k.value for k, _v in node.value}) == len(node.value):
-                return
-        except TypeError:  # a key that is itself a mapping or a list: look closer
-            pass
         seen: dict[tuple[str, str], Node] = {}
         for key_node, _value in node.value:
             if not isinstance(key_node, ScalarNode) or key_node.tag == _MERGE:
