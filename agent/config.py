@@ -24,7 +24,7 @@ from pydantic import (
 
 from agent.cases.policy import CasePolicy, default_case_policy, load_case_policy
 from agent.hooks.settings import HooksConfig, load_hooks
-from agent.problems import ConfigError, Problem, load_yaml_file, pydantic_problems
+from agent.problems import ConfigError, Problem, load_yaml_file, pydantic_problems, shorten
 from agent.secrets import REF_HELP, Secrets, is_reference, url_has_password
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ class InspectionSchedule(_Strict):
     @classmethod
     def _at(cls, v: str) -> str:
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", v):
-            raise ValueError(f"a time of day like 09:00, got {v!r}")
+            raise ValueError(f"a time of day like 09:00, got {shorten(v)}")
         return v
 
 
@@ -129,7 +129,7 @@ class DaemonModel(_Strict):
     @classmethod
     def _listen(cls, v: str) -> str:
         if v != "off" and not re.fullmatch(r"[0-9A-Za-z.\-\[\]:]+:\d{1,5}", v):
-            raise ValueError(f"host:port like 127.0.0.1:9108, or off; got {v!r}")
+            raise ValueError(f"host:port like 127.0.0.1:9108, or off; got {shorten(v)}")
         return v
 
 

@@ -290,8 +290,8 @@ class Daemon:
         try:
             app = self.loader()
         except ConfigError as e:
-            for p in e.problems:
-                log.error("reload refused: %s", p)
+            for line in e.lines():  # the first 50, then how many more
+                log.error("reload refused: %s", line)
             log.error("reload refused: %d problems; still running the previous configuration",
                       len(e.problems))
             return False

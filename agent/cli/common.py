@@ -14,11 +14,12 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from agent.redaction import RedactingFilter
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True, emoji=False)  # `inode:100:mtime` is not an emoji
+err = Console(stderr=True, highlight=False, emoji=False)
 
 
 class Format(StrEnum):
@@ -78,6 +79,18 @@ def actor(who: str | None) -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+def cell(value: object, limit: int = 200) -> str:
+    """A table cell of at most `limit` characters, markup escaped: rich wraps every character of
+    a cell, so one 30 MB label would keep the table busy for minutes (JSON keeps the whole value)."""
+    text = str(value)
+    return escape(text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)")
+
+
+AllowEmptyOpt = Annotated[bool, typer.Option(
+    "--allow-empty", help="Accept an inventory without devices (by default that is an error: "
+    "an empty or truncated file).")]
 
 
 def print_json(doc: Any) -> None:

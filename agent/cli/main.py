@@ -80,8 +80,8 @@ def main() -> None:
     try:
         app(prog_name="xunjian")
     except ConfigError as e:
-        for p in e.problems:
-            err.print(f"xunjian: {redact(str(p))}", markup=False)
+        for line in e.lines():  # the first 50, then how many more
+            err.print(f"xunjian: {redact(line)}", markup=False)
         n = len(e.problems)
         err.print(f"xunjian: {n} problem{'s' if n != 1 else ''} found", markup=False)
         sys.exit(2)
