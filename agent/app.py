@@ -15,9 +15,10 @@ from agent.hooks.channels import build_channels
 from agent.hooks.outbox import Outbox
 from agent.hooks.worker import Worker
 from agent.inventory import Inventory, load_inventory
+from agent.losses import Losses
 from agent.pipeline import Pipeline, Sink, StoreSink
 from agent.sinks.influx import InfluxSinkWriter
-from agent.store.db import open_engine
+from agent.store.db import configured_store, open_engine
 from checks.rules import RuleSet, load_rules
 
 
@@ -35,7 +36,7 @@ def load_app(config_path: Path | None, inventory_path: Path | None = None,
     config = load_config(config_path)
     inventory = load_inventory(inventory_path or config.inventory, config.secrets_file)
     rules = load_rules(config.rules)
-    engine = engine or open_engine(data_dir or config.data_dir)
+    engine = engine or open_engine(configured_store(config, data_dir))
     SLOTS.set_total(config.daemon.ssh_sessions)
     return App(config, inventory, rules, engine)
 
@@ -54,10 +55,11 @@ def build_worker(app: App) -> Worker | None:
 def build_pipeline(app: App, influx: bool = True, record: bool = True,
                    clock: Callable[[], float] = time.time, worker: Worker | None = None) -> Pipeline:
     """`clock` is injectable: tests and history builders run the real pipeline on shifted time."""
-    sinks: list[Sink] = [StoreSink(app.engine, app.config.cases.tz)] if record else []
+    losses = Losses()  # shared: /healthz and /metrics read one count of what a full disk lost
+    sinks: list[Sink] = [StoreSink(app.engine, app.config.cases.tz, losses)] if record else []
     if influx and record:
         spool_root = Path(str(app.engine.url.database)).parent / "spool"
-        sinks += [InfluxSinkWriter(cfg, spool_root) for cfg in app.config.influx]
+        sinks += [InfluxSinkWriter(cfg, spool_root, losses) for cfg in app.config.influx]
     after = None
     if record and any(r.remediate for r in app.rules.rules):
         import os
@@ -70,4 +72,5 @@ def build_pipeline(app: App, influx: bool = True, record: bool = True,
         check_rules(app.rules, after.catalog, str(app.config.rules or "rules"))
     return Pipeline(app.engine, app.inventory, app.rules, sinks, record=record,
                     case_policy=app.config.cases, clock=clock, after_cases=after,
-                    outbox=build_outbox(app.config), on_changes=worker.wake if worker else None)
+                    outbox=build_outbox(app.config), on_changes=worker.wake if worker else None,
+                    losses=losses)

@@ -10,7 +10,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -24,8 +24,11 @@ from pydantic import (
 
 from agent.cases.policy import CasePolicy, default_case_policy, load_case_policy
 from agent.hooks.settings import HooksConfig, load_hooks
-from agent.problems import ConfigError, Problem, load_yaml_file, pydantic_problems
-from agent.secrets import REF_HELP, Secrets, is_reference
+from agent.problems import ConfigError, Problem, load_yaml_file, pydantic_problems, shorten
+from agent.secrets import REF_HELP, Secrets, is_reference, url_has_password
+
+if TYPE_CHECKING:
+    from sqlalchemy import URL
 
 ENV_CONFIG = "XUNJIAN_CONFIG"
 SYSTEM_CONFIG = Path("/etc/xunjian/xunjian.yaml")  # the service's, when nothing closer is given
@@ -61,10 +64,34 @@ class InfluxSinkModel(_Strict):
         missing = [k for k in need if not getattr(self, k)]
         if missing:
             raise ValueError(f"InfluxDB {self.version}.x needs {', '.join(missing)}")
+        if url_has_password(self.url):  # it would be in every log line that names the URL
+            ref = ("username: NAME and password: ${secret:KEY} (or ${ENV_VAR})" if self.version == 1
+                   else "token: ${secret:KEY} (or ${ENV_VAR})")
+            raise ValueError(f"url: a password in the URL is not accepted; give {ref} instead")
         for key in ("password", "token"):
             value = getattr(self, key)
             if value is not None and not is_reference(value):
                 raise ValueError(f"{key}: {REF_HELP}")
+        return self
+
+
+class StoreModel(_Strict):
+    """Where the store is: no url → SQLite in data_dir; or a server (PostgreSQL via psycopg 3)."""
+
+    url: str | None = None  # postgresql+psycopg://USER@HOST:PORT/DB (no password in it)
+    password: str | None = None  # a reference: ${ENV_VAR} or ${secret:key}
+
+    @model_validator(mode="after")
+    def _shape(self) -> StoreModel:
+        from agent.store.db import parse_url  # light: SQLAlchemy's URL only
+
+        if self.url is not None:
+            url = parse_url(self.url)
+            if url.password is not None:
+                raise ValueError("url: no password in the URL; give it as store.password, "
+                                 f"{REF_HELP}")
+        if self.password is not None and not is_reference(self.password):
+            raise ValueError(f"password: {REF_HELP}")
         return self
 
 
@@ -85,7 +112,7 @@ class InspectionSchedule(_Strict):
     @classmethod
     def _at(cls, v: str) -> str:
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", v):
-            raise ValueError(f"a time of day like 09:00, got {v!r}")
+            raise ValueError(f"a time of day like 09:00, got {shorten(v)}")
         return v
 
 
@@ -102,7 +129,7 @@ class DaemonModel(_Strict):
     @classmethod
     def _listen(cls, v: str) -> str:
         if v != "off" and not re.fullmatch(r"[0-9A-Za-z.\-\[\]:]+:\d{1,5}", v):
-            raise ValueError(f"host:port like 127.0.0.1:9108, or off; got {v!r}")
+            raise ValueError(f"host:port like 127.0.0.1:9108, or off; got {shorten(v)}")
         return v
 
 
@@ -125,6 +152,7 @@ class ConfigModel(_Strict):
     rules: str | None = None
     workers: int = Field(default=16, ge=1, le=1024)
     sinks: SinksModel = SinksModel()
+    store: StoreModel = StoreModel()
     inspections: list[InspectionSchedule] = []
     daemon: DaemonModel = DaemonModel()
     report: ReportCover = ReportCover()
@@ -158,6 +186,12 @@ class InfluxSink:
 
 
 @dataclass(frozen=True, slots=True)
+class StoreSettings:
+    url: URL  # without the password
+    password: SecretStr | None
+
+
+@dataclass(frozen=True, slots=True)
 class AgentConfig:
     path: Path | None
     data_dir: Path
@@ -171,6 +205,7 @@ class AgentConfig:
     report: ReportCover = field(default_factory=ReportCover)
     cases: CasePolicy = field(default_factory=default_case_policy)
     hooks: HooksConfig = field(default_factory=HooksConfig)
+    store: StoreSettings | None = None  # None: SQLite in data_dir
 
 
 def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> AgentConfig:
@@ -204,7 +239,7 @@ def _build(m: ConfigModel, path: Path | None, base: Path, env: dict[str, str],
         return q if q.is_absolute() else base / q
 
     secrets_file = rel(m.secrets_file)
-    secrets = Secrets(secrets_file, env) if m.sinks.influxdb or m.hooks else None
+    secrets = Secrets(secrets_file, env) if m.sinks.influxdb or m.hooks or m.store.password else None
     problems: list[Problem] = []
     file = str(path) if path else "xunjian.yaml"
     if secrets and secrets.load_problem:
@@ -225,6 +260,16 @@ def _build(m: ConfigModel, path: Path | None, base: Path, env: dict[str, str],
             batch_size=s.batch_size, timeout=s.timeout, gzip=s.gzip, verify_tls=s.verify_tls,
             ca_file=rel(s.ca_file), spool_max_bytes=int(s.spool_max_mb * 1024 * 1024),
         ))
+    store = None
+    if m.store.url is not None:
+        from sqlalchemy import make_url
+
+        password = None
+        if m.store.password is not None and secrets is not None:
+            password, err = secrets.resolve(m.store.password)
+            if err:
+                problems.append(Problem(file, "store.password", err))
+        store = StoreSettings(make_url(m.store.url), password)
     case_policy = default_case_policy()
     try:
         case_policy = load_case_policy(raw, file)
@@ -254,7 +299,7 @@ def _build(m: ConfigModel, path: Path | None, base: Path, env: dict[str, str],
                        inventory=rel(m.inventory) or Path("inventory.yaml"),
                        secrets_file=secrets_file, rules=rel(m.rules), workers=m.workers,
                        influx=sinks, cases=case_policy, inspections=list(m.inspections),
-                       daemon=m.daemon, report=report, hooks=hooks)
+                       daemon=m.daemon, report=report, hooks=hooks, store=store)
 
 
 def _opt(p: Path | None) -> str | None:

@@ -14,7 +14,8 @@ from typing import Any
 
 from agent.connections.pool import POOL
 from agent.inventory import Device
-from agent.model import CollectionError, Job, Result, Status, Target
+from agent.model import CollectionError, Job, Result, Sample, Status, Target
+from agent.redaction import REDACTOR, redact, redact_deep
 from collectors import COLLECTORS
 
 log = logging.getLogger(__name__)
@@ -64,4 +65,25 @@ class Executor:
             log.exception("collector %s failed on %s", job.collector, job.device)
             result.reason = f"internal error in collector {job.collector}: {type(e).__name__}: {e}"
         result.duration = time.monotonic() - t0
+        return redact_result(result)
+
+
+def redact_result(result: Result) -> Result:
+    """The one way out of a collection: no secret the agent holds in its reason, evidence
+    or sample strings (a server may echo what it was sent), whatever the collector did."""
+    if not REDACTOR.active:
         return result
+    result.reason = redact(result.reason)
+    result.evidence = redact(result.evidence)
+    result.samples = [_redact_sample(s) for s in result.samples]
+    if result.state is not None:
+        result.state = redact_deep(result.state)
+    return result
+
+
+def _redact_sample(s: Sample) -> Sample:
+    fields = {k: redact(v) if isinstance(v, str) else v for k, v in s.fields.items()}
+    tags = {k: redact(v) for k, v in s.tags.items()}
+    if fields == s.fields and tags == s.tags:
+        return s
+    return Sample(s.measurement, tags, fields, s.time)

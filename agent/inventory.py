@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from agent.problems import ConfigError, Problem, load_yaml_file, place, pydantic_problems
+from agent.problems import ConfigError, Problem, clip, load_yaml_file, place, pydantic_problems, shorten
 from agent.remediation import Remediation
 from agent.secrets import REF_HELP, Secrets, is_reference
 from collectors import COLLECTORS
@@ -84,7 +84,7 @@ class Layer(_Strict):
     def _settings(cls, v: dict[str, dict[str, Any]] | None) -> dict[str, dict[str, Any]] | None:
         for name in v or {}:
             if name not in COLLECTORS:
-                raise ValueError(f"settings for unknown collector '{name}'; known: "
+                raise ValueError(f"settings for unknown collector {shorten(name)}; known: "
                                  f"{', '.join(sorted(COLLECTORS))}")
         return v
 
@@ -100,7 +100,7 @@ class Layer(_Strict):
     def _collectors(cls, v: list[str] | None) -> list[str] | None:
         for name in v or []:
             if name not in COLLECTORS:
-                raise ValueError(f"unknown collector '{name}'; known: {', '.join(sorted(COLLECTORS))}")
+                raise ValueError(f"unknown collector {shorten(name)}; known: {', '.join(sorted(COLLECTORS))}")
         return v
 
 
@@ -210,6 +210,17 @@ class Inventory:
                 if d.name in (names or []) or set(d.groups) & set(groups or [])]
 
 
+EMPTY = ("no devices: an empty or truncated file? (--allow-empty accepts an inventory without "
+         "devices)")
+
+
+def require_devices(inv: Inventory) -> None:
+    """Refuse an inventory without devices where it would pass silently: a truncated file must
+    not make a green inspection or a daemon that watches nothing."""
+    if not inv.devices:
+        raise ConfigError([Problem(str(inv.path), "devices", EMPTY)])
+
+
 BUILTIN_DEFAULTS: dict[str, Any] = {
     "kind": "server",
     "port": 22,
@@ -262,7 +273,7 @@ def load_inventory(path: Path, secrets_file: Path | None = None,
         if isinstance(name, str) and name in seen:
             first = f"devices[{seen[name]}]"
             problems.append(Problem(file, f"{where}.name",
-                                    f"duplicate device name '{name}' (first at {first})"))
+                                    f"duplicate device name {shorten(name)} (first at {first})"))
             continue
         if isinstance(name, str):
             seen[name] = i
@@ -273,7 +284,7 @@ def load_inventory(path: Path, secrets_file: Path | None = None,
             if f"groups.{g}" not in layers:
                 known = ", ".join(sorted(top.groups)) or "none defined"
                 problems.append(Problem(file, f"{where}.groups[{j}]",
-                                        f"unknown group '{g}' (groups: {known})"))
+                                        f"unknown group {shorten(g)} (groups: {clip(known, 200)})"))
         stack = [("built-in defaults", BUILTIN_DEFAULTS), ("defaults", layers["defaults"])]
         stack += [(f"groups.{g}", layers.get(f"groups.{g}", {})) for g in dev.groups]
         own = {k: v for k, v in entry.items() if k not in ("name", "address", "groups")}
@@ -287,7 +298,7 @@ def load_inventory(path: Path, secrets_file: Path | None = None,
 
     for i, parent in parents:
         if parent not in seen:
-            problems.append(Problem(file, f"devices[{i}].labels.parent", f"unknown device '{parent}'"))
+            problems.append(Problem(file, f"devices[{i}].labels.parent", f"unknown device {shorten(parent)}"))
     if problems:
         raise ConfigError(problems)
     return Inventory(path=path, devices=devices)
@@ -462,4 +473,5 @@ def _resolve_path(base: Path, value: str) -> Path:
     return p if p.is_absolute() else (base / p)
 
 
-__all__ = ["KINDS", "Device", "Inventory", "SshSettings", "Threshold", "load_inventory", "place"]
+__all__ = ["KINDS", "Device", "Inventory", "SshSettings", "Threshold", "load_inventory", "place",
+           "require_devices"]

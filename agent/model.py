@@ -229,4 +229,7 @@ class CommandOutput:
 class CommandRunner(Protocol):
     """A live connection that runs shell commands (SSH today)."""
 
-    def run(self, command: str, input: str | None = None) -> CommandOutput: ...
+    def run(self, command: str, input: str | None = None, *, what: str | None = None) -> CommandOutput:
+        """`what` names the command in a failure's reason ("linux health batch"); without it
+        the reason quotes the command's first words, never a whole generated script."""
+        ...

@@ -13,7 +13,9 @@ from sqlalchemy import Engine
 
 from agent.cases.engine import CaseEngine, EventSink
 from agent.cases.policy import CasePolicy
+from agent.cases.selfcheck import SelfChecks
 from agent.inventory import Inventory
+from agent.losses import Losses, is_disk_full
 from agent.model import Result, Sample, Verdict
 from agent.store.assets import plan_assets, record_assets
 from agent.store.samples import write_collection, write_samples
@@ -35,12 +37,20 @@ class Sink(Protocol):
 class StoreSink:
     name = "store"
 
-    def __init__(self, engine: Engine, tz: tzinfo = UTC) -> None:
+    def __init__(self, engine: Engine, tz: tzinfo = UTC, losses: Losses | None = None) -> None:
         self.engine = engine
         self.tz = tz  # rollup days are the agent's local days
+        self.losses = losses or Losses()
 
     def write(self, samples: list[Sample]) -> None:
-        write_samples(self.engine, samples, self.tz)
+        try:
+            write_samples(self.engine, samples, self.tz)
+        except Exception as e:
+            if not is_disk_full(e):
+                raise
+            self.losses.record("store", len(samples), e)  # counted and said, no traceback
+            return
+        self.losses.ok("store")
 
     def close(self, timeout: float = 10.0) -> None:
         return None
@@ -51,8 +61,10 @@ class Pipeline:
                  sinks: list[Sink], record: bool = True, case_policy: CasePolicy | None = None,
                  clock: Callable[[], float] = time.time,
                  after_cases: Callable[[list[Verdict], Inventory, RuleSet], None] | None = None,
-                 outbox: EventSink | None = None, on_changes: Callable[[], None] | None = None) -> None:
+                 outbox: EventSink | None = None, on_changes: Callable[[], None] | None = None,
+                 losses: Losses | None = None) -> None:
         self.engine = engine
+        self.losses = losses or Losses()  # what a full disk kept us from writing
         self.inventory = inventory
         self.rules = rules
         self.sinks = sinks
@@ -62,6 +74,7 @@ class Pipeline:
         self.on_changes = on_changes  # e.g. wake the hooks' delivery worker
         self._lock = threading.Lock()
         self.after_cases = after_cases  # opt-in auto-remediation (agent.playbook.auto)
+        self.self_checks = SelfChecks()  # xunjian's own faults (a calendar without its year's holidays)
 
     def reconfigure(self, inventory: Inventory, rules: RuleSet, case_policy: CasePolicy) -> None:
         """A reload: new inventory, rules and case policy; sinks and state stay."""
@@ -77,11 +90,13 @@ class Pipeline:
         return load_state(self.engine, collector_key(device, collector))
 
     def tick(self) -> None:
-        """Case clocks: escalations when deadlines pass, faults held through a window."""
+        """Case clocks: escalations when deadlines pass, faults held through a window; once a
+        day, the self-checks."""
         if self.cases is None:
             return
         with self._lock:
-            changes = self.cases.tick()
+            changes = self.cases.apply(self.self_checks.due(self.cases.policy, self.cases.clock()))
+            changes += self.cases.tick()
             for kind, case in changes:
                 log.info("case %s %s: %s %s L%d %s", case.number, kind, case.device, case.check,
                          case.level, case.message)
@@ -114,19 +129,14 @@ class Pipeline:
                 except Exception as e:  # one broken sink must not stop the others
                     log.exception("sink %s failed to take %d samples: %s", sink.name,
                                   len(result.samples), e)
-            write_collection(self.engine, result)
-            with self.engine.begin() as conn:
-                for c in record_assets(conn, result.samples, self.clock(), result.collector):
-                    log.warning("asset change on %s (%s): %s %s → %s", c["device"], c["source"],
-                                c["field"], c["old"], c["new"])
-            changes = self.cases.apply(verdicts) if self.cases is not None else []
-            for kind, case in changes:
-                log.info("case %s %s: %s %s L%d %s", case.number, kind, case.device,
-                         case.check, case.level, case.message)
-            # After the cases: a crash in between re-judges the same samples' successors,
-            # and verdicts are levels, not edges, so no fault is lost.
-            with self.engine.begin() as conn:
-                save_state(conn, key, state)
+            try:
+                changes = self._record(result, verdicts, key, state)
+            except Exception as e:
+                if not is_disk_full(e):
+                    raise
+                # the samples were counted by the store sink; this is the rest of the cycle
+                self.losses.record("store", 0, e)
+                return verdicts
         if changes and self.on_changes is not None:
             self.on_changes()
         if self.after_cases is not None and self.cases is not None:
@@ -135,6 +145,23 @@ class Pipeline:
             except Exception as e:  # a failed remediation must not stop collection; it is logged
                 log.exception("auto-remediation after %s failed: %s", result.device, e)
         return verdicts
+
+    def _record(self, result: Result, verdicts: list[Verdict], key: str,
+                state: dict[str, Any]) -> list[tuple[str, Any]]:
+        write_collection(self.engine, result)
+        with self.engine.begin() as conn:
+            for c in record_assets(conn, result.samples, self.clock(), result.collector):
+                log.warning("asset change on %s (%s): %s %s → %s", c["device"], c["source"],
+                            c["field"], c["old"], c["new"])
+        changes = self.cases.apply(verdicts) if self.cases is not None else []
+        for kind, case in changes:
+            log.info("case %s %s: %s %s L%d %s", case.number, kind, case.device,
+                     case.check, case.level, case.message)
+        # After the cases: a crash in between re-judges the same samples' successors,
+        # and verdicts are levels, not edges, so no fault is lost.
+        with self.engine.begin() as conn:
+            save_state(conn, key, state)
+        return changes
 
     def _asset_events(self, result: Result) -> list[Sample]:
         """An `event` sample per asset field whose value changed (not a first sight, not a
@@ -147,8 +174,10 @@ class Pipeline:
         return [asset_event(c, t) for u in updates for c in u.changes if c["old"] is not None]
 
     def close(self, timeout: float = 10.0) -> None:
+        """Within `timeout` in all, not per sink: the daemon's stop has one budget."""
+        deadline = time.monotonic() + timeout
         for sink in self.sinks:
-            sink.close(timeout)
+            sink.close(max(0.5, deadline - time.monotonic()))
 
 
 def asset_event(change: dict[str, Any], t: int) -> Sample:

@@ -27,6 +27,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from agent.problems import shorten
+
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 SIZE = re.compile(r"^(\d+)\s*([KMGT]?)i?B?$", re.IGNORECASE)
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
@@ -44,7 +46,7 @@ def parse_size(value: Any) -> int:
         return value
     m = SIZE.match(str(value).strip())
     if not m:
-        raise ValueError(f"a size like 100M or 2G expected, got {value!r}")
+        raise ValueError(f"a size like 100M or 2G expected, got {shorten(value)}")
     return int(m.group(1)) * _UNITS[m.group(2).upper()]
 
 
@@ -92,13 +94,13 @@ class ParamSpec(_Strict):
                 return True
             if text in ("false", "no", "0", "off"):
                 return False
-            raise ValueError(f"true or false expected, got {value!r}")
+            raise ValueError(f"true or false expected, got {shorten(value)}")
         if t in ("int", "size"):
             try:
                 n = parse_size(value) if t == "size" else int(str(value).strip())
             except ValueError:
                 raise ValueError(f"{'a size like 100M' if t == 'size' else 'an integer'} expected, "
-                                 f"got {value!r}") from None
+                                 f"got {shorten(value)}") from None
             if self.min is not None and n < self.min:
                 raise ValueError(f"at least {self.min} expected, got {n}")
             if self.max is not None and n > self.max:
@@ -113,15 +115,15 @@ class ParamSpec(_Strict):
         if "\x00" in text or "\n" in text:
             raise ValueError("no NUL or newline characters allowed")
         if self.type == "choice" and text not in self.choices:
-            raise ValueError(f"one of {', '.join(self.choices)} expected, got {text!r}")
+            raise ValueError(f"one of {', '.join(self.choices)} expected, got {shorten(text)}")
         if self.type == "path" and not text.startswith("/"):
-            raise ValueError(f"an absolute path expected, got {text!r}")
+            raise ValueError(f"an absolute path expected, got {shorten(text)}")
         if self.pattern is not None and not re.fullmatch(self.pattern, text):
-            raise ValueError(f"a value matching {self.pattern} expected, got {text!r}")
+            raise ValueError(f"a value matching {self.pattern} expected, got {shorten(text)}")
         if self.pattern is None and self.type in ("str", "list") and text.startswith("-"):
             # an argument must not turn into an option of the program it is passed to
             raise ValueError(f"a value starting with '-' is refused unless the parameter's pattern "
-                             f"allows it, got {text!r}")
+                             f"allows it, got {shorten(text)}")
         return text
 
 
@@ -145,7 +147,7 @@ class AllowedCommand(_Strict):
     @model_validator(mode="after")
     def _placeholders(self) -> AllowedCommand:
         if not self.argv[0].startswith("/"):
-            raise ValueError(f"argv[0] must be an absolute program path, got {self.argv[0]!r}")
+            raise ValueError(f"argv[0] must be an absolute program path, got {shorten(self.argv[0])}")
         for arg in self.argv:
             for name in PLACEHOLDER.findall(arg):
                 if name not in self.params:
@@ -193,7 +195,10 @@ class Remediation(_Strict):
     def _roots(cls, v: list[str]) -> list[str]:
         for root in v:
             if not root.startswith("/") or root.rstrip("/") == "" or any(c in root for c in "*?[\n\x00"):
-                raise ValueError(f"an absolute directory other than / and without globs, got {root!r}")
+                raise ValueError(f"an absolute directory other than / and without globs, got {shorten(root)}")
+            if any(part in ("", ".", "..") for part in root.rstrip("/").split("/")[1:]):
+                # `<home>/logs/../..` is the home directory: say the directory itself
+                raise ValueError(f"a normalised path (no '.', '..' or '//'), got {shorten(root)}")
         return v
 
     @field_validator("commands")
@@ -201,5 +206,5 @@ class Remediation(_Strict):
     def _names(cls, v: dict[str, AllowedCommand]) -> dict[str, AllowedCommand]:
         for name in v:
             if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]*", name):
-                raise ValueError(f"command names are letters, digits, _ . -; got {name!r}")
+                raise ValueError(f"command names are letters, digits, _ . -; got {shorten(name)}")
         return v

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +25,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from agent import __version__
 from agent.backoff import Backoff
-from agent.cases.calendar import ALWAYS, AlwaysCalendar
+from agent.cases.calendar import ALWAYS, AlwaysCalendar, missing_years
 from agent.cases.policy import default_case_policy
 from agent.cases.queries import open_case_counts
 from agent.config import DaemonModel, InspectionSchedule
@@ -34,10 +33,12 @@ from agent.connections.pool import POOL
 from agent.executor import Executor
 from agent.inspection import inspect_devices, record
 from agent.inventory import Inventory
+from agent.losses import is_disk_full
 from agent.model import Job
 from agent.pipeline import Pipeline
 from agent.problems import ConfigError
 from agent.selfmon import Metrics, MetricsServer
+from agent.signals import SignalInbox
 from agent.sinks.lineproto import NATIVE
 from collectors import COLLECTORS
 
@@ -115,8 +116,6 @@ class Daemon:
                        "inspections": ApsThreadPool(max_workers=1)},
             job_defaults={"max_instances": 1, "coalesce": True},
         )
-        self.stopping = threading.Event()
-        self.reloading = threading.Event()
         self.metrics = Metrics()
         self.backoff = Backoff(self.settings.backoff_after, self.settings.backoff_max_seconds)
         self.server: MetricsServer | None = None
@@ -200,7 +199,12 @@ class Daemon:
         self.pipeline.handle(result)
 
     def _tick(self) -> None:
-        self.pipeline.tick()
+        try:
+            self.pipeline.tick()
+        except Exception as e:
+            if not is_disk_full(e):
+                raise
+            self.pipeline.losses.record("store", 0, e)  # the clocks run again at the next tick
         self.metrics.last_tick = time.time()
 
     def _submitted(self, event: Any) -> None:
@@ -222,9 +226,17 @@ class Daemon:
                     continue
                 rows[(("sink", s.name), ("outcome", "sent"))] = float(s.sent)
                 rows[(("sink", s.name), ("outcome", "rejected"))] = float(s.rejected)
+                rows[(("sink", s.name), ("outcome", "resent_unknown"))] = float(s.unanswered)
+                rows[(("sink", s.name), ("outcome", "not_resent_stored"))] = float(s.recognised)
                 rows[(("sink", s.name), ("outcome", "dropped_point"))] = float(ser.dropped_points)
                 rows[(("sink", s.name), ("outcome", "dropped_field"))] = float(ser.dropped_fields)
             return rows
+
+        def samples_lost() -> dict[tuple[tuple[str, str], ...], float]:
+            lost = self.pipeline.losses.lost
+            places = ["store", *(f"spool {s.name.removeprefix('influx:')}" for s in self.pipeline.sinks
+                                 if hasattr(s, "spool"))]
+            return {(("place", place),): float(lost[place]) for place in places}
 
         def open_cases() -> dict[tuple[tuple[str, str], ...], float]:
             counts = open_case_counts(self.pipeline.engine)
@@ -240,17 +252,24 @@ class Daemon:
         self.metrics.gauge("build_info", build_info)
         self.metrics.gauge("spool_batches", spool)
         self.metrics.gauge("sink_points", sink_points)
+        self.metrics.gauge("samples_lost", samples_lost)
         self.metrics.gauge("open_cases", open_cases)
         self.metrics.gauge("devices_in_backoff", backoff)
 
     def status(self) -> dict[str, Any]:
         now = time.time()
+        policy = self.pipeline.cases.policy if self.pipeline.cases else default_case_policy("UTC")
         return {
             "xunjian": __version__, "sink_c_loop": NATIVE, "pid": os.getpid(),
             "devices": len(self.inventory.devices),
             "jobs": len(self._collection_jobs()), "reloads": self.reloads,
             "backoff": self.backoff.state(now),
+            "health": self.healthy()[1],
+            "samples_lost": dict(self.pipeline.losses.lost),
+            "sinks": {s.name: s.status() for s in self.pipeline.sinks if hasattr(s, "status")},
             "last_tick_age": round(now - self.metrics.last_tick, 1) if self.metrics.last_tick else None,
+            "calendar_warnings": [g.message for g in missing_years(
+                policy.calendars, datetime.fromtimestamp(now, policy.tz).date())],
         }
 
     def healthy(self) -> tuple[bool, str]:
@@ -258,6 +277,9 @@ class Daemon:
             return False, "scheduler not running"
         if self.metrics.last_tick and time.time() - self.metrics.last_tick > 3 * TICK_SECONDS:
             return False, "case clocks late"
+        problems = self.pipeline.losses.problems()
+        if problems:  # e.g. a full disk: samples are being lost, not just delayed
+            return False, "; ".join(problems)
         return True, "ok"
 
     def reload(self) -> bool:
@@ -268,8 +290,8 @@ class Daemon:
         try:
             app = self.loader()
         except ConfigError as e:
-            for p in e.problems:
-                log.error("reload refused: %s", p)
+            for line in e.lines():  # the first 50, then how many more
+                log.error("reload refused: %s", line)
             log.error("reload refused: %d problems; still running the previous configuration",
                       len(e.problems))
             return False
@@ -331,11 +353,15 @@ class Daemon:
         log.warning("job %s could not start within its grace time (all %d workers busy): skipped",
                     job_id, self.workers)
 
-    def wait(self) -> None:
-        while not self.stopping.wait(0.5):
-            if self.reloading.is_set():
-                self.reloading.clear()
+    def wait(self, signals: SignalInbox) -> None:
+        """The main loop: wakes at once on a signal (the handlers only note it), reloads on
+        SIGHUP, returns on SIGTERM / SIGINT."""
+        while not signals.stopping:
+            signals.wait(0.5)
+            if signals.take_reload() and not signals.stopping:
+                log.info("received SIGHUP: reloading")
                 self.reload()
+        log.info("received %s: stopping", signals.stop_name)
 
     def stop(self, timeout: float = 15.0) -> None:
         t0 = time.monotonic()

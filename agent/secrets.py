@@ -1,7 +1,8 @@
 """Credentials by reference: `${ENV_VAR}` or `${secret:key}` from a 0600 secrets file.
 
 Resolved values are wrapped in pydantic's SecretStr so that printing a device, a
-config or an exception never shows them.
+config or an exception never shows them, and registered with agent.redaction so that no
+reason, log line, event or report text the agent writes shows them either.
 """
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ from __future__ import annotations
 import os
 import re
 import stat
+import urllib.parse
 from pathlib import Path
 
 from pydantic import SecretStr
 
 from agent.problems import ConfigError, Problem, load_yaml_file
+from agent.redaction import register
 
 REF = re.compile(r"^\$\{(?:(?P<secret>secret:)?(?P<name>[A-Za-z_][A-Za-z0-9_.\-]*))\}$")
 REF_HELP = "a reference: ${ENV_VAR} or ${secret:key} (literal secrets are not accepted)"
@@ -21,6 +24,14 @@ REF_HELP = "a reference: ${ENV_VAR} or ${secret:key} (literal secrets are not ac
 
 def is_reference(value: object) -> bool:
     return isinstance(value, str) and REF.match(value) is not None
+
+
+def url_has_password(url: str) -> bool:
+    """`scheme://user:password@host…`: a literal secret in a URL (refused where URLs are read)."""
+    try:
+        return urllib.parse.urlsplit(url).password is not None
+    except ValueError:
+        return False
 
 
 class Secrets:
@@ -58,6 +69,8 @@ class Secrets:
             self.load_problem = Problem(str(file), "", "a mapping of key: value expected")
             return
         self._values = {k: str(v) for k, v in data.items()}
+        for k, v in self._values.items():  # held by the process, so masked, used or not
+            register(v, f"${{secret:{k}}}")
 
     def resolve(self, ref: str) -> tuple[SecretStr | None, str | None]:
         """Return (value, None) or (None, what went wrong)."""
@@ -75,5 +88,6 @@ class Secrets:
             return SecretStr(self._values[name]), None
         if name not in self.env:
             return None, f"environment variable {name} is not set"
+        register(self.env[name], ref)
         return SecretStr(self.env[name]), None
 

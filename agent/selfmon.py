@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 REASONS = (("timed out", "timeout"), ("refused", "refused"), ("authentication", "auth"),
            ("host key", "host_key"), ("exited", "command"), ("pars", "parse"), ("resolve", "dns"),
-           ("banner", "banner"), ("internal error", "bug"))
+           ("banner", "banner"), ("no route", "unreachable"), ("internal error", "bug"))
 
 
 def reason_class(reason: str) -> str:

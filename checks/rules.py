@@ -23,7 +23,15 @@ from pydantic import (
     model_validator,
 )
 
-from agent.problems import ConfigError, Problem, load_yaml_file, parse_yaml, place, pydantic_problems
+from agent.problems import (
+    ConfigError,
+    Problem,
+    load_yaml_file,
+    parse_yaml,
+    place,
+    pydantic_problems,
+    shorten,
+)
 from checks.durations import parse_duration
 
 StatusName = Literal["ok", "warn", "crit", "unknown"]
@@ -134,7 +142,7 @@ class Rule(BaseModel):
             return {"samples": v["samples"]}
         if isinstance(v, str):
             return _duration(v)
-        raise ValueError(f"expected {{samples: N}} (N ≥ 1) or a duration like 5m, got {v!r}")
+        raise ValueError(f"expected {{samples: N}} (N ≥ 1) or a duration like 5m, got {shorten(v)}")
 
     @field_validator("clear")
     @classmethod

@@ -38,6 +38,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from agent.connections.reasons import banner_reason, network_reason
 from agent.model import CollectionError, Sample, Target, now_ns
 from collectors.cli_commands import CHECKS, PLATFORMS, Command, Platform
 from collectors.cli_parse import (
@@ -53,6 +54,10 @@ from collectors.config_files import redacted_diff
 from collectors.redact import redact
 
 EVIDENCE_CHARS = 2000  # raw output kept per failed check
+# paramiko waits conn_timeout for the banner in its transport thread, and conn_timeout for the
+# whole handshake in the caller: equal, they race, and a silent server reads "No existing
+# session". The caller waits this much longer, so the banner timeout (a clear reason) comes first.
+HANDSHAKE_SLACK = 0.5
 
 
 class CliSettings(BaseModel):
@@ -62,7 +67,7 @@ class CliSettings(BaseModel):
     username: str = Field(min_length=1)
     password: SecretStr
     secret: SecretStr | None = None  # enable secret (Cisco); the password when not given
-    conn_timeout: float = Field(default=10.0, gt=0, le=120)    # TCP connect + SSH banner
+    conn_timeout: float = Field(default=10.0, gt=0, le=120)    # SSH banner (TCP connect: +0.5 s)
     auth_timeout: float = Field(default=10.0, gt=0, le=120)
     read_timeout: float = Field(default=30.0, gt=0, le=600)    # per command
     known_hosts: str = "~/.ssh/known_hosts"
@@ -124,24 +129,32 @@ class Outcome:
     error: str | None = None
 
 
-def _connect_error(e: BaseException, where: str, user: str) -> str:
-    """A reason for people, built from the exception type only: netmiko's own messages can
-    be long tutorials, and nothing from them may carry a secret into a report."""
+def _connect_error(e: BaseException, host: str, s: CliSettings) -> str:
+    """A reason for people, built from the exception types (netmiko's, and the socket or
+    paramiko error it wraps) only: netmiko's own messages can be long tutorials, and nothing
+    from them may carry a secret into a report."""
     import paramiko
     from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
 
+    where = f"{host}:{s.port}"
     if isinstance(e, NetmikoAuthenticationException | paramiko.AuthenticationException):
-        return f"login refused by {where}: authentication failed for user {user!r}"
+        return f"login refused by {where}: authentication failed for user {s.username!r}"
     if isinstance(e, paramiko.BadHostKeyException):
         return f"host key of {where} does not match known_hosts (a changed or spoofed device?)"
     text = str(e)
     if "not found in known_hosts" in text:
         return (f"host key of {where} is not in known_hosts: add it, or set "
                 "settings.cli.host_key_policy: accept-new")
-    if isinstance(e, ConnectionRefusedError) or "refused" in text.lower():
-        return f"connection to {where} refused (nothing listens on that port?)"
+    # netmiko says "TCP connection to device failed" (a timeout exception) for a closed port
+    # as for a silent one: the socket error it was raised from tells them apart
+    waited = s.conn_timeout + HANDSHAKE_SLACK
+    found = banner_reason(e, where, s.conn_timeout) or network_reason(e, host, s.port, waited)
+    if found is not None:
+        return found
+    if "no existing session" in text.lower():
+        return f"{where} did not complete the SSH handshake within {waited:g} s"
     if isinstance(e, NetmikoTimeoutException | TimeoutError | socket.timeout):
-        return f"timed out connecting to {where}"
+        return f"timed out connecting to {where} (within {waited:g} s)"
     return f"SSH/CLI session to {where} failed: {type(e).__name__}"
 
 
@@ -158,7 +171,8 @@ def _session(target: Target, s: CliSettings, plat: Platform,
         "device_type": plat.device_type, "host": target.address, "port": s.port,
         "username": s.username, "password": s.password.get_secret_value(),
         "secret": (s.secret or s.password).get_secret_value(),
-        "fast_cli": True, "conn_timeout": s.conn_timeout, "auth_timeout": s.auth_timeout,
+        "fast_cli": True, "conn_timeout": s.conn_timeout + HANDSHAKE_SLACK,
+        "auth_timeout": s.auth_timeout,
         "banner_timeout": s.conn_timeout,
         "ssh_strict": True, "system_host_keys": False, "alt_host_keys": True,
         "alt_key_file": str(known), "use_keys": False, "allow_agent": False,
@@ -175,7 +189,7 @@ def _session(target: Target, s: CliSettings, plat: Platform,
             if conn is not None:  # a half-open transport (refused login, bad key) is closed too
                 with contextlib.suppress(Exception):
                     conn.paramiko_cleanup()
-            raise CollectionError(_connect_error(e, where, s.username)) from None
+            raise CollectionError(_connect_error(e, target.address, s)) from None
         out: list[Outcome] = []
         try:
             if plat.enable:

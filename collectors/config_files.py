@@ -92,9 +92,9 @@ class ConfigCollector:
         b = Batch()
         for i, path in enumerate(s.files):
             b.add(f"f{i}", file_snippet(path, s.max_diff_bytes))
-        out = conn.run(b.command())
+        out = conn.run(b.command(), what="config file batch")
         if out.exit_status != 0:
-            raise CollectionError(f"config batch exited {out.exit_status}: {out.stderr.strip()[:200]}")
+            raise CollectionError(f"config file batch exited {out.exit_status}: {out.stderr.strip()[:200]}")
         sections = b.parse(out.stdout)
         t = now_ns()
         memory: dict[str, dict] = target.state.setdefault("files", {})  # type: ignore[type-arg]

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from agent.connections.reasons import command_label
 from agent.model import CollectionError, CommandOutput, CommandRunner, Sample, Target, now_ns
 from collectors.batch import Batch, Section
 from collectors.diskfs import disk_samples
@@ -95,7 +96,7 @@ def checked(out: CommandOutput) -> str:
     if out.exit_status != 0:
         detail = (out.stderr or out.stdout).strip().splitlines()
         tail = detail[-1][:200] if detail else "no output"
-        raise CollectionError(f"'{out.command}' exited {out.exit_status}: {tail}")
+        raise CollectionError(f"{command_label(out.command)} exited {out.exit_status}: {tail}")
     return out.stdout
 
 
@@ -142,9 +143,9 @@ class LinuxCollector:
         recent = bool(prev_cpu) and time.time() - float(state.get("cpu_at", 0)) < CPU_STATE_MAX_AGE
         stale = bool(prev_cpu) and not recent
         batch = build_batch(settings, two_reads=stale)
-        out = conn.run(batch.command())
+        out = conn.run(batch.command(), what="linux health batch")
         if out.exit_status != 0:
-            raise CollectionError(f"health batch exited {out.exit_status}: {out.stderr.strip()[:200]}")
+            raise CollectionError(f"linux health batch exited {out.exit_status}: {out.stderr.strip()[:200]}")
         sections = batch.parse(out.stdout)
         t = now_ns()
         host = target.name

@@ -120,9 +120,9 @@ class LogsCollector:
         listing = Batch()
         for i, src in enumerate(settings.sources):
             listing.add(f"s{i}", listing_command(src))
-        out = conn.run(listing.command())
+        out = conn.run(listing.command(), what="log listing batch")
         if out.exit_status != 0:
-            raise CollectionError(f"log listing exited {out.exit_status}: {out.stderr.strip()[:200]}")
+            raise CollectionError(f"log listing batch exited {out.exit_status}: {out.stderr.strip()[:200]}")
         listed = listing.parse(out.stdout)
 
         known_all: dict[str, dict] = target.state.setdefault("sources", {})  # type: ignore[type-arg]
@@ -148,9 +148,9 @@ class LogsCollector:
 
         chunks: dict[int, bytes | None] = {}
         if jobs:
-            out = conn.run(reads.command())
+            out = conn.run(reads.command(), what="log read batch")
             if out.exit_status != 0:
-                raise CollectionError(f"log read exited {out.exit_status}: {out.stderr.strip()[:200]}")
+                raise CollectionError(f"log read batch exited {out.exit_status}: {out.stderr.strip()[:200]}")
             got = reads.parse(out.stdout)
             for j, (_, f, _, _) in enumerate(jobs):
                 chunks[j] = _decode(got[f"r{j}"].text, got[f"r{j}"].status, f.inode)

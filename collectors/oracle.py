@@ -64,7 +64,7 @@ class OracleCollector:
         s: OracleSettings | None = target.settings
         if s is None:
             raise CollectionError("no settings.oracle (oracle_home, sid) in the inventory for this device")
-        out = conn.run(command(s), input=script(connect_line(s), s.fra))
+        out = conn.run(command(s), input=script(connect_line(s), s.fra), what="sqlplus")
         facts = parse_output(out.stdout + "\n" + out.stderr, out.exit_status)
         return samples(target.name, s.sid, facts, now_ns())
 

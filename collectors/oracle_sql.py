@@ -227,7 +227,7 @@ def parse_output(text: str, exit_status: int) -> OracleFacts:
             elif f == ["PATCHES", "read"]:
                 patches_read = True
         except ValueError:
-            raise CollectionError(f"sqlplus record not understood: {line[:120]!r}") from None
+            raise CollectionError(f"sqlplus record not understood: {redact(line)[:120]!r}") from None
     if instance is None:
         raise CollectionError(f"sqlplus printed no instance record: {redact(text.strip())[:120]!r}")
     if not tablespaces and "tablespaces" not in parts:

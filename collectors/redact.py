@@ -1,12 +1,16 @@
 """Secret-looking strings out of text that leaves the device (log evidence, config diffs).
 
 Conservative on purpose: it is better to hide a harmless value than to ship a password
-into the store, InfluxDB, a ticket or a report.
+into the store, InfluxDB, a ticket or a report. Every secret the agent holds is masked
+first, by value (agent.redaction), before any pattern and before a caller cuts the text
+short (a cut could leave half a password that no longer matches).
 """
 
 from __future__ import annotations
 
 import re
+
+from agent.redaction import redact as redact_known
 
 MASK = "***"
 
@@ -23,6 +27,8 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"(?i)(<([\w:-]*{_KEY}[\w:-]*)>)([^<]*)(</\2>)"), rf"\1{MASK}\4"),
     # SQL: IDENTIFIED BY secret
     (re.compile(r"(?i)\b(IDENTIFIED\s+BY\s+)(\"[^\"]*\"|\S+)"), rf"\1{MASK}"),
+    # CONNECT user/"password" (what the oracle collector sends, echoed by sqlplus)
+    (re.compile(r'\b([A-Za-z][\w$#]*)/"[^"\n]*"'), rf'\1/"{MASK}"'),
     # user/password@connect-identifier (sqlplus, JDBC thin)
     (re.compile(r"\b([A-Za-z][\w$#]*)/([^\s/@]+)@"), rf"\1/{MASK}@"),
     # URL credentials scheme://user:password@host
@@ -33,6 +39,7 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
 
 
 def redact(text: str) -> str:
+    text = redact_known(text)
     for rx, repl in _RULES:
         text = rx.sub(repl, text)
     return text

@@ -33,6 +33,7 @@ from pydantic import (
     model_validator,
 )
 
+from agent.connections.reasons import network_reason
 from agent.model import CollectionError, Sample, Target
 from agent.problems import ConfigError
 from collectors import snmp_engine
@@ -209,10 +210,15 @@ class SnmpSession:
         self.read_at: dict[str, float] = {}
 
     async def _transport(self) -> Any:
+        from pysnmp.error import PySnmpError
         from pysnmp.hlapi.v3arch.asyncio import UdpTransportTarget
 
-        return await UdpTransportTarget.create((self.address, self.s.port),
-                                               timeout=self.s.timeout, retries=self.s.retries)
+        try:
+            return await UdpTransportTarget.create((self.address, self.s.port),
+                                                   timeout=self.s.timeout, retries=self.s.retries)
+        except PySnmpError as e:  # pysnmp's wrapper of the resolver's error: a reason, not a bug
+            raise _Failed(network_reason(e, self.address, self.s.port, self.s.timeout)
+                          or f"SNMP address {self.address}:{self.s.port} unusable") from None
 
     def _ctx(self) -> Any:
         from pysnmp.hlapi.v3arch.asyncio import ContextData

@@ -18,7 +18,15 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from agent.problems import ConfigError, Problem, parse_yaml, pydantic_problems
+from agent.problems import (
+    ConfigError,
+    Problem,
+    parse_yaml,
+    pydantic_problems,
+    read_config_text,
+    shorten,
+    yaml_problems,
+)
 
 OID = r"^[0-2](\.\d+)+$"
 NAME = r"^[a-z][a-z0-9_]*$"
@@ -75,7 +83,7 @@ class MetricGroup(BaseModel):
     def _names(cls, v: dict[str, FieldSpec]) -> dict[str, FieldSpec]:
         for name in v:
             if not re.match(NAME, name):
-                raise ValueError(f"field name {name!r}: lower-case letters, digits and _ expected")
+                raise ValueError(f"field name {shorten(name)}: lower-case letters, digits and _ expected")
         return v
 
     @field_validator("tags")
@@ -98,7 +106,7 @@ class MetricGroup(BaseModel):
         if self.percent:
             for k in (self.percent.used, self.percent.total, self.percent.free):
                 if k is not None and k not in self.fields:
-                    raise ValueError(f"percent: {k!r} is not one of this group's fields")
+                    raise ValueError(f"percent: {shorten(k)} is not one of this group's fields")
         return self
 
 
@@ -115,7 +123,7 @@ class Profile(BaseModel):
     def _prefixes(cls, v: list[str]) -> list[str]:
         for p in v:
             if not re.match(OID, p.lstrip(".")):
-                raise ValueError(f"{p!r}: a numeric sysObjectID prefix expected")
+                raise ValueError(f"{shorten(p)}: a numeric sysObjectID prefix expected")
         return [p.lstrip(".") for p in v]
 
 
@@ -123,7 +131,7 @@ def _load(name: str, text: str) -> Profile:
     try:
         data = parse_yaml(text)
     except yaml.YAMLError as e:
-        raise ConfigError([Problem(name, "", f"not valid YAML ({e})")]) from None
+        raise ConfigError(yaml_problems(name, e)) from None
     if not isinstance(data, dict):
         raise ConfigError([Problem(name, "", "a mapping with name, match, metrics expected")])
     try:
@@ -163,7 +171,7 @@ def _user_profiles(folder: str, _stamp: tuple[tuple[str, int, int], ...]) -> dic
     problems: list[Problem] = []
     for f in sorted(d.glob("*.yaml")):
         try:
-            p = _load(str(f), f.read_text(encoding="utf-8"))
+            p = _load(str(f), read_config_text(f, "SNMP profile"))
         except ConfigError as e:
             problems.extend(e.problems)
             continue

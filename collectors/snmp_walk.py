@@ -15,6 +15,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.connections.reasons import network_reason
 from collectors import snmp_ber as ber
 
 # request ids: random start per process, so a late answer to another process is not ours
@@ -112,8 +113,8 @@ async def _walk(host: str, port: int, community: bytes, root: str, max_repetitio
                 if isinstance(resp, ber.BerError):
                     result.problem = f"{what}: undecodable answer ({resp})"
                     return result
-                if isinstance(resp, OSError):
-                    result.problem = f"{what}: {resp.strerror or type(resp).__name__}"
+                if isinstance(resp, OSError):  # ICMP port unreachable: "connection refused by …"
+                    result.problem = f"{what}: {network_reason(resp, host, port, timeout) or resp}"
                     return result
             if not isinstance(resp, ber.Response):
                 result.problem = (f"{what}: timed out after {retries + 1} × {timeout:g} s "

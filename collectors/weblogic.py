@@ -102,7 +102,7 @@ class WeblogicCollector:
             m = memory.get(srv.name, {})
             b.add(f"log{i}", log_snippet(s.log_of(srv), int(m.get("log_inode", -1)),
                                          int(m.get("log_offset", 0)), s.max_log_bytes))
-        out = conn.run(b.command())
+        out = conn.run(b.command(), what="weblogic batch")
         if out.exit_status != 0:
             raise CollectionError(f"weblogic batch exited {out.exit_status}: {out.stderr.strip()[:200]}")
         sec = b.parse(out.stdout)
@@ -223,7 +223,7 @@ def heap_and_version(conn: CommandRunner, jobs: list[tuple[int, Proc]],
         b.add(f"h{i}", f"{shlex.quote(jstat)} -gc {jvm.pid}")
     if not b.names:
         return {}, None
-    out = conn.run(b.command())
+    out = conn.run(b.command(), what="weblogic heap batch")
     sections = b.parse(out.stdout)
     reg = sections.get("registry")
     version = parse_registry(reg.text) if reg is not None and reg.status == 0 else None

@@ -8,7 +8,6 @@ the admin server does not list is NOT_RUNNING, a new activation time is a restar
 
 from __future__ import annotations
 
-import base64
 import http.client
 import json
 import logging
@@ -19,7 +18,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from agent.connections.reasons import network_reason
 from agent.model import CollectionError, CommandRunner, Sample, Target, now_ns
+from agent.redaction import basic_auth
 from collectors.linux import event
 from collectors.weblogic_rest_parse import Fields, load_json, parse_heaps, parse_server_runtimes
 
@@ -78,7 +79,7 @@ class RestClient:
         self.host, self.port, self.base = u.hostname or "", u.port or 443, u.path
         self.where = f"{self.host}:{self.port}"
         self.context = self._context()
-        token = base64.b64encode(f"{s.user}:{s.password.get_secret_value()}".encode()).decode()
+        token = basic_auth(s.user, s.password.get_secret_value())
         self._headers = {"Authorization": f"Basic {token}", "Accept": "application/json",
                          "X-Requested-By": "xunjian"}
 
@@ -106,6 +107,13 @@ class RestClient:
                                            context=self.context)
         deadline = time.monotonic() + self.s.timeout
         try:
+            try:  # TCP and TLS first: refused, timed out, name not resolved, no route
+                conn.connect()
+            except OSError as e:
+                if isinstance(e, ssl.SSLError):
+                    raise
+                reason = network_reason(e, self.host, self.port, self.s.timeout)
+                raise CollectionError(f"{what}: {reason or type(e).__name__}") from None
             conn.request(method, self.base + path, body=data, headers=headers)
             resp = conn.getresponse()
             raw = resp.read(MAX_BODY + 1)
@@ -121,7 +129,8 @@ class RestClient:
         except ConnectionRefusedError:
             raise CollectionError(f"{what}: connection refused") from None
         except (OSError, http.client.HTTPException) as e:
-            raise CollectionError(f"{what}: {type(e).__name__}: {e}") from None
+            reason = network_reason(e, self.host, self.port, self.s.timeout)  # a reset, say
+            raise CollectionError(f"{what}: {reason or f'{type(e).__name__}: {e}'}") from None
         finally:
             conn.close()
         if resp.status in (401, 403):

@@ -24,10 +24,12 @@ if [ ${#need[@]} -gt 0 ]; then
     echo "install-service: PDF reports need ${need[*]} (or your distribution's pango and a CJK font)" >&2
   fi
 fi
-install -d -o root -g xunjian -m 0750 /etc/xunjian
+install -d -o root -g xunjian -m 0750 /etc/xunjian /etc/xunjian/holidays
 install -d -o xunjian -g xunjian -m 0750 /var/lib/xunjian
 [ -f /etc/xunjian/xunjian.yaml ] || install -o root -g xunjian -m 0640 "$src/packaging/xunjian.yaml" /etc/xunjian/xunjian.yaml
 [ -f /etc/xunjian/inventory.yaml ] || install -o root -g xunjian -m 0640 "$src/inventory.yaml" /etc/xunjian/inventory.yaml
 install -o root -g root -m 0644 "$src/packaging/xunjian.service" /etc/systemd/system/xunjian.service
 systemctl daemon-reload
 echo "installed: edit /etc/xunjian/*.yaml, then: systemctl enable --now xunjian"
+echo "upgrading an existing install: runuser -u xunjian -- /opt/xunjian/.venv/bin/xunjian db upgrade" \
+     "-c /etc/xunjian/xunjian.yaml, then: systemctl restart xunjian"

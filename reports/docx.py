@@ -17,7 +17,7 @@ from docx.opc.packuri import PackURI
 from docx.opc.part import Part
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Cm, Pt
+from docx.shared import Cm, Pt, RGBColor
 
 from reports.render import ATTACHMENT, canonical, content_hash
 from reports.templating import logo
@@ -108,6 +108,14 @@ def cover(doc: Any, title: str, rows: list[list[str]]) -> None:
     doc.add_heading(title, level=0)
     table(doc, None, rows)
     doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+
+
+def calendar_notes(doc: Any, data: dict[str, Any], t: dict[str, Any]) -> None:
+    """The warning that a year of the period was counted without its official holiday arrangement."""
+    for g in data.get("calendar_warnings") or []:
+        run = doc.add_paragraph().add_run(t["calendar_gap"].format(calendar=g["calendar"], year=g["year"]))
+        run.bold = True
+        run.font.color.rgb = RGBColor(0x99, 0, 0)
 
 
 def cover_rows(cover_data: dict[str, Any] | None, period: str, p: dict[str, str]) -> list[list[str]]:

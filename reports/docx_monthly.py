@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reports.docx import cover, cover_rows, new_document, sign_off, table, to_bytes
+from reports.docx import calendar_notes, cover, cover_rows, new_document, sign_off, table, to_bytes
 from reports.i18n import LABELS
 from reports.remediations import human_bytes, outcome_text
 
@@ -22,6 +22,7 @@ def monthly_docx(data: dict[str, Any], lang: str) -> bytes:
     m, p = t["monthly"], t["periodic"]
     doc = new_document(data, lang, f"{m['title']} {data['month']}")
     cover(doc, m["title"], cover_rows(data.get("cover"), data["month"], p))
+    calendar_notes(doc, data, t)
     table(doc, None, [[m["cases"], data["cases"]], [m["handled"], data["handled"]],
                       [m["handling_rate"], rate(data["handling_rate"])]])
     doc.add_heading(m["per_level"], level=1)

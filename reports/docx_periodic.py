@@ -9,7 +9,16 @@ from typing import Any
 
 from docx.shared import Cm
 
-from reports.docx import cover, cover_rows, mono, new_document, sign_off, table, to_bytes
+from reports.docx import (
+    calendar_notes,
+    cover,
+    cover_rows,
+    mono,
+    new_document,
+    sign_off,
+    table,
+    to_bytes,
+)
 from reports.docx_monthly import rate
 from reports.i18n import LABELS
 from reports.periodic import (
@@ -42,6 +51,7 @@ def periodic_docx(data: dict[str, Any], lang: str) -> bytes:
     title = f"{c.get('system') or ''} {p['title']}".strip()
     doc = new_document(data, lang, f"{title} {period}")
     cover(doc, title, cover_rows(c, period, p))
+    calendar_notes(doc, data, t)
 
     s, prev, pp = data["summary"], data["previous"], data["previous_period"]
     doc.add_heading(f"1 {p['summary']}", level=1)

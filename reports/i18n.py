@@ -19,6 +19,8 @@ LABELS: dict[str, dict[str, Any]] = {
         "suppressed_by": "关联上级故障单", "parent": "上级设备故障单",
         "sign": "签字确认", "provider": "运维服务方", "customer": "用户方", "date": "日期",
         "generated": "生成时间", "system": "系统", "not_yet": "尚未恢复", "none": "无",
+        "calendar_gap": "注意：日历 {calendar} 缺少 {year} 年国务院节假日安排，{year} 年的 SLA 时限只按元旦、"
+                        "劳动节、国庆节放假计算（春节等农历节日及调休上班日未计入），相关时限可能偏早。",
         "missed": "超时",
         "clock": {"response": "响应", "repair": "修复"},
         "levels": {1: "一级（重大）", 2: "二级（主要）", 3: "三级（次要）"},
@@ -104,6 +106,10 @@ LABELS: dict[str, dict[str, Any]] = {
         "suppressed_by": "Under parent case", "parent": "parent case",
         "sign": "Sign-off", "provider": "Service provider", "customer": "Customer", "date": "Date",
         "generated": "Generated", "system": "system", "not_yet": "not recovered yet", "none": "none",
+        "calendar_gap": "Note: calendar {calendar} has no official holiday arrangement for {year}; SLA limits in "
+                        "{year} count only New Year's Day, Labour Day and National Day as holidays (not the "
+                        "Spring Festival or the other lunar holidays, nor make-up working days), so some may "
+                        "fall too early.",
         "missed": "missed",
         "clock": {"response": "response", "repair": "repair"},
         "levels": {1: "Level 1 (major)", 2: "Level 2 (main)", 3: "Level 3 (minor)"},

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select
 
 from agent.store.schema import inspection_results, inspection_runs
+from agent.store.sql import at_max
 
 FULL_WITHIN_DAYS = 90
 OFTEN_FAILING = 0.2  # fail or not collected in at least this share of a check's results
@@ -33,8 +34,8 @@ def latest_verdicts(engine: Engine, since: float, until: float) -> dict[tuple[st
         ids = run_ids(conn, since, until)
         if not ids:
             return {}
-        # SQLite: the bare verdict comes from the row holding max(run_id)
-        q = (select(r.c.device, r.c.check_name, r.c.instance, r.c.verdict, func.max(r.c.run_id))
+        q = (select(r.c.device, r.c.check_name, r.c.instance, at_max(r.c.verdict, r.c.run_id),
+                    func.max(r.c.run_id))
              .where(r.c.run_id.between(min(ids), max(ids)), r.c.run_id.in_(ids))
              .group_by(r.c.device, r.c.check_name, r.c.instance))
         return {(d, f"{c} {i}".strip()): v for d, c, i, v, _ in conn.execute(q)}

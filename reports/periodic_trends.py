@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, case, func, or_, select, text
 
 from agent.store.schema import rollups
+from agent.store.sql import at_max, days_between
 
 # (measurement, field, unit, limit): metrics whose growth is projected to a limit
 GROWTH = (("disk", "used_percent", "%", 100.0), ("oracle_tablespace", "used_percent", "%", 100.0))
@@ -61,7 +62,7 @@ def growth(engine: Engine, first: date, last: date, prev: tuple[date, date]) -> 
     days = _days(first, last)
     recent = days[max(0, len(days) - 30)]
     ro = rollups
-    x = func.julianday(ro.c.day) - func.julianday(days[0])  # day index in the period
+    x = days_between(days[0], ro.c.day)  # day index in the period
     y = ro.c.max
     kind = _any([(m, f) for m, f, _, _ in GROWTH])
     limits = {(m, f): (unit, limit) for m, f, unit, limit in GROWTH}
@@ -73,11 +74,11 @@ def growth(engine: Engine, first: date, last: date, prev: tuple[date, date]) -> 
 
     out: list[dict[str, Any]] = []
     with engine.connect() as conn:
-        # SQLite: a bare column beside max() comes from the row holding the maximum
+        latest = at_max(ro.c.max, ro.c.day)  # the value of the last day
         lasts = {tuple(k): v for *k, _, v in conn.execute(
-            select(*key, func.max(ro.c.day), ro.c.max).where(kind, *_in(first, last)).group_by(*key))}
+            select(*key, func.max(ro.c.day), latest).where(kind, *_in(first, last)).group_by(*key))}
         prev_lasts = {tuple(k): v for *k, _, v in conn.execute(
-            select(*key, func.max(ro.c.day), ro.c.max).where(kind, *_in(*prev)).group_by(*key))}
+            select(*key, func.max(ro.c.day), latest).where(kind, *_in(*prev)).group_by(*key))}
         now = ro.c.day >= first.isoformat()
         stats = {tuple(k): rest for *k, rest in (
             (*row[:4], row[4:]) for row in conn.execute(
@@ -135,7 +136,8 @@ def peaks(engine: Engine, first: date, last: date, prev: tuple[date, date]) -> l
     with engine.connect() as conn:
         before = {tuple(k): v for *k, v in conn.execute(
             select(*key, func.max(ro.c.max)).where(kind, *_in(*prev)).group_by(*key))}
-        q = (select(*key, func.max(ro.c.max), ro.c.day, func.sum(ro.c.sum), func.sum(ro.c.count))
+        q = (select(*key, func.max(ro.c.max), at_max(ro.c.day, ro.c.max), func.sum(ro.c.sum),
+                    func.sum(ro.c.count))
              .where(kind, *_in(first, last)).group_by(*key).order_by(*key))
         for device, measurement, field, peak, day, total, count in conn.execute(q):
             p = before.get((device, measurement, field))

@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from agent.redaction import redact_deep
+
 DATA_ID = "xunjian-data"
 ATTACHMENT = "xunjian-data.json"
 
@@ -58,6 +60,7 @@ def _function(kind: str, fmt: str) -> Any:
 def render(kind: str, data: dict[str, Any], fmt: str, lang: str) -> bytes:
     """One report in one format: md, html, pdf, docx or xlsx. Every format but md carries the
     data and prints its hash."""
+    data = redact_deep(data)  # what the store holds is redacted already; a report never adds a secret
     if fmt in ("xlsx", "docx"):
         return _function(kind, fmt)(data, lang)  # type: ignore[no-any-return]
     if fmt == "md":

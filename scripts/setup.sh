@@ -25,7 +25,7 @@ install_python() {  # $1: which lock, app or test (requirements/$1.txt)
 # pango, harfbuzz-subset (15x faster CJK font subsetting in WeasyPrint) and CJK fonts; the
 # tests read PDFs back with poppler's tools.
 DEBS=(openssh-server snmpd snmp influxdb victoria-metrics libpango-1.0-0 libpangoft2-1.0-0
-      libharfbuzz-subset0 fonts-noto-cjk poppler-utils)
+      libharfbuzz-subset0 fonts-noto-cjk poppler-utils postgresql)
 
 install_debs() {
   # The InfluxDB sink's C loop (setup.py) needs gcc and this interpreter's headers; the tests

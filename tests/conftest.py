@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.peers import InfluxV1Peer, SnmpdPeer, SshPeer, VictoriaMetricsPeer
+from tests.pg_peer import PostgresPeer
 from tests.snmpsim_peer import SnmpsimPeer, extra_recordings
 from tests.sshdev import remote_dir  # noqa: F401  (a fixture: a directory the sshd test user owns)
 
@@ -98,3 +99,19 @@ def _fresh_ssh_pool() -> Iterator[None]:
     from agent.connections.pool import POOL
 
     POOL.close_all()
+
+
+@pytest.fixture(scope="session")
+def pg_peer() -> Iterator[PostgresPeer]:
+    """A private PostgreSQL server (tests/pg_peer.py); `pg_peer.database()` makes a database."""
+    with PostgresPeer() as peer:
+        yield peer
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a test's store is, on each backend: a data directory (SQLite in it) or the URL of a
+    fresh PostgreSQL database. `open_engine(store)` opens it; `--data-dir`/`store.url` name it."""
+    if request.param == "sqlite":
+        return str(tmp_path / "store")
+    return str(request.getfixturevalue("pg_peer").database())

@@ -1,6 +1,6 @@
 """Writes case events as fast as it can until killed (used by test_case_crash.py).
 
-python -m tests.crash_worker DATA_DIR SEED
+python -m tests.crash_worker STORE SEED      (STORE: a data directory, or a PostgreSQL URL)
 """
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import random
 import sys
-from pathlib import Path
 
 from agent.cases.engine import CaseEngine, CaseError
 from agent.cases.policy import load_case_policy
@@ -19,7 +18,7 @@ KEYS = [("db01", "disk_used_percent", p) for p in ("/", "/u01", "/var")] + [("sw
 
 
 def main() -> None:
-    data_dir, seed = Path(sys.argv[1]), int(sys.argv[2])
+    where, seed = sys.argv[1], int(sys.argv[2])
     rnd = random.Random(seed)
     now = [1_800_000_000.0 + seed * 86400]
 
@@ -28,7 +27,7 @@ def main() -> None:
         return now[0]
 
     policy = load_case_policy({"cases": {"reopen_window": "2h"}}, "test")
-    ce = CaseEngine(open_engine(data_dir), policy, {}, clock)
+    ce = CaseEngine(open_engine(where), policy, {}, clock)
     while True:
         device, check, instance = rnd.choice(KEYS)
         roll = rnd.random()

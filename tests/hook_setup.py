@@ -54,10 +54,11 @@ def hooks_config(raw: dict[str, Any], base: Path = Path(".")) -> HooksConfig:
 
 
 def rig(tmp_path: Path, raw: dict[str, Any], devices: list[Dev] | None = None,
-        start: str = "2026-11-23 09:00") -> Rig:
+        start: str = "2026-11-23 09:00", store: str | None = None) -> Rig:
+    """`store`: where the store is (the `store` fixture: either backend); default SQLite."""
     clock = Clock(start)
     hooks = hooks_config(raw, tmp_path)
-    engine = open_engine(tmp_path / "data")
+    engine = open_engine(store or tmp_path / "data")
     devs = {d.name: d for d in devices or [Dev("db01", labels={"site": "county-a"})]}
     ce = CaseEngine(engine, load_case_policy(CONFIG, "xunjian.yaml"), devs, clock, Outbox(hooks))
     worker = Worker(engine, hooks, build_channels(hooks), clock=clock, rng=lambda: 1.0)

@@ -38,10 +38,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def mute_server(greeting: bytes = b"") -> Iterator[tuple[int, list[socket.socket]]]:
+def mute_server(greeting: bytes = b"", close: bool = False) -> Iterator[tuple[int, list[socket.socket]]]:
     """A TCP port on 127.0.0.1 that accepts every connection, sends `greeting` (an SSH banner,
-    say) and then never another byte: a hung server. Yields the port and the connections
-    accepted so far (closed on exit)."""
+    say) and then never another byte: a hung server; with `close`, it closes each connection
+    right after the greeting instead. Yields the port and the connections accepted so far
+    (closed on exit)."""
     srv = socket.socket()
     srv.bind((HOST, 0))
     srv.listen(64)
@@ -57,6 +58,8 @@ def mute_server(greeting: bytes = b"") -> Iterator[tuple[int, list[socket.socket
             if greeting:
                 with contextlib.suppress(OSError):
                     conn.sendall(greeting)
+            if close:
+                conn.close()
 
     threading.Thread(target=accept, daemon=True).start()
     try:
@@ -345,6 +348,21 @@ class SshPeer(_Peer):
         ssh_dir.chmod(0o700)
         tmp.chmod(0o600)
         tmp.replace(self.authorized_keys)
+
+    @contextlib.contextmanager
+    def forced_command_key(self, path: Path, command: str) -> Iterator[Path]:
+        """A second client key at `path` whose logins run `command` whatever the client asks
+        (authorized_keys `command="…"`, no double quotes in it): a server whose commands hang,
+        say. Removed on exit."""
+        tag = f"{self._tag}-forced-{path.name}"
+        _keygen(path, tag)
+        line = " ".join(path.with_name(path.name + ".pub").read_text().split()[:2])
+        keys = self.authorized_keys
+        self._write_keys([*keys.read_text().splitlines(), f'command="{command}" {line} {tag}'])
+        try:
+            yield path
+        finally:
+            self._write_keys([x for x in keys.read_text().splitlines() if tag not in x])
 
     def _after_stop(self) -> None:
         with contextlib.suppress(FileNotFoundError, KeyError):

@@ -211,21 +211,27 @@ def test_a_mon_to_sat_calendar_keeps_ordinary_saturdays_but_not_holidays() -> No
 def test_year_outside_the_package_falls_back_and_warns_once(caplog: pytest.LogCaptureFixture) -> None:
     cal = office()
     with caplog.at_level(logging.WARNING, logger="agent.cases.calendar"):
-        # Fri 2027-01-01 is a holiday in reality, but no data: weekdays rule, so it works
-        assert cal.add(sh(2027, 1, 1, 16), 6 * H) == sh(2027, 1, 4, 14, 30)
-        assert cal.add(sh(2027, 1, 1, 16), 6 * H) == sh(2027, 1, 4, 14, 30)
+        # no data for 2027: Fri 2027-01-01 (元旦) is still a holiday, being a fixed-date one, so
+        # six working hours start on Monday 08:30: 3.5 h to noon, 2.5 h from 13:30 → 16:00
+        assert cal.add(sh(2027, 1, 1, 16), 6 * H) == sh(2027, 1, 4, 16, 0)
+        assert cal.add(sh(2027, 1, 1, 16), 6 * H) == sh(2027, 1, 4, 16, 0)
+        assert not cal.is_working_day(date(2027, 5, 2)) and not cal.is_working_day(date(2027, 10, 1))
+        assert cal.is_working_day(date(2027, 2, 8))  # the Spring Festival needs the arrangement
         assert cal.elapsed(sh(2027, 1, 1), sh(2027, 2, 1)) > timedelta(0)
         assert cal.is_working(sh(2027, 6, 1, 10))
-        assert cal.add(sh(2003, 5, 1, 16), H) == sh(2003, 5, 1, 17, 0)
+        # 2003: 劳动节 was 1–3 May (a fixed-date holiday then), Sunday the 4th: Monday the 5th
+        assert cal.add(sh(2003, 5, 1, 16), H) == sh(2003, 5, 5, 9, 30)
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 2
     assert "2027" in warnings[0].getMessage() and "office" in warnings[0].getMessage()
+    assert "arrangement" in warnings[0].getMessage()
     assert "2003" in warnings[1].getMessage()
 
 
 def test_crossing_into_an_unknown_year(caplog: pytest.LogCaptureFixture) -> None:
+    # New Year's Day is known for any year: the hour left on 31 December runs on Monday 4 January
     with caplog.at_level(logging.WARNING, logger="agent.cases.calendar"):
-        assert office().add(sh(2026, 12, 31, 17), H) == sh(2027, 1, 1, 9, 0)
+        assert office().add(sh(2026, 12, 31, 17), H) == sh(2027, 1, 4, 9, 0)
 
 
 def test_explicit_holidays_patch_an_unknown_year(caplog: pytest.LogCaptureFixture) -> None:

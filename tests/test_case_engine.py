@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -75,11 +74,11 @@ class Clock:
         self.now = t(text)
 
 
-def setup(tmp_path: Path, start: str, devices: list[Dev] | None = None) -> tuple[CaseEngine, Clock]:
+def setup(store: str, start: str, devices: list[Dev] | None = None) -> tuple[CaseEngine, Clock]:
     clock = Clock(start)
     policy = load_case_policy(CONFIG, "xunjian.yaml")
     devs = {d.name: d for d in devices or [Dev("db01")]}
-    return CaseEngine(open_engine(tmp_path), policy, devs, clock), clock
+    return CaseEngine(open_engine(store), policy, devs, clock), clock
 
 
 def fault(device: str = "db01", check: str = "disk_used_percent", instance: str = "/u01",
@@ -96,8 +95,8 @@ def kinds(ce: CaseEngine, number: str) -> list[str]:
     return [e["kind"] for e in case_history(ce.engine, number)]
 
 
-def test_repair_deadline_across_holiday_weekend_and_make_up_day(tmp_path: Path) -> None:
-    ce, clock = setup(tmp_path, "2026-09-30 16:00")
+def test_repair_deadline_across_holiday_weekend_and_make_up_day(store: str) -> None:
+    ce, clock = setup(store, "2026-09-30 16:00")
     (_, case), = ce.apply([fault()])
     assert case.number == "F-20260930-0001" and case.level == 3 and case.policy == "contract"
     assert case.response_due == t("2026-09-30 18:00")  # 2 h, 24x7
@@ -118,8 +117,8 @@ def test_repair_deadline_across_holiday_weekend_and_make_up_day(tmp_path: Path) 
     assert kinds(ce, case.number) == ["open", "ack", "breach", "escalate"]
 
 
-def test_unanswered_case_escalates_to_level_one_and_no_further(tmp_path: Path) -> None:
-    ce, clock = setup(tmp_path, "2026-11-23 09:00")
+def test_unanswered_case_escalates_to_level_one_and_no_further(store: str) -> None:
+    ce, clock = setup(store, "2026-11-23 09:00")
     (_, case), = ce.apply([fault(level=2, status=Status.CRIT)])
     assert case.response_due == t("2026-11-23 10:00")
     clock.at("2026-11-23 10:00")
@@ -133,8 +132,8 @@ def test_unanswered_case_escalates_to_level_one_and_no_further(tmp_path: Path) -
     assert ce.tick() == []
 
 
-def test_pause_stops_the_repair_clock(tmp_path: Path) -> None:
-    ce, clock = setup(tmp_path, "2026-11-23 09:00")  # Monday
+def test_pause_stops_the_repair_clock(store: str) -> None:
+    ce, clock = setup(store, "2026-11-23 09:00")  # Monday
     (_, case), = ce.apply([fault(level=2)])
     assert case.repair_due == t("2026-11-23 16:30")  # 6 working hours
     clock.at("2026-11-23 09:10")
@@ -154,8 +153,8 @@ def test_pause_stops_the_repair_clock(tmp_path: Path) -> None:
     assert done.status == "resolved" and not done.repair_breached
 
 
-def test_reopen_within_window_and_new_case_after(tmp_path: Path) -> None:
-    ce, clock = setup(tmp_path, "2026-11-23 09:00")
+def test_reopen_within_window_and_new_case_after(store: str) -> None:
+    ce, clock = setup(store, "2026-11-23 09:00")
     (_, case), = ce.apply([fault()])
     clock.at("2026-11-23 09:20")
     (kind, c), = ce.apply([ok()])
@@ -171,8 +170,8 @@ def test_reopen_within_window_and_new_case_after(tmp_path: Path) -> None:
     assert kinds(ce, case.number) == ["open", "resolve", "reopen", "resolve"]
 
 
-def test_close_needs_cause_and_handling_and_reopen_after_close(tmp_path: Path) -> None:
-    ce, _clock = setup(tmp_path, "2026-11-23 09:00")
+def test_close_needs_cause_and_handling_and_reopen_after_close(store: str) -> None:
+    ce, _clock = setup(store, "2026-11-23 09:00")
     (_, case), = ce.apply([fault()])
     with pytest.raises(CaseError, match="is open; close needs it resolved"):
         ce.act(case.number, "close", "li", cause="x", handling="y")
@@ -188,8 +187,8 @@ def test_close_needs_cause_and_handling_and_reopen_after_close(tmp_path: Path) -
         ce.act("F-nope", "ack", "li")
 
 
-def test_maintenance_window_holds_faults_and_raises_them_at_its_end(tmp_path: Path) -> None:
-    ce, clock = setup(tmp_path, "2026-11-24 22:30", [Dev("db01"), Dev("bk1", ("backup",))])
+def test_maintenance_window_holds_faults_and_raises_them_at_its_end(store: str) -> None:
+    ce, clock = setup(store, "2026-11-24 22:30", [Dev("db01"), Dev("bk1", ("backup",))])
     assert ce.apply([fault()]) == []  # inside the one-off window: no case
     assert list_cases(ce.engine, "all") == []
     clock.at("2026-11-25 01:00")
@@ -209,8 +208,8 @@ def test_maintenance_window_holds_faults_and_raises_them_at_its_end(tmp_path: Pa
     assert [c.device for k, c in ce.tick() if k == "open"] == ["bk1"]
 
 
-def test_open_case_does_not_escalate_inside_a_window_but_at_its_end(tmp_path: Path) -> None:
-    ce, clock = setup(tmp_path, "2026-11-24 21:00")
+def test_open_case_does_not_escalate_inside_a_window_but_at_its_end(store: str) -> None:
+    ce, clock = setup(store, "2026-11-24 21:00")
     (_, _case), = ce.apply([fault()])  # response due 23:00, window 22:00-02:00
     clock.at("2026-11-24 23:30")
     assert ce.tick() == []
@@ -218,15 +217,15 @@ def test_open_case_does_not_escalate_inside_a_window_but_at_its_end(tmp_path: Pa
     assert [k for k, _ in ce.tick()] == ["breach", "escalate"]
 
 
-def test_watch_period_sets_the_stricter_policy(tmp_path: Path) -> None:
-    ce, _ = setup(tmp_path, "2027-02-06 10:00")
+def test_watch_period_sets_the_stricter_policy(store: str) -> None:
+    ce, _ = setup(store, "2027-02-06 10:00")
     (_, case), = ce.apply([fault()])
     assert case.policy == "strict" and case.response_due == t("2027-02-06 11:00")
 
 
-def test_parent_unreachable_suppresses_children_and_resolves_them(tmp_path: Path) -> None:
+def test_parent_unreachable_suppresses_children_and_resolves_them(store: str) -> None:
     devs = [Dev("sw1"), Dev("enc1", labels={"parent": "sw1"}), Dev("enc2", labels={"parent": "sw1"})]
-    ce, clock = setup(tmp_path, "2026-11-23 09:00", devs)
+    ce, clock = setup(store, "2026-11-23 09:00", devs)
     down = {"check": "collect.snmp", "instance": "", "status": Status.UNKNOWN}
     (_, early), = ce.apply([fault("enc1", **down)])  # the child noticed first
     changes = ce.apply([fault("sw1", **down)])
@@ -245,8 +244,8 @@ def test_parent_unreachable_suppresses_children_and_resolves_them(tmp_path: Path
     assert summary["cases"] == 1  # the children are not counted against the SLA
 
 
-def test_flapping_and_severity_updates_are_events(tmp_path: Path) -> None:
-    ce, _ = setup(tmp_path, "2026-11-23 09:00")
+def test_flapping_and_severity_updates_are_events(store: str) -> None:
+    ce, _ = setup(store, "2026-11-23 09:00")
     (_, _case), = ce.apply([fault()])
     v = fault()
     v.flapping = True
@@ -257,8 +256,8 @@ def test_flapping_and_severity_updates_are_events(tmp_path: Path) -> None:
     assert c.response_due == t("2026-11-23 10:00")  # the new level's clock, from now
 
 
-def test_fault_report_in_both_languages(tmp_path: Path) -> None:
-    ce, clock = setup(tmp_path, "2026-11-23 09:00")
+def test_fault_report_in_both_languages(store: str) -> None:
+    ce, clock = setup(store, "2026-11-23 09:00")
     (_, case), = ce.apply([fault(level=2, status=Status.CRIT)])
     clock.at("2026-11-23 10:30")
     ce.tick()  # response missed → L1

@@ -1,6 +1,7 @@
 """The outbox and the delivery worker against a real HTTP receiver on 127.0.0.1: same transaction
 as the event, headers and body, ticket refs, outage (refused → 500 → 200) with order per case and
-no duplicate ticket, give-up → dead → retry, backoff with jitter, per-channel concurrency."""
+no duplicate ticket, give-up → dead → retry, backoff with jitter, per-channel concurrency, two
+workers at once. The transaction, outage and two-worker tests run on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -27,8 +28,9 @@ def webhook(url: str, **kw: Any) -> dict[str, Any]:
             "routes": [{"channels": ["ops"], "match": {"events": ["open", "ack", "escalate", "resolve"]}}]}
 
 
-def test_outbox_row_is_written_in_the_event_transaction(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    r = rig(tmp_path, webhook("http://127.0.0.1:9"))
+def test_outbox_row_is_written_in_the_event_transaction(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         store: str) -> None:
+    r = rig(tmp_path, webhook("http://127.0.0.1:9"), store=store)
     (_, case), = r.ce.apply([fault()])
     (item,) = r.items()
     assert (item.key, item.kind, item.status, item.channel) == (f"{case.number}#1", "open", "pending", "ops")
@@ -76,9 +78,9 @@ def test_inline_jinja2_template_body(tmp_path: Path) -> None:
         assert body(rx.hits("/hook")[0]) == {"text": f"{case.number} 新故障 一级（重大） db01"}
 
 
-def test_outage_refused_then_500_then_200_each_event_once_in_order(tmp_path: Path) -> None:
+def test_outage_refused_then_500_then_200_each_event_once_in_order(tmp_path: Path, store: str) -> None:
     rx = HookReceiver()  # not started: connections are refused
-    r = rig(tmp_path, webhook(rx.url))
+    r = rig(tmp_path, webhook(rx.url), store=store)
     opened = [c for _, c in r.ce.apply([fault(instance=f"/u0{i}") for i in range(1, 4)])]
     r.clock.now += 60
     r.ce.act(opened[0].number, "ack", "li.na")
@@ -191,3 +193,26 @@ def test_delivered_items_are_pruned_after_keep_dead_ones_stay(tmp_path: Path) ->
         assert prune(r.engine, r.clock() - 7 * 86400) == 0  # not old enough
         assert prune(r.engine, r.clock() + 1) == 1
         assert [i.status for i in r.items()] == ["dead"]
+
+
+def test_two_workers_at_once_send_each_item_once(tmp_path: Path, store: str) -> None:
+    """Two delivery workers (two hosts, say) passing over one outbox at the same moment: an item is
+    claimed by one of them only (PostgreSQL: READ COMMITTED, so the claim takes a lock)."""
+    from agent.hooks.channels import build_channels
+    from agent.hooks.worker import Worker
+
+    with HookReceiver() as rx:
+        r = rig(tmp_path, webhook(rx.url), store=store)
+        other = Worker(r.engine, r.hooks, build_channels(r.hooks), clock=r.clock, rng=lambda: 1.0)
+        other.me = "another-host:1"  # not this process: its claims are never taken over
+        for round_ in range(8):
+            r.ce.apply([fault(instance=f"/r{round_}/{i}") for i in range(6)])
+            start = threading.Barrier(2)
+            threads = [threading.Thread(target=lambda w=w, b=start: (b.wait(), w.deliver_once()))
+                       for w in (r.worker, other)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        assert {i.status for i in r.items()} == {"done"} and len(r.items()) == 48
+        assert sum(rx.requests.values()) == 48 and set(rx.requests.values()) == {1}

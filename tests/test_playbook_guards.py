@@ -145,6 +145,7 @@ def test_confirmation_prompt_audit_and_case_event(tmp_path: Path, ssh_peer) -> N
         assert r.returncode == 1, r.stdout + r.stderr
         assert "Apply this plan to testhost?" in r.stderr and "ABORTED" in r.stdout
         assert "a.log.2" in r.stdout and "rm -f --" in r.stdout  # the plan was shown first
+        assert ":100:" in r.stdout and "\U0001f4af" not in r.stdout  # inode:size:mtime, not an emoji
         assert listing(ws) == before
 
         r = cli(tmp_path, *args, input="y\n")
@@ -158,8 +159,9 @@ def test_confirmation_prompt_audit_and_case_event(tmp_path: Path, ssh_peer) -> N
         h = subprocess.run([XUNJIAN, "playbook", "history", "--data-dir", str(tmp_path / "var"),
                             "--format", "json"], capture_output=True, text=True, check=True, cwd=tmp_path)
         runs = json.loads(h.stdout)["runs"]
-        assert [x["result"] for x in runs] == ["ok", "aborted"]
-        ok = runs[0]
+        assert [x["result"] for x in runs] == ["refused", "ok", "aborted"]  # every refusal is recorded
+        assert runs[0]["case_number"] == "F-19990101-0001" and "no such case" in runs[0]["message"]
+        ok = runs[1]
         assert ok["actor"] == "zhang.wei" and ok["device"] == "testhost" and ok["playbook"] == "clean-logs"
         assert ok["case_number"] == number and ok["bytes_freed"] == 200 and ok["duration"] >= 0
         assert ok["params"]["keep_newest"] == 1
@@ -225,3 +227,80 @@ def test_apply_a_signed_off_plan_or_refuse_if_the_device_changed(tmp_path: Path,
         r = cli(tmp_path, "apply", "clean-logs", "-d", "testhost", "--plan", second, "--yes")
         assert r.returncode == 0, r.stdout + r.stderr
         assert set(before) - set(listing(ws)) == {"logs/a.log.1", "logs/a.log.2", "logs/a.log.9"}
+
+
+def history_json(tmp_path: Path) -> list[dict[str, object]]:
+    h = subprocess.run([XUNJIAN, "playbook", "history", "--data-dir", str(tmp_path / "var"), "--format", "json"],
+                       capture_output=True, text=True, check=True, cwd=tmp_path)
+    return list(json.loads(h.stdout)["runs"])
+
+
+def test_every_refusal_is_recorded_also_before_a_plan(tmp_path: Path, ssh_peer) -> None:  # type: ignore[no-untyped-def]
+    with workspace(ssh_peer) as ws:
+        small_tree(ws, ssh_peer.user)
+        inventory(tmp_path, ssh_peer, {"allowed_roots": [str(ws / "logs")]})
+        before = listing(ws)
+        asked = [
+            (("apply", "clean-logs", "-d", "testhost", "-p", "older_than_days=soon", "--yes"),
+             "apply", "clean-logs", "testhost", "--param older_than_days: an integer expected"),
+            (("plan", "clean-logs", "-d", "testhost", "-p", "colour=red"),
+             "plan", "clean-logs", "testhost", "--param colour: unknown parameter"),
+            (("apply", "no-such-book", "-d", "testhost", "--yes"),
+             "apply", "no-such-book", "testhost", "no such playbook"),
+            (("apply", "clean-logs", "-d", "ghost", "--yes"),
+             "apply", "clean-logs", "ghost", "no such device or group: ghost"),
+            (("apply", "clean-logs", "-d", "testhost", "--plan", "999", "--yes"),
+             "apply", "clean-logs", "testhost", "no such successful plan"),
+        ]
+        for args, mode, playbook, dev, why in asked:
+            r = cli(tmp_path, *args)
+            assert r.returncode == 2 and why in r.stderr, (args, r.stdout + r.stderr)
+            assert f"{mode} refused (audit #" in r.stderr
+            row = history_json(tmp_path)[0]
+            assert (row["mode"], row["playbook"], row["device"], row["result"], row["actor"]) == (
+                mode, playbook, dev, "refused", "zhang.wei"), row
+            assert why in str(row["message"]) and row["params"]["param"] == [
+                a for i, a in enumerate(args) if i and args[i - 1] == "-p"]
+        assert len(history_json(tmp_path)) == len(asked) and listing(ws) == before
+
+
+def test_a_relative_root_is_refused_not_resolved_against_the_login_directory(tmp_path: Path, ssh_peer) -> None:  # type: ignore[no-untyped-def]
+    with workspace(ssh_peer) as ws:
+        small_tree(ws, ssh_peer.user)
+        inventory(tmp_path, ssh_peer, {"allowed_roots": [str(ws / "logs")]})
+        before = listing(ws)
+        relative = f"{ws.name}/logs"  # the workspace is in the login (home) directory
+        r = cli(tmp_path, "apply", "clean-logs", "-d", "testhost", "-p", f"roots={relative}",
+                "-p", "older_than_days=7", "-p", "keep_newest=0", "--yes")
+        assert r.returncode == 2, r.stdout + r.stderr
+        assert f"root {relative}: a relative root is refused" in r.stdout
+        assert listing(ws) == before
+        assert history_json(tmp_path)[0]["result"] == "refused"
+
+
+def test_an_allowed_root_that_is_a_symlink_is_refused_not_followed(tmp_path: Path, ssh_peer) -> None:  # type: ignore[no-untyped-def]
+    with workspace(ssh_peer) as ws:
+        small_tree(ws, ssh_peer.user)
+        now = time.time()
+        for i in range(3):  # what the link really leads to: not the logs the inventory meant
+            write_file(ws / "precious" / f"data.log.{i}", 100, 30 + i, now)
+        (ws / "app-logs").symlink_to(ws / "precious")  # the login user can re-point this at will
+        give(ws, ssh_peer.user)
+        inventory(tmp_path, ssh_peer, {"allowed_roots": [str(ws / "app-logs")]})
+        before = listing(ws)
+        r = cli(tmp_path, "apply", "clean-logs", "-d", "testhost", "-p", "older_than_days=7",
+                "-p", "keep_newest=0", "--yes")
+        assert r.returncode == 2, r.stdout + r.stderr
+        assert f"allowed root {ws / 'app-logs'} is a symlink or passes through one (it resolves to " \
+            f"{ws / 'precious'})" in r.stdout
+        assert listing(ws) == before
+        assert history_json(tmp_path)[0]["result"] == "refused"
+
+
+def test_allowed_roots_with_dot_segments_are_refused_by_the_inventory(tmp_path: Path, ssh_peer) -> None:  # type: ignore[no-untyped-def]
+    for root in ("/home/ops/logs/../..", "/var/log/./app", "/var//log"):
+        inventory(tmp_path, ssh_peer, {"allowed_roots": [root]})
+        r = subprocess.run([XUNJIAN, "inventory", "check", "-i", str(tmp_path / "inventory.yaml")],
+                           capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        assert r.returncode == 2, (root, r.stdout + r.stderr)
+        assert "devices[0].remediation.allowed_roots" in r.stderr and "a normalised path" in r.stderr

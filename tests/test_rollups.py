@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from agent.model import Sample
@@ -22,8 +21,8 @@ def disk(path: str, pct: float, when: str) -> Sample:
     return Sample("disk", {"host": "db01", "path": path}, {"used_percent": pct, "fstype": "ext4"}, at(when))
 
 
-def test_rollups_per_local_day_series_and_field(tmp_path: Path) -> None:
-    engine = open_engine(tmp_path)
+def test_rollups_per_local_day_series_and_field(store: str) -> None:
+    engine = open_engine(store)
     write_samples(engine, [disk("/", 50, "2026-11-20 00:30"), disk("/", 70, "2026-11-20 12:00"),
                            disk("/u01", 10, "2026-11-20 12:00")], TZ)
     # a later batch: out of order within the day, and the next local day just after midnight

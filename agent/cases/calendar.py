@@ -7,8 +7,9 @@ time lies between two moments.
 
 Chinese public holidays and make-up working days (调休上班日) are published by the
 State Council each year and cannot be computed: `statutory: cn` takes them from the
-chinesecalendar package, and the explicit `holidays` / `workdays` lists always win —
-that is how a site patches a year the package does not know yet.
+site's arrangement files, else the chinesecalendar package, else only the fixed-date
+statutory holidays, loudly (agent.cases.holidays). The explicit `holidays` / `workdays`
+lists always win.
 
 Arithmetic is done in UTC on whole working ranges, one local day at a time: exact to
 the microsecond, immune to DST, and a three-week holiday costs 21 dictionary lookups.
@@ -20,15 +21,17 @@ import logging
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
+from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import chinese_calendar
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError
 from pydantic_core import PydanticCustomError
 
+from agent.cases.holidays import FIXED_ONLY, CnHolidays, load_arrangements, package_years
 from agent.problems import ConfigError, Problem, place, pydantic_problems
 
 log = logging.getLogger(__name__)
@@ -122,6 +125,7 @@ class WorkingHoursCalendar(Calendar):
         holidays: Iterable[date] = (),
         workdays: Iterable[date] = (),
         statutory: str | None = None,
+        official: CnHolidays | None = None,
     ) -> None:
         self.name = name
         self.tz = ZoneInfo(tz)
@@ -135,6 +139,7 @@ class WorkingHoursCalendar(Calendar):
         if statutory is not None and statutory not in STATUTORY:
             raise ValueError(f"unknown statutory calendar {statutory!r} (known: {', '.join(STATUTORY)})")
         self.statutory = statutory
+        self.official = official or CnHolidays()
         self._spans: dict[date, tuple[Span, ...]] = {}
         self._warned_years: set[int] = set()
 
@@ -155,21 +160,23 @@ class WorkingHoursCalendar(Calendar):
         return day.weekday() in self.weekdays
 
     def _cn(self, day: date) -> bool | None:
-        """True on a make-up working day, False on an official holiday, None on an ordinary day."""
-        try:
-            off, holiday = chinese_calendar.get_holiday_detail(day)
-        except NotImplementedError:
-            if day.year not in self._warned_years:
-                self._warned_years.add(day.year)
-                log.warning(
-                    "calendar %r: chinesecalendar has no holiday data for %d; counting weekdays and the "
-                    "explicit holidays/workdays only (list that year's dates, or upgrade chinesecalendar)",
-                    self.name, day.year,
-                )
-            return None
-        if holiday is None:  # a plain weekend or weekday: our own weekdays decide (e.g. Mon–Sat shops)
-            return None
-        return not off
+        """True on a make-up working day, False on an official holiday, None on an ordinary day
+        (then our own weekdays decide, e.g. for Mon–Sat shops)."""
+        if self.official.source(day.year) == FIXED_ONLY and day.year not in self._warned_years:
+            self._warned_years.add(day.year)
+            log.warning(
+                "calendar %r: no holiday arrangement for %d (chinesecalendar knows %s): only the fixed-date "
+                "statutory holidays count (元旦, 劳动节, 国庆节); the Spring Festival, the other lunar "
+                "holidays and the make-up working days are missing: add %d's arrangement file",
+                self.name, day.year, package_years(), day.year,
+            )
+        return self.official.day(day)
+
+    def unarranged_years(self, first: date, last: date) -> list[int]:
+        """Years between the two days for which only the fixed-date holidays are known."""
+        if self.statutory != "cn":
+            return []
+        return [y for y in range(first.year, last.year + 1) if self.official.source(y) == FIXED_ONLY]
 
     def _day_spans(self, day: date) -> tuple[Span, ...]:
         spans = self._spans.get(day)
@@ -307,26 +314,34 @@ def _one_date(text: str) -> date:
     return date.fromisoformat(text.strip())
 
 
-def _date_range(value: Any) -> tuple[date, date]:
+def date_range_or_fail(value: Any) -> tuple[date, date]:
+    """A date or an inclusive range `2026-10-01..2026-10-07`; ValueError says what was expected."""
     hint = "expected a date like 2026-10-01 or an inclusive range like 2026-10-01..2026-10-07"
     if isinstance(value, datetime):  # YAML reads "2026-10-01 08:00" as a datetime
-        raise _fail("date", hint + ", without a time of day")
+        raise ValueError(hint + ", without a time of day")
     if isinstance(value, date):
         return value, value
     if not isinstance(value, str):
-        raise _fail("date", hint + ", got {value!r}", value=value)
+        raise ValueError(f"{hint}, got {value!r}")
     parts = value.split("..")
     try:
         if len(parts) > 2:
             raise ValueError(value)
         first, last = _one_date(parts[0]), _one_date(parts[-1])
     except ValueError:
-        raise _fail("date", hint + ", got {value!r}", value=value) from None
+        raise ValueError(f"{hint}, got {value!r}") from None
     if last < first:
-        raise _fail("date", "range {value!r} ends before it starts", value=value)
+        raise ValueError(f"range {value!r} ends before it starts")
     if (last - first).days >= _MAX_RANGE_DAYS:
-        raise _fail("date", "range {value!r} is longer than a year", value=value)
+        raise ValueError(f"range {value!r} is longer than a year")
     return first, last
+
+
+def _date_range(value: Any) -> tuple[date, date]:
+    try:
+        return date_range_or_fail(value)
+    except ValueError as e:
+        raise _fail("date", "{text}", text=str(e)) from None
 
 
 def _statutory(value: Any) -> str | None:
@@ -354,6 +369,8 @@ class CalendarSpec(BaseModel):
     statutory: Annotated[str | None, PlainValidator(_statutory)] = None
     holidays: list[Annotated[tuple[date, date], PlainValidator(_date_range)]] = Field(default_factory=list)
     workdays: list[Annotated[tuple[date, date], PlainValidator(_date_range)]] = Field(default_factory=list)
+    # the State Council's yearly arrangement, one YAML file per year (or directories of them)
+    arrangements: list[str] = Field(default_factory=list)
 
 
 def _spec_problems(spec: CalendarSpec, file: str, where: tuple[Any, ...]) -> list[Problem]:
@@ -411,13 +428,59 @@ def load_calendars(data: dict[str, Any] | None, file: str) -> dict[str, Calendar
             problems += pydantic_problems(file, where, e)
             continue
         found = _spec_problems(spec, file, where)
+        if spec.arrangements and spec.statutory != "cn":
+            found.append(Problem(file, place((*where, "arrangements")),
+                                 "arrangements are for `statutory: cn`"))
+        official = None
+        try:
+            official = CnHolidays(load_arrangements(spec.arrangements, Path(file).parent, file,
+                                                    place((*where, "arrangements"))))
+        except ConfigError as e:
+            found += e.problems
         if found:
             problems += found
             continue
         calendars[name] = WorkingHoursCalendar(
             name, spec.timezone, spec.weekdays, spec.hours,
             holidays=_days(spec.holidays), workdays=_days(spec.workdays), statutory=spec.statutory,
+            official=official,
         )
     if problems:
         raise ConfigError(problems)
     return calendars
+
+
+@dataclass(frozen=True)
+class CalendarGap:
+    """A year a `statutory: cn` calendar will count without its official arrangement."""
+
+    calendar: str
+    year: int
+
+    @property
+    def message(self) -> str:
+        return (f"calendar {self.calendar!r}: no holiday arrangement for {self.year} (chinesecalendar "
+                f"knows {package_years()}): SLA clocks count only 元旦, 劳动节 and 国庆节 as holidays in "
+                f"{self.year}, not the Spring Festival or the other lunar holidays, nor the make-up "
+                f"working days; add {self.year}'s arrangement file (calendars.{self.calendar}.arrangements)")
+
+    @property
+    def message_zh(self) -> str:
+        return (f"日历 {self.calendar}：缺少 {self.year} 年节假日安排"
+                f"（chinesecalendar 仅含 {package_years()}），"
+                f"SLA 时钟只按元旦、劳动节、国庆节放假计算，春节等农历节日及调休上班日均未计入；"
+                f"请添加 {self.year} 年的节假日安排文件")
+
+
+WARN_DAYS = 45  # a year's arrangement is published in the autumn before: warn from mid-November
+
+
+def missing_years(calendars: dict[str, Calendar], today: date, days: int = WARN_DAYS) -> list[CalendarGap]:
+    """The calendars and years, from today to `days` ahead, with no official arrangement."""
+    return gaps_between(calendars, today, today + timedelta(days=days))
+
+
+def gaps_between(calendars: dict[str, Calendar], first: date, last: date) -> list[CalendarGap]:
+    """The calendars and years between two days (a report's period) with no official arrangement."""
+    return [CalendarGap(name, year) for name, cal in sorted(calendars.items())
+            if isinstance(cal, WorkingHoursCalendar) for year in cal.unarranged_years(first, last)]

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -26,6 +27,8 @@ from agent.cases.policy import CasePolicy, default_case_policy
 from agent.cases.sla import deadlines
 from agent.cases.windows import DeviceLike
 from agent.model import Case, Status, Verdict
+from agent.redaction import redact, redact_deep
+from agent.store.db import serialize
 from agent.store.schema import case_events, cases, held
 
 OPEN_STATES = ("open", "acknowledged")
@@ -61,13 +64,22 @@ class CaseEngine:
         self.devices: Mapping[str, DeviceLike] = devices or {}
         self.clock = clock
 
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        """One write transaction, case writers one at a time (case numbers and event seqs are
+        read, then written), on SQLite and on PostgreSQL, across processes and hosts."""
+        with self.engine.begin() as conn:
+            serialize(conn, "cases")
+            yield conn
+
     # -- verdicts ---------------------------------------------------------------------------
 
     def apply(self, verdicts: list[Verdict]) -> list[Change]:
         """Apply verdicts; return the (event kind, case) pairs that changed something."""
         changes: list[Change] = []
         for v in verdicts:
-            with self.engine.begin() as conn:
+            v.message = redact(v.message)  # a case's message and events hold no secret
+            with self._tx() as conn:
                 changes += self._apply_one(conn, v, self.clock())
         return changes
 
@@ -157,7 +169,7 @@ class CaseEngine:
         for h in holds:
             if self.policy.in_maintenance(self.devices.get(h.device), h.device, now) is not None:
                 continue
-            with self.engine.begin() as conn:
+            with self._tx() as conn:
                 key = (held.c.device == h.device, held.c.check_name == h.check_name,
                        held.c.instance == h.instance)
                 if conn.execute(delete(held).where(*key)).rowcount == 0:
@@ -169,7 +181,7 @@ class CaseEngine:
             due = c.execute(select(cases.c.id).where(cases.c.status.in_(OPEN_STATES),
                                                      cases.c.suppressed_by.is_(None))).scalars().all()
         for case_id in due:
-            with self.engine.begin() as conn:
+            with self._tx() as conn:
                 changes += self._check_clocks(conn, self._row(conn, case_id), now)
         return changes
 
@@ -269,7 +281,7 @@ class CaseEngine:
     def act(self, number: str, action: str, actor: str, **kw: Any) -> list[Change]:
         """ack | assign | note | pause | resume | resolve | close | reopen, in one transaction."""
         now = self.clock()
-        with self.engine.begin() as conn:
+        with self._tx() as conn:
             row = conn.execute(select(cases).where(cases.c.number == number)).first()
             if row is None:
                 raise CaseError(f"no case {number}")
@@ -278,7 +290,7 @@ class CaseEngine:
     def remediation(self, number: str, actor: str, detail: dict[str, Any]) -> list[Change]:
         """A playbook run on this case (playbook, parameters, before/after values, result)."""
         now = self.clock()
-        with self.engine.begin() as conn:
+        with self._tx() as conn:
             row = conn.execute(select(cases).where(cases.c.number == number)).first()
             if row is None:
                 raise CaseError(f"no case {number}")
@@ -411,7 +423,7 @@ class CaseEngine:
         seq = conn.execute(select(func.coalesce(func.max(case_events.c.seq), 0))
                            .where(case_events.c.case_id == case_id)).scalar_one() + 1
         row = self._row(conn, case_id)
-        full = {"level": row.level, **detail}
+        full = redact_deep({"level": row.level, **detail})
         conn.execute(insert(case_events).values(
             case_id=case_id, seq=seq, at=at, kind=kind, actor=actor,
             detail=json.dumps(full, ensure_ascii=False)))

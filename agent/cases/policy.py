@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from agent.cases.calendar import Calendar, load_calendars
 from agent.cases.sla import DEFAULT, SlaPolicy, default_policy, load_policies, parse_duration
 from agent.cases.windows import DeviceLike, Watch, WatchSpec, Window, WindowSpec
-from agent.problems import ConfigError, Problem, pydantic_problems
+from agent.problems import ConfigError, Problem, pydantic_problems, shorten
 
 
 class CasesSection(BaseModel):
@@ -89,7 +89,8 @@ def load_case_policy(raw: dict[str, Any], file: str) -> CasePolicy:
     try:
         tz = ZoneInfo(tz_name) if tz_name else _local_zone()
     except (ZoneInfoNotFoundError, ValueError):
-        problems.append(Problem(file, "timezone", f"an IANA time zone like Asia/Shanghai, got {tz_name!r}"))
+        problems.append(Problem(file, "timezone",
+                                f"an IANA time zone like Asia/Shanghai, got {shorten(tz_name)}"))
         tz = ZoneInfo("UTC")
     calendars: dict[str, Calendar] = {}
     policies: dict[str, SlaPolicy] = {}
@@ -109,7 +110,7 @@ def load_case_policy(raw: dict[str, Any], file: str) -> CasePolicy:
     if policies:
         if section.policy not in policies:
             problems.append(Problem(file, "cases.policy", f"an SLA policy defined under sla: "
-                                    f"({', '.join(sorted(policies))}), got {section.policy!r}"))
+                                    f"({', '.join(sorted(policies))}), got {shorten(section.policy)}"))
         for i, w in enumerate(section.watch):
             if w.policy not in policies:
                 problems.append(Problem(file, f"cases.watch[{i}].policy",

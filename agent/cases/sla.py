@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationErr
 from pydantic_core import PydanticCustomError
 
 from agent.cases.calendar import ALWAYS, ZERO, AlwaysCalendar, Calendar
-from agent.problems import ConfigError, Problem, place, pydantic_problems
+from agent.problems import ConfigError, Problem, place, pydantic_problems, shorten
 from checks import durations
 
 LEVELS = (1, 2, 3)
@@ -132,7 +132,7 @@ def _duration(value: Any) -> timedelta:
         out = parse_duration(value)  # a bare number is refused: minutes? hours? better not guess
     except ValueError:
         raise PydanticCustomError(
-            "duration", f"expected a duration like 30m, 1h, 1h30m or 2d, got {value!r}") from None
+            "duration", f"expected a duration like 30m, 1h, 1h30m or 2d, got {shorten(value)}") from None
     if not out:
         raise PydanticCustomError("duration", "a limit must be longer than zero")
     return out
@@ -148,7 +148,7 @@ def _level(value: Any) -> int:
     level = _level_number(value)
     if level is None:
         raise PydanticCustomError(
-            "level", f"unknown level {value!r} (levels are 1, 2 and 3; 1 is the most severe)")
+            "level", f"unknown level {shorten(value)} (levels are 1, 2 and 3; 1 is the most severe)")
     return level
 
 

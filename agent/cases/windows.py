@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from agent.cases.sla import parse_duration
+from agent.problems import shorten
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -31,7 +32,7 @@ def _when(text: Any) -> datetime:
     try:
         return datetime.fromisoformat(str(text))
     except ValueError:
-        raise ValueError(f"a date and time like 2026-12-01 22:00, got {text!r}") from None
+        raise ValueError(f"a date and time like 2026-12-01 22:00, got {shorten(text)}") from None
 
 
 class Scope(BaseModel):
@@ -81,7 +82,7 @@ class WindowSpec(Scope):
             try:
                 datetime.strptime(v, "%H:%M")
             except ValueError:
-                raise ValueError(f"a time of day like 02:00, got {v!r}") from None
+                raise ValueError(f"a time of day like 02:00, got {shorten(v)}") from None
         return v
 
     @model_validator(mode="after")
@@ -97,9 +98,9 @@ class WindowSpec(Scope):
             raise ValueError(f"a window `every: {self.every}` needs at and duration")
         for d in self.days:
             if self.every == "weekly" and str(d).lower()[:3] not in WEEKDAYS:
-                raise ValueError(f"weekly days are mon … sun, got {d!r}")
+                raise ValueError(f"weekly days are mon … sun, got {shorten(d)}")
             if self.every == "monthly" and not (isinstance(d, int) and 1 <= d <= 31):
-                raise ValueError(f"monthly days are 1 … 31, got {d!r}")
+                raise ValueError(f"monthly days are 1 … 31, got {shorten(d)}")
         if self.every != "daily" and not self.days:
             raise ValueError(f"a window `every: {self.every}` needs days")
         return self

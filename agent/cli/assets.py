@@ -35,10 +35,10 @@ class ListFormat(StrEnum):
 
 def _engine(config: Path | None, data_dir: Path | None) -> Engine:
     from agent.config import load_config
-    from agent.store.db import open_engine
+    from agent.store.db import configured_store, open_engine
 
     cfg = load_config(config)
-    return open_engine(data_dir or cfg.data_dir)
+    return open_engine(configured_store(cfg, data_dir))
 
 
 @app.command("list")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -22,6 +21,8 @@ from agent.cli.common import (
     out,
     print_json,
     require_output,
+    when,
+    when_iso,
 )
 
 if TYPE_CHECKING:
@@ -56,16 +57,14 @@ AsOpt = Annotated[str | None, typer.Option("--as", help="Who does it (default: y
 NoteOpt = Annotated[str, typer.Option("--note", "-m", help="A note for the case history.")]
 
 
-def _when(ts: float | None) -> str:
-    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M") if ts else ""
 
 
 def _open(config: Path | None, data_dir: Path | None) -> tuple[AgentConfig, Engine]:
     from agent.config import load_config
-    from agent.store.db import open_engine
+    from agent.store.db import configured_store, open_engine
 
     cfg = load_config(config)
-    return cfg, open_engine(data_dir or cfg.data_dir)
+    return cfg, open_engine(configured_store(cfg, data_dir))
 
 
 @app.command("list")
@@ -116,6 +115,7 @@ def list_(config: ConfigOpt = None, data_dir: DataDirOpt = None,
         out.print("no cases" if status is Which.all else f"no {status.value} cases")
         return
     table = Table(header_style="bold")
+    tz = cfg.cases.tz
     for col in ("case", "level", "status", "device", "check", "opened", "due", "message"):
         table.add_column(col, overflow="fold")
     for c in found:
@@ -124,7 +124,7 @@ def list_(config: ConfigOpt = None, data_dir: DataDirOpt = None,
                                           ("flapping", c.flapping), ("paused", c.paused_at),
                                           (f"under {c.suppressed_by}", c.suppressed_by)) if on)
         table.add_row(c.number, LEVEL.get(c.level, str(c.level)), c.status, c.device,
-                      f"{c.check} {c.instance}".strip(), _when(c.opened_at), _when(due),
+                      f"{c.check} {c.instance}".strip(), when(c.opened_at, tz), when(due, tz),
                       f"{c.message} {('[' + flags + ']') if flags else ''}".strip())
     out.print(table)
 
@@ -135,7 +135,7 @@ def show(number: NumberArg, config: ConfigOpt = None, data_dir: DataDirOpt = Non
     """Show one case, its clocks and its history."""
     from agent.cases.queries import case_history, case_tickets, get_case
 
-    _, engine = _open(config, data_dir)
+    cfg, engine = _open(config, data_dir)
     case = get_case(engine, number)
     if case is None:
         err.print(f"xunjian: no case {number}")
@@ -147,7 +147,7 @@ def show(number: NumberArg, config: ConfigOpt = None, data_dir: DataDirOpt = Non
         return
     for k, v in case.to_dict().items():
         if v not in (None, "", False, 0.0) or k in ("level", "status"):
-            out.print(f"[bold]{k:>17}[/]: {v}")
+            out.print(f"[bold]{k:>17}[/]: {when_iso(v, cfg.cases.tz)}")
     for t in tickets:
         text = escape(f"{t['channel']}: {t['ticket_id']} {t['url']}".rstrip())
         out.print(f"[bold]{'ticket':>17}[/]: {text}")
@@ -155,7 +155,8 @@ def show(number: NumberArg, config: ConfigOpt = None, data_dir: DataDirOpt = Non
     for e in events:
         d = e["detail"]
         said = d.get("note") or d.get("message") or d.get("cause") or d.get("reason") or ""
-        out.print(f"  #{e['seq']} {_when(e['at'])} {e['kind']} L{d.get('level', '?')} by {e['actor']}"
+        out.print(f"  #{e['seq']} {when(e['at'], cfg.cases.tz)} {e['kind']} L{d.get('level', '?')} "
+                  f"by {e['actor']}"
                   f"{': ' + said if said else ''}")
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from agent.cli.common import ConfigOpt, DataDirOpt, Format, FormatOpt, err, out, print_json
+from agent.cli.common import ConfigOpt, DataDirOpt, Format, FormatOpt, err, out, print_json, when
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -20,18 +19,16 @@ app = typer.Typer(help="Hooks: the outbox of case events for webhooks, e-mail, s
                   no_args_is_help=True)
 
 
-def _when(ts: float | None) -> str:
-    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else ""
 
 
 def _open(config: object, data_dir: object) -> tuple[AgentConfig, Engine]:
     from pathlib import Path
 
     from agent.config import load_config
-    from agent.store.db import open_engine
+    from agent.store.db import configured_store, open_engine
 
     cfg = load_config(config if isinstance(config, Path) else None)
-    return cfg, open_engine(data_dir if isinstance(data_dir, Path) else cfg.data_dir)
+    return cfg, open_engine(configured_store(cfg, data_dir if isinstance(data_dir, Path) else None))
 
 
 @app.command("list")
@@ -52,7 +49,7 @@ def list_(config: ConfigOpt = None, data_dir: DataDirOpt = None,
     """
     from agent.hooks.outbox import list_items
 
-    _, engine = _open(config, data_dir)
+    cfg, engine = _open(config, data_dir)
     items = list_items(engine, "dead" if dead else status, case)
     if fmt is Format.json:
         print_json({"items": [i.to_dict() for i in items]})
@@ -65,7 +62,8 @@ def list_(config: ConfigOpt = None, data_dir: DataDirOpt = None,
         table.add_column(col, overflow="fold")
     for i in items:
         table.add_row(str(i.id), i.case_number, f"#{i.seq} {i.kind}", i.channel, i.status, str(i.attempts),
-                      _when(i.created_at), _when(i.done_at if i.status == "done" else i.next_at),
+                      when(i.created_at, cfg.cases.tz, True),
+                      when(i.done_at if i.status == "done" else i.next_at, cfg.cases.tz, True),
                       i.last_error, )
     out.print(table)
 
@@ -129,5 +127,7 @@ def test(channel: Annotated[str, typer.Argument(help="A channel name under hooks
         extra = f", ticket {outcome.ticket.id}" if outcome.ticket else ""
         out.print(f"{channel}: delivered in {ms:.0f} ms{extra}")
         return
-    err.print(f"xunjian: {channel}: not delivered: {outcome.error}", markup=False)
+    from agent.redaction import redact
+
+    err.print(f"xunjian: {channel}: not delivered: {redact(outcome.error)}", markup=False)
     raise typer.Exit(1)

@@ -10,12 +10,14 @@ from rich.table import Table
 
 from agent import __version__
 from agent.cli.common import (
+    AllowEmptyOpt,
     ConfigOpt,
     DataDirOpt,
     Format,
     FormatOpt,
     InventoryOpt,
     actor,
+    cell,
     err,
     out,
     print_json,
@@ -44,6 +46,7 @@ def inspect(
     who: Annotated[str | None, typer.Option(
         "--as", help="Who ran the inspection, for the ledger (default: your OS user).",
         show_default=False)] = None,
+    allow_empty: AllowEmptyOpt = False,
 ) -> None:
     """Inspect devices now: collect, apply the rules, print a verdict per device × check.
 
@@ -52,6 +55,7 @@ def inspect(
 
     Exit code is the worst status, Nagios style: 0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN
     (CRIT outranks UNKNOWN, so a known critical is never hidden by an unreachable peer).
+    An inventory without devices is UNKNOWN (an empty or truncated file) unless --allow-empty.
 
     Examples:
 
@@ -72,6 +76,8 @@ def inspect(
     if record_run and no_store:
         raise typer.BadParameter("--record keeps a record; --no-store keeps nothing: choose one")
     app = load_app(config, inventory, data_dir)
+    if not app.inventory.devices and not allow_empty:
+        _no_devices(str(app.inventory.path), fmt)
     devices = app.inventory.select(device, group)
     pipeline = build_pipeline(app, influx=False, record=not no_store)
     progress = Progress(TextColumn("[bold]inspecting"), BarColumn(), MofNCompleteColumn(),
@@ -102,6 +108,20 @@ def inspect(
     raise typer.Exit(int(status))
 
 
+def _no_devices(path: str, fmt: Format) -> None:
+    """Nothing to inspect is not a pass: a truncated inventory must not turn the daily run green."""
+    from agent.inventory import EMPTY
+
+    message = f"{path}: {EMPTY}"
+    if fmt is Format.json:
+        print_json({"xunjian": __version__, "status": Status.UNKNOWN.label,
+                    "exit_code": int(Status.UNKNOWN), "message": message, "results": []})
+    else:
+        err.print(f"xunjian: {message}", markup=False)
+        out.print(f"[{STYLE[Status.UNKNOWN]}]UNKNOWN[/]: 0 checks (no devices)")
+    raise typer.Exit(int(Status.UNKNOWN))
+
+
 def _table(verdicts: list[Verdict], problems: bool, status: Status) -> None:
     table = Table(show_lines=False, header_style="bold")
     for col in ("device", "check", "status", "value", "threshold", "message"):
@@ -113,8 +133,8 @@ def _table(verdicts: list[Verdict], problems: bool, status: Status) -> None:
         shown += 1
         check = f"{v.check} {v.instance}".strip()
         value = "" if v.value is None else f"{v.value:g}{v.unit}"
-        table.add_row(v.device, check, f"[{STYLE[v.status]}]{v.status.name}[/]", value,
-                      v.threshold, v.message)
+        table.add_row(cell(v.device), cell(check), f"[{STYLE[v.status]}]{v.status.name}[/]", cell(value),
+                      cell(v.threshold), cell(v.message, 1000))
     if shown:
         out.print(table)
     counts = ", ".join(f"{sum(v.status is s for v in verdicts)} {s.name}" for s in Status)

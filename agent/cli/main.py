@@ -18,6 +18,7 @@ from typer.main import get_command_from_info, get_group
 from typer.models import CommandInfo
 
 from agent import __version__
+from agent.redaction import redact
 
 # name → (module, attribute): a command function or a sub-app, in the order `--help` lists them.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -32,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("agent.cli.report", "app"),
     "playbook": ("agent.cli.playbook", "app"),
     "hooks": ("agent.cli.hooks", "app"),
+    "db": ("agent.cli.db", "app"),
 }
 
 
@@ -139,13 +141,13 @@ def main() -> None:
         from agent.problems import ConfigError
 
         if isinstance(e, ConfigError):
-            for p in e.problems:
-                err.print(f"xunjian: {p}", markup=False)
+            for line in e.lines():  # the first 50, then how many more
+                err.print(f"xunjian: {redact(line)}", markup=False)
             n = len(e.problems)
             err.print(f"xunjian: {n} problem{'s' if n != 1 else ''} found", markup=False)
             sys.exit(2)
         # a bug: say so briefly; -vv shows where
         logging.getLogger("xunjian").debug("internal error", exc_info=True)
-        err.print(f"xunjian: internal error: {type(e).__name__}: {e} (run with -vv for details)",
+        err.print(f"xunjian: internal error: {type(e).__name__}: {redact(str(e))} (run with -vv for details)",
                   markup=False)
         sys.exit(3)

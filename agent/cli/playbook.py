@@ -17,11 +17,17 @@ from agent.cli.common import (
     FormatOpt,
     InventoryOpt,
     actor,
+    err,
     out,
     print_json,
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from agent.config import AgentConfig
+    from agent.inventory import Inventory
+    from agent.playbook.catalog import Playbook
     from agent.playbook.runner import Request, Runner, RunResult
 
 app = typer.Typer(help="Remediation playbooks: list, show, plan (changes nothing), apply (asks first), "
@@ -103,24 +109,43 @@ def show(name: NameArg, playbooks: DirOpt = None, fmt: FormatOpt = Format.table)
                 out.print(f"  [{i}] {st['type']}: {escape(fields)}")
 
 
-def _setup(name: str, device: str, param: list[str] | None, args: list[str] | None,
+def _setup(mode: str, name: str, device: str, param: list[str] | None, args: list[str] | None,
            who: str | None, config: Path | None, inventory: Path | None, data_dir: Path | None,
            playbooks: Path | None, case: str | None = None, force: bool = False,
            reason: str | None = None, plan_id: int | None = None) -> tuple[Runner, Request]:
-    from agent.cases.engine import CaseEngine
-    from agent.cases.queries import get_case
     from agent.config import load_config
     from agent.inventory import load_inventory
-    from agent.playbook.catalog import bind, get
-    from agent.playbook.runner import Request, Runner
-    from agent.problems import ConfigError, Problem
-    from agent.store.db import open_engine
+    from agent.problems import ConfigError
+    from agent.store.db import configured_store, open_engine
 
     cfg = load_config(config)
     inv = load_inventory(inventory or cfg.inventory, cfg.secrets_file)
-    dev = inv.select([device])[0]
     data = data_dir or cfg.data_dir
-    engine = open_engine(data)
+    engine = open_engine(configured_store(cfg, data_dir))
+    catalog = _catalog(playbooks)  # a broken playbook file is a file's problem, not a refusal
+    try:
+        return _request(name, device, param, args, who, inv, cfg, data, engine, catalog, case, force,
+                        reason, plan_id)
+    except ConfigError as e:  # refused before any plan: recorded too (README: every refusal)
+        from agent.playbook.audit import refusal
+
+        asked: dict[str, Any] = {"param": list(param or []), "arg": list(args or [])}
+        n = refusal(engine, actor(who), device, name, mode, asked, "; ".join(e.lines(10)), case)
+        err.print(f"xunjian: {mode} refused (audit #{n})", markup=False)
+        raise
+
+
+def _request(name: str, device: str, param: list[str] | None, args: list[str] | None, who: str | None,
+             inv: Inventory, cfg: AgentConfig, data: Path, engine: Engine, catalog: dict[str, Playbook],
+             case: str | None, force: bool, reason: str | None,
+             plan_id: int | None) -> tuple[Runner, Request]:
+    from agent.cases.engine import CaseEngine
+    from agent.cases.queries import get_case
+    from agent.playbook.catalog import bind, get
+    from agent.playbook.runner import Request, Runner
+    from agent.problems import ConfigError, Problem
+
+    dev = inv.select([device])[0]
     given = _params(param, args)
     expected = None
     if plan_id is not None:
@@ -139,7 +164,7 @@ def _setup(name: str, device: str, param: list[str] | None, args: list[str] | No
                                        "used; give no --param/--arg with --plan")])
         given = {k: v for k, v in row["params"].items() if v is not None}
         expected = row["plan"]
-    bound = bind(get(_catalog(playbooks), name), given)
+    bound = bind(get(catalog, name), given)
     if case and get_case(engine, case) is None:
         raise ConfigError([Problem("command line", f"--case {case}", "no such case")])
     ce = CaseEngine(engine, cfg.cases, dict(inv.devices))
@@ -232,7 +257,7 @@ def plan(name: NameArg, device: DeviceOpt, param: ParamOpt = None, args: ArgOpt 
 
       xunjian playbook plan run-command -d app01 -p command=flush-cache --arg region=east
     """
-    runner, req = _setup(name, device, param, args, who, config, inventory, data_dir, playbooks)
+    runner, req = _setup("plan", name, device, param, args, who, config, inventory, data_dir, playbooks)
     _finish(runner.plan(req), fmt, all_commands)
 
 
@@ -254,7 +279,7 @@ def apply(name: NameArg, device: DeviceOpt, param: ParamOpt = None, args: ArgOpt
 
     Example: xunjian playbook apply clean-logs -d app01 -p older_than_days=14 --case F-20261122-0007
     """
-    runner, req = _setup(name, device, param, args, who, config, inventory, data_dir, playbooks,
+    runner, req = _setup("apply", name, device, param, args, who, config, inventory, data_dir, playbooks,
                          case, force, reason, plan_id)
 
     def confirm(res: RunResult) -> bool:
@@ -278,10 +303,10 @@ def history(device: Annotated[str | None, typer.Option("--device", "-d", help="O
     """The audit trail: every plan and apply, newest first."""
     from agent.config import load_config
     from agent.playbook.audit import history as runs
-    from agent.store.db import open_engine
+    from agent.store.db import configured_store, open_engine
 
     cfg = load_config(config)
-    rows = runs(open_engine(data_dir or cfg.data_dir), device, name, limit)
+    rows = runs(open_engine(configured_store(cfg, data_dir)), device, name, limit)
     if fmt is Format.json:
         print_json({"runs": rows})
         return

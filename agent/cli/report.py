@@ -98,14 +98,14 @@ def ledger(day: Annotated[str | None, typer.Option("--day", help="One day, YYYY-
       xunjian report ledger --month 2026-11 --format docx -o 2026-11-ledger.docx   # for signing
     """
     from agent.config import load_config
-    from agent.store.db import open_engine
+    from agent.store.db import configured_store, open_engine
     from reports.ledger import ledger_data
     cfg = load_config(config)
     use_look(cfg)
     today = datetime.now(UTC).astimezone(cfg.cases.tz).date()
     first, last = _period(day, month, today)
     require_output(fmt.value, output)
-    data = ledger_data(open_engine(data_dir or cfg.data_dir), first, last, cfg.cases.tz)
+    data = ledger_data(open_engine(configured_store(cfg, data_dir)), first, last, cfg.cases.tz)
     data["cover"] = _cover(cfg, f"{cfg.report.number_prefix}-L-{first:%Y%m%d}-{last:%Y%m%d}")
     write(render_report("ledger", data, fmt.value, lang.value), output, f"{len(data['runs'])} runs")
 
@@ -142,7 +142,7 @@ def monthly(month: Annotated[str | None, typer.Option("--month", help="YYYY-MM (
     """
     from agent.cases.calendar import ALWAYS, AlwaysCalendar
     from agent.config import load_config
-    from agent.store.db import open_engine
+    from agent.store.db import configured_store, open_engine
     from reports.monthly import monthly_data
     cfg = load_config(config)
     use_look(cfg)
@@ -153,8 +153,9 @@ def monthly(month: Annotated[str | None, typer.Option("--month", help="YYYY-MM (
         raise typer.BadParameter(f"one of the calendars in the config: {', '.join(sorted(calendars))}",
                                  param_hint="--calendar")
     require_output(fmt.value, output)
-    data = monthly_data(open_engine(data_dir or cfg.data_dir), first, cfg.cases.tz, calendars[name])
+    data = monthly_data(open_engine(configured_store(cfg, data_dir)), first, cfg.cases.tz, calendars[name])
     data["cover"] = _cover(cfg, f"{cfg.report.number_prefix}-M-{first:%Y%m}")
+    data["calendar_warnings"] = calendar_warnings(calendars, first, _period(None, f"{first:%Y-%m}", first)[1])
     write(render_report("monthly", data, fmt.value, lang.value), output, f"{data['cases']} cases")
 
 
@@ -202,7 +203,7 @@ def periodic(period: Annotated[str | None, typer.Option("--period", help="2026H1
     """
     from agent.config import load_config
     from agent.inventory import load_inventory
-    from agent.store.db import open_engine
+    from agent.store.db import configured_store, open_engine
     from reports.periodic import parse_period, periodic_data, previous_period
     cfg = load_config(config)
     use_look(cfg)
@@ -226,10 +227,22 @@ def periodic(period: Annotated[str | None, typer.Option("--period", help="2026H1
     devices = [{"name": d.name, "kind": d.kind, "address": d.address, "groups": list(d.groups),
                 "site": d.labels.get("site", "")} for d in inv.devices.values()]
     cover = _cover(cfg, f"{cfg.report.number_prefix}-{first:%Y%m%d}-{last:%Y%m%d}")
-    data = periodic_data(open_engine(data_dir or cfg.data_dir), first, last, cfg.cases.tz, devices, cover,
-                         previous=previous)
+    engine = open_engine(configured_store(cfg, data_dir))
+    data = periodic_data(engine, first, last, cfg.cases.tz, devices, cover, previous=previous)
+    data["calendar_warnings"] = calendar_warnings(cfg.cases.calendars, first, last)
     write(render_report("periodic", data, fmt.value, lang.value), output,
           f"{len(devices)} devices, {data['summary']['runs']} runs, {len(data['cases'])} cases")
+
+
+def calendar_warnings(calendars: dict[str, object], first: date, last: date) -> list[dict[str, object]]:
+    """Calendars that count a year of the period without its official holiday arrangement: the
+    report says so on its first page (and the command on stderr)."""
+    from agent.cases.calendar import gaps_between
+
+    gaps = gaps_between(calendars, first, last)  # type: ignore[arg-type]
+    for g in gaps:
+        err.print(f"xunjian: warning: {g.message}", style="bold yellow", markup=False)
+    return [{"calendar": g.calendar, "year": g.year} for g in gaps]
 
 
 def write(content: bytes, output: Path | None, what: str) -> None:

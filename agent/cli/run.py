@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import signal
 from typing import Annotated
 
 import typer
 
-from agent.cli.common import ConfigOpt, DataDirOpt, InventoryOpt, err, setup_logging
+from agent.cli.common import AllowEmptyOpt, ConfigOpt, DataDirOpt, InventoryOpt, err, setup_logging
 from agent.daemonctl import pid_path
 
 log = logging.getLogger("xunjian")
@@ -20,6 +19,7 @@ def run(
     data_dir: DataDirOpt = None,
     once: Annotated[bool, typer.Option(
         "--once", help="Run one cycle of every job, flush the sinks, and exit.")] = False,
+    allow_empty: AllowEmptyOpt = False,
 ) -> None:
     """Run the agent: every (device, collector) on its interval, to the store and sinks.
 
@@ -30,6 +30,8 @@ def run(
     the config, inventory and rules; a broken new configuration is refused with its
     problems logged and the old one keeps running. The agent's own metrics are served on
     http://127.0.0.1:9108/metrics (and /healthz, /status) unless `daemon.listen: off`.
+    An inventory without devices is refused at start and at reload (an empty or truncated
+    file) unless --allow-empty; with it, the daemon logs a warning at each start and reload.
 
     Examples:
 
@@ -37,10 +39,25 @@ def run(
 
       xunjian run --once -c /etc/xunjian/xunjian.yaml
     """
-    from agent.app import build_pipeline, build_worker, load_app  # heavy: keep `--help` fast
+    from agent.signals import SignalInbox
+
+    signals = SignalInbox()
+    if not once:  # first: a stop asked for during start-up is a stop, a SIGHUP is not fatal
+        signals.install()
+    from agent.app import App, build_pipeline, build_worker, load_app  # heavy: keep `--help` fast
+    from agent.inventory import require_devices
     from agent.scheduler import Daemon, run_once
 
-    app = load_app(config, inventory, data_dir)
+    def load(reloading: bool = False) -> App:
+        loaded = load_app(config, inventory, data_dir, engine=app.engine if reloading else None)
+        if not loaded.inventory.devices:
+            if not allow_empty:
+                require_devices(loaded.inventory)  # a truncated file: refuse to start or reload
+            log.warning("%s has no devices (--allow-empty): nothing will be collected",
+                        loaded.inventory.path)
+        return loaded
+
+    app = load()
     worker = build_worker(app)
     pipeline = build_pipeline(app, influx=True, worker=worker)
     if once:
@@ -55,21 +72,10 @@ def run(
         setup_logging(logging.getLogger().level, json_lines=True)
     daemon = Daemon(app.inventory, pipeline, app.config.workers, app.config.inspections,
                     settings=app.config.daemon, pid_file=pid_path(app.config.data_dir),
-                    loader=lambda: load_app(config, inventory, data_dir, engine=app.engine),
+                    loader=lambda: load(reloading=True),
                     hooks=worker)
-
-    def _stop(signum: int, _frame: object) -> None:
-        log.info("received %s: stopping", signal.Signals(signum).name)
-        daemon.stopping.set()
-
-    def _reload(_signum: int, _frame: object) -> None:
-        log.info("received SIGHUP: reloading")
-        daemon.reloading.set()  # done by the main loop, not inside the signal handler
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGHUP, _reload)
     daemon.start()
-    daemon.wait()
+    daemon.wait(signals)
     daemon.stop()
+    signals.ignore()
     log.info("stopped")

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from agent.cli.common import ConfigOpt, DataDirOpt, Format, FormatOpt, out, print_json
+from agent.cli.common import ConfigOpt, DataDirOpt, Format, FormatOpt, err, out, print_json
 from agent.model import iso
 
 
@@ -33,8 +33,9 @@ def sla(since: Annotated[str | None, typer.Option("--from", help="First day (YYY
 
       xunjian sla --from 2026-07-01 --to 2026-12-31 --format json
     """
+    from agent.cases.calendar import gaps_between, missing_years
     from agent.config import load_config
-    from agent.store.db import open_engine
+    from agent.store.db import configured_store, open_engine
     from reports.sla import sla_summary
 
     cfg = load_config(config)
@@ -45,10 +46,18 @@ def sla(since: Annotated[str | None, typer.Option("--from", help="First day (YYY
                                                                microsecond=0)
     end = (_day(until, "--to") if until else today.replace(hour=0, minute=0, second=0,
                                                          microsecond=0)) + timedelta(days=1)
-    doc = sla_summary(open_engine(data_dir or cfg.data_dir), start.replace(tzinfo=tz).timestamp(),
+    doc = sla_summary(open_engine(configured_store(cfg, data_dir)), start.replace(tzinfo=tz).timestamp(),
                       end.replace(tzinfo=tz).timestamp(), now.timestamp())
+    # the period's years and the coming weeks: a year counted without its holidays is said loudly
+    gaps = {(g.calendar, g.year): g for g in
+            [*gaps_between(cfg.cases.calendars, start.date(), (end - timedelta(days=1)).date()),
+             *missing_years(cfg.cases.calendars, today.date())]}
+    for g in gaps.values():
+        err.print(f"xunjian: warning: {g.message}", style="bold yellow", markup=False)
     if fmt is Format.json:
-        print_json({**doc, "since": iso(doc["since"]), "until": iso(doc["until"])})
+        print_json({**doc, "since": iso(doc["since"]), "until": iso(doc["until"]),
+                    "calendar_warnings": [{"calendar": g.calendar, "year": g.year, "message": g.message}
+                                          for g in gaps.values()]})
         return
     out.print(f"[bold]{start:%Y-%m-%d} … {end - timedelta(days=1):%Y-%m-%d}[/]: {doc['cases']} cases")
     table = Table(header_style="bold")

@@ -40,6 +40,8 @@ def status(config: ConfigOpt = None, fmt: FormatOpt = Format.table) -> None:
               f"skipped (backoff) {jobs.get('skipped_backoff', 0)}; lateness p50 "
               f"{m.get('lateness_p50', 0) * 1000:.0f} ms, p99 {m.get('lateness_p99', 0) * 1000:.0f} ms")
     out.print(f"open cases: {m.get('open_cases', {})}; spool: {m.get('spool_batches', {}) or 'none'}")
+    for warning in doc.get("calendar_warnings", []):
+        err.print(f"warning: {warning}", style="bold yellow", markup=False)
     backoff = doc.get("backoff", {})
     if backoff:
         out.print("devices in backoff:")

@@ -60,12 +60,15 @@ class Lease:
         self._pooled: _Pooled | None = pooled  # None only while a reconnect failed
         self._reconnected = False
 
-    def run(self, command: str, input: str | None = None, timeout: float | None = None) -> CommandOutput:
+    def run(self, command: str, input: str | None = None, timeout: float | None = None,
+            what: str | None = None) -> CommandOutput:
+        """SshConnection.run on the device's shared connection; `what` names the command in a
+        reason (otherwise its first words)."""
         pooled = self._pooled
         if pooled is None:
             raise CollectionError(f"SSH connection to {self.device.name} lost and not reopened")
         try:
-            out = pooled.conn.run(command, input, timeout)
+            out = pooled.conn.run(command, input, timeout, what)
         except ChannelRefused:
             # Nothing ran. On a connection that worked before, the server side went away in
             # between: connect once more. A fresh connection that refuses is the answer.
@@ -79,7 +82,7 @@ class Lease:
             self._pool._give_back(pooled)
             pooled, _ = self._pool._take(self.device, time.monotonic() + self.device.ssh.connect_timeout)
             self._pooled, self._opened = pooled, True
-            return self.run(command, input, timeout)  # a second refusal is reported
+            return self.run(command, input, timeout, what)  # a second refusal is reported
         except (SessionLost, CommandTimeout):
             self._pool._broken(pooled)
             raise

@@ -20,11 +20,14 @@ from pathlib import Path
 
 import paramiko
 
+from agent.connections.paramiko_log import lower_transport_errors
+from agent.connections.reasons import command_label, network_reason
 from agent.connections.ssh_transport import FastTransport
 from agent.inventory import Device
 from agent.model import CollectionError, CommandOutput
 
 log = logging.getLogger(__name__)
+lower_transport_errors()  # a failed handshake is a reason on the verdict, not an ERROR traceback
 MAX_OUTPUT = 16 * 1024 * 1024  # bytes per command; a collector never needs more
 # A server at its MaxStartups limit closes new connections before its banner: try again after
 # BANNER_PAUSE, then twice that (each × 0.5–1 jitter, so dropped clients do not return in step),
@@ -258,20 +261,20 @@ class SshConnection:
                 if not (no_banner or "banner" in str(err).lower()):
                     raise CollectionError(_reason(err, where, d, s.known_hosts)) from None
                 if time.monotonic() - t0 >= left - 0.05:  # silent until the end: a hung server
-                    raise CollectionError(f"{where} did not send an SSH banner within "
+                    raise CollectionError(f"no SSH banner from {where} within "
                                           f"{s.connect_timeout:g} s") from None
                 drops += 1  # closed before its banner: MaxStartups (or a full accept queue)
                 pause = BANNER_PAUSE * 2 ** (attempt - 1) * random.uniform(0.5, 1.0)
                 if attempt == BANNER_ATTEMPTS or time.monotonic() + pause + 0.1 >= deadline:
                     break
-                log.info("%s closed the connection before its SSH banner (attempt %d); retrying "
+                log.info("%s closed the connection before the SSH banner (attempt %d); retrying "
                          "in %.2f s", where, attempt, pause)
                 time.sleep(pause)
             except (OSError, EOFError) as e:
                 client.close()
                 raise CollectionError(_reason(e, where, d, s.known_hosts)) from None
-        raise CollectionError(f"{where} closed the connection before its SSH banner {drops} times "
-                              f"within {s.connect_timeout:g} s (server at its MaxStartups limit?)")
+        raise CollectionError(f"{where} closed the connection before the SSH banner ({drops} times "
+                              f"within {s.connect_timeout:g} s: server at its MaxStartups limit?)")
 
     def _new_client(self) -> paramiko.SSHClient:
         s = self.device.ssh
@@ -289,20 +292,23 @@ class SshConnection:
             client.set_missing_host_key_policy(paramiko.RejectPolicy())
         return client
 
-    def run(self, command: str, input: str | None = None, timeout: float | None = None) -> CommandOutput:
+    def run(self, command: str, input: str | None = None, timeout: float | None = None,
+            what: str | None = None) -> CommandOutput:
         """Run `command`; `input`, when given, is written to its stdin and then closed (the way
         to hand a program a password without putting it on any command line); `timeout`
-        (seconds) overrides the device's command_timeout."""
+        (seconds) overrides the device's command_timeout; `what` names the command in a
+        reason ("linux health batch"), which otherwise quotes its first words."""
         transport = self.client.get_transport() if self.client is not None else None
         if transport is None or not transport.is_active():
             raise ChannelRefused("SSH connection is not open")
         timeout = timeout or self.device.ssh.command_timeout
+        label = command_label(command, what)  # never the whole command: it may be a long script
         chan: paramiko.Channel | None = None
         try:
             try:
                 chan = transport.open_session(timeout=timeout)
             except (paramiko.SSHException, OSError, EOFError) as e:
-                raise ChannelRefused(f"'{command}' not run: no SSH session channel ({e or 'closed'})") \
+                raise ChannelRefused(f"{label} not run: no SSH session channel ({e or 'closed'})") \
                     from None
             chan.settimeout(timeout)
             chan.exec_command(command)
@@ -329,7 +335,7 @@ class SshConnection:
                     err += chan.recv_stderr(65536)
                     got = True
                 if len(out) + len(err) > MAX_OUTPUT:
-                    raise OutputTooLarge(f"'{command}': output too large (more than "
+                    raise OutputTooLarge(f"{label}: output too large (more than "
                                          f"{_size(MAX_OUTPUT)}); cut off")
                 if chan.eof_received and chan.exit_status_ready() and not got:
                     out += _drain(chan.recv)
@@ -346,9 +352,9 @@ class SshConnection:
                     select.select([ready], [], [], min(left, 0.05))
             status = chan.recv_exit_status()
         except TimeoutError:
-            raise CommandTimeout(f"'{command}' timed out after {timeout:g} s") from None
+            raise CommandTimeout(f"{label} timed out after {timeout:g} s") from None
         except (paramiko.SSHException, OSError, EOFError) as e:
-            raise SessionLost(f"'{command}' failed: SSH session lost ({e})") from None
+            raise SessionLost(f"{label} failed: SSH session lost ({e or type(e).__name__})") from None
         finally:
             if chan is not None:  # also frees the pipe behind fileno(), on every path
                 with contextlib.suppress(Exception):
@@ -416,21 +422,17 @@ def _reason(e: BaseException, where: str, d: Device, known_hosts: Path) -> str:
                 f"server and update known_hosts")
     if isinstance(e, paramiko.AuthenticationException):
         return f"authentication failed for user '{d.ssh.user}' on {where}"
-    if isinstance(e, paramiko.ssh_exception.NoValidConnectionsError):
-        return f"connection refused by {where}"
-    if isinstance(e, ConnectionRefusedError):
-        return f"connection refused by {where}"
-    if isinstance(e, (TimeoutError, socket.timeout)):
-        return f"connection to {where} timed out after {d.ssh.connect_timeout:g} s"
-    if isinstance(e, socket.gaierror):
-        return f"cannot resolve host name '{d.address}'"
+    if isinstance(e, OSError):  # refused, timed out, name not resolved, no route…
+        found = network_reason(e, d.address, d.port, d.ssh.connect_timeout)
+        if found is not None:
+            return found
     if isinstance(e, paramiko.SSHException):
         text = str(e)
         if "not found in known_hosts" in text:
             return (f"host key for {where} is unknown (not in {known_hosts}); add it with "
                     f"ssh-keyscan, or set ssh.host_key_policy: accept-new for this device")
         if "banner" in text.lower():
-            return f"{where} did not send an SSH banner within {d.ssh.connect_timeout:g} s"
+            return f"no SSH banner from {where} within {d.ssh.connect_timeout:g} s"
         return f"SSH error from {where}: {text}"
     if isinstance(e, OSError):
         return f"cannot connect to {where}: {e.strerror or e}"

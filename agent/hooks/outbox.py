@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
 from agent.cases.engine import to_case
 from agent.hooks import routing
 from agent.hooks.settings import HooksConfig, Route
+from agent.redaction import redact_deep
 from agent.store.schema import outbox
 
 TICKETING = ("jira", "servicenow")  # one ticket per case: never grouped by storm control
@@ -53,8 +54,8 @@ class Outbox:
                 per_channel[ch] = (first, people)
         if not per_channel:
             return
-        base = {"case": to_case(case).to_dict(), "event": event,
-                "device": {"name": case.device, **facts}}
+        base = redact_deep({"case": to_case(case).to_dict(), "event": event,
+                            "device": {"name": case.device, **facts}})
         key = idempotency_key(case.number, event["seq"])
         for ch, (route, people) in per_channel.items():
             storm_key, due, storm = None, event["at"], None

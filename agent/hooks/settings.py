@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from agent.cases.sla import parse_duration
 from agent.problems import ConfigError, Problem, pydantic_problems
-from agent.secrets import REF_HELP, Secrets, is_reference
+from agent.secrets import REF_HELP, Secrets, is_reference, url_has_password
 
 EVENTS = ("open", "update", "breach", "escalate", "ack", "assign", "note", "pause", "resume",
           "resolve", "close", "reopen", "suppress")
@@ -50,6 +50,15 @@ class _HttpBase(_ChannelBase):
     verify_tls: bool = True
     ca_file: str | None = None
 
+    @field_validator("url", check_fields=False)
+    @classmethod
+    def _no_password(cls, v: str) -> str:
+        if url_has_password(v):  # it would travel into errors and logs with the URL
+            raise ValueError("a password in the URL is not accepted; give auth: {basic: {username: NAME, "
+                             "password: ${secret:KEY}}} or auth: {bearer: ${secret:KEY}} (or ${ENV_VAR}) "
+                             "instead")
+        return v
+
 
 class BasicAuthModel(_Strict):
     username: str
@@ -65,6 +74,18 @@ class AuthModel(_Strict):
     _b = field_validator("bearer")(classmethod(lambda cls, v: _ref(v)))
 
 
+_CREDENTIAL_HEADER = re.compile(r"(?i)authorization|cookie|token|secret|password|passwd|api[-_]?key|"
+                                r"access[-_]?key|^x-.*-key$|signature")
+
+
+def _headers(v: dict[str, str]) -> dict[str, str]:
+    """A header that carries a credential is a secret reference, like every other secret."""
+    for name, value in v.items():
+        if _CREDENTIAL_HEADER.search(name) and not is_reference(value):
+            raise ValueError(f"header {name}: {REF_HELP}")
+    return v
+
+
 class WebhookModel(_HttpBase):
     type: Literal["webhook"]
     url: str = Field(pattern=r"^https?://")
@@ -76,6 +97,8 @@ class WebhookModel(_HttpBase):
     ticket_id: str | None = None  # a field of the JSON response holding the ticket id ("id", "data.id")
     ticket_url: str | None = None
 
+    _h = field_validator("headers")(classmethod(lambda cls, v: _headers(v)))
+
 
 class AlertmanagerModel(_HttpBase):
     type: Literal["alertmanager"]
@@ -84,6 +107,8 @@ class AlertmanagerModel(_HttpBase):
     auth: AuthModel | None = None
     receiver: str = "xunjian"
     external_url: str = ""
+
+    _h = field_validator("headers")(classmethod(lambda cls, v: _headers(v)))
 
 
 class EmailModel(_ChannelBase):
@@ -294,6 +319,14 @@ def load_hooks(raw: Any, file: str, base: Path, secrets: Secrets) -> HooksConfig
                 problems.append(Problem(file, f"hooks.channels.{name}.{dotted}", err))
             elif value is not None:
                 resolved[dotted] = value
+        for header, ref in (getattr(ch, "headers", None) or {}).items():
+            if not is_reference(ref):
+                continue  # a literal header (X-Source: xunjian); a token is given as a reference
+            value, err = secrets.resolve(ref)
+            if err:
+                problems.append(Problem(file, f"hooks.channels.{name}.headers.{header}", err))
+            elif value is not None:
+                resolved[f"headers.{header}"] = value
         auth = getattr(ch, "auth", None)
         if ch.type in ("jira", "servicenow") and auth is not None and not (auth.bearer or auth.basic):
             problems.append(Problem(file, f"hooks.channels.{name}.auth", "bearer or basic"))

@@ -27,6 +27,8 @@ from sqlalchemy import Engine, insert, select, update
 from agent.hooks.channels.base import Channel, Delivery, Outcome, Ticket
 from agent.hooks.outbox import prune, worker_id
 from agent.hooks.settings import HooksConfig
+from agent.redaction import redact
+from agent.store.db import serialize
 from agent.store.schema import case_tickets, outbox
 
 log = logging.getLogger(__name__)
@@ -117,6 +119,7 @@ class Worker:
 
     def _claim(self, now: float) -> list[_Job]:
         with self.engine.begin() as conn:
+            serialize(conn, "outbox")  # two workers never claim one row (PostgreSQL: READ COMMITTED)
             pending = conn.execute(select(outbox).where(outbox.c.status == "pending")
                                    .order_by(outbox.c.id)).all()
             heads: dict[tuple[int, str], Any] = {}
@@ -171,6 +174,8 @@ class Worker:
 
     def _record(self, job: _Job, delivery: Delivery, outcome: Outcome) -> Stats:
         now = self.clock()
+        # a receiver may echo what it was sent (a token, a header): not into the outbox
+        outcome = Outcome(outcome.ok, redact(outcome.error), outcome.permanent, outcome.ticket)
         ids = [r.id for r in job.rows]
         stats = Stats()
         with self.engine.begin() as conn:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,16 @@ def record(engine: Engine, r: AuditRecord) -> int:
             result=r.result, message=r.message, bytes_freed=r.bytes_freed,
             duration=round(r.finished_at - r.started_at, 3), case_number=r.case_number,
             forced_reason=r.forced_reason)).inserted_primary_key[0])
+
+
+def refusal(engine: Engine, actor: str, device: str, playbook: str, mode: str, params: dict[str, Any],
+            message: str, case_number: str | None = None) -> int:
+    """A run refused before it could be planned (unknown playbook or device, a bad parameter,
+    a wrong --plan or --case): recorded like any other refusal, with what was asked for."""
+    now = time.time()
+    return record(engine, AuditRecord(started_at=now, finished_at=now, actor=actor, device=device,
+                                      playbook=playbook, mode=mode, params=params, plan=[], outputs={},
+                                      result="refused", message=message, case_number=case_number))
 
 
 def history(engine: Engine, device: str | None = None, playbook: str | None = None,

@@ -22,6 +22,7 @@ from sqlalchemy import Engine, func, select
 from agent.cases.engine import OPEN_STATES, CaseEngine
 from agent.inventory import Inventory
 from agent.model import Verdict
+from agent.playbook import audit
 from agent.playbook.catalog import Playbook, bind, load_catalog
 from agent.playbook.runner import Request, Runner
 from agent.problems import ConfigError, Problem
@@ -78,8 +79,11 @@ class AutoRemediator:
             try:
                 bound = bind(self.catalog[r.playbook], params)
             except (ConfigError, KeyError) as e:
+                why = "; ".join(e.lines(10)) if isinstance(e, ConfigError) else f"no playbook {r.playbook}"
                 log.error("auto-remediation %s for %s on %s cannot start: %s", r.playbook, rule.name,
-                          v.device, e)
+                          v.device, why)
+                # recorded like every refusal (and so tried again only after at_most_every)
+                audit.refusal(self.engine, actor, v.device, r.playbook, "apply", params, why, number)
                 continue
             res = self.runner.apply(Request(bound, device, actor, case=number), lambda _res: True)
             log.warning("auto-remediation %s on %s for case %s (%s %s): %s — %s", r.playbook, v.device,

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from agent.playbook.model import PHASES, STEP, PlaybookFile, Step
-from agent.problems import ConfigError, Problem, load_yaml_file, parse_yaml, pydantic_problems
+from agent.problems import ConfigError, Problem, load_yaml_file, parse_yaml, pydantic_problems, shorten
 
 WHOLE = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 PART = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -59,7 +59,11 @@ def load_catalog(user_dir: Path | None = None) -> dict[str, Playbook]:
             pb = _load(f"built-in {entry.name}", parse_yaml(entry.read_text(encoding="utf-8")))
             pb = Playbook(pb.spec, "built-in")
             found[pb.name] = pb
-    if user_dir is not None and user_dir.is_dir():
+    if user_dir is not None:
+        if not user_dir.is_dir():  # a mistyped directory must not quietly mean "no playbooks of mine"
+            what = "is not a directory" if user_dir.exists() else "does not exist"
+            raise ConfigError([Problem(str(user_dir), "", f"the directory of your playbooks "
+                                       f"(--playbooks or $XUNJIAN_PLAYBOOKS) {what}")])
         problems: list[Problem] = []
         for path in sorted(user_dir.glob("*.yaml")):
             try:
@@ -123,7 +127,8 @@ def bind(pb: Playbook, given: dict[str, str], check_only: bool = False) -> Bound
             for i, s in enumerate(steps):
                 ref = getattr(s, "files", None)
                 if ref is not None and ref not in ids:
-                    problems.append(Problem(pb.source, f"{phase}[{i}].files", f"no step with id {ref!r}"))
+                    problems.append(Problem(pb.source, f"{phase}[{i}].files",
+                                            f"no step with id {shorten(ref)}"))
     if problems:
         raise ConfigError(problems)
     return Bound(pb, values, phases)

@@ -46,13 +46,26 @@ def realpath(remote: Remote, path: str, timeout: float) -> str | None:
 
 def resolve_roots(remote: Remote, allowed: list[str], wanted: list[str],
                   timeout: float) -> tuple[list[str], list[str]]:
-    """(real roots to work in, refusals). Each wanted root must resolve, on the device,
-    to an allowed root or a directory under one."""
+    """(real roots to work in, refusals). Each wanted root must be absolute and resolve, on
+    the device, to an allowed root or a directory under one. An allowed root must be its own
+    real path: one that is (or passes through) a symlink is refused, not followed — whoever
+    can replace that link would choose what the playbook deletes."""
     if not allowed:
         return [], ["the device's inventory allows no roots (remediation.allowed_roots)"]
-    real_allowed = [r for r in (realpath(remote, a, timeout) for a in allowed) if r]
-    roots, refusals = [], []
+    real_allowed, refusals = [], []
+    for a in allowed:
+        real = realpath(remote, a, timeout)
+        if real is not None and real != a.rstrip("/"):
+            refusals.append(f"allowed root {a} is a symlink or passes through one (it resolves to "
+                            f"{real}): remediation.allowed_roots must name real directories; refused")
+        elif real is not None:
+            real_allowed.append(real)
+    roots: list[str] = []
     for root in wanted or allowed:
+        if not root.startswith("/"):
+            refusals.append(f"root {root}: a relative root is refused (it would be resolved against "
+                            "the login directory): give an absolute path")
+            continue
         real = realpath(remote, root, timeout)
         if real is None:
             refusals.append(f"root {root}: does not exist on the device")

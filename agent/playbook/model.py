@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from agent.cases.windows import WindowSpec
+from agent.problems import shorten
 from agent.remediation import ParamSpec, parse_size
 
 
@@ -40,7 +41,7 @@ class FindFiles(_Step):
     def _globs(cls, v: list[str]) -> list[str]:
         for p in v:
             if "/" in p or p in (".", "..") or not p or "\x00" in p:
-                raise ValueError(f"a file-name glob without '/' expected, got {p!r}")
+                raise ValueError(f"a file-name glob without '/' expected, got {shorten(p)}")
         return v
 
     @field_validator("larger_than", mode="before")
@@ -79,7 +80,7 @@ class Command(_Step):
         for item in v:
             key, sep, value = str(item).partition("=")
             if not sep or not key.strip():
-                raise ValueError(f"name=value expected, got {item!r}")
+                raise ValueError(f"name=value expected, got {shorten(item)}")
             out[key.strip()] = value
         return out
 

@@ -43,10 +43,14 @@ class Spool:
             path = self.dir / f"{self._seq:016d}-{lines}.lp"
             self._seq += 1
             tmp = path.with_suffix(".tmp")
-            with tmp.open("wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
+            try:
+                with tmp.open("wb") as f:
+                    f.write(data)
+                    f.flush()
+                    os.fsync(f.fileno())
+            except OSError:  # a full disk: leave no half batch taking the space of whole ones
+                tmp.unlink(missing_ok=True)
+                raise
             tmp.rename(path)  # a reader never sees half a batch
             self._bytes += len(data)
             self._enforce_bound()
@@ -99,6 +103,10 @@ class Spool:
                 self._bytes -= f.stat().st_size
                 f.rename(rejected / f.name)
                 (rejected / f"{f.stem}.reason").write_text(reason[:2000])
+
+    def files(self) -> list[Path]:
+        """The batches waiting, oldest first."""
+        return self._files()
 
     @property
     def pending(self) -> int:

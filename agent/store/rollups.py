@@ -8,11 +8,11 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import Connection, Engine, case, func, select
-from sqlalchemy.dialects.sqlite import insert
+from sqlalchemy import Connection, Engine, case, select
 
 from agent.model import Sample
 from agent.store.schema import rollups
+from agent.store.sql import greater, insert, lesser
 
 Key = tuple[str, str, str, str, str]  # day, device, measurement, field, series
 
@@ -48,13 +48,13 @@ def merge_rollups(conn: Connection, parts: dict[Key, dict[str, Any]]) -> None:
         return
     rows = [{"day": k[0], "device": k[1], "measurement": k[2], "field": k[3], "series": k[4], **v}
             for k, v in parts.items()]
-    stmt = insert(rollups)
+    stmt = insert(conn, rollups)
     ex = stmt.excluded
     c = rollups.c
     newer = ex.last_time >= c.last_time
     conn.execute(stmt.on_conflict_do_update(
         index_elements=[c.day, c.device, c.measurement, c.field, c.series],
-        set_={"min": func.min(c.min, ex.min), "max": func.max(c.max, ex.max), "sum": c.sum + ex.sum,
+        set_={"min": lesser(c.min, ex.min), "max": greater(c.max, ex.max), "sum": c.sum + ex.sum,
               "count": c.count + ex.count, "last": case((newer, ex.last), else_=c.last),
               "last_time": case((newer, ex.last_time), else_=c.last_time)}), rows)
 

@@ -1,8 +1,16 @@
-"""The embedded store's tables (SQLAlchemy Core). SQLite in WAL mode by default."""
+"""The store's tables (SQLAlchemy Core): SQLite in WAL mode by default, or PostgreSQL.
+
+A change here ships as a migration in agent/store/migrations/versions/ (tests/test_migrations.py
+fails while the two disagree). Times are UTC epoch seconds in 8-byte floats (REAL on SQLite,
+double precision on PostgreSQL: no time-zone conversion anywhere, nothing rounded); sample
+times are integer nanoseconds (bigint). JSON documents are kept as text, verbatim: jsonb would
+reorder keys, and an asset's `sources` keep the order the collectors were first seen in.
+"""
 
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Float,
     ForeignKey,
@@ -18,10 +26,15 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+# 64-bit on PostgreSQL; INTEGER on SQLite, where only that spelling makes a rowid primary key
+# (SQLite integers are 64-bit anyway).
+BigInt = BigInteger().with_variant(Integer(), "sqlite")
+Id = BigInt
+
 samples = Table(
     "samples", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("time", Integer, nullable=False),  # ns since the epoch
+    Column("id", Id, primary_key=True),
+    Column("time", BigInt, nullable=False),  # ns since the epoch
     Column("device", String, nullable=False),
     Column("measurement", String, nullable=False),
     Column("tags", Text, nullable=False),  # JSON, keys sorted
@@ -31,7 +44,7 @@ samples = Table(
 
 collections = Table(
     "collections", metadata,
-    Column("id", Integer, primary_key=True),
+    Column("id", Id, primary_key=True),
     Column("device", String, nullable=False),
     Column("collector", String, nullable=False),
     Column("status", String, nullable=False),
@@ -42,9 +55,11 @@ collections = Table(
     Index("ix_collections_device_started", "device", "started_at"),
 )
 
+OPEN = text("status IN ('open', 'acknowledged')")
+
 cases = Table(
     "cases", metadata,
-    Column("id", Integer, primary_key=True),
+    Column("id", Id, primary_key=True),
     Column("number", String, nullable=False, unique=True),
     Column("device", String, nullable=False),
     Column("check_name", String, nullable=False),
@@ -83,7 +98,7 @@ cases = Table(
     Column("message", Text, nullable=False, default=""),
     # One open case per device + check + instance, enforced by the database itself.
     Index("ux_cases_open", "device", "check_name", "instance", unique=True,
-          sqlite_where=text("status IN ('open', 'acknowledged')")),
+          sqlite_where=OPEN, postgresql_where=OPEN),
     Index("ix_cases_key_resolved", "device", "check_name", "instance", "resolved_at"),
 )
 
@@ -100,8 +115,8 @@ held = Table(
 
 case_events = Table(
     "case_events", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("id", Id, primary_key=True),
+    Column("case_id", Id, ForeignKey("cases.id"), nullable=False),
     Column("seq", Integer, nullable=False),
     Column("at", Float, nullable=False),
     Column("kind", String, nullable=False),  # open | update | escalate | resolve | …
@@ -120,7 +135,7 @@ state = Table(
 # verdict with its evidence — the record the contract asks for every working day.
 inspection_runs = Table(
     "inspection_runs", metadata,
-    Column("id", Integer, primary_key=True),
+    Column("id", Id, primary_key=True),
     Column("started_at", Float, nullable=False),
     Column("finished_at", Float, nullable=False),
     Column("trigger", String, nullable=False),  # cli | schedule
@@ -133,8 +148,8 @@ inspection_runs = Table(
 
 inspection_results = Table(
     "inspection_results", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("run_id", Integer, ForeignKey("inspection_runs.id"), nullable=False),
+    Column("id", Id, primary_key=True),
+    Column("run_id", Id, ForeignKey("inspection_runs.id"), nullable=False),
     Column("device", String, nullable=False),
     Column("check_name", String, nullable=False),
     Column("instance", String, nullable=False, default=""),
@@ -164,14 +179,14 @@ rollups = Table(
     Column("sum", Float, nullable=False),
     Column("count", Integer, nullable=False),
     Column("last", Float, nullable=False),
-    Column("last_time", Integer, nullable=False),
+    Column("last_time", BigInt, nullable=False),
 )
 
 # Every playbook plan and apply (and refusal): who, when, where, what, the plan, the
 # commands run with their output, the result and the bytes freed.
 playbook_runs = Table(
     "playbook_runs", metadata,
-    Column("id", Integer, primary_key=True),
+    Column("id", Id, primary_key=True),
     Column("started_at", Float, nullable=False),
     Column("finished_at", Float, nullable=False),
     Column("actor", String, nullable=False),
@@ -183,7 +198,7 @@ playbook_runs = Table(
     Column("outputs", Text, nullable=False, default="[]"),  # JSON: step outcomes and transcript
     Column("result", String, nullable=False),  # planned | refused | ok | failed | aborted | busy
     Column("message", Text, nullable=False, default=""),
-    Column("bytes_freed", Integer, nullable=False, default=0),
+    Column("bytes_freed", BigInt, nullable=False, default=0),
     Column("duration", Float, nullable=False),
     Column("case_number", String),
     Column("forced_reason", Text),  # --force --reason outside the playbook's windows
@@ -195,8 +210,8 @@ playbook_runs = Table(
 # order per case and channel, with retries, until done or dead.
 outbox = Table(
     "outbox", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("id", Id, primary_key=True),
+    Column("case_id", Id, ForeignKey("cases.id"), nullable=False),
     Column("case_number", String, nullable=False),
     Column("seq", Integer, nullable=False),  # the case event's seq
     Column("kind", String, nullable=False),  # the event kind (open, escalate, resolve, …)
@@ -222,7 +237,7 @@ outbox = Table(
 # The ticket a channel made for a case (Jira issue, ServiceNow incident, a webhook's id).
 case_tickets = Table(
     "case_tickets", metadata,
-    Column("case_id", Integer, ForeignKey("cases.id"), primary_key=True),
+    Column("case_id", Id, ForeignKey("cases.id"), primary_key=True),
     Column("channel", String, primary_key=True),
     Column("ticket_id", String, nullable=False),
     Column("url", String, nullable=False, default=""),
@@ -244,7 +259,7 @@ assets = Table(
 
 asset_changes = Table(
     "asset_changes", metadata,
-    Column("id", Integer, primary_key=True),
+    Column("id", Id, primary_key=True),
     Column("device", String, nullable=False),
     Column("at", Float, nullable=False),
     Column("field", String, nullable=False),

@@ -7,9 +7,9 @@ import json
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
-from sqlalchemy.dialects.sqlite import insert
 
 from agent.store.schema import state
+from agent.store.sql import insert
 
 
 def collector_key(device: str, collector: str) -> str:
@@ -30,5 +30,5 @@ def load_state(engine: Engine, key: str) -> dict[str, Any]:
 def save_state(conn: Connection, key: str, value: dict[str, Any]) -> None:
     """Inside the caller's transaction, so state and what it produced commit together."""
     text = json.dumps(value, sort_keys=True, ensure_ascii=False)
-    stmt = insert(state).values(key=key, value=text)
+    stmt = insert(conn, state).values(key=key, value=text)
     conn.execute(stmt.on_conflict_do_update(index_elements=[state.c.key], set_={"value": text}))

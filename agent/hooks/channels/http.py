@@ -3,7 +3,6 @@ Outcomes. URLs may carry tokens (DingTalk, WeCom): they never appear in errors o
 
 from __future__ import annotations
 
-import base64
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +11,7 @@ import urllib3
 
 from agent.hooks.channels.base import Outcome
 from agent.hooks.settings import ChannelSettings
+from agent.redaction import basic_auth
 
 RETRYABLE = {408, 425, 429}
 
@@ -50,11 +50,14 @@ class Http:
             cert_reqs="CERT_REQUIRED" if verify else "CERT_NONE",
             ca_certs=str(ca) if ca else None)
         self.auth_headers = auth_headers(settings)
+        # headers given as secret references (`X-Api-Key: ${secret:KEY}`), resolved
+        self.secret_headers = {k.removeprefix("headers."): v.get_secret_value()
+                               for k, v in settings.secrets.items() if k.startswith("headers.")}
 
     def request(self, method: str, url: str, body: bytes | None = None,
                 headers: dict[str, str] | None = None, fields: dict[str, str] | None = None) -> Response:
         """Raises urllib3.exceptions.HTTPError on connection problems (callers turn them into Outcomes)."""
-        h = {"User-Agent": "xunjian", **self.auth_headers, **(headers or {})}
+        h = {"User-Agent": "xunjian", **self.auth_headers, **(headers or {}), **self.secret_headers}
         r = self.pool.request(method, url, body=body, headers=h, fields=fields,
                               timeout=urllib3.Timeout(total=self.timeout), redirect=False)
         return Response(r.status, r.data, {k.lower(): v for k, v in r.headers.items()})
@@ -71,7 +74,7 @@ def auth_headers(settings: ChannelSettings) -> dict[str, str]:
         return {"Authorization": f"Bearer {s['auth.bearer'].get_secret_value()}"}
     if "auth.basic.password" in s:
         user = settings.model.auth.basic.username
-        token = base64.b64encode(f"{user}:{s['auth.basic.password'].get_secret_value()}".encode()).decode()
+        token = basic_auth(user, s['auth.basic.password'].get_secret_value())
         return {"Authorization": f"Basic {token}"}
     return {}
 

@@ -1,0 +1,185 @@
+"""Schema migrations: a store written before migrations (tests/fixtures/store_v7.sql, made by the
+release at commit 004dfc8) upgrades in place with every row kept and a backup taken first; a
+store behind or ahead is refused by the CLI and the daemon; the migrations build exactly the
+schema that schema.py describes."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import inspect, text
+
+from agent.problems import ConfigError
+from agent.store.db import make_engine, open_engine, store_of
+from agent.store.migrate import MIGRATED_MARK, head, revision
+from agent.store.schema import metadata
+from tests.helpers import cli
+
+V7 = Path(__file__).parent / "fixtures" / "store_v7.sql"
+
+
+def v7_store(data_dir: Path) -> Path:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    db = data_dir / "xunjian.db"
+    with sqlite3.connect(db) as conn:
+        conn.executescript(V7.read_text())
+    conn.close()
+    return db
+
+
+def dump(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table of today's release, in a stable order."""
+    with sqlite3.connect(db) as conn:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                             "AND name NOT IN ('alembic_version')")]
+        out = {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
+    conn.close()
+    return out
+
+
+def said(text: str) -> str:
+    """Output with rich's line wrapping undone."""
+    return " ".join(text.split())
+
+
+def test_a_store_from_before_migrations_upgrades_in_place_and_keeps_every_row(tmp_path: Path) -> None:
+    db = v7_store(tmp_path / "var")
+    before = dump(db)
+    assert set(before) == set(metadata.tables) and all(before.values()), "a row in every table"
+
+    r = cli("cases", "list", "--data-dir", str(tmp_path / "var"))
+    assert r.returncode == 2 and "xunjian db upgrade" in said(r.stderr) and "Traceback" not in r.stderr
+    assert dump(db) == before  # refused: nothing written
+    r = cli("db", "current", "--data-dir", str(tmp_path / "var"))
+    assert r.returncode == 1 and "behind" in r.stdout
+
+    r = cli("db", "upgrade", "--data-dir", str(tmp_path / "var"))
+    assert r.returncode == 0, r.stderr
+    backup = Path(next(ln for ln in r.stdout.splitlines() if ln.startswith("backup: "))[8:])
+    assert backup.parent == tmp_path / "var" / "backups" and backup.exists()
+    assert dump(backup) == before  # a consistent copy of the store as it was
+    assert f"to {head()}" in r.stdout
+
+    after = dump(db)
+    state = dict(after.pop("state"))
+    assert state.pop("schema_version") == MIGRATED_MARK
+    assert after == {t: rows for t, rows in before.items() if t != "state"}
+    assert state == {k: v for k, v in before["state"] if k != "schema_version"}
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(head(),)]
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+
+    r = cli("cases", "list", "--status", "all", "--format", "json", "--data-dir", str(tmp_path / "var"))
+    assert r.returncode == 0 and "F-20251021-0001" in r.stdout
+    assert cli("db", "current", "--data-dir", str(tmp_path / "var")).returncode == 0
+    r = cli("db", "upgrade", "--data-dir", str(tmp_path / "var"))
+    assert r.returncode == 0 and "nothing to do" in r.stdout and "backup" not in r.stdout
+
+
+def test_a_store_written_by_a_newer_xunjian_is_refused_by_the_cli_and_the_daemon(tmp_path: Path) -> None:
+    data = tmp_path / "var"
+    engine = open_engine(data)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'f00dcafe'"))
+    engine.dispose()
+    (tmp_path / "inventory.yaml").write_text("devices:\n  - {name: here, collectors: [local], interval: 1}\n")
+    for args in (("cases", "list"), ("run",), ("db", "upgrade")):
+        r = cli(*args, "--data-dir", str(data), cwd=tmp_path, timeout=60)
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert "f00dcafe" in r.stderr and "a newer xunjian wrote it" in said(r.stderr), args
+        assert "Traceback" not in r.stderr
+    with pytest.raises(ConfigError, match="newer xunjian"):
+        open_engine(data)
+
+
+def test_a_store_older_than_the_first_release_is_refused(tmp_path: Path) -> None:
+    db = v7_store(tmp_path)
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE state SET value = '5' WHERE key = 'schema_version'")
+    conn.close()
+    with pytest.raises(ConfigError, match="schema_version 5"):
+        open_engine(tmp_path)
+    r = cli("db", "upgrade", "--data-dir", str(tmp_path))
+    assert r.returncode == 2 and "move it aside" in said(r.stderr) and not (tmp_path / "backups").exists()
+
+
+NEXT = '''"""a later change (test only): cases get a note column, filled from their number"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("cases") as b:
+        b.add_column(sa.Column("note", sa.Text(), nullable=False, server_default=""))
+    op.execute("UPDATE cases SET note = 'was ' || number")
+    FAIL
+
+
+def downgrade() -> None:
+    pass
+'''
+
+
+def next_revision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail: bool) -> None:
+    """This xunjian's migrations plus a revision 0002 (one that fails halfway when `fail`)."""
+    import shutil
+
+    from agent.store import migrate
+
+    d = tmp_path / f"migrations-{fail}"
+    shutil.copytree(migrate.MIGRATIONS, d, ignore=shutil.ignore_patterns("__pycache__"))
+    (d / "versions" / "0002_note.py").write_text(NEXT.replace("    FAIL\n", "    op.execute('SELECT * FROM no_such_table')\n"
+                                                              if fail else ""))
+    monkeypatch.setattr(migrate, "MIGRATIONS", d)
+    migrate.scripts.cache_clear()  # and again when the test ends
+
+
+def test_a_later_revision_upgrades_a_store_in_one_transaction_on_either_backend(
+        store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent.cases.engine import CaseEngine
+    from agent.model import Status, Verdict
+    from agent.store import migrate
+
+    engine = open_engine(store)  # at 0001
+    CaseEngine(engine).apply([Verdict("db01", "disk_used_percent", Status.CRIT, "/", 97.0, level=2)])
+    with engine.connect() as conn:
+        before = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in metadata.tables}
+    s = store_of(store)
+    try:
+        next_revision(tmp_path, monkeypatch, fail=True)
+        with pytest.raises(ConfigError, match="at revision 0001; this xunjian needs 0002"):
+            open_engine(store)
+        with pytest.raises(Exception, match="no_such_table"):
+            migrate.upgrade(make_engine(s), s)
+        with engine.connect() as conn:  # rolled back: still 0001, no new column
+            assert revision(conn).revision == "0001"
+            assert "note" not in {c["name"] for c in inspect(conn).get_columns("cases")}
+
+        next_revision(tmp_path, monkeypatch, fail=False)
+        done = migrate.upgrade(make_engine(s), s)
+        assert (done.before.revision, done.after) == ("0001", "0002")
+        assert (done.backup is not None) == s.sqlite  # SQLite: a copy at 0001 first
+        with engine.connect() as conn:
+            assert revision(conn).state == "current"
+            assert conn.execute(text("SELECT note FROM cases")).scalars().all() == \
+                [f"was {n}" for n in conn.execute(text("SELECT number FROM cases")).scalars()]
+            assert {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in metadata.tables} == before
+        if done.backup is not None:
+            with sqlite3.connect(done.backup) as b:
+                assert b.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+            b.close()
+        open_engine(store).dispose()
+    finally:
+        engine.dispose()
+        monkeypatch.undo()
+        migrate.scripts.cache_clear()
