@@ -83,9 +83,9 @@ class StoreModel(_Strict):
 
     @model_validator(mode="after")
     def _shape(self) -> StoreModel:
-        from agent.store.db import parse_url  # light: SQLAlchemy's URL only
-
         if self.url is not None:
+            from agent.store.db import parse_url  # only when there is a URL: SQLAlchemy is heavy
+
             url = parse_url(self.url)
             if url.password is not None:
                 raise ValueError("url: no password in the URL; give it as store.password, "

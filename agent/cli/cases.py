@@ -100,13 +100,14 @@ def list_(config: ConfigOpt = None, data_dir: DataDirOpt = None,
         inv = load_inventory(cfg.inventory, cfg.secrets_file)
         devices = (devices or []) + [d.name for d in inv.select(groups=list(group))]
     found: list[Any] = []
-    # No store yet (the file open_engine would create): no cases, and listing creates nothing
-    # nor pays for loading the database layer.
-    if ((data_dir or cfg.data_dir) / "xunjian.db").exists():
+    # No embedded store yet (the file open_engine would create): no cases, and listing creates
+    # nothing nor pays for loading the database layer. A database server is always asked.
+    server = cfg.store is not None and data_dir is None
+    if server or ((data_dir or cfg.data_dir) / "xunjian.db").exists():
         from agent.cases.queries import list_cases
-        from agent.store.db import open_engine
+        from agent.store.db import configured_store, open_engine
 
-        engine = open_engine(data_dir or cfg.data_dir)
+        engine = open_engine(configured_store(cfg, data_dir))
         found = list_cases(engine, status.value, level=level, devices=devices, breached=breached)
     if fmt is Format.json:
         print_json({"cases": [c.to_dict() for c in found]})

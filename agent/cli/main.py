@@ -18,7 +18,6 @@ from typer.main import get_command_from_info, get_group
 from typer.models import CommandInfo
 
 from agent import __version__
-from agent.redaction import redact
 
 # name → (module, attribute): a command function or a sub-app, in the order `--help` lists them.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -139,6 +138,7 @@ def main() -> None:
         # Imported here: printing an error is the only use, and start-up stays light.
         from agent.cli.common import err
         from agent.problems import ConfigError
+        from agent.redaction import redact
 
         if isinstance(e, ConfigError):
             for line in e.lines():  # the first 50, then how many more
