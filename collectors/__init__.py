@@ -171,7 +171,8 @@ COLLECTORS: dict[str, CollectorSpec] = {
                                _lazy("probe_tcp", "TcpProbeSettings")),
     "sql_probe": CollectorSpec("sql_probe", "probe", "SQL probes from the agent (a SQLAlchemy URL): "
                                "queries with an expected answer, latency",
-                               _new("probe_sql", "SqlProbeCollector"), _lazy("probe_sql", "SqlProbeSettings")),
+                               _new("probe_sql", "SqlProbeCollector"),
+                               _lazy("probe_sql", "SqlProbeSettings")),
     "oracle_backup": CollectorSpec("oracle_backup", "ssh", "Oracle RMAN backups via sqlplus over SSH: "
                                    "last full / incremental / archive-log backup, age and status",
                                    _new("oracle_backup", "OracleBackupCollector"),
