@@ -21,6 +21,7 @@ from reports.docx import (
 )
 from reports.docx_monthly import rate
 from reports.i18n import LABELS
+from reports.periodic_backups import backup_row
 from reports.periodic import (
     NO_CHECK,
     SHOWN,
@@ -120,6 +121,11 @@ def periodic_docx(data: dict[str, Any], lang: str) -> bytes:
         _more(doc, data["exceptions"], p)
     else:
         doc.add_paragraph(p["no_exceptions"])
+    if data.get("backups"):
+        doc.add_heading(p["backups"], level=2)
+        table(doc, [p["device"], p["backup"], p["last"], p["backup_age"], p["backup_change"], p["backup_notes"]],
+              [backup_row(r, verdicts) for r in data["backups"][:SHOWN]], 7)
+        _more(doc, data["backups"], p)
 
     doc.add_heading(f"3 {p['trends']}", level=1)
     doc.add_heading(p["growth"], level=2)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -174,7 +175,8 @@ def test_inspect_backups_opens_cases(tmp_path: Path, ssh_peer, remote_dir: Path,
         "file_backup": {"backups": [{"name": "etc", "glob": f"{d}/full_*.tar.gz"}]}})
 
     def inspect() -> dict[tuple[str, str], Any]:
-        r = cli("inspect", "-i", str(inv), "--data-dir", str(tmp_path / "var"), "-f", "json", timeout=120)
+        r = cli("inspect", "-i", str(inv), "--data-dir", str(tmp_path / "var"), "-f", "json", "--record",
+                timeout=120)
         assert r.returncode == 2, r.stdout + r.stderr
         return {(x["check"], x["instance"]): x for x in json.loads(r.stdout)["results"]}
 
@@ -195,3 +197,28 @@ def test_inspect_backups_opens_cases(tmp_path: Path, ssh_peer, remote_dir: Path,
     assert got[("backup_status", "PROD/incremental")] == "resolved"
     assert got[("backup_age_file", "etc")] == "resolved"
     assert got[("backup_shrank", "etc")] == "open"
+
+    # the periodic report's "备份检查 / Backup checks" from the recorded inspections
+    today = date.today()
+    period = ["--from", str(today - timedelta(days=1)), "--to", str(today + timedelta(days=1)),
+              "-i", str(inv), "--data-dir", str(tmp_path / "var")]
+    md = cli("report", "periodic", *period, "-f", "md", "--lang", "en")
+    assert md.returncode == 0, md.stderr
+    section = md.stdout.split("### Backup checks", 1)[1].split("## 3 ", 1)[0]
+    lines = {ln.split(":", 1)[0]: ln for ln in section.splitlines() if ln.startswith("- ")}
+    assert set(lines) == {"- testhost etc", "- testhost PROD/full", "- testhost PROD/incremental",
+                          "- testhost PROD/archivelog"}
+    assert "fail" in lines["- testhost etc"] and "Size change (%) -75" in lines["- testhost etc"]
+    assert "Hours since 3.15" in lines["- testhost PROD/incremental"]
+    assert "### 备份检查" in cli("report", "periodic", *period, "-f", "md").stdout
+    from docx import Document
+    from openpyxl import load_workbook
+    r = cli("report", "periodic", *period, "-f", "docx", "--lang", "en", "-o", str(tmp_path / "p.docx"))
+    assert r.returncode == 0, r.stderr
+    doc = Document(str(tmp_path / "p.docx"))
+    assert "Backup checks" in [x.text for x in doc.paragraphs if x.style.name.startswith("Heading")]
+    r = cli("report", "periodic", *period, "-f", "xlsx", "--lang", "en", "-o", str(tmp_path / "p.xlsx"))
+    assert r.returncode == 0, r.stderr
+    ws = load_workbook(tmp_path / "p.xlsx")["Backup checks"]
+    assert {row[1] for row in ws.iter_rows(min_row=2, values_only=True)} == {
+        "etc", "PROD/full", "PROD/incremental", "PROD/archivelog"}
