@@ -21,7 +21,6 @@ from reports.docx import (
 )
 from reports.docx_monthly import rate
 from reports.i18n import LABELS
-from reports.periodic_backups import backup_row
 from reports.periodic import (
     NO_CHECK,
     SHOWN,
@@ -35,6 +34,7 @@ from reports.periodic import (
     remediation_change,
     summary_charts,
 )
+from reports.periodic_backups import backup_row
 
 
 def _more(doc: Any, rows: list[Any], p: dict[str, str]) -> None:
@@ -123,7 +123,8 @@ def periodic_docx(data: dict[str, Any], lang: str) -> bytes:
         doc.add_paragraph(p["no_exceptions"])
     if data.get("backups"):
         doc.add_heading(p["backups"], level=2)
-        table(doc, [p["device"], p["backup"], p["last"], p["backup_age"], p["backup_change"], p["backup_notes"]],
+        table(doc, [p["device"], p["backup"], p["last"], p["backup_age"], p["backup_change"],
+                    p["backup_notes"]],
               [backup_row(r, verdicts) for r in data["backups"][:SHOWN]], 7)
         _more(doc, data["backups"], p)
 

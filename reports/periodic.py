@@ -386,8 +386,8 @@ def periodic_xlsx(data: dict[str, Any], lang: str) -> bytes:
     sheets.append((p["asset_changes"], [p["at"], p["device"], "field", "old", "new"],
                    [[c["at"], c["device"], c["field"], c["old"], c["new"]] for c in data["asset_changes"]]))
     if data.get("backups"):
-        sheets.append((p["backups"], [p["device"], p["backup"], p["last"], p["backup_age"], p["backup_change"],
-                                      p["backup_notes"]],
+        sheets.append((p["backups"], [p["device"], p["backup"], p["last"], p["backup_age"],
+                                      p["backup_change"], p["backup_notes"]],
                        [backup_row(r, verdicts) for r in data["backups"]]))
     for i, (title, header, rows) in enumerate(sheets):
         sheet(wb, title, header, rows, first=i == 0)

@@ -38,5 +38,6 @@ def backup_row(r: dict[str, Any], verdicts: dict[str, str]) -> list[Any]:
     """One row as the text tables show it (device, backup, verdict, age h, change %, notes)."""
     def num(v: float | None) -> str:
         return "—" if v is None else f"{v:g}"
-    return [r["device"], r["backup"], f"{verdicts.get(r['last'], r['last'])} ({r['at']})", num(r["age_hours"]),
-            num(r["growth_percent"]), r["notes"] or "—"]
+    verdict = f"{verdicts.get(r['last'], r['last'])} ({r['at']})"
+    return [r["device"], r["backup"], verdict, num(r["age_hours"]), num(r["growth_percent"]),
+            r["notes"] or "—"]
