@@ -145,10 +145,14 @@ def sample(host: str, b: FileBackup, f: Found, now: int, memory: dict[str, dict[
         return Sample("backup", tags, fields, t)
     fields.update(newest=f.path, size_bytes=f.size, age_hours=round(max(now - f.mtime, 0) / 3600, 2))
     seen = memory.get(b.name) or {}
-    previous = seen.get("size") if seen.get("path") != f.path else seen.get("previous")
+    # The same file unchanged since the last cycle keeps its comparison with the one before
+    # it; a new file, or the same name rewritten (a backup that always writes latest.tar.gz),
+    # is compared with the last one seen.
+    unchanged = seen.get("path") == f.path and seen.get("mtime") == f.mtime
+    previous = seen.get("previous") if unchanged else seen.get("size")
     if isinstance(previous, int) and previous > 0:
         fields["previous_size_bytes"] = previous
         fields["growth_percent"] = round(100.0 * (f.size - previous) / previous, 2)
-    memory[b.name] = {"path": f.path, "size": f.size,
+    memory[b.name] = {"path": f.path, "size": f.size, "mtime": f.mtime,
                       "previous": previous if isinstance(previous, int) else None}
     return Sample("backup", tags, fields, t)

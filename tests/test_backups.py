@@ -151,6 +151,10 @@ def test_file_backup_newest_age_size_growth_missing_unreadable(tmp_path: Path, s
     app = one(r.samples, "backup", instance="app").fields
     assert app["previous_size_bytes"] == 1200
     assert judged(r.samples)[("backup_shrank", "app")].status is Status.CRIT
+    # a backup that always rewrites one name is compared with its previous version
+    backup_dir(remote_dir, ssh_peer, {"app_20261207.dmp.gz": (1100, 0.5)})
+    app = one(cycles.run().samples, "backup", instance="app").fields
+    assert app["previous_size_bytes"] == 500 and app["growth_percent"] == 120.0
 
 
 @pytest.mark.parametrize("glob,words", [("relative/*.tar", "absolute path"), ("/backup/*/x.tar", "wildcards only"),

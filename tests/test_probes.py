@@ -182,6 +182,9 @@ def test_http_500_wrong_content_slow_and_no_answer(web: Web) -> None:
     assert f["hang"]["up"] == 0 and f["hang"]["result"] == f"no answer from {HOST}:{web.port} within 0.5 s"
     assert "latency_ms" not in f["hang"]
     assert "cert_days" not in f["ok"]  # plain HTTP has no certificate
+    closed = closed_port()
+    refused = run_http([{"name": "gone", "url": f"http://{HOST}:{closed}/"}])["gone"].fields
+    assert refused["result"] == f"connection refused by {HOST}:{closed}" and refused["run"] == "ok"
     v = verdicts(list(got.values()))
     # criticality 1: the major rule judges, at level 1; the default-level rule does not
     assert v[("probe_down_major", "err")].status is Status.CRIT and v[("probe_down_major", "err")].level == 1
@@ -359,3 +362,20 @@ def test_inspect_a_service_opens_cases_at_its_criticality(tmp_path: Path, web: W
     shown = cli("inventory", "check", "-i", str(inv), "--format", "json", env={"XJ_PROBE_DB_PW": "pr0be-S3cret"})
     assert shown.returncode == 0, shown.stderr
     assert "pr0be-S3cret" not in shown.stdout + shown.stderr
+
+
+def test_readme_examples_validate(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    part = readme.split("### Service probes and backup checks:", 1)[1].split("\n### ", 1)[0]
+    probes, backups = [b.split("```", 1)[0] for b in part.split("```yaml\n")[1:3]]
+    secrets = tmp_path / "secrets.yaml"
+    secrets.write_text("probe_db: pw\n")
+    secrets.chmod(0o600)
+    (tmp_path / "inventory.yaml").write_text(
+        "devices:\n" + probes + "  - name: db01\n    address: 10.1.2.11\n    ssh: {user: oracle}\n" + backups)
+    inv = load_inventory(tmp_path / "inventory.yaml", secrets_file=secrets)
+    web = inv.devices["shebao-web"]
+    assert web.kind == "service" and web.settings["http_probe"].criticality == 1
+    assert web.settings["sql_probe"].password.get_secret_value() == "pw"
+    assert inv.devices["db01"].settings["oracle_backup"].expect == ["incremental", "archivelog"]
+    assert inv.devices["db01"].thresholds["backup_age_incremental"].warn == 30
