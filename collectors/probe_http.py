@@ -116,7 +116,7 @@ def probe(p: HttpCheck, timeout: float) -> Outcome:
     try:
         pool = _pool(p, timeout)
     except (OSError, ssl.SSLError, ValueError) as e:
-        out.error = f"cannot set up TLS for the probe ({p.ca_file}): {e}"[:300]
+        out.error = f"cannot set up TLS for the probe ({p.ca_file or 'the system CA bundle'}): {e}"[:300]
         return out
     t0 = time.monotonic()
     try:

@@ -138,7 +138,8 @@ def test_https_self_signed_trusted_by_ca_file_counts_certificate_days(https: tup
     w, cert = https
     got = run_http([{"name": "home", "url": w.url("/ok"), "ca_file": cert, "contains": "社保服务"},
                     {"name": "untrusted", "url": w.url("/ok")},
-                    {"name": "unverified", "url": w.url("/ok"), "verify": False}])
+                    {"name": "unverified", "url": w.url("/ok"), "verify": False},
+                    {"name": "no-ca", "url": w.url("/ok"), "ca_file": str(Path(cert).parent / "gone.pem")}])
     home = got["home"].fields
     assert home["result"] == "up" and home["up"] == 1 and home["status_code"] == 200
     assert 19.9 <= home["cert_days"] <= 20.0 and home["content_ok"] == 1
@@ -147,7 +148,10 @@ def test_https_self_signed_trusted_by_ca_file_counts_certificate_days(https: tup
     assert bad["up"] == 0 and "certificate not trusted" in str(bad["result"]) and bad["run"] == "ok"
     # verify: false still reads the expiry
     assert got["unverified"].fields["up"] == 1 and 19.9 <= got["unverified"].fields["cert_days"] <= 20.0
+    # a CA file the agent cannot read: the probe did not run (nothing known about the site)
+    assert "up" not in got["no-ca"].fields and "cannot set up TLS" in str(got["no-ca"].fields["run"])
     v = verdicts(list(got.values()))
+    assert v[("probe_not_run", "no-ca")].status is Status.UNKNOWN
     assert v[("probe_cert_days", "home")].status is Status.WARN  # < 30 days
     assert v[("probe_down", "home")].status is Status.OK
     assert v[("probe_down", "untrusted")].status is Status.CRIT and v[("probe_down", "untrusted")].level == 2
