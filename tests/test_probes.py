@@ -383,3 +383,19 @@ def test_readme_examples_validate(tmp_path: Path) -> None:
     assert web.settings["sql_probe"].password.get_secret_value() == "pw"
     assert inv.devices["db01"].settings["oracle_backup"].expect == ["incremental", "archivelog"]
     assert inv.devices["db01"].thresholds["backup_age_incremental"].warn == 30
+
+
+def test_the_daemon_runs_probes_and_stores_availability(tmp_path: Path, web: Web) -> None:
+    closed = closed_port()
+    inv = write_inv(tmp_path, {"tcp_probe": {"criticality": 3, "timeout": 2, "probes": [
+        {"name": "web", "port": web.port}, {"name": "admin", "port": closed}]}}, ["tcp_probe"])
+    r = cli("run", "--once", "-i", str(inv), "--data-dir", str(tmp_path / "var"), env={"XUNJIAN_CONFIG": ""})
+    assert r.returncode == 0, r.stderr
+    from agent.store.db import open_engine
+    from agent.store.samples import read_samples
+
+    got = {s.tags["probe"]: s.fields for s in read_samples(open_engine(tmp_path / "var"), device="shop")
+           if s.measurement == "probe"}
+    assert got["web"]["up"] == 1 and got["admin"]["up"] == 0 and got["admin"]["state"] == "down"
+    cases = json.loads(cli("cases", "list", "--data-dir", str(tmp_path / "var"), "-f", "json").stdout)["cases"]
+    assert [(c["check"], c["instance"], c["level"]) for c in cases] == [("probe_down_minor", "admin", 3)]
