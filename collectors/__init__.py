@@ -173,6 +173,10 @@ COLLECTORS: dict[str, CollectorSpec] = {
                                "queries with an expected answer, latency",
                                _new("probe_sql", "SqlProbeCollector"),
                                _lazy("probe_sql", "SqlProbeSettings")),
+    "sqlplus_probe": CollectorSpec("sqlplus_probe", "ssh", "SQL probes on Oracle via sqlplus over SSH "
+                                   "(the oracle collector's path): queries with an expected answer",
+                                   _new("sqlplus_probe", "SqlplusProbeCollector"),
+                                   _lazy("sqlplus_probe", "SqlplusProbeSettings")),
     "oracle_backup": CollectorSpec("oracle_backup", "ssh", "Oracle RMAN backups via sqlplus over SSH: "
                                    "last full / incremental / archive-log backup, age and status",
                                    _new("oracle_backup", "OracleBackupCollector"),
