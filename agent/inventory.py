@@ -23,7 +23,7 @@ from collectors import COLLECTORS
 
 KINDS = (
     "server", "switch", "router", "firewall", "encoder", "bearer",
-    "storage", "ups", "camera", "appliance", "other",
+    "storage", "ups", "camera", "appliance", "service", "other",
 )
 SECRET_FIELDS = {("ssh", "password"), ("ssh", "key_passphrase")}
 HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"

@@ -18,7 +18,7 @@ class CollectorSpec:
     Top-level SecretStr fields of that model must be given as secret references."""
 
     name: str
-    transport: Literal["local", "ssh", "snmp", "cli", "http"]
+    transport: Literal["local", "ssh", "snmp", "cli", "http", "probe"]
     description: str
     factory: Callable[[], Any]
     settings: Callable[[], Any] | None = None
@@ -126,6 +126,19 @@ def _cli_settings() -> Any:
     return CliSettings
 
 
+def _lazy(module: str, attr: str) -> Callable[[], Any]:
+    """A factory importing `collectors.<module>` only when called (keeps start-up light)."""
+    def load() -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(f"collectors.{module}"), attr)
+    return load
+
+
+def _new(module: str, cls: str) -> Callable[[], Any]:
+    return lambda: _lazy(module, cls)()()
+
+
 COLLECTORS: dict[str, CollectorSpec] = {
     "local": CollectorSpec("local", "local", "this host, via psutil: disk, mem, swap, cpu, system",
                            _local),
@@ -148,4 +161,28 @@ COLLECTORS: dict[str, CollectorSpec] = {
     "cli": CollectorSpec("cli", "cli", "Huawei VRP, H3C Comware and Cisco IOS switches over their CLI "
                          "(netmiko): version, ports, cpu, memory, log buffer, running-config changes",
                          _cli, _cli_settings),
+    # "probe": run from the agent to the service's endpoint, as a user reaches it
+    "http_probe": CollectorSpec("http_probe", "probe", "HTTP(S) service probes from the agent: status, "
+                                "latency, content match, certificate expiry",
+                                _new("probe_http", "HttpProbeCollector"),
+                                _lazy("probe_http", "HttpProbeSettings")),
+    "tcp_probe": CollectorSpec("tcp_probe", "probe", "TCP connect probes from the agent: up, latency, "
+                               "refused / timed out", _new("probe_tcp", "TcpProbeCollector"),
+                               _lazy("probe_tcp", "TcpProbeSettings")),
+    "sql_probe": CollectorSpec("sql_probe", "probe", "SQL probes from the agent (a SQLAlchemy URL): "
+                               "queries with an expected answer, latency",
+                               _new("probe_sql", "SqlProbeCollector"),
+                               _lazy("probe_sql", "SqlProbeSettings")),
+    "sqlplus_probe": CollectorSpec("sqlplus_probe", "ssh", "SQL probes on Oracle via sqlplus over SSH "
+                                   "(the oracle collector's path): queries with an expected answer",
+                                   _new("sqlplus_probe", "SqlplusProbeCollector"),
+                                   _lazy("sqlplus_probe", "SqlplusProbeSettings")),
+    "oracle_backup": CollectorSpec("oracle_backup", "ssh", "Oracle RMAN backups via sqlplus over SSH: "
+                                   "last full / incremental / archive-log backup, age and status",
+                                   _new("oracle_backup", "OracleBackupCollector"),
+                                   _lazy("oracle_backup", "OracleBackupSettings")),
+    "file_backup": CollectorSpec("file_backup", "ssh", "file backups over SSH: the newest file matching "
+                                 "a glob, its age, size and growth against the previous one",
+                                 _new("file_backup", "FileBackupCollector"),
+                                 _lazy("file_backup", "FileBackupSettings")),
 }

@@ -34,6 +34,7 @@ from reports.periodic import (
     remediation_change,
     summary_charts,
 )
+from reports.periodic_backups import backup_row
 
 
 def _more(doc: Any, rows: list[Any], p: dict[str, str]) -> None:
@@ -120,6 +121,12 @@ def periodic_docx(data: dict[str, Any], lang: str) -> bytes:
         _more(doc, data["exceptions"], p)
     else:
         doc.add_paragraph(p["no_exceptions"])
+    if data.get("backups"):
+        doc.add_heading(p["backups"], level=2)
+        table(doc, [p["device"], p["backup"], p["last"], p["backup_age"], p["backup_change"],
+                    p["backup_notes"]],
+              [backup_row(r, verdicts) for r in data["backups"][:SHOWN]], 7)
+        _more(doc, data["backups"], p)
 
     doc.add_heading(f"3 {p['trends']}", level=1)
     doc.add_heading(p["growth"], level=2)

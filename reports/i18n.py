@@ -90,6 +90,8 @@ LABELS: dict[str, dict[str, Any]] = {
             "version_drift": "同型号 {model}（{group}）设备的 {subject} 不一致：{device} 为 {old}，最新为 {newest}，建议统一升级到 {newest}。",
             "asset_kind": "类型", "asset_model": "型号", "asset_serial": "序列号", "asset_hardware_rev": "硬件版本",
             "asset_firmware_rev": "固件版本", "asset_software_rev": "软件版本",
+            "backups": "备份检查", "backup": "备份", "backup_age": "距最近备份（小时）",
+            "backup_change": "较上次大小（%）", "backup_notes": "说明",
         },
     },
     "en": {
@@ -192,6 +194,8 @@ LABELS: dict[str, dict[str, Any]] = {
             "version_drift": "{subject} differs across {group} devices of model {model}: {device} run {old}, the newest is {newest}: align them to {newest}.",
             "asset_kind": "Kind", "asset_model": "Model", "asset_serial": "Serial", "asset_hardware_rev": "Hardware",
             "asset_firmware_rev": "Firmware", "asset_software_rev": "Software",
+            "backups": "Backup checks", "backup": "Backup", "backup_age": "Hours since",
+            "backup_change": "Size change (%)", "backup_notes": "Notes",
         },
     },
 }

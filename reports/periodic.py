@@ -22,6 +22,7 @@ from reports import periodic_trends as trends
 from reports.fault import sla_state
 from reports.i18n import LABELS
 from reports.ledger import period_bounds
+from reports.periodic_backups import backup_row, backup_rows
 from reports.periodic_changes import (
     end_of,
     exception_changes,
@@ -187,7 +188,8 @@ def _matrix(engine: Engine, since: float, until: float, tz: Any) -> dict[str, li
                 k = (row.device, row.check_name, row.instance)
                 if k in keys:
                     cells[k].update(last=row.verdict, value=row.value, unit=row.unit, threshold=row.threshold,
-                                    evidence=(row.evidence or "")[:300], rule_version=row.rule_version, at=at)
+                                    evidence=(row.evidence or "")[:300], rule_version=row.rule_version, at=at,
+                                    message=(row.message or "")[:300])
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for (device, _, _), cell in sorted(cells.items(), key=lambda kv: (kv[0][0], kv[1]["check"])):
         out[device].append(cell)
@@ -313,7 +315,7 @@ def periodic_data(engine: Engine, first: date, last: date, tz: Any, devices: lis
         "recommendations": recommendations(growth, matrix, ports, drift),
         "remediations": _remediations(engine, since, until, tz),
         "assets": assets, "asset_columns": asset_columns(assets), "version_drift": drift,
-        "asset_changes": asset_changes,
+        "asset_changes": asset_changes, "backups": backup_rows(matrix),
         "generated": when(now),
     }
 
@@ -383,6 +385,10 @@ def periodic_xlsx(data: dict[str, Any], lang: str) -> bytes:
                    [[a["device"], *[a.get(k, "") for k in keys]] for a in data["assets"]]))
     sheets.append((p["asset_changes"], [p["at"], p["device"], "field", "old", "new"],
                    [[c["at"], c["device"], c["field"], c["old"], c["new"]] for c in data["asset_changes"]]))
+    if data.get("backups"):
+        sheets.append((p["backups"], [p["device"], p["backup"], p["last"], p["backup_age"],
+                                      p["backup_change"], p["backup_notes"]],
+                       [backup_row(r, verdicts) for r in data["backups"]]))
     for i, (title, header, rows) in enumerate(sheets):
         sheet(wb, title, header, rows, first=i == 0)
     return finish(wb, data, lang)
@@ -454,6 +460,7 @@ def periodic_html(data: dict[str, Any], lang: str, fmt: str = "html") -> str:
     return _env.get_template(f"periodic.{fmt}.j2").render(
         **data, t=t, p=t["periodic"], lang=lang, chart_images=charts, bar_images=bars, shown=SHOWN,
         text_table=text_table, symbols=SYMBOLS, no_check=NO_CHECK,
+        backup_table=[backup_row(r, t["ledger"]["verdicts"]) for r in data.get("backups", [])],
         matrix_text=lambda kind, cols: matrix_text(data, kind, cols), asset_label=asset_label,
         advice=lambda r: advice(r, t["periodic"]),
         asset_text=lambda a: "; ".join(f"{asset_label(t['periodic'], k)} {a[k]}"

@@ -207,8 +207,9 @@ class SmtpPeer:
         self.controller.stop()
 
 
-def self_signed(dirpath: Any) -> tuple[str, str]:
-    """A certificate for 127.0.0.1 and its key (PEM files); the certificate is its own CA."""
+def self_signed(dirpath: Any, days: float = 1) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 valid for `days` and its key (PEM files); the certificate
+    is its own CA."""
     import datetime as dt
     import ipaddress
     from pathlib import Path
@@ -223,7 +224,7 @@ def self_signed(dirpath: Any) -> tuple[str, str]:
     now = dt.datetime.now(dt.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=days))
             .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(HOST))]),
                            critical=False)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
