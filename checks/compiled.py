@@ -104,7 +104,7 @@ class CompiledRule:
         self.matchers = tuple((tag, _predicate(g)) for tag, g in rule.match.items())
         self.kinds = frozenset(rule.kinds)
         self.groups = frozenset(rule.groups)
-        self.subject = rule.description or rule.name
+        self.subject = rule.subject or rule.description or rule.name
         sel = [rule.measurement, rule.field, rule.instance_tag, sorted(rule.match.items())]
         self.selector = hashlib.sha256(repr(sel).encode()).hexdigest()[:12]
         clear = rule.clear

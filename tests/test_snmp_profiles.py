@@ -100,13 +100,13 @@ def test_group_rows_enum_counter_percent_and_zero_rows() -> None:
     cols = {"1.9.2": {1: "Processor", 2: "I/O", 3: "empty"}, "1.9.5": {1: 30, 2: 5, 3: 0},
             "1.9.6": {1: 70, 2: 15, 3: 0}, "1.9.7": {1: 1000, 2: 10, 3: 0},
             "1.9.8": {1: 1, 2: 3, 3: 9}}
-    rows, state = group_rows(g, {}, cols, {}, None)
+    rows, state, _ = group_rows(g, {}, cols, {}, None)
     assert [t for t, _ in rows] == [{"i": "1", "name": "Processor"}, {"i": "2", "name": "I/O"}]
     assert rows[0][1]["used_percent"] == 30.0 and rows[1][1]["used_percent"] == 25.0
     assert rows[1][1]["state"] == "critical" and rows[1][1]["state_code"] == 3
     assert "octets_per_s" not in rows[0][1] and state["1"] == {"octets": 1000}
     cols["1.9.7"] = {1: 1500, 2: 5}  # row 2 went down: reset, no rate
-    rows, _ = group_rows(g, {}, cols, state, 10.0)
+    rows, _, _ = group_rows(g, {}, cols, state, 10.0)
     assert rows[0][1]["octets_per_s"] == 50.0 and "octets_per_s" not in rows[1][1]
 
 
