@@ -13,6 +13,7 @@ from agent import __version__
 from agent.cli import assets, cases, hooks, inventory, playbook, report
 from agent.cli.common import err, setup_logging
 from agent.cli.inspect import inspect
+from agent.cli.ports import ports
 from agent.cli.run import run
 from agent.cli.sla import sla
 from agent.cli.status import reload, status
@@ -30,6 +31,7 @@ app = typer.Typer(
 app.command("inspect")(inspect)
 app.command("run")(run)
 app.command("sla")(sla)
+app.command("ports")(ports)
 app.command("status")(status)
 app.command("reload")(reload)
 app.add_typer(inventory.app, name="inventory")
