@@ -250,9 +250,15 @@ def port_class(if_type: Any, name: str) -> str:
     if "loopback" in low:
         return "loopback"
     try:
-        return IF_TYPE_CLASS.get(int(if_type), "other")
+        kind = IF_TYPE_CLASS.get(int(if_type), "other")
     except (TypeError, ValueError):
-        return "other"
+        kind = "other"
+    if kind in ("vlan", "other") and low.startswith("vlan"):
+        return "vlan"  # Vlanif1, Vlan-interface2, Vlan999: whatever their ifType
+    if kind == "vlan" and int(if_type) == 53:  # propVirtual: VLAN interfaces, but also
+        return "aggregate" if any(w in low for w in ("channel", "trunk", "aggregat")) \
+            else "virtual"  # Port-channel / Eth-Trunk on some releases
+    return kind
 
 
 def port_names(table: dict[int, dict[str, Any]]) -> dict[int, str]:
