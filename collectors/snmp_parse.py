@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from fnmatch import fnmatchcase
 from typing import Any
@@ -175,14 +176,17 @@ def _clean(row: dict[str, Any]) -> dict[str, str]:
 
 def chassis_rows(entities: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows that stand for the device's chassis: every chassis row (a stack or IRF
-    system has one per member) that has a serial or model, else every chassis row; without
-    one, the stack/module rows with a serial (some agents put the serial on the main
-    board); never an empty container."""
+    system has one per member) that has a serial or model, else the first chassis row;
+    without one, one stack/module row with a serial (some agents put the serial on the
+    main board); never an empty container."""
     chassis = [r for r in entities.values() if r.get("class") == CHASSIS]
     useful = [r for r in chassis if _clean(r).keys() & {"serial", "model"}]
     if useful or chassis:
         return useful or chassis[:1]
-    return [r for r in entities.values() if r.get("class") in (9, 11) and _clean(r).get("serial")]
+    serial = [r for r in entities.values() if r.get("class") in (9, 11) and _clean(r).get("serial")]
+    # one row stands for the device: a stack row first, then one that names its model
+    serial.sort(key=lambda r: (r.get("class") != 11, not _clean(r).get("model")))
+    return serial[:1]
 
 
 def chassis_asset(entities: dict[int, dict[str, Any]]) -> dict[str, Any]:
@@ -226,7 +230,9 @@ def components(entities: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
             kind = "power supply" if "power" in label else "fan" if "fan" in label else kind
         model = c.get("model") if c.get("model") not in (None, "Unspecified") else None
         version = c.get("software_rev") or c.get("firmware_rev") or c.get("hardware_rev") or ""
-        key = (kind, model or c.get("descr") or c.get("name") or "", version)
+        # grouped by what the part is, not where it sits: "POWER Card 0/5" → "POWER Card"
+        what = model or c.get("descr") or re.sub(r"[\s\d/.:-]+$", "", c.get("name", ""))
+        key = (kind, what, version)
         groups.setdefault(key, []).append(c["serial"])
     return [{"kind": k, "model": m, "version": v, "quantity": len(serials),
              "serials": sorted(serials)}

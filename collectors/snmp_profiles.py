@@ -355,6 +355,13 @@ def index_tags(parts: list[IndexPart], index: Index) -> dict[str, str]:
     return out
 
 
+class _Known(dict[str, str]):
+    """A fallback's {placeholders}: a tag the row lacks stays as written."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
 def group_rows(group: MetricGroup, scalars: dict[str, object],
                columns: dict[str, dict[Index, object]], prev: dict[str, dict[str, object]],
                dt: float | None, sentinels: list[Sentinel] | tuple[Sentinel, ...] = ()
@@ -419,7 +426,7 @@ def group_rows(group: MetricGroup, scalars: dict[str, object],
                     if v not in (None, ""):
                         tags[tag] = str(v)
                     elif spec.fallback:
-                        tags[tag] = spec.fallback.format(index=key, **tags)
+                        tags[tag] = spec.fallback.format_map(_Known({**tags, "index": key}))
         rows.append((tags, fields))
         if counters:
             state[key] = counters
