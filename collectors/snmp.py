@@ -352,10 +352,10 @@ class SnmpCollector:
             if not absent["ifOperStatus"] and absent["ifHCInOctets"] and absent["ifHCOutOctets"]:
                 more = [(k, o) for k, o in FALLBACK_COLUMNS.items() if k != "ifSpeed"]
             speeds = walked[[n for n, _ in cols].index("ifHighSpeed")][0]
-            if set(walked[[n for n, _ in cols].index("ifOperStatus")][0]) - {
-                    i for i, v in speeds.items() if isinstance(v, int) and v > 0}:
-                # ports without a non-zero ifHighSpeed (no ifXTable, an agent with 64-bit
-                # counters but no ifHighSpeed, a port under 1 Mbit/s): ifSpeed tells theirs
+            if set(walked[[n for n, _ in cols].index("ifOperStatus")][0]) - set(speeds):
+                # ports without ifHighSpeed (no ifXTable, or an agent with 64-bit counters
+                # but no ifHighSpeed): ifSpeed tells theirs. An ifHighSpeed of 0 is an
+                # answer (mostly a port that is down): no extra walk for it
                 more.append(("ifSpeed", FALLBACK_COLUMNS["ifSpeed"]))
             if more:
                 found = await asyncio.gather(*[session.walk(engine, sem, o) for _, o in more])
@@ -556,7 +556,7 @@ class SnmpCollector:
                     "speed unknown (no ifHighSpeed; ifSpeed "
                     + ("absent" if row.get("ifSpeed") is None else str(row.get("ifSpeed")))
                     + "): utilisation not judged")
-                if kind == "physical":
+                if kind == "physical" and oper == 1:  # a down port's 0 is no news
                     unknown_speed.append(port_name[idx])
             counters: dict[str, int] = {}
             for col, (fname, _bits) in table.items():
