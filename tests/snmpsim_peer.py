@@ -211,6 +211,18 @@ def huawei_sentinels() -> str:
     return derive("huawei-s5720", ("1.3.6.1.2.1.1.", ENT, HW_EXT), change)
 
 
+def cisco_sentinels() -> str:
+    """The Cisco C3560 whose temperature sensor value reads 65535 (its state stays), a CPU
+    row on the chassis entity (1001) at 7 %, and one whose load reads 2147483647. (The
+    recorded CPU row names no entity: cpmCPUTotalPhysicalIndex 0.)"""
+    envmon, cpm = "1.3.6.1.4.1.9.9.13.1.3.1", "1.3.6.1.4.1.9.9.109.1.1.1.1"
+    rec = recording("cisco-c3560")
+    change = {f"{envmon}.3.{i}": f"66|{SENTINEL}" for i in column(rec, f"{envmon}.3")}
+    change |= {f"{cpm}.2.98": "2|1001", f"{cpm}.8.98": "66|7",
+               f"{cpm}.2.99": "2|0", f"{cpm}.8.99": "66|2147483647"}
+    return derive("cisco-c3560", ("1.3.6.1.2.1.1.", ENT, envmon, cpm), change)
+
+
 def no_high_speed() -> str:
     """An agent with 64-bit counters but no ifHighSpeed (some ZTE and older agents): the
     Cisco C3560 without ifXTable column 15; its first port reports ifSpeed 0 (unknown)."""
@@ -273,6 +285,7 @@ def extra_recordings() -> dict[str, str]:
         # tests/test_snmp_fidelity.py: real recordings changed where none shows the case
         "h3c-sentinels": h3c_sentinels(),
         "huawei-sentinels": huawei_sentinels(),
+        "cisco-sentinels": cisco_sentinels(),
         "no-high-speed": no_high_speed(),
         "no-ifname-dupes": no_ifname_duplicates(),
         "h3c-irf": irf_stack(),

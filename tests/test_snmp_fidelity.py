@@ -76,6 +76,25 @@ def test_sentinels_are_not_data_and_boards_are_named(sim: SnmpsimPeer, name: str
     assert all(v.status is Status.OK for v in temps)  # 40 °C, 42 °C: no sentinel CRIT
 
 
+def test_cisco_sentinel_per_field_and_cpu_named_by_its_board(sim: SnmpsimPeer) -> None:
+    rec = recording("cisco-c3560")
+    _t, samples = _collect(sim, "cisco-sentinels", host_resources=False)
+    (temp,) = _by(samples, "env_temperature")  # the state is data, 65535 °C is not
+    assert "temperature_c" not in temp.fields
+    assert temp.fields["state_code"] == int(column(rec, "1.3.6.1.4.1.9.9.13.1.3.1.6")[1005])
+    board = column(rec, "1.3.6.1.4.1.9.9.109.1.1.1.1.2")
+    health = {s.tags["cpmCPUTotalIndex"]: s for s in _by(samples, "device_health")}
+    recorded = min(board)
+    assert set(health) == {str(recorded), "98"}  # row 99: only a sentinel, so no sample
+    assert health["98"].tags["entPhysicalName"] == column(rec, f"{ENT}.7")[1001]
+    assert board[recorded] == "0" and health[str(recorded)].tags["entPhysicalName"] == (
+        f"CPU {recorded}")  # no entity: named by the fallback, never ""
+    verdicts = [v for v in evaluate(samples, "c3560", load_rules())
+                if v.check == "device_cpu_percent"]
+    assert sorted(v.instance for v in verdicts) == sorted(
+        s.tags["entPhysicalName"] for s in health.values())
+
+
 def test_ups_card_no_value_markers_give_no_field(sim: SnmpsimPeer) -> None:
     rec = recording("huawei-gse200m")  # the real card answers -1 for charge and runtime
     assert rec["1.3.6.1.2.1.33.1.2.4.0"][1] == "-1"
