@@ -416,9 +416,19 @@ class SnmpCollector:
                   got: tuple[dict[str, Any], str | None], samples: list[Sample]) -> None:
         """The profile's identity (model, version… from sysDescr, sysName, UPS-MIB) fills
         what ENTITY-MIB left empty in the `asset` sample."""
-        asset = next((smp for smp in samples if smp.measurement == "asset"), None)
-        if asset is None or profile is None or profile.identity is None:
+        if profile is None or profile.identity is None:
             return
+        asset = next((smp for smp in samples if smp.measurement == "asset"), None)
+        if asset is None:
+            settings = target.settings
+            if not isinstance(settings, SnmpSettings) or settings.entity:
+                return  # the ENTITY-MIB walk failed: no asset this cycle (see _samples)
+            # ENTITY-MIB not walked (`entity: false`): the identity alone is the record
+            system_f = next(smp for smp in samples if smp.measurement == "snmp").fields
+            asset = Sample("asset", {"host": target.name}, {
+                "sysObjectID": system_f["sysObjectID"], "sysDescr": system_f["sysDescr"],
+                "sysName": system_f["sysName"], "entity_mib": 0}, samples[-1].time)
+            samples.append(asset)
         values, problem = got
         if problem:
             target.evidence.append(f"profile {profile.name} identity: {problem}")

@@ -201,7 +201,7 @@ def chassis_asset(entities: dict[int, dict[str, Any]]) -> dict[str, Any]:
         members = [r for r in entities.values() if _clean(r).keys() & {"serial", "model"}][:1]
     if not members:
         return {}
-    out: dict[str, Any] = {k: v for k, v in _clean(members[0]).items() if k in _ASSET_KEYS}
+    out: dict[str, Any] = dict(_clean(members[0]))  # model, serial, revisions, descr, name
     if len(members) > 1:
         out["chassis_count"] = len(members)
         out["serials"] = ",".join(_clean(r).get("serial", "") for r in members)

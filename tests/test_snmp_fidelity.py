@@ -306,3 +306,16 @@ def test_profile_tables_with_ip_and_mac_indexes(sim: SnmpsimPeer, tmp_path: Path
     want_fdb = {":".join(f"{int(a):02x}" for a in o[len(col):].split(".")): int(v)
                 for o, (_t, v) in rec.items() if o.startswith(col)}
     assert fdb and {s.tags["mac"]: s.fields["bridge_port"] for s in fdb} == want_fdb
+
+
+def test_ups_identity_is_the_asset_record_without_entity_mib(sim: SnmpsimPeer) -> None:
+    rec = recording("huawei-gse200m")
+    _t, samples = _collect(sim, "huawei-gse200m", profile="ups-mib", entity=False)
+    (asset,) = _by(samples, "asset")
+    assert (asset.fields["model"], asset.fields["entity_mib"]) == (
+        rec["1.3.6.1.2.1.33.1.1.2.0"][1], 0)
+    # an agent without UPS-MIB: the record holds what there is, no model made up
+    _t, without = _collect(sim, "samsung-ipolis", entity=False, profile="ups-mib")
+    (cam,) = _by(without, "asset")
+    assert "model" not in cam.fields and cam.fields["sysName"] == text(
+        recording("samsung-ipolis"), "1.3.6.1.2.1.1.5.0")

@@ -108,7 +108,7 @@ def test_chassis_row_never_an_empty_container_and_components_grouped() -> None:
             4: {"class": 9, "name": "POWER Card 0/6", "serial": "P2"},
             5: {"class": 10, "name": "Gi0/49", "serial": "T1", "model": "Unspecified"},
             6: {"class": 7, "name": "FAN", "serial": ""}}
-    assert chassis_asset(ents) == {"model": "MPU-X", "serial": "S-MAIN"}
+    assert chassis_asset(ents) == {"model": "MPU-X", "serial": "S-MAIN", "name": "MPU"}
     parts = components(ents)
     assert [(p["kind"], p["model"], p["quantity"], p["serials"]) for p in parts] == [
         ("power supply", "POWER Card", 2, ["P1", "P2"]), ("transceiver", "Gi", 1, ["T1"])]
