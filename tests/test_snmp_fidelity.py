@@ -319,3 +319,16 @@ def test_ups_identity_is_the_asset_record_without_entity_mib(sim: SnmpsimPeer) -
     (cam,) = _by(without, "asset")
     assert "model" not in cam.fields and cam.fields["sysName"] == text(
         recording("samsung-ipolis"), "1.3.6.1.2.1.1.5.0")
+
+
+def test_v3_walks_profile_tables_the_same_way(sim: SnmpsimPeer) -> None:
+    """pysnmp's walk (v3, v1) keys profile rows by their whole index as the lean v2c one."""
+    v2 = {s.tags["cpmCPUTotalIndex"]: ({**s.tags, "host": ""}, s.fields)
+          for s in _by(_collect(sim, "cisco-sentinels", host_resources=False)[1], "device_health")}
+    v3 = {s.tags["cpmCPUTotalIndex"]: ({**s.tags, "host": ""}, s.fields)
+          for s in _by(_collect(sim, "v3", version="3", community=None, user=sim.v3_user,
+                                auth_protocol="SHA", auth_key=SecretStr(sim.v3_auth),
+                                priv_protocol="AES", priv_key=SecretStr(sim.v3_priv),
+                                context="cisco-sentinels", host_resources=False)[1],
+                       "device_health")}
+    assert v2 and v3 == v2
