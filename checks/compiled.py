@@ -110,7 +110,7 @@ class CompiledRule:
         self.matchers = tuple((tag, _predicate(g)) for tag, g in rule.match.items())
         self.kinds = frozenset(rule.kinds)
         self.groups = frozenset(rule.groups)
-        self.subject = rule.description or rule.name
+        self.subject = rule.subject or rule.description or rule.name
         # An OK verdict's message, formatted once per verdict: %g is _num's f"{v:g}" (the same
         # C formatting), %.0f its form for |v| ≥ 1e6; the subject and unit are escaped for %.
         subject, unit = self.subject.replace("%", "%%"), self.unit.replace("%", "%%")

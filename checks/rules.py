@@ -99,6 +99,9 @@ class Rule(BaseModel):
     name: str = Field(pattern=r"^[a-z][a-z0-9_.]*$")
     enabled: bool = True
     description: str = ""
+    # what the verdict message names (a noun: "Port", "Board temperature"); default: the
+    # description. A description that states the fault would word an OK verdict as a fault.
+    subject: str = ""
     # selector
     measurement: str = Field(min_length=1)
     field: str = Field(min_length=1)

@@ -375,7 +375,7 @@ class CliCollector:
             for k, v in p.items():
                 if k not in ("name", "admin", "oper") and v not in ("", None):
                     fields[k] = v
-            out.append(Sample("interface", {"host": target.name, "ifName": name}, fields, t))
+            out.append(Sample("interface", {"host": target.name, "ifName": name, "port": name}, fields, t))
             seen[name] = {"seen_up": bool(before.get("seen_up")) or p["oper"] == "up", "oper": p["oper"]}
             up += p["oper"] == "up"
         memory.clear()

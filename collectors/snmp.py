@@ -20,6 +20,7 @@ The device's inventory `port` is the SSH port; the SNMP port is `settings.snmp.p
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any, Literal
 
@@ -50,16 +51,27 @@ from collectors.snmp_parse import (
     OPER_STATUS,
     SYSTEM,
     chassis_asset,
+    components,
     flap_times,
     hr_storage,
     interval,
     matches,
     oper_state,
+    port_class,
+    port_names,
     port_rates,
+    port_speed,
     rebooted,
     rows,
 )
-from collectors.snmp_profiles import Profile, group_rows, load_profiles, oids_to_read, select
+from collectors.snmp_profiles import (
+    Profile,
+    group_rows,
+    identity,
+    load_profiles,
+    oids_to_read,
+    select,
+)
 from collectors.snmp_walk import bulk_walk
 
 AUTH = Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"]
@@ -258,9 +270,11 @@ class SnmpSession:
             return {}, problem
         return {str(vb[0]): _value(vb[1]) for vb in vbs}, None
 
-    async def walk(self, engine: Any, sem: asyncio.Semaphore,
-                   column: str) -> tuple[dict[int, Any], str | None]:
-        """One table column by GETBULK: ({index: value}, problem or None)."""
+    async def walk(self, engine: Any, sem: asyncio.Semaphore, column: str,
+                   multi: bool = False) -> tuple[dict[Any, Any], str | None]:
+        """One table column by GETBULK: ({index: value}, problem or None). The index is the
+        int of a one-arc index; with `multi`, every row's whole index, dotted ("1.10.0.0.1"),
+        for tables indexed by several parts (an IP or MAC address…)."""
         from pysnmp.hlapi.v3arch.asyncio import ObjectIdentity, ObjectType, bulk_walk_cmd
 
         if self.s.version == "2c":  # the lean path: ~10x less CPU than pysnmp's walk
@@ -270,9 +284,11 @@ class SnmpSession:
                                 timeout=self.s.timeout, retries=self.s.retries, sem=sem)
             if r.read_at is not None:
                 self.read_at[column] = r.read_at
+            if multi:
+                return {".".join(map(str, arcs)): v for arcs, v in r.rows if arcs}, r.problem
             return {arcs[0]: v for arcs, v in r.rows if len(arcs) == 1}, r.problem
         tr = await self._transport()
-        out: dict[int, Any] = {}
+        out: dict[Any, Any] = {}
         prefix = column + "."
         loop = asyncio.get_running_loop()
         answered, weight = 0.0, 0
@@ -290,8 +306,8 @@ class SnmpSession:
                     if not oid.startswith(prefix) or val is None:
                         continue
                     sub = oid[len(prefix):]
-                    if sub.isdigit():
-                        out[int(sub)] = val
+                    if multi or sub.isdigit():
+                        out[sub if multi else int(sub)] = val
                         answered, weight = answered + loop.time(), weight + 1
         if weight:
             self.read_at[column] = answered / weight
@@ -321,24 +337,34 @@ class SnmpCollector:
                 extra.append(("hr:load", HR_PROCESSOR_LOAD))
             p_scalars, p_cols = oids_to_read(profile) if profile else ([], [])
             extra += [(f"p:{o}", o) for o in p_cols]
-            walked, got = await asyncio.gather(
-                asyncio.gather(*[session.walk(engine, sem, oid)
-                                 for _, oid in cols + ent + extra]),
-                session.get_soft(engine, sem, p_scalars))
+            id_oids = list(profile.identity.oids.values()) if profile and profile.identity \
+                else []
+            walked, got, ident = await asyncio.gather(
+                asyncio.gather(*[session.walk(engine, sem, oid, multi=name.startswith("p:"))
+                                 for name, oid in cols + ent + extra]),
+                session.get_soft(engine, sem, p_scalars),
+                session.get_soft(engine, sem, id_oids))
             walked = list(walked)
             # a column the agent does not serve: empty, and the walk ended without a problem
             absent = {name: not values and not problem
                       for (name, _), (values, problem) in zip(cols, walked, strict=False)}
+            more: list[tuple[str, str]] = []
             if not absent["ifOperStatus"] and absent["ifHCInOctets"] and absent["ifHCOutOctets"]:
-                more = [(k, o) for k, o in FALLBACK_COLUMNS.items()
-                        if k != "ifSpeed" or absent["ifHighSpeed"]]
+                more = [(k, o) for k, o in FALLBACK_COLUMNS.items() if k != "ifSpeed"]
+            speeds = walked[[n for n, _ in cols].index("ifHighSpeed")][0]
+            if set(walked[[n for n, _ in cols].index("ifOperStatus")][0]) - set(speeds):
+                # ports without ifHighSpeed (no ifXTable, or an agent with 64-bit counters
+                # but no ifHighSpeed): ifSpeed tells theirs. An ifHighSpeed of 0 is an
+                # answer (mostly a port that is down): no extra walk for it
+                more.append(("ifSpeed", FALLBACK_COLUMNS["ifSpeed"]))
+            if more:
                 found = await asyncio.gather(*[session.walk(engine, sem, o) for _, o in more])
                 walked[len(cols):len(cols)] = found
                 cols = cols + more
-            return system, cols, ent, extra, walked, profile, got
+            return system, cols, ent, extra, walked, profile, got, ident
 
         try:
-            system, cols, ent, extra, walked, profile, got = snmp_engine.run(cycle, budget)
+            system, cols, ent, extra, walked, profile, got, ident = snmp_engine.run(cycle, budget)
         except _Failed as e:
             raise CollectionError(str(e)) from None
         except TimeoutError:
@@ -350,6 +376,7 @@ class SnmpCollector:
         hr_samples, hr_problems = self._host_resources(target, by_name, now_ns)
         samples = self._samples(target, s, system, cols, ent, walked[:n], now, now_ns,
                                 hr_problems, read_offsets(session.read_at))
+        self._identity(target, profile, system, ident, samples)
         samples += hr_samples
         if profile is not None:
             extra_samples, problems = self._profile(target, profile, by_name, got, now, now_ns)
@@ -385,8 +412,34 @@ class SnmpCollector:
                                   {"load_percent": load}, now_ns))
         return out, problems
 
+    def _identity(self, target: Target, profile: Profile | None, system: dict[str, Any],
+                  got: tuple[dict[str, Any], str | None], samples: list[Sample]) -> None:
+        """The profile's identity (model, version… from sysDescr, sysName, UPS-MIB) fills
+        what ENTITY-MIB left empty in the `asset` sample."""
+        if profile is None or profile.identity is None:
+            return
+        asset = next((smp for smp in samples if smp.measurement == "asset"), None)
+        if asset is None:
+            settings = target.settings
+            if not isinstance(settings, SnmpSettings) or settings.entity:
+                return  # the ENTITY-MIB walk failed: no asset this cycle (see _samples)
+            # ENTITY-MIB not walked (`entity: false`): the identity alone is the record
+            system_f = next(smp for smp in samples if smp.measurement == "snmp").fields
+            asset = Sample("asset", {"host": target.name}, {
+                "sysObjectID": system_f["sysObjectID"], "sysDescr": system_f["sysDescr"],
+                "sysName": system_f["sysName"], "entity_mib": 0}, samples[-1].time)
+            samples.append(asset)
+        values, problem = got
+        if problem:
+            target.evidence.append(f"profile {profile.name} identity: {problem}")
+        found = identity(profile, str(system.get(SYSTEM["sysDescr"]) or ""),
+                         str(system.get(SYSTEM["sysName"]) or ""), values)
+        for k, v in found.items():
+            if not asset.fields.get(k):
+                asset.fields[k] = v
+
     def _profile(self, target: Target, profile: Profile,
-                 walked: dict[str, tuple[dict[int, Any], str | None]],
+                 walked: dict[str, tuple[dict[Any, Any], str | None]],
                  got: tuple[dict[str, Any], str | None], now: float,
                  now_ns: int) -> tuple[list[Sample], list[str]]:
         """The profile's measurements; missing OIDs are named in the evidence and make
@@ -399,17 +452,21 @@ class SnmpCollector:
         dt = now - float(prev["time"]) if prev.get("time") else None
         state: dict[str, Any] = {}
         out: list[Sample] = []
+        dropped = 0
         for i, g in enumerate(profile.metrics):
             missing = [n for n, f in g.fields.items()
                        if (not columns.get(f.oid) if g.table else scalars.get(f.oid) is None)]
             if missing:
                 problems.append(f"{g.measurement}: no value for {', '.join(missing)} "
                                 "(noSuchObject / empty column)")
-            rows_, st = group_rows(g, scalars, columns, prev.get(str(i), {}), dt)
+            rows_, st, n = group_rows(g, scalars, columns, prev.get(str(i), {}), dt,
+                                      profile.sentinels)
+            dropped += n
             state[str(i)] = st
             out += [Sample(g.measurement, {"host": target.name, **tags}, fields, now_ns)
                     for tags, fields in rows_]
         target.evidence.append(f"profile {profile.name}: {len(out)} samples"
+                               + (f"; {dropped} \"no value\" sentinels left out" if dropped else "")
                                + (f"; partial: {'; '.join(problems)}" if problems else ""))
         target.state["profile_prev"] = {"time": now, **state}
         return out, problems
@@ -459,7 +516,11 @@ class SnmpCollector:
         new_ports: dict[str, Any] = {}
         samples: list[Sample] = []
         counts = {"up": 0, "down": 0, "admin_down": 0, "alerting": 0}
-        for idx, row in rows(if_cols).items():
+        kinds: dict[str, int] = {}
+        unknown_speed: list[str] = []
+        table_rows = rows(if_cols)
+        port_name = port_names(table_rows)
+        for idx, row in table_rows.items():
             names = [str(row.get(k) or "") for k in ("ifName", "ifDescr", "ifAlias")]
             if matches(s.ignore_ports, idx, names):
                 continue
@@ -471,10 +532,14 @@ class SnmpCollector:
                                s.flap_window)
             seen_up = bool(p.get("seen_up")) or oper == 1
             state = oper_state(admin, oper, bool(p.get("seen_up")), watched)
-            tags = {"host": host, "ifIndex": str(idx)}
+            # `port`: the rules' instance, unique and stable even without ifName
+            tags = {"host": host, "ifIndex": str(idx), "port": port_name[idx]}
             for k in ("ifName", "ifDescr", "ifAlias"):
                 if row.get(k):
                     tags[k] = str(row[k])
+            kind = port_class(row.get("ifType"), names[0] or names[1])
+            tags["port_class"] = kind
+            kinds[kind] = kinds.get(kind, 0) + 1
             fields: dict[str, float | int | str | bool] = {
                 "admin_status": ADMIN_STATUS.get(admin or 0, "unknown"),
                 "admin_status_code": int(admin or 0),
@@ -485,13 +550,24 @@ class SnmpCollector:
                                       and p.get("oper") != oper),
                 "flaps": len(flaps),
             }
-            speed = row.get("ifHighSpeed")
-            speed_mbps: float | None = int(speed or 0) or None
-            if speed is not None:
-                fields["ifHighSpeed"] = int(speed)
-            elif row.get("ifSpeed") not in (None, 0, 2**32 - 1):  # 2^32-1: "see ifHighSpeed"
+            if isinstance(row.get("ifHighSpeed"), int):  # as the agent gave it
+                fields["ifHighSpeed"] = int(row["ifHighSpeed"])
+            if row.get("ifSpeed") not in (None, 0, 2**32 - 1):  # 2^32-1: "see ifHighSpeed"
                 fields["ifSpeed"] = int(row["ifSpeed"])
-                speed_mbps = int(row["ifSpeed"]) / 1e6
+            # one unit on every sample, whichever column it came from
+            speed_bps, source = port_speed(row)
+            speed_mbps: float | None = speed_bps / 1e6 if speed_bps else None
+            fields["speed_source"] = source
+            fields["speed_known"] = int(speed_bps is not None)
+            if speed_bps is not None:
+                fields["speed"] = speed_bps  # bit/s
+            else:
+                fields["utilisation_unjudged"] = (
+                    "speed unknown (no ifHighSpeed; ifSpeed "
+                    + ("absent" if row.get("ifSpeed") is None else str(row.get("ifSpeed")))
+                    + "): utilisation not judged")
+                if kind == "physical" and oper == 1:  # a down port's 0 is no news
+                    unknown_speed.append(port_name[idx])
             counters: dict[str, int] = {}
             for col, (fname, _bits) in table.items():
                 if row.get(col) is not None:
@@ -518,12 +594,21 @@ class SnmpCollector:
 
         target.evidence.append(f"IF-MIB: {len(new_ports)} ports, {counts['up']} up"
                                + (f"; partial: {'; '.join(problems)}" if problems else ""))
+        if unknown_speed:
+            target.evidence.append(f"IF-MIB: {len(unknown_speed)} physical ports of unknown "
+                                   "speed (utilisation not judged): "
+                                   + ", ".join(unknown_speed[:20])
+                                   + (" …" if len(unknown_speed) > 20 else ""))
         sysf: dict[str, float | int | str | bool] = {
             "sysDescr": str(sysv["sysDescr"] or ""), "sysObjectID": str(sysv["sysObjectID"] or ""),
             "sysName": str(sysv["sysName"] or ""), "uptime_seconds": int(ticks) / 100,
             "rebooted": int(restarted), "ports_total": len(new_ports), "ports_up": counts["up"],
             "ports_down": counts["down"], "ports_admin_down": counts["admin_down"],
             "ports_alerting": counts["alerting"],
+            # by ifType: physical ports apart from VLAN, loopback, NULL… interfaces
+            **{f"ports_{k}": kinds.get(k, 0) for k in ("physical", "vlan", "loopback", "null")},
+            "ports_other_kinds": sum(v for k, v in kinds.items()
+                                     if k not in ("physical", "vlan", "loopback", "null")),
             "partial": int(partial or bool(ent_problems) or bool(other_problems))}
         samples.append(Sample("snmp", {"host": host}, sysf, now_ns))
 
@@ -533,11 +618,16 @@ class SnmpCollector:
             target.evidence.append("ENTITY-MIB: partial, asset not recorded this cycle: "
                                    + "; ".join(ent_problems))
         elif ent:
-            asset = chassis_asset(rows(ent_cols))
+            entities = rows(ent_cols)
+            asset = chassis_asset(entities)
             afields: dict[str, float | int | str | bool] = {
                 "sysObjectID": sysf["sysObjectID"], "sysDescr": sysf["sysDescr"],
-                "entity_mib": int(bool(asset))}
-            afields.update({k: str(v) for k, v in asset.items()})
+                "sysName": sysf["sysName"], "entity_mib": int(bool(asset))}
+            afields.update({k: v if isinstance(v, int) else str(v) for k, v in asset.items()})
+            parts = components(entities)
+            if parts:  # structured, in the one asset record: a change shows as a change
+                afields["components"] = json.dumps(parts, ensure_ascii=False, sort_keys=True)
+                afields["component_count"] = sum(p["quantity"] for p in parts)
             samples.append(Sample("asset", {"host": host}, afields, now_ns))
 
         keep = target.state.get("profile_prev") if not restarted else None

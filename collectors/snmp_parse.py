@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from fnmatch import fnmatchcase
 from typing import Any
@@ -160,16 +162,133 @@ def rows(columns: dict[str, dict[int, Any]]) -> dict[int, dict[str, Any]]:
     return dict(sorted(out.items()))
 
 
+# entPhysicalClass (ENTITY-MIB PhysicalClass)
+ENT_CLASS = {1: "other", 2: "unknown", 3: "chassis", 4: "backplane", 5: "container",
+             6: "powerSupply", 7: "fan", 8: "sensor", 9: "module", 10: "port", 11: "stack",
+             12: "cpu"}
+_ASSET_KEYS = ("model", "serial", "hardware_rev", "firmware_rev", "software_rev")
+
+
+def _clean(row: dict[str, Any]) -> dict[str, str]:
+    return {k: str(v).strip() for k, v in row.items()
+            if k in (*_ASSET_KEYS, "name", "descr") and str(v or "").strip()}
+
+
+def chassis_rows(entities: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows that stand for the device's chassis: every chassis row (a stack or IRF
+    system has one per member) that has a serial or model, else the first chassis row;
+    without one, one stack/module row with a serial (some agents put the serial on the
+    main board); never an empty container."""
+    chassis = [r for r in entities.values() if r.get("class") == CHASSIS]
+    useful = [r for r in chassis if _clean(r).keys() & {"serial", "model"}]
+    if useful or chassis:
+        return useful or chassis[:1]
+    serial = [r for r in entities.values() if r.get("class") in (9, 11) and _clean(r).get("serial")]
+    # one row stands for the device: a stack row first, then one that names its model
+    serial.sort(key=lambda r: (r.get("class") != 11, not _clean(r).get("model")))
+    return serial[:1]
+
+
 def chassis_asset(entities: dict[int, dict[str, Any]]) -> dict[str, Any]:
-    """The asset record from ENTITY-MIB: the first chassis row (else the first row with a
-    model or serial); empty values left out."""
+    """The asset record from ENTITY-MIB: the best chassis row (see chassis_rows; else the
+    first row with a model or serial); empty values left out. A stack/IRF system with more
+    than one chassis also gets `chassis_count`, `serials` (every member's, comma-separated)
+    and `chassis` (JSON: name, model, serial, version per member)."""
     if not entities:
         return {}
-    chosen = next((r for r in entities.values() if r.get("class") == CHASSIS), None)
-    if chosen is None:
-        chosen = next((r for r in entities.values() if r.get("model") or r.get("serial")),
-                      next(iter(entities.values())))
-    return {k: v for k, v in chosen.items() if k != "class" and v not in ("", None)}
+    members = chassis_rows(entities)
+    if not members:
+        members = [r for r in entities.values() if _clean(r).keys() & {"serial", "model"}][:1]
+    if not members:
+        return {}
+    out: dict[str, Any] = dict(_clean(members[0]))  # model, serial, revisions, descr, name
+    if len(members) > 1:
+        out["chassis_count"] = len(members)
+        out["serials"] = ",".join(_clean(r).get("serial", "") for r in members)
+        out["chassis"] = json.dumps([_clean(r) for r in members], ensure_ascii=False,
+                                    sort_keys=True)
+    return out
+
+
+COMPONENT_KINDS = {6: "power supply", 7: "fan", 9: "board", 10: "transceiver"}
+
+
+def components(entities: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Field-replaceable parts with a serial (boards, power supplies, fans, transceivers —
+    on Cisco the port row of an SFP carries its serial), grouped by kind, model and version
+    as the contracts list them: kind, model, version, quantity, serials."""
+    chassis = {id(r) for r in chassis_rows(entities)}
+    taken = {_clean(r).get("serial") for r in chassis_rows(entities)} - {None}
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for r in entities.values():
+        kind = COMPONENT_KINDS.get(int(r.get("class") or 0))
+        c = _clean(r)
+        if kind is None or id(r) in chassis or not c.get("serial") or c["serial"] in taken:
+            continue  # a main board that repeats the chassis serial is the chassis
+        label = f"{c.get('name', '')} {c.get('descr', '')}".lower()
+        if kind == "board":  # Huawei and H3C list power and fan units as modules
+            kind = "power supply" if "power" in label else "fan" if "fan" in label else kind
+        model = c.get("model") if c.get("model") not in (None, "Unspecified") else None
+        version = c.get("software_rev") or c.get("firmware_rev") or c.get("hardware_rev") or ""
+        # grouped by what the part is, not where it sits: "POWER Card 0/5" → "POWER Card"
+        what = model or c.get("descr") or re.sub(r"[\s\d/.:-]+$", "", c.get("name", ""))
+        key = (kind, what, version)
+        groups.setdefault(key, []).append(c["serial"])
+    return [{"kind": k, "model": m, "version": v, "quantity": len(serials),
+             "serials": sorted(serials)}
+            for (k, m, v), serials in sorted(groups.items())]
+
+
+# ifType (IANAifType): what is a physical port and what is not
+IF_TYPE_CLASS = {
+    **dict.fromkeys((6, 7, 62, 69, 117, 26, 15, 18, 19, 30, 32, 37, 71, 94, 169, 188),
+                    "physical"),  # Ethernet (6, 62, 69, 117), E1/T1, ATM, radio, DSL…
+    24: "loopback", 53: "vlan", 135: "vlan", 136: "vlan", 131: "tunnel", 161: "aggregate",
+    54: "aggregate", 209: "bridge", 23: "ppp"}
+
+
+def port_class(if_type: Any, name: str) -> str:
+    """physical, vlan, loopback, null, aggregate, tunnel… (by ifType; NULL0 and InLoopBack
+    interfaces, which agents type as `other`, by name)."""
+    low = name.lower()
+    if low.startswith("null"):
+        return "null"
+    if "loopback" in low:
+        return "loopback"
+    try:
+        kind = IF_TYPE_CLASS.get(int(if_type), "other")
+    except (TypeError, ValueError):
+        kind = "other"
+    if kind in ("vlan", "other") and low.startswith("vlan"):
+        return "vlan"  # Vlanif1, Vlan-interface2, Vlan999: whatever their ifType
+    if kind == "vlan" and int(if_type) == 53:  # propVirtual: VLAN interfaces, but also
+        return "aggregate" if any(w in low for w in ("channel", "trunk", "aggregat")) \
+            else "virtual"  # Port-channel / Eth-Trunk on some releases
+    return kind
+
+
+def port_names(table: dict[int, dict[str, Any]]) -> dict[int, str]:
+    """A unique, stable name per port: ifName, else ifDescr, else the ifIndex; a name two
+    ports share gets its ifIndex appended to each (`eth0 #3`), so every port has its own
+    verdict and the same port the same name cycle after cycle."""
+    base = {idx: (str(row.get("ifName") or "").strip() or str(row.get("ifDescr") or "").strip()
+                  or str(idx)) for idx, row in table.items()}
+    seen: dict[str, int] = {}
+    for n in base.values():
+        seen[n] = seen.get(n, 0) + 1
+    return {idx: n if seen[n] == 1 else f"{n} #{idx}" for idx, n in base.items()}
+
+
+def port_speed(row: dict[str, Any]) -> tuple[int | None, str]:
+    """(speed in bit/s or None, where it came from): ifHighSpeed (Mbit/s) when the agent
+    gives a non-zero one, else ifSpeed (bit/s) unless it is 0 or 2^32-1 ("see
+    ifHighSpeed"), else unknown."""
+    high, low = row.get("ifHighSpeed"), row.get("ifSpeed")
+    if isinstance(high, int) and high > 0:
+        return high * 1_000_000, "ifHighSpeed"
+    if isinstance(low, int) and 0 < low < 2**32 - 1:
+        return low, "ifSpeed"
+    return None, "unknown"
 
 
 # HOST-RESOURCES-MIB (RFC 2790): storage and processor load of SNMP-managed hosts

@@ -5,6 +5,14 @@ by `settings.snmp.profiles_dir` (a user profile with a shipped profile's name re
 A device uses the profile named in `settings.snmp.profile`, else the profile whose `match`
 prefix is the longest prefix of its sysObjectID, else none. Their default rules are rule
 data in checks/network.yaml (the rules layer does not import collectors).
+
+"No value" sentinels (`sentinels:` on a field, a group or the whole profile: 65535, -1,
+2147483647 …) are not data: the field is left out of the sample, so no rule judges it, and
+a row left with nothing but sentinels gives no sample at all. Table indexes may have several
+parts (`index:` — an ifIndex and an IPv4 address, a MAC address …); a tag may be read from
+another table at the index another tag names (`index_from:`). `identity:` says where the
+device's model and version are (sysDescr / sysName patterns, scalar OIDs) for the asset
+register.
 """
 
 from __future__ import annotations
@@ -32,15 +40,20 @@ OID = r"^[0-2](\.\d+)+$"
 NAME = r"^[a-z][a-z0-9_]*$"
 
 
+Sentinel = int | float | str
+
+
 class FieldSpec(BaseModel):
     """One value: gauge (number as is × scale), counter (raw + `<name>_per_s` from the
-    second cycle), enum (text from `values` + `<name>_code`), string."""
+    second cycle), enum (text from `values` + `<name>_code`), string. A raw value equal to
+    one of `sentinels` (or the group's or profile's) means "no value": no field."""
 
     model_config = ConfigDict(extra="forbid")
     oid: str = Field(pattern=OID)
     type: Literal["gauge", "counter", "enum", "string"] = "gauge"
     scale: float = 1.0
     values: dict[int, str] = {}
+    sentinels: list[Sentinel] = []
 
     @model_validator(mode="after")
     def _enum(self) -> FieldSpec:
@@ -65,18 +78,40 @@ class Percent(BaseModel):
         return self
 
 
+class TagSpec(BaseModel):
+    """A tag read from a column at another tag's value (`index_from`), e.g. a CPU row's
+    entPhysicalIndex → entPhysicalName; `fallback` ("CPU {index}") when there is none."""
+
+    model_config = ConfigDict(extra="forbid")
+    oid: str = Field(pattern=OID)
+    index_from: str | None = None
+    fallback: str | None = None
+
+
+class IndexPart(BaseModel):
+    """One part of a multi-part table index, in order: int (1 arc), ipv4 (4 arcs), mac
+    (6 arcs), string (a length arc then that many octets), rest (all remaining arcs)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1)
+    type: Literal["int", "ipv4", "mac", "string", "rest"] = "int"
+
+
 class MetricGroup(BaseModel):
     """One measurement: scalars (OIDs ending .0, fetched by GET) or table columns (walked;
-    one sample per row, tagged with `index_tag` and the `tags` columns)."""
+    one sample per row, tagged with `index_tag` (the whole index, dotted), the `index`
+    parts and the `tags` columns)."""
 
     model_config = ConfigDict(extra="forbid")
     measurement: str = Field(pattern=NAME)
     table: bool = False
     index_tag: str = "index"
-    tags: dict[str, str] = {}  # tag name -> column OID (tables only)
+    index: list[IndexPart] = []  # a multi-part index's parts, each its own tag
+    tags: dict[str, str | TagSpec] = {}  # tag name -> column OID (tables only)
     fields: dict[str, FieldSpec] = Field(min_length=1)
     percent: Percent | None = None
     skip_zero_rows: bool = False  # boards without sensors report 0 for everything
+    sentinels: list[Sentinel] = []  # "no value" for every field of the group
 
     @field_validator("fields")
     @classmethod
@@ -88,16 +123,22 @@ class MetricGroup(BaseModel):
 
     @field_validator("tags")
     @classmethod
-    def _tag_oids(cls, v: dict[str, str]) -> dict[str, str]:
+    def _tag_oids(cls, v: dict[str, str | TagSpec]) -> dict[str, str | TagSpec]:
         for tag, oid in v.items():
-            if not re.match(OID, oid):
+            if isinstance(oid, str) and not re.match(OID, oid):
                 raise ValueError(f"tags.{tag}: a numeric OID expected (e.g. 1.3.6.1.2.1.47.1.1.1.1.7)")
         return v
 
     @model_validator(mode="after")
     def _shape(self) -> MetricGroup:
-        if self.tags and not self.table:
-            raise ValueError("`tags` are for tables (table: true)")
+        if (self.tags or self.index) and not self.table:
+            raise ValueError("`tags` and `index` are for tables (table: true)")
+        for tag, spec in self.tags.items():
+            if isinstance(spec, TagSpec) and spec.index_from and spec.index_from not in (
+                    {self.index_tag} | {p.name for p in self.index}
+                    | {t for t, o in self.tags.items() if isinstance(o, str)}):
+                raise ValueError(f"tags.{tag}.index_from: {spec.index_from!r} is not the index "
+                                 "or a plain column tag of this group")
         if not self.table:
             for name, f in self.fields.items():
                 if not f.oid.endswith(".0"):
@@ -110,13 +151,59 @@ class MetricGroup(BaseModel):
         return self
 
 
+ASSET_FIELDS = ("vendor", "model", "software_rev", "firmware_rev", "hardware_rev", "serial")
+
+
+class Identity(BaseModel):
+    """Where the asset register finds the model and version when ENTITY-MIB has none:
+    regular expressions on sysDescr / sysName with named groups (model, version — stored
+    as software_rev —, vendor, serial…; the first pattern that matches wins), scalar OIDs
+    (`oids: {model: 1.3.6.1.2.1.33.1.1.2.0}`), a fixed `vendor`."""
+
+    model_config = ConfigDict(extra="forbid")
+    vendor: str | None = None
+    sysdescr: list[str] = []
+    sysname: list[str] = []
+    oids: dict[str, str] = {}
+
+    @field_validator("sysdescr", "sysname")
+    @classmethod
+    def _patterns(cls, v: list[str]) -> list[str]:
+        for p in v:
+            try:
+                rx = re.compile(p)
+            except re.error as e:
+                raise ValueError(f"{p!r}: not a regular expression ({e})") from None
+            if not set(rx.groupindex) & {*ASSET_FIELDS, "version"}:
+                raise ValueError(f"{p!r}: name a group (?P<model>…) or (?P<version>…)")
+        return v
+
+    @field_validator("oids")
+    @classmethod
+    def _oids(cls, v: dict[str, str]) -> dict[str, str]:
+        for k, oid in v.items():
+            if k not in ASSET_FIELDS:
+                raise ValueError(f"oids.{k}: one of {', '.join(ASSET_FIELDS)} expected")
+            if not re.match(OID, oid) or not oid.endswith(".0"):
+                raise ValueError(f"oids.{k}: a scalar OID ending in .0 expected")
+        return v
+
+
 class Profile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9\-_]*$")
     description: str = ""
     match: list[str] = []  # sysObjectID prefixes
     template: bool = False  # a starting point to copy: never chosen automatically
-    metrics: list[MetricGroup] = Field(min_length=1)
+    sentinels: list[Sentinel] = []  # "no value" for every field of every group
+    identity: Identity | None = None
+    metrics: list[MetricGroup] = []
+
+    @model_validator(mode="after")
+    def _something(self) -> Profile:
+        if not self.metrics and self.identity is None:
+            raise ValueError("a profile needs `metrics` or `identity`")
+        return self
 
     @field_validator("match")
     @classmethod
@@ -202,6 +289,25 @@ def select(profiles: dict[str, Profile], sys_object_id: str, named: str | None =
 
 
 Value = float | int | str | bool
+Index = str  # a table row's index below the column OID, dotted ("5", "1.10.0.0.1")
+
+
+def is_sentinel(raw: object, sentinels: list[Sentinel] | tuple[Sentinel, ...]) -> bool:
+    """The raw value is one of the declared "no value" markers (numbers compared as numbers,
+    so 65535 matches a Gauge32 65535 and the text "65535")."""
+    if not sentinels or raw is None:
+        return False
+    for s in sentinels:
+        if isinstance(s, str) and not isinstance(raw, int | float):
+            if str(raw).strip() == s:
+                return True
+            continue
+        try:
+            if float(raw) == float(s):  # type: ignore[arg-type]
+                return True
+        except (TypeError, ValueError):
+            continue
+    return False
 
 
 def _field_values(name: str, spec: FieldSpec, raw: object, prev: dict[str, object],
@@ -228,29 +334,78 @@ def _field_values(name: str, spec: FieldSpec, raw: object, prev: dict[str, objec
     return {name: round(v, 6) if spec.scale != 1.0 else v}
 
 
-def group_rows(group: MetricGroup, scalars: dict[str, object],
-               columns: dict[str, dict[int, object]], prev: dict[str, dict[str, object]],
-               dt: float | None) -> tuple[list[tuple[dict[str, str], dict[str, Value]]],
-                                          dict[str, dict[str, int]]]:
-    """Pure: one group's rows as (tags, fields), and counter state for the next cycle.
+def index_key(index: Index) -> tuple[int, ...]:
+    """Rows in numeric order (10 after 9; 1.10.0.0.2 after 1.9.0.0.1)."""
+    return tuple(int(a) for a in index.split(".") if a.isdigit())
 
-    scalars: {oid: value}; columns: {column oid: {index: value}}; prev: {row key: counters}.
+
+def index_tags(parts: list[IndexPart], index: Index) -> dict[str, str]:
+    """A multi-part index's parts as tags; {} when the index does not have that shape."""
+    arcs = [int(a) for a in index.split(".")]
+    out: dict[str, str] = {}
+    for p in parts:
+        if p.type == "rest":
+            out[p.name], arcs = ".".join(map(str, arcs)), []
+            continue
+        if p.type == "string":
+            if not arcs or len(arcs) < 1 + arcs[0]:
+                return {}
+            n = arcs[0]
+            out[p.name] = bytes(a & 0xFF for a in arcs[1:1 + n]).decode("utf-8", "replace")
+            arcs = arcs[1 + n:]
+            continue
+        width = {"int": 1, "ipv4": 4, "mac": 6}[p.type]
+        if len(arcs) < width or (any(a > 255 for a in arcs[:width]) and p.type != "int"):
+            return {}
+        got, arcs = arcs[:width], arcs[width:]
+        out[p.name] = (str(got[0]) if p.type == "int" else ".".join(map(str, got))
+                       if p.type == "ipv4" else ":".join(f"{a:02x}" for a in got))
+    return out
+
+
+class _Known(dict[str, str]):
+    """A fallback's {placeholders}: a tag the row lacks stays as written."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def group_rows(group: MetricGroup, scalars: dict[str, object],
+               columns: dict[str, dict[Index, object]], prev: dict[str, dict[str, object]],
+               dt: float | None, sentinels: list[Sentinel] | tuple[Sentinel, ...] = ()
+               ) -> tuple[list[tuple[dict[str, str], dict[str, Value]]],
+                          dict[str, dict[str, int]], int]:
+    """Pure: one group's rows as (tags, fields), counter state for the next cycle, and how
+    many sentinel values were left out.
+
+    scalars: {oid: value}; columns: {column oid: {index: value}}; prev: {row key: counters};
+    sentinels: the profile's "no value" markers (the group's and each field's add to them).
     """
     rows: list[tuple[dict[str, str], dict[str, Value]]] = []
     state: dict[str, dict[str, int]] = {}
+    if any(not isinstance(k, str) for vals in columns.values() for k in vals):
+        columns = {oid: {str(k): v for k, v in vals.items()} for oid, vals in columns.items()}
     if group.table:
-        indices = sorted({i for f in group.fields.values() for i in columns.get(f.oid, {})})
-        keyed = [(str(i), {n: columns.get(f.oid, {}).get(i) for n, f in group.fields.items()})
+        indices = sorted({str(i) for f in group.fields.values() for i in columns.get(f.oid, {})},
+                         key=index_key)
+        keyed = [(i, {n: columns.get(f.oid, {}).get(i) for n, f in group.fields.items()})
                  for i in indices]
     else:
         keyed = [("0", {n: scalars.get(f.oid) for n, f in group.fields.items()})]
+    base = [*sentinels, *group.sentinels]
+    dropped = 0
     for key, raw in keyed:
         if all(v is None for v in raw.values()):
             continue  # noSuchObject for every field: no sample (the caller reports it)
         counters: dict[str, int] = {}
         fields: dict[str, Value] = {}
         for name, spec in group.fields.items():
+            if is_sentinel(raw[name], [*base, *spec.sentinels]):
+                dropped += 1
+                continue  # "no value": not data, so nothing to judge
             fields.update(_field_values(name, spec, raw[name], prev.get(key, {}), counters, dt))
+        if not fields:
+            continue  # only sentinels: an entity without this sensor
         numbers = [v for n, v in fields.items() if group.fields.get(n) and
                    group.fields[n].type in ("gauge", "counter")]
         if group.skip_zero_rows and numbers and not any(numbers):
@@ -266,22 +421,60 @@ def group_rows(group: MetricGroup, scalars: dict[str, object],
         tags: dict[str, str] = {}
         if group.table:
             tags[group.index_tag] = key
-            for tag, oid in group.tags.items():
-                v = columns.get(oid, {}).get(int(key))
-                if v not in (None, ""):
-                    tags[tag] = str(v)
+            tags.update(index_tags(group.index, key) if group.index else {})
+            for tag, spec in group.tags.items():
+                if isinstance(spec, str):
+                    v = columns.get(spec, {}).get(key)
+                    if v not in (None, ""):
+                        tags[tag] = str(v)
+            for tag, spec in group.tags.items():
+                if isinstance(spec, TagSpec):
+                    at = tags.get(spec.index_from) if spec.index_from else key
+                    v = columns.get(spec.oid, {}).get(at) if at else None
+                    if v not in (None, ""):
+                        tags[tag] = str(v)
+                    elif spec.fallback:
+                        tags[tag] = spec.fallback.format_map(_Known({**tags, "index": key}))
         rows.append((tags, fields))
         if counters:
             state[key] = counters
-    return rows, state
+    return rows, state, dropped
 
 
 def oids_to_read(profile: Profile) -> tuple[list[str], list[str]]:
-    """(scalar OIDs to GET, column OIDs to walk) for a profile."""
+    """(scalar OIDs to GET, column OIDs to walk) for a profile's metrics."""
     scalars: list[str] = []
     cols: list[str] = []
     for g in profile.metrics:
         for f in g.fields.values():
             (cols if g.table else scalars).append(f.oid)
-        cols.extend(g.tags.values())
+        cols.extend(t if isinstance(t, str) else t.oid for t in g.tags.values())
     return list(dict.fromkeys(scalars)), list(dict.fromkeys(cols))
+
+
+def identity(profile: Profile | None, sys_descr: str, sys_name: str,
+             got: dict[str, object]) -> dict[str, str]:
+    """Asset fields from the profile's identity: the scalar OIDs read (`got`: {oid: value}),
+    else the first sysDescr / sysName pattern that matches; empty and sentinel-like values
+    ("", "None", "Unknown") left out."""
+    if profile is None or profile.identity is None:
+        return {}
+    ident = profile.identity
+    out: dict[str, str] = {}
+    for k, oid in ident.oids.items():
+        v = got.get(oid)
+        if v is not None and str(v).strip() not in ("", "None", "Unknown", "Unknow"):
+            out[k] = str(v).strip()
+    for text, patterns in ((sys_descr, ident.sysdescr), (sys_name, ident.sysname)):
+        for p in patterns:
+            m = re.search(p, text)
+            if m is None:
+                continue
+            for k, v in m.groupdict().items():
+                key = "software_rev" if k == "version" else k
+                if v and key in ASSET_FIELDS:
+                    out.setdefault(key, v.strip())
+            break
+    if ident.vendor:
+        out.setdefault("vendor", ident.vendor)
+    return out

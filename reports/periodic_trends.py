@@ -33,7 +33,7 @@ RISING_MIN = 10
 
 def instance(tags: dict[str, str]) -> str:
     """What a series is about, for people: a filesystem's path, a tablespace's name…"""
-    for key in ("path", "tablespace", "name", "interface", "ifName"):
+    for key in ("path", "tablespace", "name", "interface", "port", "ifName"):
         if key in tags:
             return f"{tags['con_name']} {tags[key]}" if tags.get("con_name") else tags[key]
     return " ".join(str(v) for v in tags.values())

@@ -126,7 +126,7 @@ def _ports(name: str, day: int, t: int) -> list[Sample]:
     out = []
     for i, port in enumerate(("GE1/0/1", "GE1/0/2"), 1):
         errors = port_errors_total(name, port, day)
-        out.append(Sample("interface", {"host": name, "ifIndex": str(i), "ifName": port}, {
+        out.append(Sample("interface", {"host": name, "ifIndex": str(i), "ifName": port, "port": port}, {
             "in_errors": errors,
             "out_errors": 0, "in_discards": 0, "out_discards": 0,
             "in_errors_per_s": round((errors - port_errors_total(name, port, day - 1)) / 86400, 6)}, t))

@@ -168,6 +168,111 @@ def rules_switch() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _arcs(oid: str) -> tuple[int, ...]:
+    return tuple(int(a) for a in oid.split("."))
+
+
+def derive(name: str, keep: tuple[str, ...], set_: dict[str, str] | None = None,
+           drop: tuple[str, ...] = ()) -> str:
+    """Recording `name` cut to the subtrees in `keep`, without those in `drop`, with the
+    values in `set_` ({oid: "tag|value"}, new OIDs added) — a real device changed where no
+    public recording shows the case; lines back in OID order, as snmpsim wants them."""
+    rec = {o: f"{t}|{v}" for o, (t, v) in recording(name).items()
+           if o.startswith(keep) and not (drop and o.startswith(drop))}
+    rec.update(set_ or {})
+    return "".join(f"{o}|{rec[o]}\n" for o in sorted(rec, key=_arcs))
+
+
+ENT = "1.3.6.1.2.1.47.1.1.1.1"
+H3C_EXT = "1.3.6.1.4.1.25506.2.6.1.1.1.1"
+HW_EXT = "1.3.6.1.4.1.2011.5.25.31.1.1.1.1"
+SENTINEL = 65535
+
+
+def h3c_sentinels() -> str:
+    """The H3C E528 as an agent that reports 65535 °C (and 65535 % CPU / memory) for every
+    entity without that sensor — the case seen in the field; the boards with a sensor keep
+    their recorded values."""
+    rec = recording("h3c-e528-2")
+    temps = column(rec, f"{H3C_EXT}.12")
+    change = {f"{H3C_EXT}.12.{i}": f"2|{SENTINEL}" for i, v in temps.items() if v == "0"}
+    change |= {f"{H3C_EXT}.{c}.{i}": f"2|{SENTINEL}" for c in (6, 8)
+               for i, v in column(rec, f"{H3C_EXT}.{c}").items() if v == "0" and i > 60}
+    return derive("h3c-e528-2", ("1.3.6.1.2.1.1.", ENT, H3C_EXT), change)
+
+
+def huawei_sentinels() -> str:
+    """The Huawei S5720 with 65535 / 2147483647 where an entity has no sensor."""
+    rec = recording("huawei-s5720")
+    change = {f"{HW_EXT}.11.{i}": f"2|{SENTINEL}"
+              for i, v in column(rec, f"{HW_EXT}.11").items() if v == "0"}
+    change |= {f"{HW_EXT}.5.{i}": "2|2147483647"
+               for i, v in column(rec, f"{HW_EXT}.5").items() if v == "0"}
+    return derive("huawei-s5720", ("1.3.6.1.2.1.1.", ENT, HW_EXT), change)
+
+
+def cisco_sentinels() -> str:
+    """The Cisco C3560 whose temperature sensor value reads 65535 (its state stays), a CPU
+    row on the chassis entity (1001) at 7 %, and one whose load reads 2147483647. (The
+    recorded CPU row names no entity: cpmCPUTotalPhysicalIndex 0.)"""
+    envmon, cpm = "1.3.6.1.4.1.9.9.13.1.3.1", "1.3.6.1.4.1.9.9.109.1.1.1.1"
+    rec = recording("cisco-c3560")
+    change = {f"{envmon}.3.{i}": f"66|{SENTINEL}" for i in column(rec, f"{envmon}.3")}
+    change |= {f"{cpm}.2.98": "2|1001", f"{cpm}.8.98": "66|7",
+               f"{cpm}.2.99": "2|0", f"{cpm}.8.99": "66|2147483647"}
+    return derive("cisco-c3560", ("1.3.6.1.2.1.1.", ENT, envmon, cpm), change)
+
+
+def no_high_speed() -> str:
+    """An agent with 64-bit counters but no ifHighSpeed (some ZTE and older agents): the
+    Cisco C3560 without ifXTable column 15; its first port reports ifSpeed 0 (unknown)."""
+    first = min(column(recording("cisco-c3560"), f"{_IF}.5"))
+    return derive("cisco-c3560", ("1.3.6.1.2.1.1.", "1.3.6.1.2.1.2.", "1.3.6.1.2.1.31."),
+                  {f"{_IF}.5.{first}": "66|0"}, drop=(f"{_IFX}.15.",))
+
+
+def no_ifname_duplicates() -> str:
+    """An old encoder without ifXTable whose ifDescr repeats (three ports "eth") and one
+    port with an empty ifDescr: the camera's ifTable, changed."""
+    return derive("samsung-ipolis", ("1.3.6.1.2.1.1.", "1.3.6.1.2.1.2."),
+                  {f"{_IF}.2.2": "4|eth", f"{_IF}.2.4": "4|eth", f"{_IF}.2.5": "4|eth",
+                   f"{_IF}.2.6": "4|", f"{_IF}.8.4": "2|7"})
+
+
+def irf_stack() -> str:
+    """The H3C E528 as a two-member IRF system: a second chassis row with its own serial,
+    and an empty container before them (never the asset's row)."""
+    two = {f"{ENT}.2.3": "4|H3C Switch E528", f"{ENT}.5.3": "2|3", f"{ENT}.7.3": "4|H3C Switch E528 2",
+           f"{ENT}.11.3": "4|210235A0GKC158000931", f"{ENT}.13.3": "4|H3C Switch E528",
+           f"{ENT}.10.3": "4|5.20 Release 1513P62",
+           f"{ENT}.2.1": "4|", f"{ENT}.5.1": "2|5", f"{ENT}.7.1": "4|container", f"{ENT}.11.1": "4|"}
+    return derive("h3c-e528-2", ("1.3.6.1.2.1.1.", ENT), two)
+
+
+def ports_order() -> str:
+    """A switch whose ports are named Port1 … Port12 with ifIndex in another order; Port3
+    lowerLayerDown, Port7 admin-down, aliases on some."""
+    lines = ["1.3.6.1.2.1.1.1.0|4|xunjian ports test switch",
+             "1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.8072.3.2.10",
+             "1.3.6.1.2.1.1.3.0|67|12345", "1.3.6.1.2.1.1.5.0|4|ports-switch"]
+    index = {n: (n * 7) % 13 for n in range(1, 13)}  # Port n at ifIndex 7n mod 13
+    by_index = {i: n for n, i in index.items()}
+    for col in (2, 3, 7, 8, 9, 14, 20):
+        for i in sorted(by_index):
+            n = by_index[i]
+            v = {2: f"4|Port{n}", 3: "2|6", 7: "2|2" if n == 7 else "2|1",
+                 8: "2|7" if n == 3 else "2|2" if n == 7 else "2|1", 9: "67|0",
+                 14: f"65|{n}", 20: "65|0"}[col]
+            lines.append(f"{_IF}.{col}.{i}|{v}")
+    for col in (1, 6, 10, 15, 18):
+        for i in sorted(by_index):
+            n = by_index[i]
+            v = {1: f"4|Port{n}", 6: "70|0", 10: "70|0", 15: "66|10000" if n > 10 else "66|1000",
+                 18: f"4|uplink {n}" if n % 4 == 0 else "4|"}[col]
+            lines.append(f"{_IFX}.{col}.{i}|{v}")
+    return "\n".join(lines) + "\n"
+
+
 def extra_recordings() -> dict[str, str]:
     """The extra recordings the suite's snmpsim serves beside the fixtures."""
     system, if_mib = "1.3.6.1.2.1.1.", ("1.3.6.1.2.1.2.", "1.3.6.1.2.1.31.")
@@ -177,5 +282,13 @@ def extra_recordings() -> dict[str, str]:
         "rules-switch": rules_switch(),
         # an old encoder: system group and ifTable only — no ifXTable, so no HC counters
         "camera-no-ifx": subset("samsung-ipolis", (system, if_mib[0])),
+        # tests/test_snmp_fidelity.py: real recordings changed where none shows the case
+        "h3c-sentinels": h3c_sentinels(),
+        "huawei-sentinels": huawei_sentinels(),
+        "cisco-sentinels": cisco_sentinels(),
+        "no-high-speed": no_high_speed(),
+        "no-ifname-dupes": no_ifname_duplicates(),
+        "h3c-irf": irf_stack(),
+        "ports-order": ports_order(),
     }
 

@@ -356,9 +356,10 @@ def test_changes_trends_remediations_and_recommendations(half_year: Path) -> Non
     # what changed: each new and cleared exception as the store has it
     new = {(c["device"], c["check"]) for c in data["changes"]["new"]}
     cleared = {(c["device"], c["check"]) for c in data["changes"]["cleared"]}
-    assert ("db01", "disk_used_percent /u01") in new and ("br-01", "device_mem_percent") in cleared
-    assert latest_in(app, end_2025, "br-01", "device_mem_percent") == "warn"
-    assert latest_in(app, H1, "br-01", "device_mem_percent") == "pass"
+    # boards are named by entPhysicalName (checks/network.yaml)
+    assert ("db01", "disk_used_percent /u01") in new and ("br-01", "device_mem_percent board 1") in cleared
+    assert latest_in(app, end_2025, "br-01", "device_mem_percent", "board 1") == "warn"
+    assert latest_in(app, H1, "br-01", "device_mem_percent", "board 1") == "pass"
     assert not new & cleared
     assert data["summary"]["asset_changes"] == 1 and data["previous"]["asset_changes"] == 0
     # peaks: network devices too, each beside the previous period

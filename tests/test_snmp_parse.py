@@ -97,3 +97,29 @@ def test_port_matching_and_rows_and_asset() -> None:
            2: {"class": 10, "model": "port"}}
     assert chassis_asset(ent) == {"model": "S5720-28X", "serial": "21980"}
     assert chassis_asset({}) == {}
+
+
+def test_chassis_row_never_an_empty_container_and_components_grouped() -> None:
+    from collectors.snmp_parse import chassis_asset, components
+
+    ents = {1: {"class": 5, "name": "slot", "serial": ""},
+            2: {"class": 9, "name": "MPU", "serial": "S-MAIN", "model": "MPU-X"},
+            3: {"class": 9, "name": "POWER Card 0/5", "serial": "P1"},
+            4: {"class": 9, "name": "POWER Card 0/6", "serial": "P2"},
+            5: {"class": 10, "name": "Gi0/49", "serial": "T1", "model": "Unspecified"},
+            6: {"class": 7, "name": "FAN", "serial": ""}}
+    assert chassis_asset(ents) == {"model": "MPU-X", "serial": "S-MAIN", "name": "MPU"}
+    parts = components(ents)
+    assert [(p["kind"], p["model"], p["quantity"], p["serials"]) for p in parts] == [
+        ("power supply", "POWER Card", 2, ["P1", "P2"]), ("transceiver", "Gi", 1, ["T1"])]
+
+
+def test_port_names_unique_and_speed_in_bits() -> None:
+    from collectors.snmp_parse import port_names, port_speed
+
+    table = {1: {"ifName": "Gi1"}, 2: {"ifDescr": "eth"}, 3: {"ifDescr": "eth"}, 4: {}}
+    assert port_names(table) == {1: "Gi1", 2: "eth #2", 3: "eth #3", 4: "4"}
+    assert port_speed({"ifHighSpeed": 1000, "ifSpeed": 5}) == (10**9, "ifHighSpeed")
+    assert port_speed({"ifHighSpeed": 0, "ifSpeed": 512000}) == (512000, "ifSpeed")
+    assert port_speed({"ifSpeed": 2**32 - 1}) == (None, "unknown")
+    assert port_speed({}) == (None, "unknown")

@@ -100,13 +100,13 @@ def test_group_rows_enum_counter_percent_and_zero_rows() -> None:
     cols = {"1.9.2": {1: "Processor", 2: "I/O", 3: "empty"}, "1.9.5": {1: 30, 2: 5, 3: 0},
             "1.9.6": {1: 70, 2: 15, 3: 0}, "1.9.7": {1: 1000, 2: 10, 3: 0},
             "1.9.8": {1: 1, 2: 3, 3: 9}}
-    rows, state = group_rows(g, {}, cols, {}, None)
+    rows, state, _ = group_rows(g, {}, cols, {}, None)
     assert [t for t, _ in rows] == [{"i": "1", "name": "Processor"}, {"i": "2", "name": "I/O"}]
     assert rows[0][1]["used_percent"] == 30.0 and rows[1][1]["used_percent"] == 25.0
     assert rows[1][1]["state"] == "critical" and rows[1][1]["state_code"] == 3
     assert "octets_per_s" not in rows[0][1] and state["1"] == {"octets": 1000}
     cols["1.9.7"] = {1: 1500, 2: 5}  # row 2 went down: reset, no rate
-    rows, _ = group_rows(g, {}, cols, state, 10.0)
+    rows, _, _ = group_rows(g, {}, cols, state, 10.0)
     assert rows[0][1]["octets_per_s"] == 50.0 and "octets_per_s" not in rows[1][1]
 
 
@@ -275,3 +275,42 @@ def test_readme_profile_and_rule_examples_validate() -> None:
     (rule,) = yaml.safe_load(blocks[1])["rules"]
     assert Rule.model_validate(rule).states == {"normal": "ok", "warning": "warn", "fault": "crit"}
     assert set(rule["states"]) == set(prof.metrics[0].fields["status"].values.values())
+
+
+def test_sentinels_index_parts_and_tag_lookup_are_pure_data() -> None:
+    from collectors.snmp_profiles import index_tags
+
+    g = MetricGroup.model_validate({
+        "measurement": "arp", "table": True, "sentinels": [65535],
+        "index": [{"name": "ifIndex", "type": "int"}, {"name": "ip", "type": "ipv4"}],
+        "tags": {"port": {"oid": "1.9.1", "index_from": "ifIndex", "fallback": "if {ifIndex}"}},
+        "fields": {"a": {"oid": "1.9.5", "sentinels": [-1]}, "b": {"oid": "1.9.6"}}})
+    cols = {"1.9.1": {"7": "GE1/0/7"},
+            "1.9.5": {"7.10.0.0.1": 3, "8.10.0.0.2": -1, "10.10.0.0.3": 65535},
+            "1.9.6": {"7.10.0.0.1": 65535, "8.10.0.0.2": 4, "10.10.0.0.3": 2147483647}}
+    rows, _state, dropped = group_rows(g, {}, cols, {}, None, sentinels=[2147483647])
+    assert rows == [({"index": "7.10.0.0.1", "ifIndex": "7", "ip": "10.0.0.1", "port": "GE1/0/7"},
+                     {"a": 3}),
+                    ({"index": "8.10.0.0.2", "ifIndex": "8", "ip": "10.0.0.2", "port": "if 8"},
+                     {"b": 4})]  # the row with only sentinels gives no sample
+    assert dropped == 4
+    assert index_tags(g.index, "7.1.2") == {}  # not that shape: no part tags
+    from collectors.snmp_profiles import IndexPart
+    assert index_tags([IndexPart(name="m", type="mac")], "0.26.43.60.77.94") == {
+        "m": "00:1a:2b:3c:4d:5e"}
+
+
+@pytest.mark.parametrize(("text", "place", "words"), [
+    ("name: x\nidentity: {sysdescr: ['(']}\n", "identity.sysdescr", "not a regular expression"),
+    ("name: x\nidentity: {sysdescr: ['V\\d+']}\n", "identity.sysdescr", "name a group"),
+    ("name: x\nidentity: {oids: {colour: 1.3.6.1.2.1.1.1.0}}\n", "identity.oids", "one of"),
+    ("name: x\n", "", "metrics` or `identity"),
+    ("name: x\nmetrics: [{measurement: m, fields: {a: {oid: 1.2.3}},"
+     " tags: {t: {oid: 1.2.4, index_from: nope}}, table: true}]\n", "index_from", "not the index"),
+])
+def test_new_profile_keys_mistakes_name_file_and_key(tmp_path: Path, text: str, place: str,
+                                                     words: str) -> None:
+    (tmp_path / "bad.yaml").write_text(text)
+    with pytest.raises(ConfigError) as e:
+        load_profiles(tmp_path)
+    assert place in str(e.value) and words in str(e.value)

@@ -101,7 +101,11 @@ def test_ups_profile_named_in_settings(sim: SnmpsimPeer) -> None:
     _t, samples = _collect(sim, "huawei-gse200m", profile="ups-mib")
     (ups,) = _by(samples, "ups")
     assert ups.fields["battery_status_code"] == int(rec["1.3.6.1.2.1.33.1.2.1.0"][1])
-    assert ups.fields["charge_percent"] == int(rec["1.3.6.1.2.1.33.1.2.4.0"][1])
+    # this card answers -1 ("no value") for charge and runtime: not data, so no field
+    for field, oid in (("charge_percent", "1.3.6.1.2.1.33.1.2.4.0"),
+                       ("minutes_remaining", "1.3.6.1.2.1.33.1.2.3.0")):
+        raw = int(rec[oid][1])
+        assert ups.fields.get(field) == (None if raw == -1 else raw), field
     assert ups.fields["output_source_code"] == int(rec["1.3.6.1.2.1.33.1.4.1.0"][1])
     loads = column(rec, "1.3.6.1.2.1.33.1.4.4.1.5")
     assert {int(s.tags["line"]): s.fields["load_percent"] for s in _by(samples, "ups_output")} == {
