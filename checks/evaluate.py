@@ -55,6 +55,7 @@ def _judge(cr: CompiledRule, device: str, s: Sample) -> Verdict | None:
     inst = s.tags.get(cr.instance_tag, "") if cr.instance_tag else ""
     v = _verdict(device, cr, inst, value, t, status, {"st": status, "out": status, "os": t})
     v.since = None  # unknown without history
+    v.evidence = s.excerpt
     return v
 
 

@@ -114,7 +114,9 @@ def evaluate_cycle(samples: Iterable[Sample], device: DeviceInfo, ruleset: RuleS
                 else:
                     e = _advance(cr, e, held, raw, t, now)
             insts[inst] = e
-            touched[(cr.name, inst)] = _verdict(name, cr, inst, value, t, raw, e)
+            v = touched[(cr.name, inst)] = _verdict(name, cr, inst, value, t, raw, e)
+            if s.excerpt:
+                v.evidence = s.excerpt
 
     verdicts = list(touched.values())
 
