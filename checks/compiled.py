@@ -54,6 +54,7 @@ class CompiledRule:
         "clear_crit",
         "clear_warn",
         "crit",
+        "detail",
         "expected",
         "field",
         "flap_k",
@@ -105,6 +106,7 @@ class CompiledRule:
         self.kinds = frozenset(rule.kinds)
         self.groups = frozenset(rule.groups)
         self.subject = rule.description or rule.name
+        self.detail = rule.detail
         sel = [rule.measurement, rule.field, rule.instance_tag, sorted(rule.match.items())]
         self.selector = hashlib.sha256(repr(sel).encode()).hexdigest()[:12]
         clear = rule.clear

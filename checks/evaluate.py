@@ -12,6 +12,7 @@ from typing import Protocol
 
 from agent.model import Result, Sample, Status, Verdict
 from checks.compiled import OK, CompiledRule, compiled, with_overrides
+from checks.detail import render
 from checks.rules import Rule, RuleSet
 from checks.stateful import DeviceInfo, _verdict, evaluate_cycle
 
@@ -56,6 +57,8 @@ def _judge(cr: CompiledRule, device: str, s: Sample) -> Verdict | None:
     v = _verdict(device, cr, inst, value, t, status, {"st": status, "out": status, "os": t})
     v.since = None  # unknown without history
     v.evidence = s.excerpt
+    if cr.detail and (more := render(cr.detail, s.tags, s.fields)):
+        v.message += " — " + more
     return v
 
 
@@ -65,7 +68,8 @@ def judge(rule: Rule, device: str, sample: Sample, value: float,
     cr = CompiledRule(rule)
     if override is not None:
         cr = cr.with_override(override)
-    v = _judge(cr, device, Sample(sample.measurement, sample.tags, {cr.field: value}, sample.time))
+    v = _judge(cr, device, Sample(sample.measurement, sample.tags, {**sample.fields, cr.field: value},
+                                  sample.time))
     assert v is not None
     return v
 
@@ -73,7 +77,8 @@ def judge(rule: Rule, device: str, sample: Sample, value: float,
 def judge_state(rule: Rule, device: str, sample: Sample, value: str) -> Verdict:
     """A text field judged by the rule's `states` table (no history)."""
     cr = CompiledRule(rule)
-    v = _judge(cr, device, Sample(sample.measurement, sample.tags, {cr.field: value}, sample.time))
+    v = _judge(cr, device, Sample(sample.measurement, sample.tags, {**sample.fields, cr.field: value},
+                                  sample.time))
     assert v is not None
     return v
 

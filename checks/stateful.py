@@ -38,6 +38,7 @@ from checks.compiled import (
     compiled,
     with_overrides,
 )
+from checks.detail import render
 from checks.durations import format_duration
 from checks.rules import RuleSet
 
@@ -117,6 +118,8 @@ def evaluate_cycle(samples: Iterable[Sample], device: DeviceInfo, ruleset: RuleS
             v = touched[(cr.name, inst)] = _verdict(name, cr, inst, value, t, raw, e)
             if s.excerpt:
                 v.evidence = s.excerpt
+            if cr.detail and (more := render(cr.detail, tags, fields)):
+                v.message += " — " + more
 
     verdicts = list(touched.values())
 

@@ -141,6 +141,8 @@ class LinuxCollector:
         if out.exit_status != 0:
             raise CollectionError(f"linux health batch exited {out.exit_status}: {out.stderr.strip()[:200]}")
         sections = batch.parse(out.stdout)
+        target.evidence.append("linux health batch: " + ", ".join(
+            f"{n} (exit {sec.status})" for n, sec in sections.items()))
         t = now_ns()
         host = target.name
         tags = {"host": host}

@@ -237,6 +237,7 @@ class LogsCollector:
                 notes.append(f"partial: {plan.backlog} bytes left for the next cycle (max_bytes)")
             if unreadable:
                 notes.append(f"could not read: {', '.join(unreadable)}")
+            target.evidence.append(f"{src.name}: {src.path}: {len(files)} files, {bytes_read} new bytes read")
             samples.append(Sample("logs_source", {"host": target.name, "source": src.name}, {
                 "status": status, "files": len(files), "bytes_read": bytes_read,
                 "backlog_bytes": backlog, "partial": bool(backlog),
@@ -250,9 +251,10 @@ class LogsCollector:
                 fields: dict[str, float | int | str | bool] = {"count": n}
                 if p.severity in ("crit", "warn"):
                     fields[f"matches_{p.severity}"] = n
-                excerpt = ""
                 if n:
                     excerpt = fields["lines"] = _joined(evidence.get(p.name, []))
+                else:
+                    excerpt = f"{src.path}: no new line matches {p.name} ({bytes_read} new bytes read)"
                 samples.append(Sample("logs", {
                     "host": target.name, "source": src.name, "pattern": p.name, "severity": p.severity,
                     "match": f"{src.name}/{p.name}"}, fields, t, excerpt))
