@@ -105,6 +105,9 @@ class Result:
     duration: float = 0.0
     evidence: str = ""  # a short excerpt of raw output, for reports
     state: dict[str, Any] | None = None  # the collector's new memory, saved when recorded
+    # The device's connection (SSH): "" when the collector opens none, "ok" when it was made,
+    # else why not (unreachable, host key, login): a fault of the device, not of the collector.
+    connect: str = ""
 
     @property
     def collected(self) -> bool:

@@ -14,12 +14,12 @@ from sqlalchemy import Engine
 from agent.cases.engine import CaseEngine, EventSink
 from agent.cases.policy import CasePolicy
 from agent.cases.selfcheck import SelfChecks
-from agent.inventory import Inventory
+from agent.inventory import Inventory, criticality_level
 from agent.model import Result, Sample, Verdict
 from agent.store.assets import plan_assets, record_assets
 from agent.store.samples import write_collection, write_samples
 from agent.store.state import collector_key, eval_key, load_state, save_state
-from checks.evaluate import collection_verdict
+from checks.evaluate import collection_verdict, device_verdict
 from checks.rules import RuleSet
 from checks.stateful import DeviceInfo, evaluate_cycle
 
@@ -108,7 +108,10 @@ class Pipeline:
                                            collector=result.collector,
                                            overrides=device.thresholds if device else {},
                                            collected=result.collected)
-        verdicts = [collection_verdict(result, self.rules), *judged]
+        # The device's connection first: its case is open before the collector's UNKNOWN,
+        # which the case engine then links to it instead of opening one per collector.
+        connection = device_verdict(result, self.rules, criticality_level(device.labels) if device else None)
+        verdicts = [*([connection] if connection else []), collection_verdict(result, self.rules), *judged]
         if not self.record:
             return verdicts  # a look that changes nothing: the state is not kept either
         with self._lock:  # SQLite has one writer; keep ours in line

@@ -83,9 +83,31 @@ def judge_state(rule: Rule, device: str, sample: Sample, value: str) -> Verdict:
     return v
 
 
+DEVICE_CHECK = "collect.device"  # the device's connection: one case for the device, not per collector
+
+
+def device_verdict(result: Result, ruleset: RuleSet, level: int | None = None) -> Verdict | None:
+    """The device's own verdict when the collector connected to it (SSH): reachable, or not —
+    unreachable, host key changed, login refused — at `level` (the device's criticality; else
+    the collection level). None for a collector that opens no connection of its own."""
+    if not result.connect:
+        return None
+    if result.connect == "ok":
+        return Verdict(device=result.device, check=DEVICE_CHECK, status=Status.OK,
+                       message="connected", collected_at=result.started_at)
+    return Verdict(device=result.device, check=DEVICE_CHECK, status=Status.UNKNOWN,
+                   message=f"no connection: {result.connect}", collected_at=result.started_at,
+                   level=level or ruleset.collection.level)
+
+
 def collection_verdict(result: Result, ruleset: RuleSet) -> Verdict:
-    """Every collection yields a verdict: OK with a count, or UNKNOWN with the reason."""
+    """Every collection yields a verdict: OK with a count, or UNKNOWN with the reason (when the
+    device itself could not be reached, that is its DEVICE_CHECK verdict's fault: no level)."""
     check = f"collect.{result.collector}"
+    if result.connect and result.connect != "ok":
+        return Verdict(device=result.device, check=check, status=Status.UNKNOWN,
+                       message=f"not collected: no connection to the device (see {DEVICE_CHECK})",
+                       collected_at=result.started_at)
     if result.collected:
         return Verdict(device=result.device, check=check, status=Status.OK,
                        message=f"{len(result.samples)} samples in {result.duration:.2f} s",
@@ -95,5 +117,5 @@ def collection_verdict(result: Result, ruleset: RuleSet) -> Verdict:
                    level=ruleset.collection.level)
 
 
-__all__ = ["DeviceInfo", "ThresholdOverride", "collection_verdict", "evaluate", "evaluate_cycle",
-           "judge", "judge_state"]
+__all__ = ["DEVICE_CHECK", "DeviceInfo", "ThresholdOverride", "collection_verdict", "device_verdict",
+           "evaluate", "evaluate_cycle", "judge", "judge_state"]

@@ -51,6 +51,11 @@ def unreachable(check: str) -> bool:
     return check.startswith("collect.")
 
 
+# The device's connection fault (checks.evaluate.DEVICE_CHECK): one case per device, and the
+# collectors' "not collected" while it is open are linked to it rather than opening their own.
+DEVICE_CASE = "collect.device"
+
+
 class CaseEngine:
     def __init__(self, engine: Engine, policy: CasePolicy | None = None,
                  devices: Mapping[str, DeviceLike] | None = None,
@@ -82,6 +87,9 @@ class CaseEngine:
                                                           "message": v.message})
         if row is not None:
             return self._update(conn, row, v, now)
+        if v.check != DEVICE_CASE and unreachable(v.check) and \
+                self._open_row(conn, v.device, DEVICE_CASE, "") is not None:
+            return []  # the collector failed for the device's fault: the device's case covers it
         if self.policy.in_maintenance(self.devices.get(v.device), v.device, now) is not None:
             self._hold(conn, v, now)
             return []

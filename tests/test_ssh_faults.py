@@ -1,0 +1,161 @@
+"""One fault, one case; one failed login per device per cycle — through the real sshd.
+
+A device whose host key changed, whose login is refused or that cannot be reached opens one
+case (`collect.device`) at the level of its criticality, whatever the number of its
+collectors; their "not collected" verdicts are linked to it. A key that cannot be used (wrong
+passphrase) is said, with the file, before the server is asked anything."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.app import build_pipeline, load_app
+from agent.cases.queries import list_cases
+from agent.connections.pool import POOL
+from agent.inspection import inspect_devices
+from agent.inventory import load_inventory
+from agent.problems import ConfigError
+from tests.helpers import cli
+from tests.peers import wait_until
+from tests.sshdev import write_inventory
+
+COLLECTORS = ["linux", "logs", "oracle"]
+SETTINGS = {"oracle": {"oracle_home": "/nonexistent-xj", "sid": "PROD"},
+            "logs": {"sources": [{"name": "a", "path": "/nonexistent-xj/x.log", "sets": ["syslog"]}]}}
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def inventory(tmp_path: Path, peer: Any, **ssh: Any) -> Path:
+    inv = write_inventory(tmp_path, peer, COLLECTORS, SETTINGS)
+    doc = json.loads(inv.read_text())
+    doc["devices"][0]["ssh"].update(ssh)
+    inv.write_text(json.dumps(doc))
+    (tmp_path / "xunjian.yaml").write_text("data_dir: var\ninventory: inventory.yaml\ntimezone: UTC\n")
+    return inv
+
+
+def keygen(path: Path, passphrase: str = "") -> Path:
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", passphrase, "-f", str(path)], check=True)
+    return path
+
+
+def sshd_lines(peer: Any, since: int) -> list[str]:
+    return peer.sshd_log.read_text(errors="replace").splitlines()[since:]
+
+
+@pytest.mark.peers
+def test_a_refused_login_costs_one_attempt_per_cycle(tmp_path: Path, ssh_peer: Any) -> None:
+    inventory(tmp_path, ssh_peer, key_file=str(keygen(tmp_path / "not_authorized")))
+    before = len(sshd_lines(ssh_peer, 0))
+    r = cli("inspect", "-f", "json", "-c", str(tmp_path / "xunjian.yaml"))
+    assert r.returncode == 3, r.stderr
+    wait_until(lambda: any("Connection closed by authenticating user" in ln
+                           for ln in sshd_lines(ssh_peer, before)), timeout=5, what="sshd logged the login")
+    lines = sshd_lines(ssh_peer, before)
+    assert sum("Failed publickey" in ln for ln in lines) == 1, lines  # three collectors, one attempt
+    assert sum(ln.startswith("Connection from") for ln in lines) == 1, lines
+    results = json.loads(r.stdout)["results"]
+    device = [x for x in results if x["check"] == "collect.device"]
+    assert len(device) == 1 and device[0]["message"] == (
+        f"no connection: authentication failed for user '{ssh_peer.user}' on {ssh_peer.host}:{ssh_peer.port}")
+
+
+@pytest.mark.peers
+def test_a_wrong_key_passphrase_says_so_and_names_the_key_file(tmp_path: Path, ssh_peer: Any) -> None:
+    key = keygen(tmp_path / "enc_key", "the-right-one")
+    sf = tmp_path / "secrets.yaml"
+    sf.write_text(json.dumps({"pw": "not-the-passphrase"}))
+    sf.chmod(0o600)
+    inv = inventory(tmp_path, ssh_peer, key_file=str(key), key_passphrase="${secret:pw}")
+    doc = json.loads(inv.read_text())
+    doc["secrets_file"] = str(sf)
+    inv.write_text(json.dumps(doc))
+    before = len(sshd_lines(ssh_peer, 0))
+    r = cli("inspect", "-f", "json", "-c", str(tmp_path / "xunjian.yaml"))
+    device = [x for x in json.loads(r.stdout)["results"] if x["check"] == "collect.device"]
+    assert device[0]["message"] == f"no connection: wrong passphrase for SSH key file {key} " \
+                                   "(ssh.key_passphrase does not decrypt it)"
+    assert "not-the-passphrase" not in r.stdout + r.stderr
+    assert not [ln for ln in sshd_lines(ssh_peer, before) if "Failed" in ln]  # the server was not asked
+    # without a passphrase: the key is encrypted, said so
+    del doc["devices"][0]["ssh"]["key_passphrase"]
+    inv.write_text(json.dumps(doc))
+    r = cli("inspect", "-f", "json", "-c", str(tmp_path / "xunjian.yaml"))
+    device = [x for x in json.loads(r.stdout)["results"] if x["check"] == "collect.device"]
+    assert device[0]["message"] == f"no connection: SSH key file {key} is encrypted: give " \
+                                   "ssh.key_passphrase (a secret reference)"
+
+
+@pytest.mark.peers
+def test_one_case_per_device_fault_at_its_criticality(tmp_path: Path, ssh_peer: Any) -> None:
+    inv = inventory(tmp_path, ssh_peer)
+    doc = json.loads(inv.read_text())
+    core = doc["devices"][0]
+    core["labels"] = {"criticality": "1"}  # a core server: its outage is a level-1 fault
+    doc["groups"] = {"branch": {"labels": {"criticality": "main"}}}
+    doc["devices"].append({**core, "name": "branch01", "port": closed_port(), "groups": ["branch"],
+                           "labels": {}})
+    doc["devices"].append({**core, "name": "plain01", "port": closed_port(), "labels": {}})
+    inv.write_text(json.dumps(doc))
+    # the host key changed: known_hosts holds another key for the core server
+    other = keygen(tmp_path / "other_host_key")
+    good = ssh_peer.known_hosts.read_text()
+    bad = tmp_path / "known_hosts_changed"
+    bad.write_text(f"[{ssh_peer.host}]:{ssh_peer.port} " + " ".join(
+        Path(f"{other}.pub").read_text().split()[:2]) + "\n")
+    core["ssh"]["known_hosts"] = str(bad)
+    inv.write_text(json.dumps(doc))
+
+    def cycle() -> list[Any]:
+        app = load_app(tmp_path / "xunjian.yaml")
+        pipeline = build_pipeline(app, influx=False)
+        try:
+            run = inspect_devices(pipeline, list(app.inventory.devices.values()), workers=6)
+        finally:
+            pipeline.close()
+            POOL.close_all()  # as `xunjian inspect` does when it ends
+        assert [(v.device, v.check) for v in run.verdicts if v.check == "collect.device"] == [
+            ("branch01", "collect.device"), ("plain01", "collect.device"), ("testhost", "collect.device")]
+        # the collectors' own failures (no sqlplus in /nonexistent-xj) are cases of their own
+        return [c for c in list_cases(app.engine) if c.is_open and c.check == "collect.device"]
+
+    for _ in range(2):  # and again: the same cases, nothing new
+        cases = cycle()
+        app = load_app(tmp_path / "xunjian.yaml")
+        assert not [c for c in list_cases(app.engine, "all") if c.check != "collect.device"]  # none per collector
+        assert sorted((c.device, c.check, c.level) for c in cases) == [
+            ("branch01", "collect.device", 2), ("plain01", "collect.device", 3), ("testhost", "collect.device", 1)]
+    core_case = next(c for c in cases if c.device == "testhost")
+    assert "host key for" in core_case.message and "has CHANGED" in core_case.message
+
+    # known_hosts fixed: the core server's case resolves; the others stay
+    core["ssh"]["known_hosts"] = str(ssh_peer.known_hosts)
+    inv.write_text(json.dumps(doc))
+    assert good == ssh_peer.known_hosts.read_text()
+    cases = cycle()
+    assert sorted(c.device for c in cases) == ["branch01", "plain01"]
+    app = load_app(tmp_path / "xunjian.yaml")
+    assert next(c for c in list_cases(app.engine, "all") if c.number == core_case.number).status == "resolved"
+
+
+def test_criticality_is_validated(tmp_path: Path) -> None:
+    inv = tmp_path / "inventory.yaml"
+    dev = {"name": "sw1", "address": "10.0.0.1", "collectors": ["linux"], "ssh": {"user": "u"}}
+    inv.write_text(json.dumps({"devices": [{**dev, "labels": {"criticality": "urgent"}}]}))
+    with pytest.raises(ConfigError) as e:
+        load_inventory(inv)
+    text = " ".join(str(p) for p in e.value.problems)
+    assert "devices[0].labels.criticality" in text and "'urgent' is not a criticality: 1, 2 or 3" in text
+    inv.write_text(json.dumps({"devices": [{**dev, "labels": {"criticality": "Major"}}]}))
+    assert load_inventory(inv).devices["sw1"].labels["criticality"] == "Major"
