@@ -101,13 +101,10 @@ def device_verdict(result: Result, ruleset: RuleSet, level: int | None = None) -
 
 
 def collection_verdict(result: Result, ruleset: RuleSet) -> Verdict:
-    """Every collection yields a verdict: OK with a count, or UNKNOWN with the reason (when the
-    device itself could not be reached, that is its DEVICE_CHECK verdict's fault: no level)."""
+    """Every collection yields a verdict: OK with a count, or UNKNOWN with the reason. (When the
+    device could not be connected to, its DEVICE_CHECK verdict holds the case: the case engine
+    links this one to it.)"""
     check = f"collect.{result.collector}"
-    if result.connect and result.connect != "ok":
-        return Verdict(device=result.device, check=check, status=Status.UNKNOWN,
-                       message=f"not collected: no connection to the device (see {DEVICE_CHECK})",
-                       collected_at=result.started_at)
     if result.collected:
         return Verdict(device=result.device, check=check, status=Status.OK,
                        message=f"{len(result.samples)} samples in {result.duration:.2f} s",

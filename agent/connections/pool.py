@@ -103,7 +103,8 @@ class ConnectionPool:
         self._lock = threading.Condition()
         self._current: dict[str, _Pooled] = {}  # device name → the connection its leases share
         self._connecting: dict[str, threading.Lock] = {}  # one connect at a time per device
-        self._failed: dict[str, tuple[float, str]] = {}  # device → when its last connect failed, why
+        # device → when its last connect failed, why, with which settings
+        self._failed: dict[str, tuple[float, str, object]] = {}
         self._reaper: threading.Thread | None = None
         self.opened = 0  # connections opened since start (tests, the bench)
         self.opened_for: Counter[str] = Counter()  # the same per device name
@@ -138,8 +139,8 @@ class ConnectionPool:
                                   "is still under way)")
         try:
             failed = self._failed.get(device.name)
-            if failed is not None and (failed[0] >= asked or
-                                       time.monotonic() - failed[0] < failed_hold(device)):
+            if failed is not None and failed[2] == _settings(device) and (
+                    failed[0] >= asked or time.monotonic() - failed[0] < failed_hold(device)):
                 # The connect this lease waited for, or one of this cycle, has just failed: the
                 # same answer, without knocking on the device once per collector (a refused
                 # login costs one attempt per cycle: fail2ban counts them).
@@ -162,7 +163,7 @@ class ConnectionPool:
             except BaseException as e:
                 slot.release()
                 if isinstance(e, ConnectFailed):
-                    self._failed[device.name] = (time.monotonic(), str(e))
+                    self._failed[device.name] = (time.monotonic(), str(e), _settings(device))
                 raise
             pooled = _Pooled(conn, device, slot)
             with self._lock:
@@ -263,6 +264,11 @@ class ConnectionPool:
 
 
 FAILED_HOLD_MAX = 60.0  # seconds a failed connect stays the device's answer, at most
+
+
+def _settings(device: Device) -> object:
+    """What a connect depends on: other settings (a reload) deserve another attempt."""
+    return (device.address, device.port, device.ssh)
 
 
 def failed_hold(device: Device) -> float:
