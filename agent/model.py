@@ -143,6 +143,7 @@ class Verdict:
             "threshold": self.threshold,
             "message": self.message,
             "collected_at": iso(self.collected_at),
+            "evidence": self.evidence,
         }
 
 

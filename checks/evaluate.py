@@ -94,10 +94,11 @@ def device_verdict(result: Result, ruleset: RuleSet, level: int | None = None) -
         return None
     if result.connect == "ok":
         return Verdict(device=result.device, check=DEVICE_CHECK, status=Status.OK,
-                       message="connected", collected_at=result.started_at)
+                       message="connected", collected_at=result.started_at,
+                       evidence=f"SSH connection made for the {result.collector} collector")
     return Verdict(device=result.device, check=DEVICE_CHECK, status=Status.UNKNOWN,
                    message=f"no connection: {result.connect}", collected_at=result.started_at,
-                   level=level or ruleset.collection.level)
+                   level=level or ruleset.collection.level, evidence=result.connect)
 
 
 def collection_verdict(result: Result, ruleset: RuleSet) -> Verdict:

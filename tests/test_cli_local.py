@@ -42,7 +42,8 @@ def test_json_document_and_ok_exit(tmp_path: Path) -> None:
     assert rows[("collect.local", "")]["status"] == "ok"
     root = rows[("disk_used_percent", "/")]
     assert set(root) == {"device", "check", "instance", "status", "value", "unit", "threshold",
-                         "message", "collected_at"}
+                         "message", "collected_at", "evidence"}
+    assert root["evidence"].split()[-1] == "/"  # its own df-like line
     assert abs(root["value"] - root_used_percent()) < 1.0  # matches what the OS says now
     assert root["unit"] == "%" and root["threshold"] == "warn >= 85%, crit >= 95%"
 
