@@ -22,8 +22,10 @@ from agent.store.state import collector_key, eval_key, load_state, save_state
 from checks.evaluate import collection_verdict, device_verdict
 from checks.rules import RuleSet
 from checks.stateful import DeviceInfo, evaluate_cycle
+from collectors import COLLECTORS
 
 log = logging.getLogger(__name__)
+OUTAGE_TRANSPORTS = ("snmp", "cli")  # collectors that connect by themselves (no collect.device)
 
 
 class Sink(Protocol):
@@ -110,8 +112,13 @@ class Pipeline:
                                            collected=result.collected)
         # The device's connection first: its case is open before the collector's UNKNOWN,
         # which the case engine then links to it instead of opening one per collector.
-        connection = device_verdict(result, self.rules, criticality_level(device.labels) if device else None)
-        verdicts = [*([connection] if connection else []), collection_verdict(result, self.rules), *judged]
+        critical = criticality_level(device.labels) if device else None
+        connection = device_verdict(result, self.rules, critical)
+        spec = COLLECTORS.get(result.collector)
+        # over SNMP or a switch's CLI, the collector's own connection failing is the outage
+        own = critical if spec is not None and spec.transport in OUTAGE_TRANSPORTS else None
+        verdicts = [*([connection] if connection else []), collection_verdict(result, self.rules, own),
+                    *judged]
         if not self.record:
             return verdicts  # a look that changes nothing: the state is not kept either
         with self._lock:  # SQLite has one writer; keep ours in line

@@ -101,10 +101,11 @@ def device_verdict(result: Result, ruleset: RuleSet, level: int | None = None) -
                    level=level or ruleset.collection.level, evidence=result.connect)
 
 
-def collection_verdict(result: Result, ruleset: RuleSet) -> Verdict:
+def collection_verdict(result: Result, ruleset: RuleSet, outage_level: int | None = None) -> Verdict:
     """Every collection yields a verdict: OK with a count, or UNKNOWN with the reason. (When the
     device could not be connected to, its DEVICE_CHECK verdict holds the case: the case engine
-    links this one to it.)"""
+    links this one to it.) `outage_level`: the device's criticality, for a collector whose
+    failure is the device not answering (SNMP, the switch CLI)."""
     check = f"collect.{result.collector}"
     if result.collected:
         return Verdict(device=result.device, check=check, status=Status.OK,
@@ -112,7 +113,7 @@ def collection_verdict(result: Result, ruleset: RuleSet) -> Verdict:
                        collected_at=result.started_at)
     return Verdict(device=result.device, check=check, status=Status.UNKNOWN,
                    message=f"not collected: {result.reason}", collected_at=result.started_at,
-                   level=ruleset.collection.level)
+                   level=outage_level or ruleset.collection.level)
 
 
 __all__ = ["DEVICE_CHECK", "DeviceInfo", "ThresholdOverride", "collection_verdict", "device_verdict",

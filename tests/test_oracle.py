@@ -256,6 +256,9 @@ def test_instance_down_over_ssh_is_one_level_1_case(tmp_path: Path, ssh_peer, or
     cases = [c for c in list_cases(app.engine) if c.is_open and c.number not in before]
     assert [(c.check, c.instance, c.level) for c in cases] == [("oracle_instance_status", "PROD", 1)]
     assert "PROD: DOWN" in cases[0].message and "ORA-01034: ORACLE not available" in cases[0].message
+    from agent.cases.queries import case_history
+    opened = next(e for e in case_history(app.engine, cases[0].number) if e["kind"] == "open")
+    assert "ORA-27101: shared memory realm does not exist" in opened["detail"]["evidence"]  # into the ticket
     pipeline.close()
 
 
@@ -265,6 +268,7 @@ def test_missing_sqlplus_is_not_collected(tmp_path: Path, ssh_peer, remote_dir: 
                           {"oracle": {"oracle_home": str(remote_dir / "nohome"), "sid": "ORCL"}})
     r = Cycles(load_inventory(inv).devices["testhost"], "oracle").run()
     assert r.status is Status.UNKNOWN and "exited 127" in r.reason
+    assert "NLS_LANG" not in r.reason and "export" not in r.reason  # never the command line
 
 
 def test_settings_validation_names_the_place(tmp_path: Path, ssh_peer) -> None:  # type: ignore[no-untyped-def]

@@ -159,3 +159,28 @@ def test_criticality_is_validated(tmp_path: Path) -> None:
     assert "devices[0].labels.criticality" in text and "'urgent' is not a criticality: 1, 2 or 3" in text
     inv.write_text(json.dumps({"devices": [{**dev, "labels": {"criticality": "Major"}}]}))
     assert load_inventory(inv).devices["sw1"].labels["criticality"] == "Major"
+
+
+def test_a_core_switch_down_is_a_level_1_case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over a switch's CLI the collector's own connection failing is the outage: its level is
+    the switch's criticality (a closed port: refused at once)."""
+    monkeypatch.setenv("XJ_CLI_PASS", "pw-for-the-switch")
+    known = tmp_path / "known_hosts"
+    known.write_text("")
+    cli_settings = {"platform": "huawei", "port": closed_port(), "username": "inspector",
+                    "password": "${XJ_CLI_PASS}", "known_hosts": str(known), "conn_timeout": 1}
+    doc = {"groups": {"core": {"labels": {"criticality": "1"}}},
+           "devices": [{"name": "sw-core-1", "kind": "switch", "address": "127.0.0.1", "groups": ["core"],
+                        "collectors": ["cli"], "settings": {"cli": cli_settings}},
+                       {"name": "sw-floor-3", "kind": "switch", "address": "127.0.0.1",
+                        "collectors": ["cli"], "settings": {"cli": cli_settings}}]}
+    (tmp_path / "inventory.yaml").write_text(json.dumps(doc))
+    (tmp_path / "xunjian.yaml").write_text("data_dir: var\ninventory: inventory.yaml\ntimezone: UTC\n")
+    app = load_app(tmp_path / "xunjian.yaml")
+    pipeline = build_pipeline(app, influx=False)
+    try:
+        inspect_devices(pipeline, list(app.inventory.devices.values()), workers=2)
+    finally:
+        pipeline.close()
+    assert sorted((c.device, c.check, c.level) for c in list_cases(app.engine)) == [
+        ("sw-core-1", "collect.cli", 1), ("sw-floor-3", "collect.cli", 3)]

@@ -54,6 +54,7 @@ def unreachable(check: str) -> bool:
 # The device's connection fault (checks.evaluate.DEVICE_CHECK): one case per device, and the
 # collectors' "not collected" while it is open are linked to it rather than opening their own.
 DEVICE_CASE = "collect.device"
+EVIDENCE_CHARS = 4000  # of a verdict's evidence kept in its case's open event
 
 
 class CaseEngine:
@@ -127,7 +128,9 @@ class CaseEngine:
         )).inserted_primary_key[0]
         self._event(conn, case_id, now, "open", {
             "level": level, "severity": v.status.label, "value": v.value, "threshold": v.threshold,
-            "message": v.message, "policy": policy, "since": v.since, **extra})
+            "message": v.message, "policy": policy, "since": v.since,
+            # what the fault was seen in (the log entries, the df row): into the ticket too
+            **({"evidence": v.evidence[:EVIDENCE_CHARS]} if v.evidence else {}), **extra})
         changes: list[Change] = [("open", self._get(conn, case_id))]
         if unreachable(v.check):
             changes += self._suppress_under_parent(conn, case_id, v.device, now)
