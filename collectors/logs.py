@@ -101,8 +101,9 @@ class LogSource(BaseModel):
     def entry_regex(self) -> re.Pattern[str] | None:
         if self.entry_start is not None:
             return re.compile(self.entry_start)
+        # the sets say the file's format (your own patterns add matches, not a format)
         starts = [ENTRY_STARTS.get(s) for s in self.sets]
-        if self.patterns or not starts or None in starts:
+        if not starts or None in starts:
             return None  # indented lines continue an entry
         return re.compile("|".join(f"(?:{rx})" for rx in dict.fromkeys(starts)))
 
