@@ -184,3 +184,16 @@ def test_a_core_switch_down_is_a_level_1_case(tmp_path: Path, monkeypatch: pytes
         pipeline.close()
     assert sorted((c.device, c.check, c.level) for c in list_cases(app.engine)) == [
         ("sw-core-1", "collect.cli", 1), ("sw-floor-3", "collect.cli", 3)]
+
+
+def test_default_keys_that_cannot_be_decrypted_are_said(tmp_path: Path) -> None:
+    import paramiko
+
+    from agent.connections.ssh import _reason
+
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(json.dumps({"devices": [{"name": "h", "address": "10.0.0.1", "collectors": ["linux"],
+                                            "ssh": {"user": "u"}}]}))
+    dev = load_inventory(inv).devices["h"]
+    said = _reason(paramiko.SSHException("Invalid key"), "10.0.0.1:22", dev, tmp_path / "kh")
+    assert said.startswith("a default SSH key (~/.ssh/id_*) could not be decrypted: wrong ssh.key_passphrase?")

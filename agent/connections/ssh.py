@@ -474,6 +474,10 @@ def _reason(e: BaseException, where: str, d: Device, known_hosts: Path) -> str:
                     f"ssh-keyscan, or set ssh.host_key_policy: accept-new for this device")
         if "banner" in text.lower():
             return f"no SSH banner from {where} within {d.ssh.connect_timeout:g} s"
+        if text in ("Invalid key", "Unable to parse key file") or "decrypt" in text.lower():
+            # the user's default keys (no key_file): paramiko names no file
+            return ("a default SSH key (~/.ssh/id_*) could not be decrypted: wrong "
+                    "ssh.key_passphrase? (or give ssh.key_file)")
         return f"SSH error from {where}: {text}"
     if isinstance(e, OSError):
         return f"cannot connect to {where}: {e.strerror or e}"
