@@ -173,4 +173,6 @@ def asset_event(change: dict[str, Any], t: int) -> Sample:
     return Sample("event", {"host": change["device"], "source": change["source"], "kind": "asset_change",
                             "instance": change["field"]},
                   {"field": change["field"], "old": old, "new": new or "", "change": f"{old} → {shown}",
-                   "message": f"{change['field']} changed: {old} → {shown}", "count": 1}, t)
+                   "message": f"{change['field']} changed: {old} → {shown}", "count": 1}, t,
+                  f"asset register: {change['field']} was {old!r}, {change['source']} now reports "
+                  f"{shown if new is None else repr(new)}")
