@@ -273,8 +273,9 @@ def _settings(device: Device) -> object:
 
 def failed_hold(device: Device) -> float:
     """How long a failed connect answers the device's other leases: the rest of its cycle
-    (half its interval, at most FAILED_HOLD_MAX), at least its connect timeout."""
-    return max(device.ssh.connect_timeout, min(device.interval / 2, FAILED_HOLD_MAX))
+    (half its interval, at most FAILED_HOLD_MAX); the next cycle tries again. (Leases that
+    waited for that connect get its answer whatever the time.)"""
+    return min(device.interval / 2, FAILED_HOLD_MAX)
 
 
 POOL = ConnectionPool()
