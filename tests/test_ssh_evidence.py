@@ -54,3 +54,23 @@ def test_record_keeps_each_verdicts_own_excerpt(tmp_path: Path, ssh_peer, remote
     assert "ORA-01555 caused by SQL" in snapshot and "SELECT * FROM app.orders" in snapshot
     assert all(x["collected_at"] > 0 for x in rows)
     assert all(x["evidence"] for x in rows), [k for k, x in got.items() if not x["evidence"]]
+
+
+def test_rule_detail_words_from_the_sample() -> None:
+    from agent.model import Sample
+    from checks.detail import render, size
+    from checks.evaluate import evaluate
+    from checks.rules import Rule, RuleSet
+
+    assert (size(512), size(1536), size(12.3 * 2**30)) == ("512 B", "1.5 KiB", "12.3 GiB")
+    assert render("{free|bytes} free on {device}", {"device": "/dev/sda1"}, {"free": 2**30}) == \
+        "1 GiB free on /dev/sda1"
+    assert render("{error}", {}, {}) == ""  # nothing to add
+    with pytest.raises(ValueError, match=r"\{name\} or \{name\|bytes\}"):
+        Rule(name="x", measurement="disk", field="used_percent", detail="{free|kb} free")
+    rules = RuleSet(rules=[Rule(name="d", description="Disk", measurement="disk", field="used_percent",
+                                instance_tag="path", unit="%", warn=85, detail="{free|bytes} free on {device}")])
+    (v,) = evaluate([Sample("disk", {"path": "/u01", "device": "/dev/vg/u01"},
+                            {"used_percent": 91.5, "free": 5 * 2**30}, 1, "df row")], "h", rules)
+    assert v.message == "Disk /u01: 91.5% (beyond warn >= 85%) — 5 GiB free on /dev/vg/u01"
+    assert v.evidence == "df row"
