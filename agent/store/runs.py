@@ -11,7 +11,7 @@ from agent.model import Result, Status, Verdict, worst
 from agent.store.schema import inspection_results, inspection_runs
 
 VERDICT_WORDS = {Status.OK: "pass", Status.WARN: "warn", Status.CRIT: "fail", Status.UNKNOWN: "not collected"}
-EVIDENCE_CHARS = 2000
+EVIDENCE_CHARS = 8000  # a verdict's excerpt in the record: a few whole log entries
 
 
 def evidence_for(v: Verdict, results: dict[tuple[str, str], Result]) -> str:
