@@ -197,3 +197,29 @@ def test_default_keys_that_cannot_be_decrypted_are_said(tmp_path: Path) -> None:
     dev = load_inventory(inv).devices["h"]
     said = _reason(paramiko.SSHException("Invalid key"), "10.0.0.1:22", dev, tmp_path / "kh")
     assert said.startswith("a default SSH key (~/.ssh/id_*) could not be decrypted: wrong ssh.key_passphrase?")
+
+
+def test_collectors_unknowns_are_linked_to_the_device_case_even_in_a_window(tmp_path: Path) -> None:
+    """The engine alone: the device's case covers its collectors' UNKNOWNs, and a window that
+    held the device's fault held theirs with it (one case when it ends, not four)."""
+    from agent.cases.engine import CaseEngine
+    from agent.cases.policy import load_case_policy
+    from agent.model import Status, Verdict
+    from agent.store.db import open_engine
+    from tests.test_case_engine import CONFIG, Clock, Dev
+
+    def down(check: str, level: int | None) -> Verdict:
+        return Verdict("db01", check, Status.UNKNOWN, "", message="no connection: refused", level=level)
+
+    clock = Clock("2026-11-24 21:00")
+    ce = CaseEngine(open_engine(tmp_path), load_case_policy(CONFIG, "xunjian.yaml"), {"db01": Dev("db01")}, clock)
+    cycle = [down("collect.device", 1), *(down(f"collect.{c}", 3) for c in ("linux", "logs", "oracle"))]
+    assert [(k, c.check, c.level) for k, c in ce.apply(cycle)] == [("open", "collect.device", 1)]
+    assert ce.apply(cycle) == []
+    (case,) = list_cases(ce.engine)
+    ce.act(case.number, "resolve", "zhang.wei", note="test")
+    ce.act(case.number, "close", "zhang.wei", cause="c", handling="h")
+    clock.at("2026-11-24 22:30")  # inside db01's maintenance window (22:00-02:00)
+    assert ce.apply(cycle) == [] and ce.apply(cycle) == []
+    clock.at("2026-11-25 02:00")
+    assert [(k, c.check) for k, c in ce.tick() if k == "open"] == [("open", "collect.device")]

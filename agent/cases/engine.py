@@ -88,13 +88,20 @@ class CaseEngine:
                                                           "message": v.message})
         if row is not None:
             return self._update(conn, row, v, now)
-        if v.check != DEVICE_CASE and unreachable(v.check) and \
-                self._open_row(conn, v.device, DEVICE_CASE, "") is not None:
+        if v.check != DEVICE_CASE and unreachable(v.check) and self._device_fault(conn, v.device):
             return []  # the collector failed for the device's fault: the device's case covers it
         if self.policy.in_maintenance(self.devices.get(v.device), v.device, now) is not None:
             self._hold(conn, v, now)
             return []
         return self._open(conn, v, now, {})
+
+    def _device_fault(self, conn: Connection, device: str) -> bool:
+        """The device's connection fault has its case open, or held by a maintenance window."""
+        if self._open_row(conn, device, DEVICE_CASE, "") is not None:
+            return True
+        row = conn.execute(select(held.c.since).where(
+            held.c.device == device, held.c.check_name == DEVICE_CASE, held.c.instance == "")).first()
+        return row is not None
 
     def _hold(self, conn: Connection, v: Verdict, now: float) -> None:
         key = (held.c.device == v.device, held.c.check_name == v.check, held.c.instance == v.instance)
