@@ -10,9 +10,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import Any
 
 from agent.connections.pool import POOL
+from agent.connections.ssh import ConnectFailed
 from agent.inventory import Device
 from agent.model import CollectionError, Job, Result, Sample, Status, Target
 from agent.redaction import REDACTOR, redact, redact_deep
@@ -51,7 +53,13 @@ class Executor:
                             settings=device.settings.get(job.collector), port=device.port,
                             state=memory)
             if spec.transport == "ssh":
-                with POOL.lease(device) as conn:  # the device's one connection, shared
+                with ExitStack() as stack:
+                    try:  # the device's one connection, shared
+                        conn = stack.enter_context(POOL.lease(device))
+                    except ConnectFailed as e:
+                        result.connect = str(e) or "no connection"
+                        raise
+                    result.connect = "ok"
                     samples = collector.collect(target, conn)
             else:
                 samples = collector.collect(target, None)

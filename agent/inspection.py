@@ -14,6 +14,7 @@ from agent.inventory import Device
 from agent.model import Job, Result, Status, Verdict, worst
 from agent.pipeline import Pipeline
 from agent.store.runs import record_run
+from checks.evaluate import DEVICE_CHECK
 from checks.rules import RuleSet
 from collectors import COLLECTORS
 
@@ -35,6 +36,7 @@ def rule_versions(rules: RuleSet) -> dict[str, str]:
     """A short hash of each rule's definition: the evidence says which thresholds judged it."""
     out = {r.name: hashlib.sha256(r.model_dump_json().encode()).hexdigest()[:12] for r in rules.rules}
     out.update({f"collect.{c}": "builtin" for c in COLLECTORS})
+    out[DEVICE_CHECK] = "builtin"
     return out
 
 
@@ -45,6 +47,16 @@ def record(pipeline: Pipeline, run: InspectionRun, devices: list[Device], trigge
         started_by=started_by, scope=scope, devices=len(devices), verdicts=run.verdicts,
         results=run.results, rule_versions=rule_versions(pipeline.rules))
     return run.run_id
+
+
+def _one_device_verdict(verdicts: list[Verdict]) -> list[Verdict]:
+    """Each SSH collector reports the device's connection; the run shows it once per device
+    (the worst)."""
+    best: dict[str, Verdict] = {}
+    for v in verdicts:
+        if v.check == DEVICE_CHECK and (v.device not in best or v.status > best[v.device].status):
+            best[v.device] = v
+    return [v for v in verdicts if v.check != DEVICE_CHECK or best[v.device] is v]
 
 
 def inspect_devices(pipeline: Pipeline, devices: list[Device], workers: int,
@@ -62,6 +74,7 @@ def inspect_devices(pipeline: Pipeline, devices: list[Device], workers: int,
             if on_result:
                 on_result(result)
     pipeline.tick()  # case clocks: escalate what is overdue, raise what a window held
+    run.verdicts = _one_device_verdict(run.verdicts)
     run.verdicts.sort(key=lambda v: (v.device, not v.check.startswith("collect."), v.check, v.instance))
     run.finished_at = pipeline.clock()
     return run

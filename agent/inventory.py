@@ -143,6 +143,15 @@ class SshSettings:
     idle_ttl: float = 10.0  # seconds an unused connection stays open for the device's next collector
 
 
+# `labels.criticality`: the fault level (1 most severe) a device outage opens its case at.
+CRITICALITY = {"1": 1, "2": 2, "3": 3, "major": 1, "main": 2, "minor": 3}
+
+
+def criticality_level(labels: dict[str, str]) -> int | None:
+    """The level of `labels.criticality` (validated at load), None when not given."""
+    return CRITICALITY.get(str(labels.get("criticality", "")).strip().lower())
+
+
 @dataclass(frozen=True, slots=True)
 class Device:
     """A device with its effective settings (defaults ← groups ← device)."""
@@ -295,6 +304,10 @@ def load_inventory(path: Path, secrets_file: Path | None = None,
             devices[dev.name] = device
             if device.labels.get("parent"):
                 parents.append((i, device.labels["parent"]))
+            if "criticality" in device.labels and criticality_level(device.labels) is None:
+                problems.append(Problem(file, f"{where}.labels.criticality", (
+                    f"'{device.labels['criticality']}' is not a criticality: 1, 2 or 3 (or major, "
+                    "main, minor), the level a device outage opens its case at")))
 
     for i, parent in parents:
         if parent not in seen:

@@ -57,18 +57,26 @@ class Sample:
     tags: dict[str, str]
     fields: dict[str, float | int | str | bool]
     time: int
+    # The raw output this sample's values came from (a df row, the meminfo lines, a sqlplus
+    # record, the matching log entries): the evidence of the verdicts judged on it. Never sent
+    # to a metrics sink; short and free of secrets.
+    excerpt: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "measurement": self.measurement,
             "tags": dict(self.tags),
             "fields": dict(self.fields),
             "time": self.time,
         }
+        if self.excerpt:
+            out["excerpt"] = self.excerpt
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Sample:
-        return cls(d["measurement"], dict(d["tags"]), dict(d["fields"]), int(d["time"]))
+        return cls(d["measurement"], dict(d["tags"]), dict(d["fields"]), int(d["time"]),
+                   str(d.get("excerpt", "")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +105,9 @@ class Result:
     duration: float = 0.0
     evidence: str = ""  # a short excerpt of raw output, for reports
     state: dict[str, Any] | None = None  # the collector's new memory, saved when recorded
+    # The device's connection (SSH): "" when the collector opens none, "ok" when it was made,
+    # else why not (unreachable, host key, login): a fault of the device, not of the collector.
+    connect: str = ""
 
     @property
     def collected(self) -> bool:
@@ -119,6 +130,7 @@ class Verdict:
     level: int | None = None  # fault level (1/2/3) this verdict maps to, if not OK
     flapping: bool = False  # the status changed too often lately; it holds the worst one
     since: float | None = None  # when the current status began (before any `for:` delay)
+    evidence: str = ""  # the raw excerpt of the sample judged (Sample.excerpt), for the record
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -131,6 +143,7 @@ class Verdict:
             "threshold": self.threshold,
             "message": self.message,
             "collected_at": iso(self.collected_at),
+            "evidence": self.evidence,
         }
 
 

@@ -14,17 +14,19 @@ from sqlalchemy import Engine
 from agent.cases.engine import CaseEngine, EventSink
 from agent.cases.policy import CasePolicy
 from agent.cases.selfcheck import SelfChecks
-from agent.inventory import Inventory
+from agent.inventory import Inventory, criticality_level
 from agent.losses import Losses, is_disk_full
 from agent.model import Result, Sample, Verdict
 from agent.store.assets import plan_assets, record_assets
 from agent.store.samples import write_collection, write_samples
 from agent.store.state import collector_key, eval_key, load_state, save_state
-from checks.evaluate import collection_verdict
+from checks.evaluate import collection_verdict, device_verdict
 from checks.rules import RuleSet
 from checks.stateful import DeviceInfo, evaluate_cycle
+from collectors import COLLECTORS
 
 log = logging.getLogger(__name__)
+OUTAGE_TRANSPORTS = ("snmp", "cli")  # collectors that connect by themselves (no collect.device)
 
 
 class Sink(Protocol):
@@ -119,7 +121,15 @@ class Pipeline:
                                            collector=result.collector,
                                            overrides=device.thresholds if device else {},
                                            collected=result.collected)
-        verdicts = [collection_verdict(result, self.rules), *judged]
+        # The device's connection first: its case is open before the collector's UNKNOWN,
+        # which the case engine then links to it instead of opening one per collector.
+        critical = criticality_level(device.labels) if device else None
+        connection = device_verdict(result, self.rules, critical)
+        spec = COLLECTORS.get(result.collector)
+        # over SNMP or a switch's CLI, the collector's own connection failing is the outage
+        own = critical if spec is not None and spec.transport in OUTAGE_TRANSPORTS else None
+        verdicts = [*([connection] if connection else []), collection_verdict(result, self.rules, own),
+                    *judged]
         if not self.record:
             return verdicts  # a look that changes nothing: the state is not kept either
         with self._lock:  # SQLite has one writer; keep ours in line
@@ -188,4 +198,6 @@ def asset_event(change: dict[str, Any], t: int) -> Sample:
     return Sample("event", {"host": change["device"], "source": change["source"], "kind": "asset_change",
                             "instance": change["field"]},
                   {"field": change["field"], "old": old, "new": new or "", "change": f"{old} → {shown}",
-                   "message": f"{change['field']} changed: {old} → {shown}", "count": 1}, t)
+                   "message": f"{change['field']} changed: {old} → {shown}", "count": 1}, t,
+                  f"asset register: {change['field']} was {old!r}, {change['source']} now reports "
+                  f"{shown if new is None else repr(new)}")

@@ -55,6 +55,7 @@ class CompiledRule:
         "clear_crit",
         "clear_warn",
         "crit",
+        "detail",
         "expected",
         "field",
         "flap_k",
@@ -111,6 +112,7 @@ class CompiledRule:
         self.kinds = frozenset(rule.kinds)
         self.groups = frozenset(rule.groups)
         self.subject = rule.subject or rule.description or rule.name
+        self.detail = rule.detail
         # An OK verdict's message, formatted once per verdict: %g is _num's f"{v:g}" (the same
         # C formatting), %.0f its form for |v| ≥ 1e6; the subject and unit are escaped for %.
         subject, unit = self.subject.replace("%", "%%"), self.unit.replace("%", "%%")

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from agent.model import Result, Sample, Status, Verdict
 from checks.compiled import OK, CompiledRule, compiled, with_overrides
+from checks.detail import render
 from checks.rules import Rule, RuleSet
 from checks.stateful import DeviceInfo, _verdict, evaluate_cycle
 
@@ -55,6 +56,9 @@ def _judge(cr: CompiledRule, device: str, s: Sample) -> Verdict | None:
     inst = s.tags.get(cr.instance_tag, "") if cr.instance_tag else ""
     v = _verdict(device, cr, inst, value, t, status, {"st": status, "out": status, "os": t})
     v.since = None  # unknown without history
+    v.evidence = s.excerpt
+    if cr.detail and (more := render(cr.detail, s.tags, s.fields)):
+        v.message += " — " + more
     return v
 
 
@@ -64,7 +68,8 @@ def judge(rule: Rule, device: str, sample: Sample, value: float,
     cr = CompiledRule(rule)
     if override is not None:
         cr = cr.with_override(override)
-    v = _judge(cr, device, Sample(sample.measurement, sample.tags, {cr.field: value}, sample.time))
+    v = _judge(cr, device, Sample(sample.measurement, sample.tags, {**sample.fields, cr.field: value},
+                                  sample.time))
     assert v is not None
     return v
 
@@ -72,13 +77,35 @@ def judge(rule: Rule, device: str, sample: Sample, value: float,
 def judge_state(rule: Rule, device: str, sample: Sample, value: str) -> Verdict:
     """A text field judged by the rule's `states` table (no history)."""
     cr = CompiledRule(rule)
-    v = _judge(cr, device, Sample(sample.measurement, sample.tags, {cr.field: value}, sample.time))
+    v = _judge(cr, device, Sample(sample.measurement, sample.tags, {**sample.fields, cr.field: value},
+                                  sample.time))
     assert v is not None
     return v
 
 
-def collection_verdict(result: Result, ruleset: RuleSet) -> Verdict:
-    """Every collection yields a verdict: OK with a count, or UNKNOWN with the reason."""
+DEVICE_CHECK = "collect.device"  # the device's connection: one case for the device, not per collector
+
+
+def device_verdict(result: Result, ruleset: RuleSet, level: int | None = None) -> Verdict | None:
+    """The device's own verdict when the collector connected to it (SSH): reachable, or not —
+    unreachable, host key changed, login refused — at `level` (the device's criticality; else
+    the collection level). None for a collector that opens no connection of its own."""
+    if not result.connect:
+        return None
+    if result.connect == "ok":
+        return Verdict(device=result.device, check=DEVICE_CHECK, status=Status.OK,
+                       message="connected", collected_at=result.started_at,
+                       evidence=f"SSH connection made for the {result.collector} collector")
+    return Verdict(device=result.device, check=DEVICE_CHECK, status=Status.UNKNOWN,
+                   message=f"no connection: {result.connect}", collected_at=result.started_at,
+                   level=level or ruleset.collection.level, evidence=result.connect)
+
+
+def collection_verdict(result: Result, ruleset: RuleSet, outage_level: int | None = None) -> Verdict:
+    """Every collection yields a verdict: OK with a count, or UNKNOWN with the reason. (When the
+    device could not be connected to, its DEVICE_CHECK verdict holds the case: the case engine
+    links this one to it.) `outage_level`: the device's criticality, for a collector whose
+    failure is the device not answering (SNMP, the switch CLI)."""
     check = f"collect.{result.collector}"
     if result.collected:
         return Verdict(device=result.device, check=check, status=Status.OK,
@@ -86,8 +113,8 @@ def collection_verdict(result: Result, ruleset: RuleSet) -> Verdict:
                        collected_at=result.started_at)
     return Verdict(device=result.device, check=check, status=Status.UNKNOWN,
                    message=f"not collected: {result.reason}", collected_at=result.started_at,
-                   level=ruleset.collection.level)
+                   level=outage_level or ruleset.collection.level)
 
 
-__all__ = ["DeviceInfo", "ThresholdOverride", "collection_verdict", "evaluate", "evaluate_cycle",
-           "judge", "judge_state"]
+__all__ = ["DEVICE_CHECK", "DeviceInfo", "ThresholdOverride", "collection_verdict", "device_verdict",
+           "evaluate", "evaluate_cycle", "judge", "judge_state"]

@@ -125,6 +125,9 @@ class Rule(BaseModel):
     missing: Missing = Missing()
     levels: Levels = Levels()
     remediate: Remediate | None = None  # off unless a rule says so
+    # What the message adds after the value, from the sample: `{tag}` or `{field}`, `{field|bytes}`
+    # for a size ("{free|bytes} free on {device}"). A name the sample lacks shows as "?".
+    detail: str = ""
 
     @field_validator("match")
     @classmethod
@@ -134,6 +137,13 @@ class Rule(BaseModel):
                     any(not g or g == "!" for g in ([globs] if isinstance(globs, str) else globs))):
                 raise ValueError(f"match.{tag}: a tag name and one or more non-empty globs expected")
         return v
+
+    @field_validator("detail")
+    @classmethod
+    def _detail(cls, v: str) -> str:
+        from checks.detail import check_template
+
+        return check_template(v)
 
     @field_validator("for_", mode="before")
     @classmethod

@@ -39,6 +39,7 @@ from checks.compiled import (
     compiled,
     with_overrides,
 )
+from checks.detail import render
 from checks.durations import format_duration
 from checks.rules import RuleSet
 
@@ -95,6 +96,7 @@ def _ok(device: str, cr: CompiledRule, inst: str, number: float, t: float,
     v.device, v.check, v.status, v.instance, v.value = device, cr.name, Status.OK, inst, number
     v.unit, v.threshold, v.collected_at, v.level, v.flapping, v.since = \
         cr.unit, cr.threshold, t, None, False, since
+    v.evidence = ""
     if -1e6 < number < 1e6:
         v._fmt, v._args = (cr.ok_inst, (inst, number)) if inst else (cr.ok, number)
     else:
@@ -205,6 +207,7 @@ def evaluate_cycle(samples: Iterable[Sample], device: DeviceInfo, ruleset: RuleS
                         v.level = None
                         v.flapping = False
                         v.since = osince
+                        v.evidence = ""
                         if -1e6 < number < 1e6:
                             if inst:
                                 v._fmt = cr.ok_inst
@@ -220,6 +223,10 @@ def evaluate_cycle(samples: Iterable[Sample], device: DeviceInfo, ruleset: RuleS
                 else:
                     e = insts[inst] = _advance(cr, e, held, raw, t, now)
                     v = _verdict(name, cr, inst, value, t, raw, e)
+            if s.excerpt:
+                v.evidence = s.excerpt  # the raw output this verdict was judged on
+            if cr.detail and (more := render(cr.detail, tags, fields)):
+                v.message += " — " + more
             if again:
                 _replace(verdicts, v)
             else:

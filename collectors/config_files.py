@@ -106,14 +106,17 @@ class ConfigCollector:
             if sec.status != 0:
                 problem = (sec.text.strip().splitlines() or ["not readable"])[-1][:200]
                 samples.append(Sample("config_file", tags, {"status": f"unreadable: {problem}",
-                                                            "changed": 0}, t))
+                                                            "changed": 0}, t, f"{path}: {problem}"))
                 continue  # keep what we knew: a passing read error is not a change
             snap = parse_file_section(sec)
             text = redact(snap.text) if snap.text is not None else None
             changed = before is not None and before.get("sha256") != snap.sha256
+            was = (f"; was sha256 {before.get('sha256')}, {before.get('size')} bytes" if changed and before
+                   else "")
             samples.append(Sample("config_file", tags, {
                 "status": "ok", "sha256": snap.sha256, "size": snap.size, "mtime": snap.mtime,
-                "changed": int(changed)}, t))
+                "changed": int(changed)}, t,
+                f"{path}: sha256 {snap.sha256}, {snap.size} bytes, mtime {snap.mtime}{was}"))
             if changed and before is not None:
                 fields: dict[str, float | int | str | bool] = {
                     "message": f"{path} changed: {before.get('size')} → {snap.size} bytes, "

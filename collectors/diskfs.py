@@ -26,6 +26,7 @@ class FsUsage:
     inodes_total: int | None = None
     inodes_used: int | None = None
     inodes_free: int | None = None
+    excerpt: str = ""  # the df rows (or psutil's figures, df-like) this record came from
 
     @property
     def used_percent(self) -> float:
@@ -57,5 +58,5 @@ def disk_samples(host: str, records: list[FsUsage], t: int) -> list[Sample]:
             fields["inodes_free"] = r.inodes_free or 0
             fields["inodes_used_percent"] = round(100.0 * (r.inodes_used or 0) / r.inodes_total, 2)
         tags = {"host": host, "path": r.path, "device": r.device, "fstype": r.fstype}
-        out.append(Sample("disk", tags, fields, t))
+        out.append(Sample("disk", tags, fields, t, r.excerpt))
     return out

@@ -30,6 +30,7 @@ from collectors.linux_health import (
     process_matches,
 )
 from collectors.linux_parse import filesystems, parse_asset, parse_system
+from collectors.redact import redact
 
 # LC_ALL=C: headers and number formats independent of the server's locale.
 DF_BLOCKS = "LC_ALL=C df -P -k -T"
@@ -147,6 +148,8 @@ class LinuxCollector:
         if out.exit_status != 0:
             raise CollectionError(f"linux health batch exited {out.exit_status}: {out.stderr.strip()[:200]}")
         sections = batch.parse(out.stdout)
+        target.evidence.append("linux health batch: " + ", ".join(
+            f"{n} (exit {sec.status})" for n, sec in sections.items()))
         t = now_ns()
         host = target.name
         tags = {"host": host}
@@ -155,8 +158,10 @@ class LinuxCollector:
         system = parse_system(section_ok(sections, "system"))
         samples = disk_samples(host, filesystems(section_ok(sections, "df"),
                                                  section_ok(sections, "dfi")), t)
-        mem, swap = parse_meminfo(section_ok(sections, "meminfo"))
-        samples += [Sample("mem", tags, dict(mem), t), Sample("swap", dict(tags), dict(swap), t)]
+        meminfo = section_ok(sections, "meminfo")
+        mem, swap = parse_meminfo(meminfo)
+        samples += [Sample("mem", tags, dict(mem), t, keyed_lines(meminfo, MEM_KEYS)),
+                    Sample("swap", dict(tags), dict(swap), t, keyed_lines(meminfo, SWAP_KEYS))]
 
         # CPU: since the last cycle when it is recent, over a second read when it is stale,
         # nothing yet on a first cycle (see CPU_STATE_MAX_AGE).
@@ -167,7 +172,8 @@ class LinuxCollector:
             current = parse_proc_stat(section_ok(sections, "stat2")).cpu
             usage = cpu_usage(stat.cpu, current)
         if usage is not None:
-            samples.append(Sample("cpu", {"host": host, "cpu": "cpu-total"}, dict(usage), t))
+            samples.append(Sample("cpu", {"host": host, "cpu": "cpu-total"}, dict(usage), t,
+                                  "/proc/stat cpu " + " ".join(str(v) for v in current.values())))
         state["cpu"], state["cpu_at"] = current, time.time()
 
         # Reboot: the kernel's boot time moved since the last recorded cycle.
@@ -181,7 +187,7 @@ class LinuxCollector:
             "load1_per_cpu": round(system.load1 / n, 2), "load5_per_cpu": round(system.load5 / n, 2),
             "load15_per_cpu": round(system.load15 / n, 2),
             "boot_time": stat.btime, "rebooted": int(rebooted),
-        }, t))
+        }, t, "/proc/loadavg, /proc/uptime, CPUs online:\n" + sections["system"].text.strip()))
         if rebooted:
             samples.append(event(host, "linux", "reboot", t,
                                  f"rebooted: boot time {_iso(stat.btime)} (was {_iso(int(last_boot))})"))
@@ -196,6 +202,15 @@ class LinuxCollector:
         if asset is not None:  # only a whole read: a field missing for a cycle is no change
             samples.append(Sample("asset", dict(tags), dict(asset), t))
         return samples
+
+
+MEM_KEYS = ("MemTotal", "MemFree", "MemAvailable", "Buffers", "Cached", "SReclaimable")
+SWAP_KEYS = ("SwapTotal", "SwapFree")
+
+
+def keyed_lines(text: str, keys: tuple[str, ...]) -> str:
+    """The lines of a `Key: value` file (/proc/meminfo) that a figure was computed from."""
+    return "\n".join(" ".join(ln.split()) for ln in text.splitlines() if ln.split(":", 1)[0] in keys)
 
 
 def event(host: str, source: str, kind: str, t: int, message: str, **extra: str) -> Sample:
@@ -230,7 +245,11 @@ def process_samples(host: str, section: Section, specs: list[ProcessSpec], t: in
             oldest = max(found, key=lambda p: p.etimes)
             fields["created_at"] = int((now - oldest.etimes) * 1e9)  # Telegraf: ns since epoch
             fields["pid"] = oldest.pid
-        out.append(Sample("procstat", {"host": host, "process": spec.name}, fields, t))
+        # a command line may carry a password: redacted like log lines
+        shown = [redact(f"{p.pid} {p.ppid} {p.rss // 1024} {p.etimes} {p.comm} {p.args}")[:200]
+                 for p in found[:5]]
+        excerpt = "ps: " + ("\n".join(shown) if shown else f"no process matches {spec.name}")
+        out.append(Sample("procstat", {"host": host, "process": spec.name}, fields, t, excerpt))
     return out
 
 
@@ -249,7 +268,9 @@ def unit_samples(host: str, section: Section, units: list[str], t: int) -> list[
             active = props.get("ActiveState", "")
             fields = {"load": props.get("LoadState", ""), "active": active,
                       "sub": props.get("SubState", ""), "active_code": ACTIVE_CODES.get(active, -1)}
-        out.append(Sample("systemd_units", {"host": host, "name": u}, fields, t))
+        excerpt = ("systemctl show: " + " ".join(f"{k}={v}" for k, v in props.items()) if props is not None
+                   else f"systemctl show {u}: {fields['error']}")
+        out.append(Sample("systemd_units", {"host": host, "name": u}, fields, t, excerpt))
     return out
 
 
@@ -258,7 +279,8 @@ def clock_samples(host: str, section: Section, t: int) -> list[Sample]:
     if first == "chrony":
         if section.status != 0:  # chronyd not running: say so, no offset claimed
             return [Sample("chrony", {"host": host}, {"leap_status": "not_running"}, t)]
-        return [Sample("chrony", {"host": host}, dict(parse_chrony_tracking(rest)), t)]
+        return [Sample("chrony", {"host": host}, dict(parse_chrony_tracking(rest)), t,
+                       "chronyc -n -c tracking: " + rest.strip()[:300])]
     if first == "ntpq":
         if section.status != 0:
             return [Sample("ntpq", {"host": host}, {"state": "not_running"}, t)]
@@ -268,7 +290,9 @@ def clock_samples(host: str, section: Section, t: int) -> list[Sample]:
         fields: dict[str, float | int | str | bool] = {k: v for k, v in peer.items()
                                                        if k not in ("remote", "refid")}
         fields["state"] = "synchronised"
-        return [Sample("ntpq", {"host": host, "remote": str(peer["remote"])}, fields, t)]
+        picked = next((ln for ln in rest.splitlines() if ln.startswith("*")), "")
+        return [Sample("ntpq", {"host": host, "remote": str(peer["remote"])}, fields, t,
+                       "ntpq -pn: " + picked.strip()[:300])]
     return []
 
 

@@ -26,6 +26,7 @@ class DfRow:
     b: int | None
     c: int | None
     mount: str
+    raw: str = ""  # the row as df printed it (joined when wrapped)
 
 
 def parse_df(text: str) -> list[DfRow]:
@@ -50,7 +51,7 @@ def parse_df(text: str) -> list[DfRow]:
         pending = ""
         rows.append(DfRow(
             device=m["dev"], fstype=m["type"], a=_int(m["a"]), b=_int(m["b"]), c=_int(m["c"]),
-            mount=_OCTAL.sub(lambda o: chr(int(o.group(1), 8)), m["mount"]),
+            mount=_OCTAL.sub(lambda o: chr(int(o.group(1), 8)), m["mount"]), raw=candidate.strip(),
         ))
     if pending:
         raise CollectionError(f"df output ends in a partial line: {pending[:120]!r}")
@@ -64,6 +65,7 @@ def _int(s: str) -> int | None:
 def filesystems(df_kb: str, df_inodes: str) -> list[FsUsage]:
     """Join `df -P -k -T` and `df -P -i -T` into usage records, pseudo filesystems dropped."""
     inodes = {r.mount: r for r in parse_df(df_inodes)}
+    header_kb, header_i = df_kb.lstrip().split("\n", 1)[0], df_inodes.lstrip().split("\n", 1)[0]
     out = []
     for r in parse_df(df_kb):
         if r.fstype in PSEUDO_FS or not r.a:
@@ -74,6 +76,7 @@ def filesystems(df_kb: str, df_inodes: str) -> list[FsUsage]:
             total=(r.a or 0) * 1024, used=(r.b or 0) * 1024, free=(r.c or 0) * 1024,
             inodes_total=i.a if i else None, inodes_used=i.b if i else None,
             inodes_free=i.c if i else None,
+            excerpt="\n".join([header_kb.rstrip(), r.raw] + ([header_i.rstrip(), i.raw] if i else [])),
         ))
     return dedupe_binds(out)
 

@@ -21,20 +21,22 @@ class LocalCollector:
         t = now_ns()
         host = target.name
         filesystems = self._filesystems()
+        for fs in filesystems:
+            # What `df -P -k` would have printed, so the record shows where the number came from.
+            fs.excerpt = (f"{fs.device} {fs.fstype} {fs.total // 1024} {fs.used // 1024} "
+                          f"{fs.free // 1024} {fs.path}")
         samples = disk_samples(host, filesystems, t)
-        # What `df -P -k` would have printed, so the record shows where the number came from.
-        target.evidence.extend(f"{fs.device} {fs.fstype} {fs.total // 1024} {fs.used // 1024} "
-                               f"{fs.free // 1024} {fs.path}" for fs in filesystems)
+        target.evidence.extend(fs.excerpt for fs in filesystems)
         vm = psutil.virtual_memory()
         samples.append(Sample("mem", {"host": host}, {
             "total": vm.total, "available": vm.available, "used": vm.used, "free": vm.free,
             "used_percent": round(vm.percent, 2),
             "available_percent": round(100.0 * vm.available / vm.total, 2) if vm.total else 0.0,
-        }, t))
+        }, t, f"psutil virtual_memory: total {vm.total // 1024} kB, available {vm.available // 1024} kB"))
         sw = psutil.swap_memory()
         samples.append(Sample("swap", {"host": host}, {
             "total": sw.total, "used": sw.used, "free": sw.free, "used_percent": round(sw.percent, 2),
-        }, t))
+        }, t, f"psutil swap_memory: total {sw.total // 1024} kB, used {sw.used // 1024} kB"))
         samples.append(Sample("cpu", {"host": host, "cpu": "cpu-total"}, self._cpu(), t))
         load1, load5, load15 = os.getloadavg()
         samples.append(Sample("system", {"host": host}, {

@@ -19,8 +19,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from agent.model import CollectionError, CommandRunner, Sample, Target, now_ns
 from collectors.batch import Batch
-from collectors.logs_scan import FileInfo, Pattern, Plan, parse_listing, plan_reads, scan_chunk
-from collectors.logsets import PATTERN_SETS
+from collectors.logs_scan import (
+    HEAD_BYTES,
+    FileInfo,
+    Pattern,
+    Plan,
+    head_lengths,
+    parse_listing,
+    plan_reads,
+    scan_chunk,
+)
+from collectors.logsets import ENTRY_STARTS, PATTERN_SETS
 
 Severity = Literal["crit", "warn", "info"]
 
@@ -49,6 +58,10 @@ class LogSource(BaseModel):
     path: str
     sets: list[Literal["oracle_alert", "weblogic", "syslog"]] = []
     patterns: list[LogPattern] = []
+    # A regex matching the first line of an entry: the lines after it that do not match are
+    # the rest of that entry (kept whole as evidence). Default: the sets' own (a timestamp
+    # line in an alert log, `####<` in WebLogic logs), else indented lines continue an entry.
+    entry_start: str | None = None
 
     @field_validator("path")
     @classmethod
@@ -57,6 +70,16 @@ class LogSource(BaseModel):
             raise ValueError("an absolute file path (a glob is allowed in the file name only)")
         if any(c in posixpath.dirname(v) for c in "*?["):
             raise ValueError("a glob is allowed in the file name only, not in the directory")
+        return v
+
+    @field_validator("entry_start")
+    @classmethod
+    def _start_compiles(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as e:
+                raise ValueError(f"not a regular expression: {e}") from None
         return v
 
     @model_validator(mode="after")
@@ -75,12 +98,21 @@ class LogSource(BaseModel):
                 for p in self.patterns]
         return out
 
+    def entry_regex(self) -> re.Pattern[str] | None:
+        if self.entry_start is not None:
+            return re.compile(self.entry_start)
+        # the sets say the file's format (your own patterns add matches, not a format)
+        starts = [ENTRY_STARTS.get(s) for s in self.sets]
+        if not starts or None in starts:
+            return None  # indented lines continue an entry
+        return re.compile("|".join(f"(?:{rx})" for rx in dict.fromkeys(starts)))
+
 
 class LogsSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     sources: list[LogSource] = Field(min_length=1)
     max_bytes: int = Field(default=4 * 2**20, ge=1024, le=8 * 2**20)  # per cycle, all sources
-    max_evidence: int = Field(default=10, ge=0, le=100)  # lines kept per pattern per cycle
+    max_evidence: int = Field(default=10, ge=0, le=100)  # entries kept per pattern per cycle
     # Where to begin in a file seen for the first time on the first cycle: its end (do not
     # report years of history as today's errors) or its beginning.
     start_at: Literal["end", "beginning"] = "end"
@@ -94,11 +126,21 @@ class LogsSettings(BaseModel):
         return v
 
 
-def listing_command(src: LogSource) -> str:
+# Per file: `INODE SIZE LEN:MD5 … PATH`, the MD5s of its first LEN bytes for LEN = min(size,
+# the first length asked) and each other length asked that the file reaches (logs_scan).
+_LIST_SCRIPT = (
+    'for f do s=$(stat -L -c "%i %s" -- "$f") || continue; z=${s#* }; h=""; [ -r "$f" ] || z=0; '
+    'for n in $XJ_LENGTHS; do [ "$n" -gt "$z" ] && n=$z; [ "$n" -gt 0 ] || continue; '
+    'm=$(head -c "$n" -- "$f" 2>/dev/null | md5sum 2>/dev/null); h="$h $n:${m%% *}"; done; '
+    'printf "%s%s %s\\n" "$s" "$h" "$f"; done')
+
+
+def listing_command(src: LogSource, lengths: list[int] | None = None) -> str:
     d, base = posixpath.split(src.path)
+    ns = " ".join(str(int(n)) for n in (lengths or [HEAD_BYTES]))
     # find, not a shell glob: the pattern is quoted and matched by find, never expanded by sh.
-    return (f"find -L {shlex.quote(d)} -mindepth 1 -maxdepth 1 -name {shlex.quote(base)} -type f "
-            f"-printf '%i %s %p\\n'")
+    return (f"XJ_LENGTHS={shlex.quote(ns)} find -L {shlex.quote(d)} -mindepth 1 -maxdepth 1 "
+            f"-name {shlex.quote(base)} -type f -exec sh -c {shlex.quote(_LIST_SCRIPT)} sh {{}} +")
 
 
 def read_command(f: FileInfo, start: int, count: int) -> str:
@@ -117,15 +159,16 @@ class LogsCollector:
         settings: LogsSettings | None = target.settings
         if settings is None:
             raise CollectionError("no settings.logs.sources in the inventory for this device")
+        known_all: dict[str, dict] = target.state.setdefault("sources", {})  # type: ignore[type-arg]
         listing = Batch()
         for i, src in enumerate(settings.sources):
-            listing.add(f"s{i}", listing_command(src))
+            listing.add(f"s{i}", listing_command(
+                src, head_lengths(known_all.get(src.name, {}).get("files", {}))))
         out = conn.run(listing.command(), what="log listing batch")
         if out.exit_status != 0:
             raise CollectionError(f"log listing batch exited {out.exit_status}: {out.stderr.strip()[:200]}")
         listed = listing.parse(out.stdout)
 
-        known_all: dict[str, dict] = target.state.setdefault("sources", {})  # type: ignore[type-arg]
         budget = settings.max_bytes
         per_source: list[tuple[LogSource, list[FileInfo], str, Plan]] = []
         reads = Batch()
@@ -161,10 +204,11 @@ class LogsCollector:
         for i, (src, files, status, plan) in enumerate(per_source):
             counts: dict[str, int] = {}
             evidence: dict[str, list[str]] = {}
-            positions = {str(f.inode): {"offset": plan.offsets[f.inode], "path": f.path}
-                         for f in files}
+            positions = {str(f.inode): {"offset": plan.offsets[f.inode], "path": f.path,
+                                        **({"head": f.head} if f.head else {})} for f in files}
             bytes_read, unreadable = 0, []
             patterns = src.compiled()
+            start_rx = src.entry_regex()
             for j, (si, f, start, count) in enumerate(jobs):
                 if si != i:
                     continue
@@ -174,7 +218,8 @@ class LogsCollector:
                     positions[str(f.inode)]["offset"] = start
                     continue
                 consumed = scan_chunk(chunk, patterns, evidence, counts, settings.max_evidence,
-                                      at_eof_cap=len(chunk) >= count, label=posixpath.basename(f.path))
+                                      at_eof_cap=len(chunk) >= count, label=posixpath.basename(f.path),
+                                      start=start_rx)
                 positions[str(f.inode)]["offset"] = start + consumed
                 bytes_read += consumed
             new_state[src.name] = {"files": positions}
@@ -185,30 +230,52 @@ class LogsCollector:
             notes = []
             if plan.rotated:
                 notes.append(f"rotated: {', '.join(plan.rotated)}")
+            if plan.copies:
+                notes.append(f"rotated copy, read on from the original's position: {', '.join(plan.copies)}")
             if plan.truncated:
                 notes.append(f"truncated, read from start: {', '.join(plan.truncated)}")
             if plan.backlog:
                 notes.append(f"partial: {plan.backlog} bytes left for the next cycle (max_bytes)")
             if unreadable:
                 notes.append(f"could not read: {', '.join(unreadable)}")
+            target.evidence.append(f"{src.name}: {src.path}: {len(files)} files, {bytes_read} new bytes read")
             samples.append(Sample("logs_source", {"host": target.name, "source": src.name}, {
                 "status": status, "files": len(files), "bytes_read": bytes_read,
                 "backlog_bytes": backlog, "partial": bool(backlog),
-                "rotated": len(plan.rotated), "truncated": len(plan.truncated),
+                "rotated": len(plan.rotated), "truncated": len(plan.truncated), "copies": len(plan.copies),
                 "note": "; ".join(notes),
-            }, t))
+            }, t, f"{src.path}: {len(files)} files, {bytes_read} new bytes read"
+                  + (f"; {'; '.join(notes)}" if notes else "")
+                  + (f"; {status}" if status != "ok" else "")))
             for p in patterns:
                 n = counts.get(p.name, 0)
                 fields: dict[str, float | int | str | bool] = {"count": n}
                 if p.severity in ("crit", "warn"):
                     fields[f"matches_{p.severity}"] = n
                 if n:
-                    fields["lines"] = "\n".join(evidence.get(p.name, []))
+                    excerpt = fields["lines"] = _joined(evidence.get(p.name, []))
+                else:
+                    excerpt = f"{src.path}: no new line matches {p.name} ({bytes_read} new bytes read)"
                 samples.append(Sample("logs", {
                     "host": target.name, "source": src.name, "pattern": p.name, "severity": p.severity,
-                    "match": f"{src.name}/{p.name}"}, fields, t))
+                    "match": f"{src.name}/{p.name}"}, fields, t, excerpt))
         target.state["sources"] = new_state
         return samples
+
+
+LINES_CHARS = 16_000  # the matching entries of one pattern in one cycle, at most
+
+
+def _joined(entries: list[str]) -> str:
+    """The entries kept for a pattern, within LINES_CHARS (the count field says how many
+    lines matched in all)."""
+    out, size = [], 0
+    for e in entries:
+        if size + len(e) > LINES_CHARS:
+            break
+        out.append(e)
+        size += len(e) + 1
+    return "\n".join(out)
 
 
 def _decode(text: str, status: int, inode: int) -> bytes | None:

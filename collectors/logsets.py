@@ -28,3 +28,16 @@ PATTERN_SETS: dict[str, list[tuple[str, str, str]]] = {
                         r"EXT[234]-fs error|XFS \(\S+\): .*(?:Corruption|Shutting down)", "crit"),
     ],
 }
+
+# The first line of an entry, per set: the lines after it that do not match belong to it (the
+# SQL printed after ORA-01555, the lines under an ORA-00600, a stack trace after a WebLogic
+# message). None: every line is an entry unless indented (syslog).
+ENTRY_STARTS: dict[str, str | None] = {
+    # 11g `Mon Dec 07 10:00:00 2026`; 12.2+ `2026-12-07T10:00:00.123456+08:00`
+    "oracle_alert": r"^(?:[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d \d{4}|"
+                    r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d\d:\d\d|Z)?)\s*$",
+    # server log `####<Nov 22, 2026 …>`; stdout `<Nov 22, 2026 9:00:01 AM CST> <Error> …` (any
+    # locale's date: a stack trace's lines never begin with '<')
+    "weblogic": r"^(?:####)?<\S",
+    "syslog": None,
+}

@@ -66,11 +66,18 @@ class OracleCollector:
             raise CollectionError("no settings.oracle (oracle_home, sid) in the inventory for this device")
         out = conn.run(command(s), input=script(connect_line(s), s.fra), what="sqlplus")
         facts = parse_output(out.stdout + "\n" + out.stderr, out.exit_status)
+        target.evidence.append(f"sqlplus ({s.sid}): " + (facts.instance.raw.splitlines() or [""])[0])
         return samples(target.name, s.sid, facts, now_ns())
 
 
 def samples(host: str, sid: str, facts: OracleFacts, t: int) -> list[Sample]:
     inst = facts.instance
+    if inst.status == "DOWN":
+        # Not started (ORA-01034 / ORA-27101): the instance's own fault, said once, with the
+        # error; no tablespace, recovery-area or patch figures to claim.
+        return [Sample("oracle_instance", {"host": host, "sid": sid}, {
+            "status": "DOWN", "state": "DOWN",
+            "error": facts.errors.get("instance", "")}, t, inst.raw)]
     # What the state rule judges: a physical/logical standby is MOUNTED by design.
     standby_mounted = inst.status == "MOUNTED" and "STANDBY" in inst.role
     out = [Sample("oracle_instance", {"host": host, "sid": sid}, {
@@ -83,7 +90,7 @@ def samples(host: str, sid: str, facts: OracleFacts, t: int) -> list[Sample]:
         "tablespaces_status": facts.errors.get("tablespaces", "ok"),
         "fra_status": facts.errors.get("fra", "ok"),
         "patches_status": "ok" if facts.patches is not None else facts.errors.get("patches", "not read"),
-    }, t)]
+    }, t, "\n".join([inst.raw, *(f"ERR|{k}|{v}" for k, v in facts.errors.items())]))]
     if facts.patches is not None:  # the asset only when its fields were all read this cycle
         out.append(Sample("asset", {"host": host}, {
             "oracle_version": facts.version_full or inst.version, "oracle_patches": facts.patches}, t))
@@ -96,13 +103,19 @@ def samples(host: str, sid: str, facts: OracleFacts, t: int) -> list[Sample]:
         tags["instance"] = instance  # what a verdict and a case are about
         out.append(Sample("oracle_tablespace", tags, {
             "size_bytes": ts.size, "used_bytes": ts.used, "free_bytes": max(ts.size - ts.used, 0),
+            "max_free_bytes": max(ts.max_size - ts.used, 0),  # room left, autoextend included
             "max_bytes": ts.max_size, "autoextensible": ts.autoextensible,
             "used_percent": ts.used_percent,
             "used_percent_of_size": round(100.0 * ts.used / ts.size, 2) if ts.size else 0.0,
-        }, t))
+        }, t, TS_HEADER + ts.raw))
     for f in facts.fra:
         out.append(Sample("oracle_fra", {"host": host, "sid": sid, "name": f.name}, {
             "limit_bytes": f.limit, "used_bytes": f.used, "reclaimable_bytes": f.reclaimable,
             "files": f.files, "used_percent": f.used_percent,
-        }, t))
+        }, t, FRA_HEADER + f.raw))
     return out
+
+
+# What the fields of a record are, above it in the evidence.
+TS_HEADER = "TS|container|tablespace|contents|size bytes|used bytes|max bytes|autoextensible\n"
+FRA_HEADER = "FRA|name|limit bytes|used bytes|reclaimable bytes|files\n"

@@ -134,6 +134,7 @@ class Instance:
     open_mode: str
     cdb: bool
     role: str  # PRIMARY, PHYSICAL STANDBY, …
+    raw: str = ""  # the record (or the errors) as sqlplus printed it: the evidence
 
 
 @dataclass(slots=True)
@@ -145,6 +146,7 @@ class Tablespace:
     used: int
     max_size: int  # bytes the files may grow to (autoextend max), at least their size
     autoextensible: bool
+    raw: str = ""
 
     @property
     def used_percent(self) -> float:
@@ -159,6 +161,7 @@ class Fra:
     used: int
     reclaimable: int
     files: int
+    raw: str = ""
 
     @property
     def used_percent(self) -> float:
@@ -187,18 +190,37 @@ def patch_text(f: list[str]) -> str:
     return text[:PATCHES_MAX]
 
 
-_ERROR = re.compile(r"\b(ORA|SP2|TNS)-\d{4,5}\b")
+_ERROR = re.compile(r"\b(?:(ORA|TNS)-([0-9]{1,5})|SP2-[0-9]{4})\b")
+# The instance is not started: a fault of its own ("instance down"), not a failed collection.
+DOWN_CODES = frozenset({"ORA-01034", "ORA-27101"})
+
+
+def error_code(m: re.Match[str]) -> str:
+    """ORA-1034 and ORA-01034 are one code: the padded form."""
+    return f"{m[1]}-{int(m[2]):05d}" if m[1] else m[0]
+
+
+def _said_once(line: str, codes: list[str]) -> str:
+    """The first error line, with the other codes after it (never a code twice)."""
+    rest = [c for c in codes if c not in {error_code(m) for m in _ERROR.finditer(line)}]
+    return line + (f" (also {', '.join(rest)})" if rest else "")
 
 
 def parse_output(text: str, exit_status: int) -> OracleFacts:
-    """Records from the script's output. ORA-/SP2-/TNS- errors, a non-zero exit, or output
-    without an instance and tablespaces raise CollectionError naming the error code."""
+    """Records from the script's output. An instance that is not started (ORA-01034,
+    ORA-27101) is an instance DOWN. Other ORA-/SP2-/TNS- errors, a non-zero exit, or output
+    without an instance and tablespaces raise CollectionError naming the error code once."""
     # a patch's description is free text (it may quote an ORA- code): not an error
     errors = [ln.strip() for ln in text.splitlines()
               if _ERROR.search(ln) and not ln.strip().startswith(("ERR|", "PATCH|"))]
     if errors:
-        codes = sorted({m.group(0) for ln in errors for m in [_ERROR.search(ln)] if m})
-        raise CollectionError(f"sqlplus: {', '.join(codes)}: {redact(errors[0])[:200]}")
+        codes = list(dict.fromkeys(error_code(m) for ln in errors for m in _ERROR.finditer(ln)))
+        first = redact(_said_once(errors[0], codes))[:200]
+        if DOWN_CODES & set(codes):
+            down = Instance("", "DOWN", "", "", "", False, "",
+                            "\n".join(redact(ln)[:200] for ln in errors[:5]))
+            return OracleFacts(down, [], [], {"instance": first})
+        raise CollectionError(f"sqlplus: {first}")
     if exit_status != 0:
         tail = (text.strip().splitlines() or ["no output"])[-1]
         raise CollectionError(f"sqlplus exited {exit_status}: {redact(tail)[:200]}")
@@ -211,15 +233,15 @@ def parse_output(text: str, exit_status: int) -> OracleFacts:
         f = line.strip().split("|")
         try:
             if f[0] == "INST" and len(f) == 8:
-                instance = Instance(f[1], f[2], f[3], f[4], f[5], f[6] == "YES", f[7])
+                instance = Instance(f[1], f[2], f[3], f[4], f[5], f[6] == "YES", f[7], line.strip())
             elif f[0] == "ERR" and len(f) >= 3:
                 parts[f[1]] = redact("|".join(f[2:]))[:200]
             elif f[0] == "TS" and len(f) == 8:
                 size, used, max_size = int(f[4]), int(f[5]), int(f[6])
                 tablespaces.append(Tablespace(f[1], f[2], f[3], size, max(used, 0),
-                                              max(max_size, size), f[7] == "YES"))
+                                              max(max_size, size), f[7] == "YES", line.strip()))
             elif f[0] == "FRA" and len(f) == 6:
-                fra.append(Fra(f[1], int(f[2]), int(f[3]), int(f[4]), int(f[5])))
+                fra.append(Fra(f[1], int(f[2]), int(f[3]), int(f[4]), int(f[5]), line.strip()))
             elif f[0] == "VER" and len(f) == 2:
                 version_full = f[1]
             elif f[0] == "PATCH" and len(f) >= 4:

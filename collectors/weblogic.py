@@ -161,8 +161,10 @@ class WeblogicCollector:
             for i, fields in heaps.items():
                 rows[i].update(fields)
         for srv, fields in zip(s.servers, rows, strict=True):
+            # what was read for the server (its JVM from ps, its state from the log, jstat)
+            read = ", ".join(f"{k}={v}" for k, v in fields.items())
             samples.append(Sample("weblogic", {"host": target.name, "domain": domain,
-                                               "server": srv.name}, fields, t))
+                                               "server": srv.name}, fields, t, f"{srv.name}: {read}"[:2000]))
         if version is not None:  # only when read this cycle: an unread version is no change
             samples.append(Sample("asset", {"host": target.name}, {"weblogic_version": version}, t))
             target.evidence.append(f"WebLogic Server {version} ({home})")

@@ -42,7 +42,8 @@ def test_json_document_and_ok_exit(tmp_path: Path) -> None:
     assert rows[("collect.local", "")]["status"] == "ok"
     root = rows[("disk_used_percent", "/")]
     assert set(root) == {"device", "check", "instance", "status", "value", "unit", "threshold",
-                         "message", "collected_at"}
+                         "message", "collected_at", "evidence"}
+    assert root["evidence"].split()[-1] == "/"  # its own df-like line
     assert abs(root["value"] - root_used_percent()) < 1.0  # matches what the OS says now
     assert root["unit"] == "%" and root["threshold"] == "warn >= 85%, crit >= 95%"
 
@@ -88,8 +89,10 @@ def test_unreachable_device_is_unknown_not_ok(tmp_path: Path) -> None:
     r = inspect(tmp_path, inventory(tmp_path, extra=extra), "-f", "json")
     assert r.returncode == 3, r.stdout
     gone = [x for x in json.loads(r.stdout)["results"] if x["device"] == "gone"]
-    assert [(x["check"], x["status"]) for x in gone] == [("collect.linux", "unknown")]
-    assert "connection refused" in gone[0]["message"]
+    # the device's connection, once, and the collector that could not run
+    assert [(x["check"], x["status"]) for x in gone] == [("collect.device", "unknown"),
+                                                         ("collect.linux", "unknown")]
+    assert all("connection refused" in x["message"] for x in gone)
     # a CRIT elsewhere outranks the UNKNOWN for the exit code
     r = inspect(tmp_path, inventory(tmp_path, crit=0.01, extra=extra), "--problems")
     assert r.returncode == 2 and "gone" in r.stdout and "UNKNOWN" in r.stdout

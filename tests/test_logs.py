@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -26,13 +27,15 @@ def counts_for(sets: list[str], fixture: str) -> tuple[dict[str, int], dict[str,
     src = LogSource(name="x", path="/x", sets=sets)  # type: ignore[arg-type]
     counts: dict[str, int] = {}
     evidence: dict[str, list[str]] = {}
-    scan_chunk((FIX / fixture).read_bytes(), src.compiled(), evidence, counts, 5, False, fixture)
+    scan_chunk((FIX / fixture).read_bytes(), src.compiled(), evidence, counts, 5, False, fixture,
+               start=src.entry_regex())
     return counts, evidence
 
 
 def test_oracle_alert_set() -> None:
     counts, evidence = counts_for(["oracle_alert"], "alert_ORCL.log")
-    assert counts == {"ora_internal": 1, "ora_space": 1, "ora_error": 3}
+    # ORA-1653 is ORA-01653; each line counts once, for its most severe pattern
+    assert counts == {"ora_internal": 1, "ora_space": 2, "ora_error": 1}
     # secrets in a matched line never reach the evidence
     assert any("scott/***@ORCL" in line for line in evidence["ora_error"])
     assert not any("tiger" in line for lines in evidence.values() for line in lines)
@@ -40,7 +43,8 @@ def test_oracle_alert_set() -> None:
 
 def test_weblogic_set() -> None:
     counts, evidence = counts_for(["weblogic"], "AdminServer.log")
-    assert counts == {"bea_error": 2, "stuck_thread": 1, "bea_critical": 1, "out_of_memory": 1}
+    # the stuck-thread <Error> line is a stuck thread (crit), not also a plain error
+    assert counts == {"bea_error": 1, "stuck_thread": 1, "bea_critical": 1, "out_of_memory": 1}
     assert "welcome1" not in "".join(evidence["bea_error"])
     assert "password=***" in evidence["bea_error"][0]
 
@@ -48,6 +52,66 @@ def test_weblogic_set() -> None:
 def test_syslog_set() -> None:
     counts, _ = counts_for(["syslog"], "messages")
     assert counts == {"io_error": 2, "oom_killer": 2, "fs_readonly": 2}
+
+
+def test_unpadded_ora_codes_match_the_padded_rules() -> None:
+    # an 11g alert log as Oracle writes it: space errors in the short form
+    counts, evidence = counts_for(["oracle_alert"], "alert_PROD.log")
+    assert counts == {"ora_internal": 1, "ora_space": 2, "ora_error": 1}
+    assert any("ORA-1653: unable to extend table APP.ORDERS" in e for e in evidence["ora_space"])
+    assert any("ORA-1652: unable to extend temp segment" in e for e in evidence["ora_space"])
+    custom = LogSource(name="x", path="/x", patterns=[{"name": "snap", "regex": r"ORA-01555\b"},  # type: ignore[list-item]
+                                                       {"name": "space", "regex": "ORA-01653"}])
+    got: dict[str, int] = {}
+    scan_chunk(b"ORA-1555 caused by SQL\nORA-1653: unable\nORA-16530: other\n", custom.compiled(), {}, got,
+               5, False, "f")
+    assert got == {"snap": 1, "space": 1}
+
+
+def test_evidence_is_whole_entries() -> None:
+    _, evidence = counts_for(["oracle_alert"], "alert_PROD.log")
+    snapshot = evidence["ora_error"][0]  # ORA-01555 with the SQL printed after it
+    assert snapshot.startswith("alert_PROD.log: Mon Dec 07 03:20:41 2026\nORA-01555 caused by SQL statement")
+    assert "SELECT o.order_id" in snapshot and "GROUP BY o.order_id, o.customer_id" in snapshot
+    assert "ORA-1652" not in snapshot  # the next entry is not part of it
+    internal = evidence["ora_internal"][0]
+    assert "Errors in file" in internal and "Incident details in:" in internal
+    _, wls = counts_for(["weblogic"], "ManagedServer1.log")
+    trace = wls["bea_error"][0]
+    assert "java.sql.SQLRecoverableException: IO Error" in trace and "Caused by: java.net.SocketException" in trace
+    assert "... 42 more" in trace and "BEA-310002" not in trace
+    # a custom source: indented lines and "Caused by:" continue the entry above
+    src = LogSource(name="x", path="/x", patterns=[{"name": "exc", "regex": "Exception"}])  # type: ignore[list-item]
+    ev: dict[str, list[str]] = {}
+    scan_chunk(b"12:00 ERROR boom java.lang.IllegalStateException: x\n\tat a.B.c(B.java:1)\n12:01 INFO ok\n",
+               src.compiled(), ev, {}, 5, False, "app.log", start=src.entry_regex())
+    assert ev["exc"] == ["app.log: 12:00 ERROR boom java.lang.IllegalStateException: x\n\tat a.B.c(B.java:1)"]
+
+
+def test_a_long_entry_is_capped_around_the_match() -> None:
+    from collectors.logs_scan import MAX_ENTRY
+    body = "".join(f"  parameter_{i} = {'v' * 40}\n" for i in range(400))
+    text = f"Mon Dec 07 03:20:41 2026\nStarting ORACLE instance\n{body}ORA-00600: internal error [x]\n" \
+           f"{body}Mon Dec 07 03:21:00 2026\nok\n"
+    src = LogSource(name="x", path="/x", sets=["oracle_alert"])  # type: ignore[list-item]
+    ev: dict[str, list[str]] = {}
+    scan_chunk(text.encode(), src.compiled(), ev, {}, 5, False, "alert.log", start=src.entry_regex())
+    kept = ev["ora_internal"][0]
+    assert len(kept) <= MAX_ENTRY and len(kept) > 1000  # capped by size, not one 300-character line
+    assert kept.startswith("alert.log: Mon Dec 07 03:20:41 2026\n…\nORA-00600: internal error [x]")
+    assert "more lines)" in kept
+
+
+def test_one_line_one_verdict_at_its_highest_severity() -> None:
+    src = LogSource(name="alert", path="/x", sets=["oracle_alert"])  # type: ignore[list-item]
+    counts: dict[str, int] = {}
+    scan_chunk(b"ORA-00600: internal error code, arguments: [kdsgrp1]\n", src.compiled(), {}, counts, 5,
+               False, "f", start=src.entry_regex())
+    samples = [Sample("logs", {"host": "h", "match": f"alert/{p.name}"},
+                      {"count": counts.get(p.name, 0), f"matches_{p.severity}": counts.get(p.name, 0)}, 1)
+               for p in src.compiled()]
+    bad = [(v.check, v.instance) for v in evaluate(samples, "h", load_rules()) if v.status is not Status.OK]
+    assert bad == [("log_matches_crit", "alert/ora_internal")]
 
 
 def test_plan_rotation_truncation_budget() -> None:
@@ -169,6 +233,57 @@ def test_new_lines_rotation_and_truncation(tmp_path: Path, ssh_peer, remote_dir:
     r = cycles.run()
     assert count(r) == 1 and one(r.samples, "logs_source").fields["truncated"] == 1
     assert count(cycles.run()) == 0
+
+
+def copytruncate(log: Path, ssh_peer) -> None:  # type: ignore[no-untyped-def]
+    """What logrotate's copytruncate does: older copies move up, the log is copied to .1
+    (a new inode), then truncated in place."""
+    for n in range(8, 0, -1):
+        older = log.with_name(f"{log.name}.{n}")
+        if older.exists():
+            older.rename(log.with_name(f"{log.name}.{n + 1}"))
+    shutil.copyfile(log, log.with_name(f"{log.name}.1"))
+    give(log.with_name(f"{log.name}.1"), ssh_peer)
+    with log.open("r+b") as f:
+        f.truncate(0)
+
+
+@pytest.mark.peers
+def test_copytruncate_with_a_glob_counts_nothing_twice(tmp_path: Path, ssh_peer, remote_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    log = remote_dir / "app.log"
+    append(log, "ERROR 1\nERROR 2\nERROR 3\n", ssh_peer)
+    cycles = Cycles(logs_device(tmp_path, ssh_peer, remote_dir), "logs")  # path: …/app.log*
+    assert count(cycles.run()) == 3
+
+    # a small log: its copy app.log.1 is recognised by its head, only the two new lines count
+    copytruncate(log, ssh_peer)
+    append(log, "ERROR 4\nERROR 5\n", ssh_peer)
+    r = cycles.run()
+    assert count(r) == 2
+    src = one(r.samples, "logs_source")
+    assert src.fields["copies"] == 1 and src.fields["truncated"] == 1 and "rotated copy" in str(src.fields["note"])
+    assert count(cycles.run()) == 0
+
+    # a line written after our read but before the copy is read from the copy, once; the log
+    # truncated and written past our old position is read from its start (its head changed)
+    append(log, "ERROR 6 late\n", ssh_peer)
+    copytruncate(log, ssh_peer)
+    append(log, "".join(f"ERROR {i} {'x' * 60}\n" for i in range(7, 37)), ssh_peer)  # > 1 kB
+    assert count(cycles.run()) == 1 + 30
+    assert count(cycles.run()) == 0
+
+    # the same with a log longer than the fingerprint (1 kB): rotated twice, nothing twice
+    for _ in range(2):
+        copytruncate(log, ssh_peer)
+        append(log, "ERROR new\n", ssh_peer)
+        assert count(cycles.run()) == 1
+    assert count(cycles.run()) == 0
+
+    # rename/create rotation still keeps positions by inode
+    append(log, "ERROR before rename\n", ssh_peer)
+    log.rename(remote_dir / "app.log.0")
+    append(log, "ERROR after\n", ssh_peer)
+    assert count(cycles.run()) == 2
 
 
 @pytest.mark.peers

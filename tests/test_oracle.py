@@ -49,7 +49,11 @@ def test_12c_cdb_per_pdb_and_rule() -> None:
     assert verdicts[("oracle_tablespace_used_percent", "PDB1/USERS")].status is Status.CRIT  # 95 %
     assert verdicts[("oracle_tablespace_used_percent", "PDB1/TEMP")].status is Status.CRIT  # 98.44 %, no autoextend
     assert verdicts[("oracle_tablespace_used_percent", "PDB2/USERS")].status is Status.OK  # 25 % of 2 GB max
-    assert verdicts[("oracle_instance_status", "")].status is Status.OK
+    assert verdicts[("oracle_instance_status", "CDB1")].status is Status.OK
+    # a tablespace verdict names the tablespace and what is left, with its own sqlplus record
+    users = verdicts[("oracle_tablespace_used_percent", "PDB1/USERS")]
+    assert "left in tablespace USERS (max " in users.message
+    assert users.evidence.splitlines()[-1].startswith("TS|PDB1|USERS|")
 
 
 def test_19c_noncdb_instance_tag_is_tablespace() -> None:
@@ -60,11 +64,41 @@ def test_19c_noncdb_instance_tag_is_tablespace() -> None:
     assert ts["APP_IDX"]["used_percent"] == 90.0 and ts["APP_IDX"]["autoextensible"] is False
 
 
-@pytest.mark.parametrize("name,code", [("ora_01034.txt", "ORA-01034"), ("ora_01017.txt", "ORA-01017"),
+@pytest.mark.parametrize("name,code", [("ora_01017.txt", "ORA-01017"),
                                        ("sp2_0310.txt", "SP2-0310"), ("mounted.txt", "ORA-01219")])
 def test_errors_are_not_collected_with_the_code(name: str, code: str) -> None:
-    with pytest.raises(CollectionError, match=code):
+    with pytest.raises(CollectionError, match=code) as e:
         parse_output(fx(name), 1)
+    assert str(e.value).count(code) == 1  # said once
+
+
+def test_sp2_0306_is_said_once() -> None:
+    text = ("SP2-0306: Invalid option.\nUsage: CONN[ECT] [{logon|/|proxy} [AS {SYSDBA|SYSOPER|SYSASM}] "
+            "[edition=value]]\nwhere <logon> ::= <username>[/<password>][@<connect_identifier>]\n")
+    with pytest.raises(CollectionError) as e:
+        parse_output(text, 1)
+    assert str(e.value) == "sqlplus: SP2-0306: Invalid option."
+    with pytest.raises(CollectionError) as e:
+        parse_output(fx("mounted.txt"), 1)
+    assert str(e.value).startswith("sqlplus: ORA-01219: database or pluggable database not open")
+    assert str(e.value).endswith("(also ORA-06512)")
+
+
+@pytest.mark.parametrize("text", [fx("ora_01034.txt"), "Connected to an idle instance.\nDECLARE\n*\n"
+                                  "ERROR at line 1:\nORA-1034: ORACLE not available\nORA-27101: shared memory "
+                                  "realm does not exist\nLinux-x86_64 Error: 2: No such file or directory\n"])
+def test_instance_down_is_its_own_verdict_at_level_1(text: str) -> None:
+    facts = parse_output(text, 1)
+    assert facts.instance.status == "DOWN"
+    out = samples("db", "ORCL", facts, 1)
+    assert [s.measurement for s in out] == ["oracle_instance"]  # no tablespace figures claimed
+    verdicts = evaluate(out, "db", load_rules())
+    assert [(v.check, v.instance, v.status, v.level) for v in verdicts] == [
+        ("oracle_instance_status", "ORCL", Status.CRIT, 1)]
+    assert verdicts[0].message.startswith("Oracle instance ORCL: DOWN")
+    assert verdicts[0].message.endswith(("— ORA-01034: ORACLE not available (also ORA-27101)",
+                                         "— ORA-1034: ORACLE not available (also ORA-27101)"))  # as printed
+    assert "ORA-27101: shared memory realm does not exist" in verdicts[0].evidence
 
 
 def test_empty_or_strange_output_is_not_a_pass() -> None:
@@ -190,11 +224,42 @@ def test_password_goes_over_stdin_only(tmp_path: Path, ssh_peer, oracle_home: Pa
 
 @pytest.mark.peers
 def test_ora_error_over_ssh_is_not_collected(tmp_path: Path, ssh_peer, oracle_home: Path) -> None:  # type: ignore[no-untyped-def]
-    answer(oracle_home, ssh_peer, "ora_01034.txt", status=1)
+    answer(oracle_home, ssh_peer, "ora_01017.txt", status=1)
     inv = write_inventory(tmp_path, ssh_peer, ["oracle"],
                           {"oracle": {"oracle_home": str(oracle_home), "sid": "ORCL"}})
     r = Cycles(load_inventory(inv).devices["testhost"], "oracle").run()
-    assert r.status is Status.UNKNOWN and "ORA-01034" in r.reason and not r.samples
+    assert r.status is Status.UNKNOWN and r.reason.count("ORA-01017") == 1 and not r.samples
+
+
+@pytest.mark.peers
+def test_instance_down_over_ssh_is_one_level_1_case(tmp_path: Path, ssh_peer, oracle_home: Path) -> None:  # type: ignore[no-untyped-def]
+    from agent.app import build_pipeline, load_app
+    from agent.cases.queries import list_cases
+    from agent.executor import Executor
+    from agent.model import Job
+
+    answer(oracle_home, ssh_peer, "19c_autoextend.txt")
+    write_inventory(tmp_path, ssh_peer, ["oracle"], {"oracle": {"oracle_home": str(oracle_home), "sid": "PROD"}})
+    (tmp_path / "xunjian.yaml").write_text("data_dir: var\ninventory: inventory.yaml\n")
+    app = load_app(tmp_path / "xunjian.yaml")
+    pipeline = build_pipeline(app, influx=False)
+    device = app.inventory.devices["testhost"]
+    before: set[str] = set()
+    for fixture, status in (("19c_autoextend.txt", 0), ("ora_01034.txt", 1), ("ora_01034.txt", 1)):
+        answer(oracle_home, ssh_peer, fixture, status)
+        r = Executor(pipeline.load_state).run(Job("testhost", "oracle"), device)
+        verdicts = pipeline.handle(r)
+        before = before or {c.number for c in list_cases(app.engine)}  # APP_IDX at 90 %: a real one
+    assert r.status is Status.OK, r.reason  # collected: the instance answered that it is down
+    bad = [v for v in verdicts if v.status is not Status.OK]
+    assert [(v.check, v.instance, v.level) for v in bad] == [("oracle_instance_status", "PROD", 1)]
+    cases = [c for c in list_cases(app.engine) if c.is_open and c.number not in before]
+    assert [(c.check, c.instance, c.level) for c in cases] == [("oracle_instance_status", "PROD", 1)]
+    assert "PROD: DOWN" in cases[0].message and "ORA-01034: ORACLE not available" in cases[0].message
+    from agent.cases.queries import case_history
+    opened = next(e for e in case_history(app.engine, cases[0].number) if e["kind"] == "open")
+    assert "ORA-27101: shared memory realm does not exist" in opened["detail"]["evidence"]  # into the ticket
+    pipeline.close()
 
 
 @pytest.mark.peers
@@ -203,6 +268,7 @@ def test_missing_sqlplus_is_not_collected(tmp_path: Path, ssh_peer, remote_dir: 
                           {"oracle": {"oracle_home": str(remote_dir / "nohome"), "sid": "ORCL"}})
     r = Cycles(load_inventory(inv).devices["testhost"], "oracle").run()
     assert r.status is Status.UNKNOWN and "exited 127" in r.reason
+    assert "NLS_LANG" not in r.reason and "export" not in r.reason  # never the command line
 
 
 def test_settings_validation_names_the_place(tmp_path: Path, ssh_peer) -> None:  # type: ignore[no-untyped-def]
@@ -224,8 +290,8 @@ def test_mounted_standby_reports_instance_and_says_partial() -> None:
     verdicts = {(v.check, v.instance): v.status for v in evaluate(out, "db", load_rules())}
     # a physical standby is mounted by design: not a fault; its unread tablespaces are said
     assert inst.fields["state"] == "MOUNTED_STANDBY"
-    assert verdicts[("oracle_instance_status", "")] is Status.OK
-    assert verdicts[("oracle_tablespaces_collected", "")] is Status.UNKNOWN
+    assert verdicts[("oracle_instance_status", "STBY")] is Status.OK
+    assert verdicts[("oracle_tablespaces_collected", "STBY")] is Status.UNKNOWN
     primary = samples("db", "X", parse_output(fx("mounted_standby.txt").replace("PHYSICAL STANDBY", "PRIMARY"), 0), 1)
     assert {v.check: v.status for v in evaluate(primary, "db", load_rules())}["oracle_instance_status"] is Status.CRIT
     assert verdicts[("oracle_fra_used_percent", "/u01/app/oracle/fast_recovery_area")] is Status.OK

@@ -127,6 +127,7 @@ def test_a_hung_command_is_named_not_quoted(tmp_path: Path, ssh_peer: SshPeer) -
     assert "Traceback" not in r.stderr, r.stderr
     assert r.returncode == 3, (r.returncode, r.stderr)
     assert got == {
+        "hung collect.device": "connected",  # the device answered; its commands hung
         "hung collect.linux": "not collected: linux health batch timed out after 1 s",
         "hung collect.config": "not collected: config file batch timed out after 1 s",
         "hung collect.logs": "not collected: log listing batch timed out after 1 s",

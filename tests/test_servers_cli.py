@@ -61,7 +61,9 @@ def test_inspect_with_every_server_collector(tmp_path: Path, ssh_peer, remote_di
     hosts.write_text("127.0.0.1 localhost\n10.0.0.9 db-new\n")
     second = rows(tmp_path, inv)
     assert second[("log_matches_crit", "alert/ora_internal")]["status"] == "crit"
-    assert second[("log_matches_warn", "alert/ora_error")]["status"] == "warn"
+    # one line, one verdict at its highest severity: not also a warn for "any ORA- error"
+    assert second[("log_matches_warn", "alert/ora_error")]["status"] == "ok"
+    assert "ORA-00600: internal error code" in second[("log_matches_crit", "alert/ora_internal")]["evidence"]
     assert second[("config_changed", str(hosts))]["status"] == "warn"
     assert second[("system_rebooted", "")]["status"] == "ok"  # same boot as the first run
 

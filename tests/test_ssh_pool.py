@@ -69,7 +69,7 @@ def test_inspect_uses_one_connection_for_all_ssh_collectors(tmp_path: Path, ssh_
     r = cli("inspect", "-i", str(inv), "--data-dir", str(tmp_path / "var"), "-f", "json")
     doc = json.loads(r.stdout)
     collected = {x["check"] for x in doc["results"] if x["check"].startswith("collect.")}
-    assert collected == {f"collect.{c}" for c in THREE}, doc["results"]
+    assert collected == {f"collect.{c}" for c in THREE} | {"collect.device"}, doc["results"]
     assert all(x["status"] == "ok" for x in doc["results"] if x["check"].startswith("collect.")), r.stdout
     wait_until(lambda: logins(ssh_peer) >= before + 1, timeout=5, what="sshd logging the login")
     assert logins(ssh_peer) == before + 1  # three collectors, one login

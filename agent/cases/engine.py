@@ -54,6 +54,12 @@ def unreachable(check: str) -> bool:
     return check.startswith("collect.")
 
 
+# The device's connection fault (checks.evaluate.DEVICE_CHECK): one case per device, and the
+# collectors' "not collected" while it is open are linked to it rather than opening their own.
+DEVICE_CASE = "collect.device"
+EVIDENCE_CHARS = 4000  # of a verdict's evidence kept in its case's open event
+
+
 class CaseEngine:
     def __init__(self, engine: Engine, policy: CasePolicy | None = None,
                  devices: Mapping[str, DeviceLike] | None = None,
@@ -94,10 +100,20 @@ class CaseEngine:
                                                           "message": v.message})
         if row is not None:
             return self._update(conn, row, v, now)
+        if v.check != DEVICE_CASE and unreachable(v.check) and self._device_fault(conn, v.device):
+            return []  # the collector failed for the device's fault: the device's case covers it
         if self.policy.in_maintenance(self.devices.get(v.device), v.device, now) is not None:
             self._hold(conn, v, now)
             return []
         return self._open(conn, v, now, {})
+
+    def _device_fault(self, conn: Connection, device: str) -> bool:
+        """The device's connection fault has its case open, or held by a maintenance window."""
+        if self._open_row(conn, device, DEVICE_CASE, "") is not None:
+            return True
+        row = conn.execute(select(held.c.since).where(
+            held.c.device == device, held.c.check_name == DEVICE_CASE, held.c.instance == "")).first()
+        return row is not None
 
     def _hold(self, conn: Connection, v: Verdict, now: float) -> None:
         key = (held.c.device == v.device, held.c.check_name == v.check, held.c.instance == v.instance)
@@ -131,7 +147,9 @@ class CaseEngine:
         )).inserted_primary_key[0]
         self._event(conn, case_id, now, "open", {
             "level": level, "severity": v.status.label, "value": v.value, "threshold": v.threshold,
-            "message": v.message, "policy": policy, "since": v.since, **extra})
+            "message": v.message, "policy": policy, "since": v.since,
+            # what the fault was seen in (the log entries, the df row): into the ticket too
+            **({"evidence": v.evidence[:EVIDENCE_CHARS]} if v.evidence else {}), **extra})
         changes: list[Change] = [("open", self._get(conn, case_id))]
         if unreachable(v.check):
             changes += self._suppress_under_parent(conn, case_id, v.device, now)

@@ -124,5 +124,5 @@ def setup_logging(level: int, json_lines: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("apscheduler", "paramiko", "urllib3", "influxdb_client"):
+    for noisy in ("apscheduler", "paramiko", "urllib3", "influxdb_client", "alembic"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))

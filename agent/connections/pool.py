@@ -22,6 +22,7 @@ from agent.connections.ssh import (
     SLOTS,
     ChannelRefused,
     CommandTimeout,
+    ConnectFailed,
     SessionLost,
     SessionSlots,
     SshConnection,
@@ -102,7 +103,8 @@ class ConnectionPool:
         self._lock = threading.Condition()
         self._current: dict[str, _Pooled] = {}  # device name → the connection its leases share
         self._connecting: dict[str, threading.Lock] = {}  # one connect at a time per device
-        self._failed: dict[str, tuple[float, str]] = {}  # device → when its last connect failed, why
+        # device → when its last connect failed, why, with which settings
+        self._failed: dict[str, tuple[float, str, object]] = {}
         self._reaper: threading.Thread | None = None
         self.opened = 0  # connections opened since start (tests, the bench)
         self.opened_for: Counter[str] = Counter()  # the same per device name
@@ -137,10 +139,12 @@ class ConnectionPool:
                                   "is still under way)")
         try:
             failed = self._failed.get(device.name)
-            if failed is not None and failed[0] >= asked:
-                # The connect this lease waited for has just failed: the same answer, without
-                # knocking on a device that is down once per collector.
-                raise CollectionError(failed[1])
+            if failed is not None and failed[2] == _settings(device) and (
+                    failed[0] >= asked or time.monotonic() - failed[0] < failed_hold(device)):
+                # The connect this lease waited for, or one of this cycle, has just failed: the
+                # same answer, without knocking on the device once per collector (a refused
+                # login costs one attempt per cycle: fail2ban counts them).
+                raise ConnectFailed(failed[1])
             stale: _Pooled | None = None
             with self._lock:
                 cur = self._current.get(device.name)
@@ -158,8 +162,8 @@ class ConnectionPool:
                 conn.open()
             except BaseException as e:
                 slot.release()
-                if isinstance(e, CollectionError):
-                    self._failed[device.name] = (time.monotonic(), str(e))
+                if isinstance(e, ConnectFailed):
+                    self._failed[device.name] = (time.monotonic(), str(e), _settings(device))
                 raise
             pooled = _Pooled(conn, device, slot)
             with self._lock:
@@ -245,8 +249,10 @@ class ConnectionPool:
 
     def close_all(self) -> None:
         """Close idle connections now; those in use close when their lease ends (reload,
-        shutdown, the end of `xunjian inspect`)."""
+        shutdown, the end of `xunjian inspect`). Failed connects are forgotten: after a reload
+        (a key fixed) the next lease tries again."""
         with self._lock:
+            self._failed.clear()
             closing = [c for c in (self._detach(p) for p in list(self._current.values())) if c is not None]
             self._lock.notify_all()
         for p in closing:
@@ -255,6 +261,21 @@ class ConnectionPool:
     def open_connections(self) -> int:
         with self._lock:
             return len(self._current)
+
+
+FAILED_HOLD_MAX = 60.0  # seconds a failed connect stays the device's answer, at most
+
+
+def _settings(device: Device) -> object:
+    """What a connect depends on: other settings (a reload) deserve another attempt."""
+    return (device.address, device.port, device.ssh)
+
+
+def failed_hold(device: Device) -> float:
+    """How long a failed connect answers the device's other leases: the rest of its cycle
+    (half its interval, at most FAILED_HOLD_MAX); the next cycle tries again. (Leases that
+    waited for that connect get its answer whatever the time.)"""
+    return min(device.interval / 2, FAILED_HOLD_MAX)
 
 
 POOL = ConnectionPool()

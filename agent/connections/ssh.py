@@ -36,6 +36,11 @@ BANNER_ATTEMPTS = 3
 BANNER_PAUSE = 0.3
 
 
+class ConnectFailed(CollectionError):
+    """No connection to the device (unreachable, host key, login, key file): every collector of
+    the device fails the same way — one fault of the device."""
+
+
 class SessionLost(CollectionError):
     """The connection broke under a command: it is not reused."""
 
@@ -60,6 +65,35 @@ class _KeyCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._keys: dict[tuple[str, int, int, str], paramiko.PKey] = {}
+
+    def load(self, path: Path, passphrase: str | None) -> paramiko.PKey:
+        """The key, or CollectionError saying why not — before any connection, so a key that
+        cannot be used never costs the server a failed login: a wrong passphrase says so and
+        names the file."""
+        pkey = self.get(path, passphrase)
+        if pkey is not None:
+            return pkey
+        try:
+            path.stat()
+            with path.open("rb"):
+                pass
+        except OSError as e:
+            raise CollectionError(f"SSH key file {path} unreadable: {e.strerror or e}") from None
+        try:
+            paramiko.PKey.from_path(path, None)
+            encrypted = False
+        except (TypeError, paramiko.PasswordRequiredException):
+            encrypted = True
+        except (paramiko.SSHException, OSError, ValueError):
+            encrypted = False
+        if encrypted and passphrase:
+            raise CollectionError(f"wrong passphrase for SSH key file {path} (ssh.key_passphrase "
+                                  "does not decrypt it)")
+        if encrypted:
+            raise CollectionError(f"SSH key file {path} is encrypted: give ssh.key_passphrase "
+                                  "(a secret reference)")
+        raise CollectionError(f"SSH key file {path} is not a private key xunjian can read "
+                              "(OpenSSH or PEM format expected)")
 
     def get(self, path: Path, passphrase: str | None) -> paramiko.PKey | None:
         try:
@@ -217,18 +251,25 @@ class SshConnection:
         self._slots = ()
 
     def open(self) -> None:
+        """Connect and log in; ConnectFailed with the reason when that cannot be done."""
+        try:
+            self._open()
+        except ConnectFailed:
+            raise
+        except CollectionError as e:
+            raise ConnectFailed(str(e)) from None
+
+    def _open(self) -> None:
         d, s = self.device, self.device.ssh
         kwargs: dict[str, object] = {
             "hostname": d.address, "port": d.port, "username": s.user, "allow_agent": False,
             "look_for_keys": s.key_file is None and s.password is None,
         }
         if s.key_file is not None:
-            pkey = KEYS.get(s.key_file, s.key_passphrase.get_secret_value() if s.key_passphrase else None)
-            if pkey is not None:
-                kwargs["pkey"] = pkey  # one signature with the one key: nothing else is offered
-            else:
-                kwargs["key_filename"] = str(s.key_file)
-        if s.key_passphrase is not None and "pkey" not in kwargs:
+            # one signature with the one key: nothing else is offered
+            kwargs["pkey"] = KEYS.load(s.key_file, s.key_passphrase.get_secret_value()
+                                       if s.key_passphrase else None)
+        elif s.key_passphrase is not None:
             kwargs["passphrase"] = s.key_passphrase.get_secret_value()
         if s.password is not None:
             kwargs["password"] = s.password.get_secret_value()
@@ -433,6 +474,10 @@ def _reason(e: BaseException, where: str, d: Device, known_hosts: Path) -> str:
                     f"ssh-keyscan, or set ssh.host_key_policy: accept-new for this device")
         if "banner" in text.lower():
             return f"no SSH banner from {where} within {d.ssh.connect_timeout:g} s"
+        if text in ("Invalid key", "Unable to parse key file") or "decrypt" in text.lower():
+            # the user's default keys (no key_file): paramiko names no file
+            return ("a default SSH key (~/.ssh/id_*) could not be decrypted: wrong "
+                    "ssh.key_passphrase? (or give ssh.key_file)")
         return f"SSH error from {where}: {text}"
     if isinstance(e, OSError):
         return f"cannot connect to {where}: {e.strerror or e}"

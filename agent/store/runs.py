@@ -11,22 +11,28 @@ from agent.model import Result, Status, Verdict, worst
 from agent.store.schema import inspection_results, inspection_runs
 
 VERDICT_WORDS = {Status.OK: "pass", Status.WARN: "warn", Status.CRIT: "fail", Status.UNKNOWN: "not collected"}
-EVIDENCE_CHARS = 2000
+EVIDENCE_CHARS = 8000  # a verdict's excerpt in the record: a few whole log entries
 
 
 def evidence_for(v: Verdict, results: dict[tuple[str, str], Result]) -> str:
-    """The raw-output lines the value came from: the collector's excerpt, narrowed to the
-    lines naming the instance (a filesystem, a port) when there are such lines."""
+    """The raw output this verdict was judged on: its own excerpt (the df row, the sqlplus
+    record, the log entries) when its collector gives one; for a collection verdict the
+    collector's excerpt or the reason; else the collector's lines naming the instance (a
+    port, a filesystem) — never another check's output."""
+    if v.evidence:
+        return v.evidence[:EVIDENCE_CHARS]
     collector = v.check.removeprefix("collect.") if v.check.startswith("collect.") else None
     candidates = [r for (dev, col), r in results.items()
                   if dev == v.device and (collector is None or col == collector)]
     text = "\n".join(r.evidence for r in candidates if r.evidence)
-    if v.check.startswith("collect.") and not text:
-        text = "\n".join(r.reason for r in candidates if r.reason)
-    if v.instance:
-        lines = [ln for ln in text.splitlines() if v.instance in ln.split()]
-        text = "\n".join(lines) if lines else text
-    return text[:EVIDENCE_CHARS]
+    if collector is not None:
+        if not text or v.status is not Status.OK:
+            text = "\n".join(r.reason for r in candidates if r.reason) or text
+        return text[:EVIDENCE_CHARS]
+    if not v.instance:
+        return ""
+    lines = [ln for ln in text.splitlines() if v.instance in ln.split()]
+    return "\n".join(lines)[:EVIDENCE_CHARS]
 
 
 def record_run(engine: Engine, *, started_at: float, finished_at: float, trigger: str, started_by: str,
