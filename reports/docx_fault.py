@@ -32,6 +32,9 @@ def fault_report_docx(data: dict[str, Any], lang: str) -> bytes:
     doc.add_heading(f"{t['sla']} ({t['policy']}: {case['policy']})", level=1)
     table(doc, None, [[t["response_sla"], data["response_due"], t["sla_state"][data["response_sla"]]],
                       [t["repair_sla"], data["repair_due"], t["sla_state"][data["repair_sla"]]]])
+    table(doc, [t["level"], t["clock_name"], t["clock_start"], t["due"], ""], [
+        [t["levels"].get(d["level"], d["level"]), t["clock"][d["clock"]], d["start"], d["due"],
+         t["sla_state"].get(d["state"], "")] for d in data.get("deadlines", [])], size=8)
     for key in ("cause", "handling", "loss"):
         doc.add_heading(t[key], level=1)
         doc.add_paragraph(case[key] or (t["none"] if key == "loss" else "—"))
@@ -45,7 +48,8 @@ def fault_report_docx(data: dict[str, Any], lang: str) -> bytes:
 
 def said(e: dict[str, Any], t: dict[str, Any]) -> str:
     if e["kind"] == "breach":
-        return f"{t['clock'][e.get('clock') or 'response']} {t['missed']}"
+        due = f" ({t['due']} {e['due']})" if e.get("due") else ""
+        return f"{t['clock'][e.get('clock') or 'response']} {t['missed']}{due}"
     if e["kind"] == "close":
         return f"{t['cause']}: {e.get('cause')}; {t['handling']}: {e.get('handling')}"
     if e["kind"] == "suppress":

@@ -32,6 +32,45 @@ def sla_state(case: Case, clock: str, now: float) -> str:
     return "running"
 
 
+def _state(case: Case, clock: str, due: float, now: float) -> str:
+    """The deadline in force, judged alone (an earlier level's miss is its own row)."""
+    stopped = (case.acknowledged_at or case.resolved_at) if clock == "response" else case.resolved_at
+    if stopped is not None:
+        return "missed" if stopped > due else "met"
+    if (clock == "response" or case.paused_at is None) and now > due:
+        return "missed"
+    return "running"
+
+
+def contract_deadlines(case: Case, events: list[dict[str, Any]], now: float) -> list[dict[str, Any]]:
+    """Every deadline the contract set on this case, in order: the ones each level's clocks were
+    given (at opening, at each escalation, from the deadline that raised it) with whether each
+    was met, missed, is still running, or was replaced by a new level's before it fell due."""
+    missed = {(e["detail"].get("clock"), e["detail"].get("due")) for e in events if e["kind"] == "breach"}
+    rows: list[dict[str, Any]] = []
+    last: dict[str, float | None] = {}
+    for e in events:
+        d = e["detail"]
+        if e["kind"] not in ("open", "escalate", "update") or "response_due" not in d:
+            continue
+        for clock in ("response", "repair"):
+            due = d.get(f"{clock}_due")
+            if due is None or last.get(clock) == due:
+                continue  # not restarted (answered, or paused)
+            last[clock] = due
+            rows.append({"clock": clock, "level": d.get("level"), "start": d.get("clocks_from", e["at"]),
+                         "due": due, "state": "missed" if (clock, due) in missed else "superseded"})
+    if not rows:  # a case from before deadlines were recorded on its events: the ones in force
+        rows = [{"clock": c, "level": case.level, "start": case.opened_at, "due": getattr(case, f"{c}_due"),
+                 "state": ""} for c in ("response", "repair") if getattr(case, f"{c}_due") is not None]
+    for clock in ("response", "repair"):
+        current = [r for r in rows if r["clock"] == clock]
+        if current and current[-1]["state"] != "missed":
+            current[-1]["due"] = getattr(case, f"{clock}_due") or current[-1]["due"]  # pushed by pauses
+            current[-1]["state"] = _state(case, clock, current[-1]["due"], now)
+    return rows
+
+
 def fault_report_data(engine: Engine, policy: CasePolicy, number: str,
                       now: float | None = None) -> dict[str, Any] | None:
     """The fault report's data: language-free and JSON-able (it is hashed and embedded)."""
@@ -57,6 +96,7 @@ def fault_report_data(engine: Engine, policy: CasePolicy, number: str,
         timeline.append({"seq": e["seq"], "at": when(e["at"]), "kind": e["kind"], "actor": e["actor"],
                          "level": d.get("level"), "clock": d.get("clock"), "parent": d.get("parent"),
                          "cause": d.get("cause"), "handling": d.get("handling"),
+                         "due": when(d["due"]) if e["kind"] == "breach" and d.get("due") else None,
                          "said": d.get("note") or d.get("message") or d.get("reason") or ""})
     recovery = (case.resolved_at - case.opened_at) if case.resolved_at else None
     return {
@@ -68,6 +108,8 @@ def fault_report_data(engine: Engine, policy: CasePolicy, number: str,
         "response_due": when(case.response_due), "repair_due": when(case.repair_due),
         "response_sla": sla_state(case, "response", now), "repair_sla": sla_state(case, "repair", now),
         "tickets": case_tickets(engine, number),
+        "deadlines": [{**r, "start": when(r["start"]), "due": when(r["due"])}
+                      for r in contract_deadlines(case, events, now)],
     }
 
 

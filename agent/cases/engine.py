@@ -8,7 +8,8 @@ device + check + instance.
 Clocks: a case gets the response and repair deadlines of its SLA policy and level
 when it opens. When a deadline passes, the breach is recorded and the case escalates
 one level (as the policy says); the clocks still running restart at the new level's
-limits from that moment. A pause stops the repair clock; the paused time (counted on
+limits from that deadline. A check made late (daemon down, cron-driven inspect) walks
+through every deadline missed since, in order, as timely checks would have. A pause stops the repair clock; the paused time (counted on
 the repair calendar) pushes the repair deadline.
 """
 
@@ -33,6 +34,7 @@ from agent.store.schema import case_events, cases, held
 
 OPEN_STATES = ("open", "acknowledged")
 SYSTEM = "system"
+ROUNDS = 16  # deadlines one late check can act on: two clocks per level, five levels at most
 Change = tuple[str, Case]
 
 
@@ -131,7 +133,8 @@ class CaseEngine:
         )).inserted_primary_key[0]
         self._event(conn, case_id, now, "open", {
             "level": level, "severity": v.status.label, "value": v.value, "threshold": v.threshold,
-            "message": v.message, "policy": policy, "since": v.since, **extra})
+            "message": v.message, "policy": policy, "since": v.since, "response_due": response_due,
+            "repair_due": repair_due, **extra})
         changes: list[Change] = [("open", self._get(conn, case_id))]
         if unreachable(v.check):
             changes += self._suppress_under_parent(conn, case_id, v.device, now)
@@ -186,37 +189,48 @@ class CaseEngine:
         return changes
 
     def _check_clocks(self, conn: Connection, row: Any, now: float) -> list[Change]:
+        """Every deadline missed by `now`, in the order they fell due: each is recorded as a breach
+        and escalates as the policy says, the new level's clocks starting at the deadline that was
+        missed (not at this check), so a late check ends where timely ones would have."""
         if row is None or row.status not in OPEN_STATES or row.suppressed_by:
             return []
         if self.policy.in_maintenance(self.devices.get(row.device), row.device, now) is not None:
             return []  # no escalation inside a window; it happens when the window ends
-        missed = []
-        if row.status == "open" and row.response_due and now >= row.response_due \
-                and row.response_alarmed != row.response_due:
-            missed.append("response")
-        if row.paused_at is None and row.repair_due and now >= row.repair_due \
-                and row.repair_alarmed != row.repair_due:
-            missed.append("repair")
-        if not missed:
-            return []
-        values: dict[str, Any] = {"updated_at": now}
-        for clock in missed:
-            values[f"{clock}_breached"] = 1
-            values[f"{clock}_alarmed"] = getattr(row, f"{clock}_due")
-            self._event(conn, row.id, now, "breach", {"clock": clock, "due": getattr(row, f"{clock}_due"),
-                                                      "level": row.level})
-        conn.execute(update(cases).where(cases.c.id == row.id).values(**values))
-        changes: list[Change] = [("breach", self._get(conn, row.id))]
-        new = self.policy.sla(row.policy).escalate(row.level, missed)
-        if new < row.level:
-            changes += self._set_level(conn, self._row(conn, row.id), new, now, "escalate",
-                                       {"reason": f"{' and '.join(missed)} deadline passed"})
+        changes: list[Change] = []
+        for _ in range(ROUNDS):  # each round acts on a new deadline
+            missed = _missed(row, now)
+            if not missed:
+                break
+            at = min(due for _, due in missed)
+            missed = [(clock, due) for clock, due in missed if due == at]  # the earliest, together
+            values: dict[str, Any] = {"updated_at": now}
+            for clock, due in missed:
+                values[f"{clock}_breached"] = 1
+                values[f"{clock}_alarmed"] = due
+                self._event(conn, row.id, now, "breach", {"clock": clock, "due": due, "level": row.level})
+            conn.execute(update(cases).where(cases.c.id == row.id).values(**values))
+            changes.append(("breach", self._get(conn, row.id)))
+            names = [clock for clock, _ in missed]
+            new = self.policy.sla(row.policy).escalate(row.level, names)
+            if new < row.level:
+                changes += self._set_level(conn, self._row(conn, row.id), new, now, "escalate",
+                                           {"reason": f"{' and '.join(names)} deadline passed"},
+                                           start=self._escalation_start(row.device, at, now))
+            row = self._row(conn, row.id)
         return changes
 
+    def _escalation_start(self, device: str, due: float, now: float) -> float:
+        """The deadline missed; if it fell inside a maintenance window, that window's end (no
+        escalation inside a window: it happens when the window ends)."""
+        end = self.policy.in_maintenance(self.devices.get(device), device, due)
+        return due if end is None else min(max(due, end), now)
+
     def _set_level(self, conn: Connection, row: Any, level: int, now: float, kind: str,
-                   detail: dict[str, Any]) -> list[Change]:
-        """A new level: the clocks still running restart at its limits from now."""
-        response_due, repair_due = self._dues(row.policy, level, now)
+                   detail: dict[str, Any], start: float | None = None) -> list[Change]:
+        """A new level: the clocks still running restart at its limits from `start` (the missed
+        deadline that raised it; now, for a worse verdict)."""
+        begin = now if start is None else start
+        response_due, repair_due = self._dues(row.policy, level, begin)
         values: dict[str, Any] = {"level": level, "updated_at": now}
         if row.status == "open":
             values["response_due"] = response_due
@@ -224,6 +238,7 @@ class CaseEngine:
             values["repair_due"] = repair_due
         conn.execute(update(cases).where(cases.c.id == row.id).values(**values))
         self._event(conn, row.id, now, kind, {"from": row.level, "level": level, **detail,
+                                              "clocks_from": begin,
                                               "response_due": values.get("response_due", row.response_due),
                                               "repair_due": values.get("repair_due", row.repair_due)})
         return [(kind, self._get(conn, row.id))]
@@ -441,6 +456,18 @@ class CaseEngine:
 
     def _get(self, conn: Connection, case_id: int) -> Case:
         return to_case(self._row(conn, case_id))
+
+
+def _missed(row: Any, now: float) -> list[tuple[str, float]]:
+    """The running clocks whose deadline passed by `now` and has not been acted on."""
+    out = []
+    if row.status == "open" and row.response_due and now >= row.response_due \
+            and row.response_alarmed != row.response_due:
+        out.append(("response", row.response_due))
+    if row.paused_at is None and row.repair_due and now >= row.repair_due \
+            and row.repair_alarmed != row.repair_due:
+        out.append(("repair", row.repair_due))
+    return out
 
 
 def _verdict_doc(v: Verdict) -> dict[str, Any]:
