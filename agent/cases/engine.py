@@ -9,8 +9,8 @@ Clocks: a case gets the response and repair deadlines of its SLA policy and leve
 when it opens. When a deadline passes, the breach is recorded and the case escalates
 one level (as the policy says); the clocks still running restart at the new level's
 limits from that deadline. A check made late (daemon down, cron-driven inspect) walks
-through every deadline missed since, in order, as timely checks would have. A pause stops the repair clock; the paused time (counted on
-the repair calendar) pushes the repair deadline.
+through every deadline missed since, in order, as timely checks would have. A pause stops
+the repair clock; the paused time (counted on the repair calendar) pushes the repair deadline.
 """
 
 from __future__ import annotations
