@@ -182,6 +182,8 @@ class Case:
     last_value: float | None = None
     threshold: str = ""
     message: str = ""
+    source: str = "rule"  # rule | person (reported by phone, mail, web, on site)
+    category: str = ""
 
     @property
     def is_open(self) -> bool:

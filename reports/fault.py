@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from agent.cases.policy import CasePolicy
-from agent.cases.queries import case_history, case_tickets, get_case
+from agent.cases.queries import case_history, case_report, case_tickets, get_case
 from agent.model import Case
 from reports.i18n import LABELS, duration_text
 from reports.render import render
@@ -108,6 +108,8 @@ def fault_report_data(engine: Engine, policy: CasePolicy, number: str,
         "response_due": when(case.response_due), "repair_due": when(case.repair_due),
         "response_sla": sla_state(case, "response", now), "repair_sla": sla_state(case, "repair", now),
         "tickets": case_tickets(engine, number),
+        "reported": None if (rep := case_report(engine, number)) is None else {
+            **rep, "reported_at": when(rep["reported_at"]), "entered_at": when(rep["entered_at"])},
         "deadlines": [{**r, "start": when(r["start"]), "due": when(r["due"])}
                       for r in contract_deadlines(case, events, now)],
     }

@@ -24,13 +24,14 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
+from agent.cases.intake import REPORTED, SOURCE_PERSON, Intake, IntakeError
 from agent.cases.policy import CasePolicy, default_case_policy
 from agent.cases.sla import deadlines
 from agent.cases.windows import DeviceLike
 from agent.model import Case, Status, Verdict
 from agent.redaction import redact, redact_deep
 from agent.store.db import serialize
-from agent.store.schema import case_events, cases, held
+from agent.store.schema import case_events, case_reports, cases, held
 
 OPEN_STATES = ("open", "acknowledged")
 SYSTEM = "system"
@@ -136,6 +137,7 @@ class CaseEngine:
             "message": v.message, "policy": policy, "since": v.since, "response_due": response_due,
             "repair_due": repair_due, **extra})
         changes: list[Change] = [("open", self._get(conn, case_id))]
+        changes += self._link_reported(conn, case_id, number, v, now)
         if unreachable(v.check):
             changes += self._suppress_under_parent(conn, case_id, v.device, now)
             changes += self._suppress_children(conn, number, v.device, now)
@@ -144,6 +146,8 @@ class CaseEngine:
     def _update(self, conn: Connection, row: Any, v: Verdict, now: float) -> list[Change]:
         values: dict[str, Any] = {"updated_at": now, "last_value": v.value, "message": v.message,
                                   "threshold": v.threshold}
+        if row.source == SOURCE_PERSON:
+            del values["message"]  # the reporter's description stays the case's symptom
         detail: dict[str, Any] = {}
         if v.status.label != row.severity:
             values["severity"] = detail["severity"] = v.status.label
@@ -152,6 +156,15 @@ class CaseEngine:
             detail["flapping"] = v.flapping
         level = v.level or 3
         conn.execute(update(cases).where(cases.c.id == row.id).values(**values))
+        if row.source == SOURCE_PERSON and row.severity == REPORTED:  # a rule now sees it too
+            self._event(conn, row.id, now, "link", {**detail, "by": "rule", "check": v.check,
+                                                    "value": v.value, "message": v.message})
+            linked: list[Change] = [("link", self._get(conn, row.id))]
+            if level >= row.level:
+                return linked
+            return linked + self._set_level(conn, self._row(conn, row.id), level, now, "update",
+                                            {"reason": "worse verdict", "value": v.value,
+                                             "message": v.message})
         if level < row.level:  # a worse verdict raises the level (1 is the most severe)
             return self._set_level(conn, self._row(conn, row.id), level, now, "update",
                                    {**detail, "reason": "worse verdict", "value": v.value,
@@ -160,6 +173,70 @@ class CaseEngine:
             self._event(conn, row.id, now, "update", {**detail, "value": v.value, "message": v.message})
             return [("update", self._get(conn, row.id))]
         return []
+
+    # -- reported by a person ---------------------------------------------------------------
+
+    def report(self, intake: Intake, actor: str) -> list[Change]:
+        """Open a case for a fault or request reported by a person; its clocks start when it was
+        reported (deadlines already passed are acted on at once, as a late check would)."""
+        now = self.clock()
+        policy = intake.policy or self.policy.policy
+        if intake.policy and intake.policy not in self.policy.policies:
+            raise IntakeError(f"no SLA policy {intake.policy!r} (known: "
+                              f"{', '.join(sorted(self.policy.policies))})")
+        found = intake.problems(now, tuple(self.policy.sla(policy).levels))
+        if found:
+            raise IntakeError("; ".join(found))
+        at = intake.reported_at
+        description = redact(intake.description)
+        with self._tx() as conn:
+            number = self._next_number(conn, at)
+            device = intake.devices[0] if intake.devices else intake.service
+            check, instance = (intake.check, intake.instance) if intake.check else (REPORTED, number)
+            if intake.check and (other := self._open_row(conn, device, check, instance)) is not None:
+                raise CaseError(f"case {other.number} is already open for {device} {check}; "
+                                "add a note to it instead")
+            response_due, repair_due = self._dues(policy, intake.level, at)
+            case_id = conn.execute(insert(cases).values(
+                number=number, device=device, check_name=check, instance=instance,
+                level=intake.level, opened_level=intake.level, status="open", severity=REPORTED,
+                opened_at=at, updated_at=now, policy=policy, response_due=response_due,
+                repair_due=repair_due, message=description, source=SOURCE_PERSON,
+                category=intake.category,
+            )).inserted_primary_key[0]
+            conn.execute(insert(case_reports).values(
+                case_id=case_id, channel=intake.channel, reporter=intake.reporter, unit=intake.unit,
+                contact=intake.contact, reported_at=at, entered_at=now, entered_by=actor,
+                description=description, affected=json.dumps(intake.affected, ensure_ascii=False)))
+            self._event(conn, case_id, now, "open", {
+                "level": intake.level, "by": "report", "channel": intake.channel,
+                "reporter": intake.reporter, "unit": intake.unit, "reported_at": at,
+                "category": intake.category, "affected": intake.affected, "message": description,
+                "policy": policy, "response_due": response_due, "repair_due": repair_due}, actor)
+            changes: list[Change] = [("open", self._get(conn, case_id))]
+            changes += self._check_clocks(conn, self._row(conn, case_id), now)
+        return changes
+
+    def _link_reported(self, conn: Connection, case_id: int, number: str, v: Verdict,
+                       now: float) -> list[Change]:
+        """A rule opened a case on a device that open reported cases name without a check: each
+        side gets a `link` event naming the other (the reporter's case is not merged: it may be
+        about something else on that device)."""
+        named = json.dumps(v.device, ensure_ascii=False)
+        rows = conn.execute(select(cases.c.id, cases.c.number).join(
+            case_reports, case_reports.c.case_id == cases.c.id).where(
+            cases.c.status.in_(OPEN_STATES), cases.c.check_name == REPORTED,
+            case_reports.c.affected.contains(named, autoescape=True)).order_by(cases.c.id)).all()
+        changes: list[Change] = []
+        for r in rows:
+            self._event(conn, r.id, now, "link", {"case": number, "by": "rule", "device": v.device,
+                                                  "check": v.check, "message": v.message})
+            changes.append(("link", self._get(conn, r.id)))
+        if rows:
+            numbers = [r.number for r in rows]
+            self._event(conn, case_id, now, "link", {"cases": numbers,
+                                                     "message": "reported: " + ", ".join(numbers)})
+        return changes
 
     # -- clocks -----------------------------------------------------------------------------
 
@@ -492,4 +569,4 @@ def to_case(r: Any) -> Case:
         closed_at=r.closed_at, closed_by=r.closed_by, assignee=r.assignee,
         flapping=bool(r.flapping), suppressed_by=r.suppressed_by, fault_type=r.fault_type,
         cause=r.cause, handling=r.handling, loss=r.loss, last_value=r.last_value,
-        threshold=r.threshold, message=r.message)
+        threshold=r.threshold, message=r.message, source=r.source, category=r.category)

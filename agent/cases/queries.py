@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func, or_, select
 
 from agent.cases.engine import OPEN_STATES, to_case
 from agent.model import Case
-from agent.store.schema import case_events, cases
+from agent.store.schema import case_events, case_reports, cases
 from agent.store.schema import case_tickets as tickets_table
 
 STATES = ("open", "acknowledged", "resolved", "closed")
@@ -75,3 +75,16 @@ def case_tickets(engine: Engine, number: str) -> list[dict[str, Any]]:
          .where(cases.c.number == number).order_by(tickets_table.c.channel))
     with engine.connect() as conn:
         return [{"channel": r.channel, "ticket_id": r.ticket_id, "url": r.url} for r in conn.execute(q)]
+
+
+def case_report(engine: Engine, number: str) -> dict[str, Any] | None:
+    """Who reported a case, how and when (None: a rule opened it)."""
+    q = (select(case_reports).join(cases, cases.c.id == case_reports.c.case_id)
+         .where(cases.c.number == number))
+    with engine.connect() as conn:
+        r = conn.execute(q).first()
+    if r is None:
+        return None
+    return {"channel": r.channel, "reporter": r.reporter, "unit": r.unit, "contact": r.contact,
+            "reported_at": r.reported_at, "entered_at": r.entered_at, "entered_by": r.entered_by,
+            "description": r.description, "affected": json.loads(r.affected)}

@@ -24,14 +24,15 @@ from agent.cli.common import (
     when,
     when_iso,
 )
+from agent.model import iso
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from agent.config import AgentConfig
 
-app = typer.Typer(help="Fault cases (故障单): list, show, ack, assign, note, pause, resume, resolve, "
-                  "close, reopen, and the fault report.", no_args_is_help=True)
+app = typer.Typer(help="Fault cases (故障单): list, show, open (reported by a person), ack, assign, "
+                  "note, pause, resume, resolve, close, reopen, and the fault report.", no_args_is_help=True)
 LEVEL = {1: "L1 重大", 2: "L2 主要", 3: "L3 次要"}
 
 
@@ -125,7 +126,7 @@ def list_(config: ConfigOpt = None, data_dir: DataDirOpt = None,
 def show(number: NumberArg, config: ConfigOpt = None, data_dir: DataDirOpt = None,
          fmt: FormatOpt = Format.table) -> None:
     """Show one case, its clocks and its history."""
-    from agent.cases.queries import case_history, case_tickets, get_case
+    from agent.cases.queries import case_history, case_report, case_tickets, get_case
 
     cfg, engine = _open(config, data_dir)
     case = get_case(engine, number)
@@ -134,12 +135,22 @@ def show(number: NumberArg, config: ConfigOpt = None, data_dir: DataDirOpt = Non
         raise typer.Exit(2)
     events = case_history(engine, number)
     tickets = case_tickets(engine, number)
+    reported = case_report(engine, number)
     if fmt is Format.json:
-        print_json({"case": case.to_dict(), "tickets": tickets, "events": events})
+        print_json({"case": case.to_dict(), "tickets": tickets, "events": events,
+                    "reported": reported and {**reported, "reported_at": iso(reported["reported_at"]),
+                                              "entered_at": iso(reported["entered_at"])}})
         return
     for k, v in case.to_dict().items():
         if v not in (None, "", False, 0.0) or k in ("level", "status"):
             out.print(f"[bold]{k:>17}[/]: {when_iso(v, cfg.cases.tz)}")
+    if reported:
+        who_ = ", ".join(x for x in (reported["reporter"], reported["unit"], reported["contact"]) if x)
+        out.print(f"[bold]{'reported':>17}[/]: {escape(who_)} by {reported['channel']} at "
+                  f"{when(reported['reported_at'], cfg.cases.tz)} (entered "
+                  f"{when(reported['entered_at'], cfg.cases.tz)} by {escape(reported['entered_by'])})")
+        if reported["affected"]:
+            out.print(f"[bold]{'affected':>17}[/]: {escape(', '.join(reported['affected']))}")
     for t in tickets:
         text = escape(f"{t['channel']}: {t['ticket_id']} {t['url']}".rstrip())
         out.print(f"[bold]{'ticket':>17}[/]: {text}")
@@ -150,6 +161,104 @@ def show(number: NumberArg, config: ConfigOpt = None, data_dir: DataDirOpt = Non
         out.print(f"  #{e['seq']} {when(e['at'], cfg.cases.tz)} {e['kind']} L{d.get('level', '?')} "
                   f"by {e['actor']}"
                   f"{': ' + said if said else ''}")
+
+
+class Channel(StrEnum):
+    phone = "phone"
+    mail = "mail"
+    web = "web"
+    onsite = "onsite"
+    other = "other"
+
+
+def parse_time(text: str, tz: Any, what: str) -> float:
+    """`2026-12-01 09:30` (in the configured zone) or ISO 8601 with an offset."""
+    from datetime import datetime
+
+    try:
+        t = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter(f"a time like 2026-12-01 09:30 (in {tz}), got {text!r}",
+                                 param_hint=what) from None
+    return (t if t.tzinfo else t.replace(tzinfo=tz)).timestamp()
+
+
+@app.command("open")
+def open_(description: Annotated[str, typer.Option("--description", "-m", help="What the person "
+                                                   "reported, in their words.", show_default=False)],
+          reporter: Annotated[str, typer.Option("--reporter", help="Who reported it.",
+                                                show_default=False)],
+          channel: Annotated[Channel, typer.Option("--channel", help="How it was reported.")]
+          = Channel.phone,
+          unit: Annotated[str, typer.Option("--unit", help="The reporter's unit or department.")] = "",
+          contact: Annotated[str, typer.Option("--contact", help="Phone number or mail address.")] = "",
+          reported: Annotated[str | None, typer.Option("--reported-at", help="When it was reported "
+                                                       "(default: now); the clocks start then.",
+                                                       show_default=False)] = None,
+          device: Annotated[list[str] | None, typer.Option("--device", "-d", help="Device affected "
+                                                           "(repeat for several).")] = None,
+          service: Annotated[str, typer.Option("--service", help="Service affected, e.g. "
+                                               "\"video platform\".")] = "",
+          check: Annotated[str, typer.Option("--check", help="The rule check this fault is, if known "
+                                             "(with one --device): that rule's verdicts then join "
+                                             "this case.")] = "",
+          instance: Annotated[str, typer.Option("--instance", help="With --check: the filesystem, "
+                                                "port… it concerns.")] = "",
+          category: Annotated[str, typer.Option("--category", help="What kind of problem, e.g. "
+                                                "hardware, software, network, request.")] = "",
+          level: Annotated[int, typer.Option("--level", "-l", help="1 is the most severe.")] = 3,
+          policy: Annotated[str, typer.Option("--policy", help="SLA policy (default: the "
+                                              "configured one).")] = "",
+          who: AsOpt = None, config: ConfigOpt = None, data_dir: DataDirOpt = None,
+          fmt: FormatOpt = Format.table) -> None:
+    """Open a case for a fault or request reported by a person (phone, mail, web, on site). It is
+    a case like a rule-opened one: the same lifecycle, hooks, SLA clocks and fault report.
+
+    Examples:
+
+      xunjian cases open --channel phone --reporter "Li Na" --unit "county A" --contact 138… \\
+          -d enc-07 --level 2 --reported-at "2026-12-01 09:10" -m "encoder 7 shows no picture"
+
+      xunjian cases open --reporter "Wang" -d db01 --check disk_used_percent --instance /u01 \\
+          -m "archive area almost full"
+    """
+    from agent.cases.engine import CaseEngine, CaseError
+    from agent.cases.intake import Intake, IntakeError
+
+    cfg, engine = _open(config, data_dir)
+    from agent.app import build_outbox
+
+    outbox = build_outbox(cfg)
+    at = parse_time(reported, cfg.cases.tz, "--reported-at") if reported else None
+    ce = CaseEngine(engine, cfg.cases, _devices(cfg) if outbox is not None else {}, outbox=outbox)
+    intake = Intake(channel=channel.value, reporter=reporter, description=description,
+                    reported_at=at if at is not None else ce.clock(), level=level, unit=unit,
+                    contact=contact, category=category, devices=tuple(device or ()), service=service,
+                    check=check, instance=instance, policy=policy)
+    try:
+        changes = ce.report(intake, actor(who))
+    except (CaseError, IntakeError) as e:
+        err.print(f"xunjian: cases open: {e}", markup=False)
+        raise typer.Exit(2) from None
+    _print_changes(changes, fmt)
+
+
+def _devices(cfg: AgentConfig) -> dict[str, Any]:
+    from agent.inventory import load_inventory
+    from agent.problems import ConfigError
+
+    try:
+        return dict(load_inventory(cfg.inventory, cfg.secrets_file).devices)
+    except ConfigError:
+        return {}
+
+
+def _print_changes(changes: list[Any], fmt: Format) -> None:
+    if fmt is Format.json:
+        print_json({"changes": [{"event": k, "case": c.to_dict()} for k, c in changes]})
+        return
+    for kind, c in changes:
+        out.print(f"{c.number}: {kind} → {c.status}, {LEVEL.get(c.level, c.level)}")
 
 
 def _act(number: str, action: str, who: str | None, config: Path | None, data_dir: Path | None,
@@ -163,24 +272,14 @@ def _act(number: str, action: str, who: str | None, config: Path | None, data_di
     devices: dict[str, Any] = {}
     # children follow their parent's case; routes select by device kind, group and site
     if action in ("resolve", "close", "reopen") or outbox is not None:
-        from agent.inventory import load_inventory
-        from agent.problems import ConfigError
-
-        try:
-            devices = dict(load_inventory(cfg.inventory, cfg.secrets_file).devices)
-        except ConfigError:
-            devices = {}
+        devices = _devices(cfg)
     ce = CaseEngine(engine, cfg.cases, devices, outbox=outbox)
     try:
         changes = ce.act(number, action, actor(who), **kw)
     except CaseError as e:
         err.print(f"xunjian: {e}")
         raise typer.Exit(2) from None
-    if fmt is Format.json:
-        print_json({"changes": [{"event": k, "case": c.to_dict()} for k, c in changes]})
-        return
-    for kind, c in changes:
-        out.print(f"{c.number}: {kind} → {c.status}, {LEVEL.get(c.level, c.level)}")
+    _print_changes(changes, fmt)
 
 
 @app.command("ack")

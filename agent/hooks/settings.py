@@ -18,7 +18,7 @@ from agent.problems import ConfigError, Problem, pydantic_problems
 from agent.secrets import REF_HELP, Secrets, is_reference, url_has_password
 
 EVENTS = ("open", "update", "breach", "escalate", "ack", "assign", "note", "pause", "resume",
-          "resolve", "close", "reopen", "suppress")
+          "resolve", "close", "reopen", "suppress", "link", "reminder")
 LANGS = ("zh-CN", "en")
 
 
