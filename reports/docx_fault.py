@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from reports.docx import new_document, sign_off, table, to_bytes
-from reports.i18n import LABELS, duration_text
+from reports.i18n import duration_text, labels_for
 
 
 def fault_report_docx(data: dict[str, Any], lang: str) -> bytes:
-    t = LABELS[lang]
+    t = labels_for(data, lang)
     case = data["case"]
 
     def who(actor: str | None) -> str:

@@ -12,8 +12,9 @@ from sqlalchemy import Engine
 
 from agent.cases.policy import CasePolicy
 from agent.cases.queries import case_history, case_report, case_tickets, get_case
+from agent.cases.sla import LANGS
 from agent.model import Case
-from reports.i18n import LABELS, duration_text
+from reports.i18n import duration_text, labels_for
 from reports.render import render
 from reports.templating import ENV
 
@@ -79,6 +80,7 @@ def fault_report_data(engine: Engine, policy: CasePolicy, number: str,
         return None
     now = now if now is not None else datetime.now(UTC).timestamp()
     events = case_history(engine, number)
+    sla = policy.sla(case.policy)
 
     def when(ts: float | None) -> str:
         if not ts:
@@ -108,6 +110,7 @@ def fault_report_data(engine: Engine, policy: CasePolicy, number: str,
         "response_due": when(case.response_due), "repair_due": when(case.repair_due),
         "response_sla": sla_state(case, "response", now), "repair_sla": sla_state(case, "repair", now),
         "tickets": case_tickets(engine, number),
+        "level_names": {lang: {str(lv): sla.level_name(lv, lang) for lv in sla.names} for lang in LANGS},
         "reported": None if (rep := case_report(engine, number)) is None else {
             **rep, "reported_at": when(rep["reported_at"]), "entered_at": when(rep["entered_at"])},
         "deadlines": [{**r, "start": when(r["start"]), "due": when(r["due"])}
@@ -116,7 +119,7 @@ def fault_report_data(engine: Engine, policy: CasePolicy, number: str,
 
 
 def fault_report_html(data: dict[str, Any], lang: str, fmt: str = "html") -> str:
-    t = LABELS[lang]
+    t = labels_for(data, lang)
     extra = {
         "t": t, "lang": lang,
         "recovery": duration_text(data["recovery_seconds"], lang) if data["recovery_seconds"] is not None
@@ -140,7 +143,7 @@ def fault_report_xlsx(data: dict[str, Any], lang: str) -> bytes:
     from reports.docx_fault import said
     from reports.xlsx import finish, sheet
 
-    t = LABELS[lang]
+    t = labels_for(data, lang)
     case = data["case"]
     wb = Workbook()
     sheet(wb, case["number"], [t["case"], case["number"]], [

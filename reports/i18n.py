@@ -220,3 +220,13 @@ def duration_text(seconds: float, lang: str) -> str:
         parts = [(0, s)]
     sep = "" if lang == "zh-CN" else " "
     return sep.join(f"{n}{sep}{u}" for n, u in parts)
+
+
+def labels_for(data: dict[str, Any], lang: str) -> dict[str, Any]:
+    """The report's words, with level names from the case's level scheme when the data carries
+    them (`level_names`: lang → level as text → name)."""
+    t = LABELS[lang]
+    names = (data.get("level_names") or {}).get(lang)
+    if not names:
+        return t
+    return {**t, "levels": {**t["levels"], **{int(k): v for k, v in names.items()}}}

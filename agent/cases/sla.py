@@ -13,7 +13,7 @@ working hours (over six 7.5-hour days), not two working days.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
@@ -25,9 +25,22 @@ from agent.cases.calendar import ALWAYS, ZERO, AlwaysCalendar, Calendar
 from agent.problems import ConfigError, Problem, place, pydantic_problems, shorten
 from checks import durations
 
-LEVELS = (1, 2, 3)
+LEVELS = (1, 2, 3)  # the three-level scheme (一级/二级/三级), the default
+MAX_LEVEL = 5
 KINDS = ("response", "repair")
 DEFAULT = "default"
+LANGS = ("zh-CN", "en")
+# Level schemes contracts use; a policy picks one (`scheme:`) and may rename levels (`names:`).
+SCHEMES: dict[str, dict[int, dict[str, str]]] = {
+    "three": {1: {"zh-CN": "一级（重大）", "en": "Level 1 (major)"},
+              2: {"zh-CN": "二级（主要）", "en": "Level 2 (main)"},
+              3: {"zh-CN": "三级（次要）", "en": "Level 3 (minor)"}},
+    "four": {1: {"zh-CN": "A 紧急", "en": "A emergency"}, 2: {"zh-CN": "B 严重", "en": "B critical"},
+             3: {"zh-CN": "C 一般", "en": "C moderate"}, 4: {"zh-CN": "D 轻微", "en": "D minor"}},
+    "five": {1: {"zh-CN": "A 紧急", "en": "A emergency"}, 2: {"zh-CN": "B 严重", "en": "B critical"},
+             3: {"zh-CN": "C 较重", "en": "C major"}, 4: {"zh-CN": "D 一般", "en": "D moderate"},
+             5: {"zh-CN": "E 轻微", "en": "E minor"}},
+}
 
 
 def parse_duration(text: str) -> timedelta:
@@ -55,12 +68,17 @@ class SlaPolicy:
     levels: Mapping[int, LevelLimits]
     escalate_on: frozenset[str] = frozenset(KINDS)
     escalate_step: int = 1
+    names: Mapping[int, Mapping[str, str]] = field(default_factory=lambda: MappingProxyType(SCHEMES["three"]))
 
     def limits(self, level: int) -> LevelLimits:
         try:
             return self.levels[level]
         except KeyError:
-            raise ValueError(f"SLA policy {self.name!r} has no level {level!r} (levels: 1, 2, 3)") from None
+            raise ValueError(f"SLA policy {self.name!r} has no level {level!r} "
+                             f"(levels: {', '.join(map(str, self.levels))})") from None
+
+    def level_name(self, level: int, lang: str = "zh-CN") -> str:
+        return self.names.get(level, {}).get(lang) or f"L{level}"
 
     def escalate(self, level: int, missed: Iterable[str]) -> int:
         """The level once the clocks named in `missed` ran out: raised by the policy's step, never above 1."""
@@ -141,14 +159,16 @@ def _duration(value: Any) -> timedelta:
 def _level_number(value: Any) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value)
-    return value if isinstance(value, int) and not isinstance(value, bool) and value in LEVELS else None
+    ok = isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_LEVEL
+    return value if ok else None
 
 
 def _level(value: Any) -> int:
     level = _level_number(value)
     if level is None:
         raise PydanticCustomError(
-            "level", f"unknown level {shorten(value)} (levels are 1, 2 and 3; 1 is the most severe)")
+            "level", f"unknown level {shorten(value)} (levels are numbered 1 to {MAX_LEVEL} at most; "
+            "1 is the most severe)")
     return level
 
 
@@ -164,12 +184,21 @@ class LevelSpec(BaseModel):
     repair_calendar: str = ALWAYS
 
 
+class LevelName(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    zh: str = Field(alias="zh-CN", min_length=1)
+    en: str = Field(min_length=1)
+
+
 class PolicySpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    scheme: Literal["three", "four", "five"] = "three"
+    names: dict[Annotated[int, PlainValidator(_level)], LevelName] = {}
     levels: dict[Annotated[int, PlainValidator(_level)], LevelSpec]
     escalate_on: list[Literal["response", "repair"]] = Field(default_factory=lambda: list(KINDS))
-    escalate_step: int = Field(default=1, ge=1, le=len(LEVELS) - 1)
+    escalate_step: int = Field(default=1, ge=1, le=MAX_LEVEL - 1)
 
 
 def default_policy(calendars: Mapping[str, Calendar]) -> SlaPolicy:
@@ -197,12 +226,30 @@ def _cross_problems(body: dict[Any, Any], known: Mapping[str, Calendar], file: s
             if isinstance(name, str) and name not in known:
                 problems.append(Problem(file, place((*where, "levels", key, cal_key)),
                                         f"unknown calendar {name!r} (known: {', '.join(sorted(known))})"))
+    scheme_name = body.get("scheme", "three")
+    scheme = SCHEMES.get(scheme_name) if isinstance(scheme_name, str) else None
+    if scheme is None:
+        return problems  # pydantic names the schemes
+    n = len(scheme)
+    said = f"scheme {scheme_name} has levels 1 to {n}: " + " … ".join(
+        (scheme[1]["zh-CN"], scheme[n]["zh-CN"]))
     present = {_level_number(k) for k in levels}
-    missing = [str(lv) for lv in LEVELS if lv not in present]
+    missing = [str(lv) for lv in range(1, n + 1) if lv not in present]
     if missing:
         problems.append(Problem(file, place((*where, "levels")),
                                 f"level{'s' if len(missing) > 1 else ''} {', '.join(missing)} missing "
-                                "(every policy sets levels 1, 2 and 3)"))
+                                f"(a policy sets every level of its scheme; {said})"))
+    names = body.get("names") if isinstance(body.get("names"), dict) else {}
+    for key, section in (("levels", levels), ("names", names)):
+        for k in section:
+            lv = _level_number(k)
+            if lv is not None and lv > n:
+                problems.append(Problem(file, place((*where, key, k)), f"level {lv} is not in the policy's "
+                                        f"scheme ({said}; set scheme: four or five for more)"))
+    step = body.get("escalate_step")
+    if isinstance(step, int) and not isinstance(step, bool) and n > 1 and step > n - 1:
+        problems.append(Problem(file, place((*where, "escalate_step")),
+                                f"at most {n - 1} with {n} levels (scheme {scheme_name})"))
     return problems
 
 
@@ -244,6 +291,10 @@ def load_policies(data: dict[str, Any] | None, calendars: Mapping[str, Calendar]
             }),
             escalate_on=frozenset(spec.escalate_on),
             escalate_step=spec.escalate_step,
+            names=MappingProxyType({
+                lv: MappingProxyType({"zh-CN": spec.names[lv].zh, "en": spec.names[lv].en}
+                                     if lv in spec.names else names)
+                for lv, names in SCHEMES[spec.scheme].items()}),
         )
     if problems:
         raise ConfigError(problems)

@@ -36,6 +36,17 @@ app = typer.Typer(help="Fault cases (故障单): list, show, open (reported by a
 LEVEL = {1: "L1 重大", 2: "L2 主要", 3: "L3 次要"}
 
 
+def level_name(cfg: Any, policy: str, level: int) -> str:
+    """The level as the case's SLA policy names it: "L2 主要" in the three-level scheme as
+    shipped, else the scheme's own name ("B 严重")."""
+    from agent.cases.sla import SCHEMES
+
+    sla = cfg.cases.sla(policy)
+    if {lv: dict(n) for lv, n in sla.names.items()} == SCHEMES["three"]:
+        return LEVEL.get(level, f"L{level}")
+    return str(sla.level_name(level))
+
+
 class Which(StrEnum):
     open = "open"
     acknowledged = "acknowledged"
@@ -72,8 +83,8 @@ def _open(config: Path | None, data_dir: Path | None) -> tuple[AgentConfig, Engi
 def list_(config: ConfigOpt = None, data_dir: DataDirOpt = None,
           status: Annotated[Which, typer.Option("--status", "-s", help="Which cases: open means open "
                                                 "or acknowledged.")] = Which.open,
-          level: Annotated[int | None, typer.Option("--level", "-l", min=1, max=3,
-                                                    help="Only this level (1 major … 3 minor).")] = None,
+          level: Annotated[int | None, typer.Option("--level", "-l", min=1, max=5,
+                                                    help="Only this level (1 is the most severe).")] = None,
           device: Annotated[list[str] | None, typer.Option("--device", "-d",
                                                            help="Only these devices.")] = None,
           group: Annotated[list[str] | None, typer.Option("--group", "-g", help="Only devices of these "
@@ -116,7 +127,7 @@ def list_(config: ConfigOpt = None, data_dir: DataDirOpt = None,
         flags = " ".join(f for f, on in (("BREACHED", c.response_breached or c.repair_breached),
                                           ("flapping", c.flapping), ("paused", c.paused_at),
                                           (f"under {c.suppressed_by}", c.suppressed_by)) if on)
-        table.add_row(c.number, LEVEL.get(c.level, str(c.level)), c.status, c.device,
+        table.add_row(c.number, level_name(cfg, c.policy, c.level), c.status, c.device,
                       f"{c.check} {c.instance}".strip(), when(c.opened_at, tz), when(due, tz),
                       f"{c.message} {('[' + flags + ']') if flags else ''}".strip())
     out.print(table)
@@ -240,7 +251,7 @@ def open_(description: Annotated[str, typer.Option("--description", "-m", help="
     except (CaseError, IntakeError) as e:
         err.print(f"xunjian: cases open: {e}", markup=False)
         raise typer.Exit(2) from None
-    _print_changes(changes, fmt)
+    _print_changes(cfg, changes, fmt)
 
 
 def _devices(cfg: AgentConfig) -> dict[str, Any]:
@@ -253,12 +264,12 @@ def _devices(cfg: AgentConfig) -> dict[str, Any]:
         return {}
 
 
-def _print_changes(changes: list[Any], fmt: Format) -> None:
+def _print_changes(cfg: AgentConfig, changes: list[Any], fmt: Format) -> None:
     if fmt is Format.json:
         print_json({"changes": [{"event": k, "case": c.to_dict()} for k, c in changes]})
         return
     for kind, c in changes:
-        out.print(f"{c.number}: {kind} → {c.status}, {LEVEL.get(c.level, c.level)}")
+        out.print(f"{c.number}: {kind} → {c.status}, {level_name(cfg, c.policy, c.level)}")
 
 
 def _act(number: str, action: str, who: str | None, config: Path | None, data_dir: Path | None,
@@ -279,7 +290,7 @@ def _act(number: str, action: str, who: str | None, config: Path | None, data_di
     except CaseError as e:
         err.print(f"xunjian: {e}")
         raise typer.Exit(2) from None
-    _print_changes(changes, fmt)
+    _print_changes(cfg, changes, fmt)
 
 
 @app.command("ack")
