@@ -33,7 +33,8 @@ def fault_report_docx(data: dict[str, Any], lang: str) -> bytes:
     table(doc, None, [[t["response_sla"], data["response_due"], t["sla_state"][data["response_sla"]]],
                       [t["repair_sla"], data["repair_due"], t["sla_state"][data["repair_sla"]]]])
     table(doc, [t["level"], t["clock_name"], t["clock_start"], t["due"], ""], [
-        [t["levels"].get(d["level"], d["level"]), t["clock"][d["clock"]], d["start"], d["due"],
+        [t["levels"].get(d["level"], d["level"]), t["clock"].get(d["clock"], d["clock"]),
+         d["start"], d["due"],
          t["sla_state"].get(d["state"], "")] for d in data.get("deadlines", [])], size=8)
     for key in ("cause", "handling", "loss"):
         doc.add_heading(t[key], level=1)
@@ -49,7 +50,7 @@ def fault_report_docx(data: dict[str, Any], lang: str) -> bytes:
 def said(e: dict[str, Any], t: dict[str, Any]) -> str:
     if e["kind"] == "breach":
         due = f" ({t['due']} {e['due']})" if e.get("due") else ""
-        return f"{t['clock'][e.get('clock') or 'response']} {t['missed']}{due}"
+        return f"{t['clock'].get(e.get('clock') or 'response', e.get('clock'))} {t['missed']}{due}"
     if e["kind"] == "close":
         return f"{t['cause']}: {e.get('cause')}; {t['handling']}: {e.get('handling')}"
     if e["kind"] == "suppress":

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from agent.cases.policy import CasePolicy
-from agent.cases.queries import case_history, case_report, case_tickets, get_case
+from agent.cases.queries import case_history, case_report, case_tickets, get_case, named_clocks
 from agent.cases.sla import LANGS
 from agent.model import Case
 from reports.i18n import duration_text, labels_for
@@ -41,6 +41,22 @@ def _state(case: Case, clock: str, due: float, now: float) -> str:
     if (clock == "response" or case.paused_at is None) and now > due:
         return "missed"
     return "running"
+
+
+def _named(engine: Engine, number: str, now: float) -> list[dict[str, Any]]:
+    """The named clocks (arrival, diagnosis, workaround, fault report submitted…) as deadline rows."""
+    rows = []
+    for c in named_clocks(engine, number):
+        stopped = c["stopped_at"]
+        if c["breached"] or (stopped is not None and stopped > c["due"]):
+            state = "missed"
+        elif stopped is not None:
+            state = "met"
+        else:
+            state = "missed" if now > c["due"] else "running"
+        rows.append({"clock": c["name"], "level": c["level"], "start": c["started_at"], "due": c["due"],
+                     "state": state})
+    return rows
 
 
 def contract_deadlines(case: Case, events: list[dict[str, Any]], now: float) -> list[dict[str, Any]]:
@@ -114,7 +130,7 @@ def fault_report_data(engine: Engine, policy: CasePolicy, number: str,
         "reported": None if (rep := case_report(engine, number)) is None else {
             **rep, "reported_at": when(rep["reported_at"]), "entered_at": when(rep["entered_at"])},
         "deadlines": [{**r, "start": when(r["start"]), "due": when(r["due"])}
-                      for r in contract_deadlines(case, events, now)],
+                      for r in contract_deadlines(case, events, now) + _named(engine, number, now)],
     }
 
 

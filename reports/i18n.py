@@ -22,7 +22,8 @@ LABELS: dict[str, dict[str, Any]] = {
         "calendar_gap": "注意：日历 {calendar} 缺少 {year} 年国务院节假日安排，{year} 年的 SLA 时限只按元旦、"
                         "劳动节、国庆节放假计算（春节等农历节日及调休上班日未计入），相关时限可能偏早。",
         "missed": "超时",
-        "clock": {"response": "响应", "repair": "修复"},
+        "clock": {"response": "响应", "repair": "修复", "arrival": "到场", "diagnosis": "诊断报告",
+                  "workaround": "临时方案", "fault_report": "故障报告提交"},
         "levels": {1: "一级（重大）", 2: "二级（主要）", 3: "三级（次要）"},
         "states": {"open": "待响应", "acknowledged": "处理中", "resolved": "已修复", "closed": "已关闭"},
         "sla_state": {"met": "达标", "missed": "超时", "running": "计时中", "superseded": "已由升级后时限取代"},
@@ -32,7 +33,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "events": {"open": "开单", "update": "更新", "escalate": "升级", "breach": "超时",
                    "ack": "响应", "assign": "指派", "note": "备注", "pause": "暂停", "resume": "恢复计时",
                    "resolve": "修复", "close": "关闭", "reopen": "重新打开", "suppress": "抑制",
-                   "link": "关联", "reminder": "即将超时提醒", "remediation": "自动处置"},
+                   "link": "关联", "reminder": "即将超时提醒", "remediation": "自动处置", "milestone": "节点"},
         "units": ("天", "小时", "分钟", "秒"),
         "ledger": {
             "title": "日常巡检记录", "period": "日期", "run": "巡检编号", "started": "开始时间",
@@ -115,7 +116,8 @@ LABELS: dict[str, dict[str, Any]] = {
                         "Spring Festival or the other lunar holidays, nor make-up working days), so some may "
                         "fall too early.",
         "missed": "missed",
-        "clock": {"response": "response", "repair": "repair"},
+        "clock": {"response": "response", "repair": "repair", "arrival": "arrival on site",
+                  "diagnosis": "diagnosis report", "workaround": "workaround", "fault_report": "fault report"},
         "levels": {1: "Level 1 (major)", 2: "Level 2 (main)", 3: "Level 3 (minor)"},
         "states": {"open": "open", "acknowledged": "acknowledged", "resolved": "resolved",
                    "closed": "closed"},
@@ -130,7 +132,7 @@ LABELS: dict[str, dict[str, Any]] = {
                    "ack": "acknowledged", "assign": "assigned", "note": "note", "pause": "paused",
                    "resume": "resumed", "resolve": "resolved", "close": "closed", "reopen": "reopened",
                    "suppress": "suppressed", "link": "linked", "reminder": "deadline reminder",
-                   "remediation": "remediation"},
+                   "remediation": "remediation", "milestone": "milestone"},
         "units": ("d", "h", "min", "s"),
         "ledger": {
             "title": "Daily inspection ledger", "period": "Period", "run": "Run", "started": "Started",

@@ -19,7 +19,7 @@ from agent.store.schema import metadata
 from tests.helpers import cli
 
 V7 = Path(__file__).parent / "fixtures" / "store_v7.sql"
-ADDED = {"case_reports"}  # tables added by revisions after the baseline
+ADDED = {"case_reports", "case_clocks"}  # tables added by revisions after the baseline
 
 
 def v7_store(data_dir: Path) -> Path:
@@ -69,7 +69,7 @@ def test_a_store_from_before_migrations_upgrades_in_place_and_keeps_every_row(tm
     assert state.pop("schema_version") == MIGRATED_MARK
     assert {t: after.pop(t) for t in ADDED} == {t: [] for t in ADDED}
     # 0002: every case of the old store was opened by a rule, in no category
-    assert after.pop("cases") == sorted([(*r, "rule", "") for r in before["cases"]], key=repr)
+    assert after.pop("cases") == sorted([(*r, "rule", "", "fault") for r in before["cases"]], key=repr)
     assert after == {t: rows for t, rows in before.items() if t not in ("state", "cases")}
     assert state == {k: v for k, v in before["state"] if k != "schema_version"}
     with sqlite3.connect(db) as conn:
@@ -222,7 +222,7 @@ def test_0002_keeps_the_cases_of_a_store_at_0001_on_either_backend(store: str) -
         after = dict(conn.execute(text("SELECT * FROM cases")).mappings().one())
         assert conn.execute(text("SELECT count(*) FROM case_events")).scalar() == 1
         assert conn.execute(text("SELECT count(*) FROM case_reports")).scalar() == 0
-    assert (after.pop("source"), after.pop("category")) == ("rule", "")
+    assert (after.pop("source"), after.pop("category"), after.pop("request_class")) == ("rule", "", "fault")
     assert after == dict(before)
     ce = CaseEngine(open_engine(store), clock=lambda: 1764551000.0)
     (kind, case), = ce.apply([Verdict("db01", "disk_used_percent", Status.CRIT, "/u01", 99.0, level=1)])

@@ -26,12 +26,12 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from agent.cases.intake import REPORTED, SOURCE_PERSON, Intake, IntakeError
 from agent.cases.policy import CasePolicy, default_case_policy
-from agent.cases.sla import deadlines
+from agent.cases.sla import FAULT, MILESTONES, deadlines
 from agent.cases.windows import DeviceLike
 from agent.model import Case, Status, Verdict
 from agent.redaction import redact, redact_deep
 from agent.store.db import serialize
-from agent.store.schema import case_events, case_reports, cases, held
+from agent.store.schema import case_clocks, case_events, case_reports, cases, held
 
 OPEN_STATES = ("open", "acknowledged")
 SYSTEM = "system"
@@ -184,7 +184,8 @@ class CaseEngine:
         if intake.policy and intake.policy not in self.policy.policies:
             raise IntakeError(f"no SLA policy {intake.policy!r} (known: "
                               f"{', '.join(sorted(self.policy.policies))})")
-        found = intake.problems(now, tuple(self.policy.sla(policy).levels))
+        sla = self.policy.sla(policy)
+        found = intake.problems(now, tuple(sla.levels), (FAULT, *sla.classes))
         if found:
             raise IntakeError("; ".join(found))
         at = intake.reported_at
@@ -196,13 +197,13 @@ class CaseEngine:
             if intake.check and (other := self._open_row(conn, device, check, instance)) is not None:
                 raise CaseError(f"case {other.number} is already open for {device} {check}; "
                                 "add a note to it instead")
-            response_due, repair_due = self._dues(policy, intake.level, at)
+            response_due, repair_due = self._dues(policy, intake.level, at, intake.request_class)
             case_id = conn.execute(insert(cases).values(
                 number=number, device=device, check_name=check, instance=instance,
                 level=intake.level, opened_level=intake.level, status="open", severity=REPORTED,
                 opened_at=at, updated_at=now, policy=policy, response_due=response_due,
                 repair_due=repair_due, message=description, source=SOURCE_PERSON,
-                category=intake.category,
+                category=intake.category, request_class=intake.request_class,
             )).inserted_primary_key[0]
             conn.execute(insert(case_reports).values(
                 case_id=case_id, channel=intake.channel, reporter=intake.reporter, unit=intake.unit,
@@ -211,7 +212,8 @@ class CaseEngine:
             self._event(conn, case_id, now, "open", {
                 "level": intake.level, "by": "report", "channel": intake.channel,
                 "reporter": intake.reporter, "unit": intake.unit, "reported_at": at,
-                "category": intake.category, "affected": intake.affected, "message": description,
+                "category": intake.category, "class": intake.request_class,
+                "affected": intake.affected, "message": description,
                 "policy": policy, "response_due": response_due, "repair_due": repair_due}, actor)
             changes: list[Change] = [("open", self._get(conn, case_id))]
             changes += self._check_clocks(conn, self._row(conn, case_id), now)
@@ -263,6 +265,7 @@ class CaseEngine:
         for case_id in due:
             with self._tx() as conn:
                 changes += self._check_clocks(conn, self._row(conn, case_id), now)
+        changes += self._tick_named(now)
         return changes
 
     def _check_clocks(self, conn: Connection, row: Any, now: float) -> list[Change]:
@@ -288,12 +291,56 @@ class CaseEngine:
             conn.execute(update(cases).where(cases.c.id == row.id).values(**values))
             changes.append(("breach", self._get(conn, row.id)))
             names = [clock for clock, _ in missed]
-            new = self.policy.sla(row.policy).escalate(row.level, names)
+            # a request class has its own clocks, not levels to climb: its breaches are recorded
+            new = self.policy.sla(row.policy).escalate(row.level, names) \
+                if row.request_class == FAULT else row.level
             if new < row.level:
                 changes += self._set_level(conn, self._row(conn, row.id), new, now, "escalate",
                                            {"reason": f"{' and '.join(names)} deadline passed"},
                                            start=self._escalation_start(row.device, at, now))
             row = self._row(conn, row.id)
+        return changes
+
+    # -- named clocks (arrival, diagnosis, workaround, fault report submitted…) -----------------
+
+    def _named_clocks(self, conn: Connection, row: Any, kind: str, detail: dict[str, Any],
+                      at: float) -> None:
+        """Start and stop the policy's named clocks on this event (a milestone by its name)."""
+        sla = self.policy.sla(row.policy)
+        if not sla.clocks or kind == "breach":
+            return
+        what = detail.get("milestone") if kind == "milestone" else kind
+        for clock in sla.clocks:
+            key = (case_clocks.c.case_id == row.id, case_clocks.c.name == clock.name)
+            if clock.stop == what:
+                conn.execute(update(case_clocks).where(*key, case_clocks.c.stopped_at.is_(None))
+                             .values(stopped_at=at))
+            limit = clock.limit(row.level, row.request_class)
+            if clock.start == what and limit is not None \
+                    and conn.execute(select(case_clocks.c.name).where(*key)).first() is None:
+                start = row.opened_at if what == "open" else at  # a reported case: when reported
+                due = limit.calendar.add(_utc(start), limit.duration).timestamp()
+                conn.execute(insert(case_clocks).values(case_id=row.id, name=clock.name, level=row.level,
+                                                        started_at=start, due=due))
+
+    def _tick_named(self, now: float) -> list[Change]:
+        """Named clocks past their limit: each breach recorded once (no escalation: the contracts
+        raise levels on response and repair)."""
+        with self.engine.connect() as c:
+            late = c.execute(select(case_clocks.c.case_id, case_clocks.c.name).where(
+                case_clocks.c.stopped_at.is_(None), case_clocks.c.breached == 0,
+                case_clocks.c.due <= now)).all()
+        changes: list[Change] = []
+        for case_id, name in late:
+            with self._tx() as conn:
+                key = (case_clocks.c.case_id == case_id, case_clocks.c.name == name)
+                due = conn.execute(select(case_clocks.c.due)
+                                   .where(*key, case_clocks.c.breached == 0)).scalar()
+                if due is None:
+                    continue  # someone else recorded it
+                conn.execute(update(case_clocks).where(*key).values(breached=1))
+                self._event(conn, case_id, now, "breach", {"clock": name, "due": due})
+                changes.append(("breach", self._get(conn, case_id)))
         return changes
 
     def _escalation_start(self, device: str, due: float, now: float) -> float:
@@ -307,7 +354,7 @@ class CaseEngine:
         """A new level: the clocks still running restart at its limits from `start` (the missed
         deadline that raised it; now, for a worse verdict)."""
         begin = now if start is None else start
-        response_due, repair_due = self._dues(row.policy, level, begin)
+        response_due, repair_due = self._dues(row.policy, level, begin, row.request_class)
         values: dict[str, Any] = {"level": level, "updated_at": now}
         if row.status == "open":
             values["response_due"] = response_due
@@ -320,18 +367,19 @@ class CaseEngine:
                                               "repair_due": values.get("repair_due", row.repair_due)})
         return [(kind, self._get(conn, row.id))]
 
-    def _dues(self, policy: str, level: int, start: float) -> tuple[float, float]:
-        d = deadlines(self.policy.sla(policy), level, _utc(start))
-        return d.response_due.timestamp(), d.repair_due.timestamp()
+    def _dues(self, policy: str, level: int, start: float,
+              klass: str = FAULT) -> tuple[float | None, float]:
+        d = deadlines(self.policy.sla(policy), level, _utc(start), klass=klass)
+        return (None if d.response_due is None else d.response_due.timestamp()), d.repair_due.timestamp()
 
     def _repair_calendar_elapsed(self, row: Any, start: float, end: float) -> float:
-        cal = self.policy.sla(row.policy).limits(row.level).repair.calendar
+        cal = self.policy.sla(row.policy).limits(row.level, row.request_class).repair.calendar
         return cal.elapsed(_utc(start), _utc(end)).total_seconds()
 
     def _push_repair(self, row: Any, seconds: float) -> float | None:
         if row.repair_due is None or seconds <= 0:
             return row.repair_due  # type: ignore[no-any-return]
-        cal = self.policy.sla(row.policy).limits(row.level).repair.calendar
+        cal = self.policy.sla(row.policy).limits(row.level, row.request_class).repair.calendar
         return cal.add(_utc(row.repair_due), timedelta(seconds=seconds)).timestamp()
 
     # -- parents ----------------------------------------------------------------------------
@@ -371,7 +419,7 @@ class CaseEngine:
     # -- people -----------------------------------------------------------------------------
 
     def act(self, number: str, action: str, actor: str, **kw: Any) -> list[Change]:
-        """ack | assign | note | pause | resume | resolve | close | reopen, in one transaction."""
+        """ack | assign | note | mark | pause | resume | resolve | close | reopen, in one transaction."""
         now = self.clock()
         with self._tx() as conn:
             row = conn.execute(select(cases).where(cases.c.number == number)).first()
@@ -420,6 +468,17 @@ class CaseEngine:
         conn.execute(update(cases).where(cases.c.id == row.id).values(updated_at=now))
         self._event(conn, row.id, now, "note", {"note": note}, actor)
         return [("note", self._get(conn, row.id))]
+
+    def _do_mark(self, conn: Connection, row: Any, now: float, actor: str, milestone: str = "",
+                 note: str = "") -> list[Change]:
+        """A milestone the contract's clocks name: arrival on site, diagnosis report, workaround…"""
+        plain = milestone.replace("_", "").replace("-", "")
+        if not plain.isalnum() or milestone in MILESTONES:
+            raise CaseError(f"a milestone name like arrival, diagnosis, workaround or fault_report "
+                            f"(not {milestone!r})")
+        conn.execute(update(cases).where(cases.c.id == row.id).values(updated_at=now))
+        self._event(conn, row.id, now, "milestone", {"milestone": milestone, "note": note}, actor)
+        return [("milestone", self._get(conn, row.id))]
 
     def _do_pause(self, conn: Connection, row: Any, now: float, actor: str, note: str = "") -> list[Change]:
         self._need(row, OPEN_STATES, "pause")
@@ -519,6 +578,7 @@ class CaseEngine:
         conn.execute(insert(case_events).values(
             case_id=case_id, seq=seq, at=at, kind=kind, actor=actor,
             detail=json.dumps(full, ensure_ascii=False)))
+        self._named_clocks(conn, row, kind, detail, at)
         if self.outbox is not None:  # same transaction: the event and its deliveries, or neither
             self.outbox.enqueue(conn, row, {"seq": seq, "at": at, "kind": kind, "actor": actor,
                                             "detail": full}, self.devices.get(row.device))
@@ -569,4 +629,5 @@ def to_case(r: Any) -> Case:
         closed_at=r.closed_at, closed_by=r.closed_by, assignee=r.assignee,
         flapping=bool(r.flapping), suppressed_by=r.suppressed_by, fault_type=r.fault_type,
         cause=r.cause, handling=r.handling, loss=r.loss, last_value=r.last_value,
-        threshold=r.threshold, message=r.message, source=r.source, category=r.category)
+        threshold=r.threshold, message=r.message, source=r.source, category=r.category,
+        request_class=r.request_class)

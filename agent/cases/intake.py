@@ -37,9 +37,13 @@ class Intake:
     check: str = ""
     instance: str = ""
     policy: str = ""  # empty: the configured default
+    request_class: str = "fault"  # or a class the policy defines (consultation, suggestion…)
 
-    def problems(self, now: float, levels: tuple[int, ...]) -> list[str]:
+    def problems(self, now: float, levels: tuple[int, ...],
+                 classes: tuple[str, ...] = ("fault",)) -> list[str]:
         out = []
+        if self.request_class not in classes:
+            out.append(f"class {self.request_class!r}: the policy's classes are {', '.join(classes)}")
         if self.channel not in CHANNELS:
             out.append(f"channel {self.channel!r}: one of {', '.join(CHANNELS)}")
         if not self.reporter.strip():

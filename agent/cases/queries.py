@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func, or_, select
 
 from agent.cases.engine import OPEN_STATES, to_case
 from agent.model import Case
-from agent.store.schema import case_events, case_reports, cases
+from agent.store.schema import case_clocks, case_events, case_reports, cases
 from agent.store.schema import case_tickets as tickets_table
 
 STATES = ("open", "acknowledged", "resolved", "closed")
@@ -88,3 +88,12 @@ def case_report(engine: Engine, number: str) -> dict[str, Any] | None:
     return {"channel": r.channel, "reporter": r.reporter, "unit": r.unit, "contact": r.contact,
             "reported_at": r.reported_at, "entered_at": r.entered_at, "entered_by": r.entered_by,
             "description": r.description, "affected": json.loads(r.affected)}
+
+
+def named_clocks(engine: Engine, number: str) -> list[dict[str, Any]]:
+    """The named clocks a case started (arrival, diagnosis, fault report…), in start order."""
+    q = (select(case_clocks).join(cases, cases.c.id == case_clocks.c.case_id)
+         .where(cases.c.number == number).order_by(case_clocks.c.started_at, case_clocks.c.name))
+    with engine.connect() as conn:
+        return [{"name": r.name, "level": r.level, "started_at": r.started_at, "due": r.due,
+                 "stopped_at": r.stopped_at, "breached": bool(r.breached)} for r in conn.execute(q)]

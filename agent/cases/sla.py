@@ -58,8 +58,27 @@ class Limit:
 
 @dataclass(frozen=True, slots=True)
 class LevelLimits:
-    response: Limit
+    response: Limit | None  # None: a request class whose contract counts no response time
     repair: Limit
+
+
+FAULT = "fault"  # the request class whose limits are the levels'
+MILESTONES = ("open", "ack", "resolve", "close")  # case events a named clock may start or stop on
+
+
+@dataclass(frozen=True, slots=True)
+class NamedClock:
+    """A clock the contract names besides response and repair (arrival on site, diagnosis report,
+    workaround, fault report submitted…): started and stopped by case events or milestones
+    (`xunjian cases mark`), with a limit per level (faults) or per request class."""
+
+    name: str
+    start: str
+    stop: str
+    limits: Mapping[int | str, Limit]  # level (faults) or class name → limit
+
+    def limit(self, level: int, klass: str) -> Limit | None:
+        return self.limits.get(level) if klass == FAULT else self.limits.get(klass)
 
 
 @dataclass(frozen=True, eq=False)  # compared by identity: `levels` holds calendars, not values
@@ -69,8 +88,16 @@ class SlaPolicy:
     escalate_on: frozenset[str] = frozenset(KINDS)
     escalate_step: int = 1
     names: Mapping[int, Mapping[str, str]] = field(default_factory=lambda: MappingProxyType(SCHEMES["three"]))
+    classes: Mapping[str, LevelLimits] = field(default_factory=lambda: MappingProxyType({}))
+    clocks: tuple[NamedClock, ...] = ()
 
-    def limits(self, level: int) -> LevelLimits:
+    def limits(self, level: int, klass: str = FAULT) -> LevelLimits:
+        if klass != FAULT:
+            try:
+                return self.classes[klass]
+            except KeyError:
+                raise ValueError(f"SLA policy {self.name!r} has no request class {klass!r} (classes: "
+                                 f"{', '.join([FAULT, *self.classes])})") from None
         try:
             return self.levels[level]
         except KeyError:
@@ -90,7 +117,7 @@ class SlaPolicy:
 
 @dataclass(frozen=True, slots=True)
 class Deadlines:
-    response_due: datetime
+    response_due: datetime | None
     repair_due: datetime
 
 
@@ -104,13 +131,15 @@ class Clock:
     overrun: timedelta = ZERO
 
 
-def deadlines(policy: SlaPolicy, level: int, opened_at: datetime, paused: timedelta = ZERO) -> Deadlines:
+def deadlines(policy: SlaPolicy, level: int, opened_at: datetime, paused: timedelta = ZERO,
+              klass: str = FAULT) -> Deadlines:
     """Both deadlines; the repair one is pushed by `paused`, which is counted time on the repair calendar."""
     if paused < ZERO:
         raise ValueError(f"paused must not be negative, got {paused}")
-    lim = policy.limits(level)
+    lim = policy.limits(level, klass)
     return Deadlines(
-        response_due=lim.response.calendar.add(opened_at, lim.response.duration),
+        response_due=None if lim.response is None
+        else lim.response.calendar.add(opened_at, lim.response.duration),
         repair_due=lim.repair.calendar.add(opened_at, lim.repair.duration + paused),
     )
 
@@ -127,6 +156,7 @@ def breached(
     """`{"response": Clock, "repair": Clock}`: met / missed once stopped, else running / missed at `now`."""
     due = deadlines(policy, level, opened_at, paused)
     lim = policy.limits(level)
+    assert lim.response is not None and due.response_due is not None  # every level has both
     return {
         "response": _clock(lim.response, opened_at, now, responded_at, ZERO, due.response_due),
         "repair": _clock(lim.repair, opened_at, now, repaired_at, paused, due.repair_due),
@@ -184,6 +214,30 @@ class LevelSpec(BaseModel):
     repair_calendar: str = ALWAYS
 
 
+class ClassSpec(BaseModel):
+    """A request class's clocks: response (answered) optional, repair (solved)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    response: Duration | None = None
+    repair: Duration
+    calendar: str = ALWAYS  # both clocks, unless one of these says otherwise
+    response_calendar: str | None = None
+    repair_calendar: str | None = None
+
+
+class ClockSpec(BaseModel):
+    """A named clock: `limit` for every level, or `limits` per level (faults) and per class."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: str
+    stop: str
+    limit: Duration | None = None
+    limits: dict[int | str, Duration] = {}
+    calendar: str = ALWAYS
+
+
 class LevelName(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -199,6 +253,8 @@ class PolicySpec(BaseModel):
     levels: dict[Annotated[int, PlainValidator(_level)], LevelSpec]
     escalate_on: list[Literal["response", "repair"]] = Field(default_factory=lambda: list(KINDS))
     escalate_step: int = Field(default=1, ge=1, le=MAX_LEVEL - 1)
+    classes: dict[str, ClassSpec] = {}
+    clocks: dict[str, ClockSpec] = {}
 
 
 def default_policy(calendars: Mapping[str, Calendar]) -> SlaPolicy:
@@ -226,6 +282,7 @@ def _cross_problems(body: dict[Any, Any], known: Mapping[str, Calendar], file: s
             if isinstance(name, str) and name not in known:
                 problems.append(Problem(file, place((*where, "levels", key, cal_key)),
                                         f"unknown calendar {name!r} (known: {', '.join(sorted(known))})"))
+    problems += _class_and_clock_problems(body, known, file, where)
     scheme_name = body.get("scheme", "three")
     scheme = SCHEMES.get(scheme_name) if isinstance(scheme_name, str) else None
     if scheme is None:
@@ -251,6 +308,49 @@ def _cross_problems(body: dict[Any, Any], known: Mapping[str, Calendar], file: s
         problems.append(Problem(file, place((*where, "escalate_step")),
                                 f"at most {n - 1} with {n} levels (scheme {scheme_name})"))
     return problems
+
+
+def _class_and_clock_problems(body: dict[Any, Any], known: Mapping[str, Calendar], file: str,
+                              where: tuple[Any, ...]) -> list[Problem]:
+    """Unknown calendars, a class named "fault", clock limits for unknown levels or classes."""
+    problems = []
+    classes = body.get("classes") if isinstance(body.get("classes"), dict) else {}
+    clocks = body.get("clocks") if isinstance(body.get("clocks"), dict) else {}
+    cal_keys = ("calendar", "response_calendar", "repair_calendar")
+    for section, items in (("classes", classes), ("clocks", clocks)):
+        for key, spec in items.items():
+            if not isinstance(spec, dict):
+                continue
+            for cal_key in cal_keys:
+                name = spec.get(cal_key)
+                if isinstance(name, str) and name not in known:
+                    problems.append(Problem(file, place((*where, section, key, cal_key)),
+                                            f"unknown calendar {name!r} (known: {', '.join(sorted(known))})"))
+    if FAULT in classes:
+        problems.append(Problem(file, place((*where, "classes", FAULT)),
+                                "faults are counted by the levels; name other classes (consultation, "
+                                "suggestion, change…)"))
+    for key, spec in clocks.items():
+        if not isinstance(spec, dict):
+            continue
+        if spec.get("limit") is None and not spec.get("limits"):
+            problems.append(Problem(file, place((*where, "clocks", key)),
+                                    "a limit (for every level) or limits (per level or class)"))
+        for k in (spec.get("limits") or {}) if isinstance(spec.get("limits"), dict) else ():
+            if _level_number(k) is None and k not in classes:
+                problems.append(Problem(file, place((*where, "clocks", key, "limits", k)),
+                                        f"a level number or a class of this policy "
+                                        f"({', '.join(map(str, classes)) or 'none defined'})"))
+    return problems
+
+
+def _clock_limits(spec: ClockSpec, levels: Iterable[int],
+                  known: Mapping[str, Calendar]) -> dict[int | str, Limit]:
+    cal = known[spec.calendar]
+    out: dict[int | str, Limit] = {lv: Limit(spec.limit, cal) for lv in levels} if spec.limit else {}
+    for k, d in spec.limits.items():
+        out[_level_number(k) or k] = Limit(d, cal)
+    return out
 
 
 def load_policies(data: dict[str, Any] | None, calendars: Mapping[str, Calendar],
@@ -295,6 +395,14 @@ def load_policies(data: dict[str, Any] | None, calendars: Mapping[str, Calendar]
                 lv: MappingProxyType({"zh-CN": spec.names[lv].zh, "en": spec.names[lv].en}
                                      if lv in spec.names else names)
                 for lv, names in SCHEMES[spec.scheme].items()}),
+            classes=MappingProxyType({
+                k: LevelLimits(None if c.response is None else
+                               Limit(c.response, known[c.response_calendar or c.calendar]),
+                               Limit(c.repair, known[c.repair_calendar or c.calendar]))
+                for k, c in spec.classes.items()}),
+            clocks=tuple(NamedClock(k, c.start, c.stop,
+                                    MappingProxyType(_clock_limits(c, spec.levels, known)))
+                         for k, c in spec.clocks.items()),
         )
     if problems:
         raise ConfigError(problems)

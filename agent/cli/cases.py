@@ -220,6 +220,9 @@ def open_(description: Annotated[str, typer.Option("--description", "-m", help="
           level: Annotated[int, typer.Option("--level", "-l", help="1 is the most severe.")] = 3,
           policy: Annotated[str, typer.Option("--policy", help="SLA policy (default: the "
                                               "configured one).")] = "",
+          klass: Annotated[str, typer.Option("--class", help="fault, or a request class of the policy "
+                                             "(consultation, suggestion, change…): its own clocks.")]
+          = "fault",
           who: AsOpt = None, config: ConfigOpt = None, data_dir: DataDirOpt = None,
           fmt: FormatOpt = Format.table) -> None:
     """Open a case for a fault or request reported by a person (phone, mail, web, on site). It is
@@ -245,7 +248,7 @@ def open_(description: Annotated[str, typer.Option("--description", "-m", help="
     intake = Intake(channel=channel.value, reporter=reporter, description=description,
                     reported_at=at if at is not None else ce.clock(), level=level, unit=unit,
                     contact=contact, category=category, devices=tuple(device or ()), service=service,
-                    check=check, instance=instance, policy=policy)
+                    check=check, instance=instance, policy=policy, request_class=klass)
     try:
         changes = ce.report(intake, actor(who))
     except (CaseError, IntakeError) as e:
@@ -317,6 +320,19 @@ def note_(number: NumberArg, text: Annotated[str, typer.Argument(help="What to r
           fmt: FormatOpt = Format.table) -> None:
     """Add a note to the case history."""
     _act(number, "note", who, config, data_dir, fmt, note=text)
+
+
+@app.command("mark")
+def mark(number: NumberArg,
+         milestone: Annotated[str, typer.Argument(help="arrival, diagnosis, workaround, fault_report… "
+                                                  "(the names the policy's clocks stop on).")],
+         who: AsOpt = None, note: NoteOpt = "", config: ConfigOpt = None, data_dir: DataDirOpt = None,
+         fmt: FormatOpt = Format.table) -> None:
+    """Record a milestone: it stops (or starts) the named clocks of the case's SLA policy.
+
+    Example: xunjian cases mark F-20261122-0007 arrival -m "on site at the county hub"
+    """
+    _act(number, "mark", who, config, data_dir, fmt, milestone=milestone, note=note)
 
 
 @app.command("pause")

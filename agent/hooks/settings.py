@@ -18,7 +18,8 @@ from agent.problems import ConfigError, Problem, pydantic_problems
 from agent.secrets import REF_HELP, Secrets, is_reference, url_has_password
 
 EVENTS = ("open", "update", "breach", "escalate", "ack", "assign", "note", "pause", "resume",
-          "resolve", "close", "reopen", "suppress", "link", "reminder")
+          "resolve", "close", "reopen", "suppress", "link", "reminder",
+          "milestone")
 LANGS = ("zh-CN", "en")
 
 

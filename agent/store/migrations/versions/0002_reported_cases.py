@@ -1,5 +1,6 @@
-"""reported cases: cases.source and cases.category; case_reports holds who reported a fault or
-request, by which channel, when, and what it concerns. Existing cases are rule-opened.
+"""service desk: cases.source, cases.category and cases.request_class; case_reports holds who
+reported a fault or request, by which channel, when, and what it concerns; case_clocks the
+named clocks of a case. Existing cases are rule-opened faults.
 
 Revision ID: 0002
 Revises: 0001
@@ -23,6 +24,7 @@ def upgrade() -> None:
     with op.batch_alter_table("cases") as b:
         b.add_column(sa.Column("source", sa.String(), nullable=False, server_default="rule"))
         b.add_column(sa.Column("category", sa.String(), nullable=False, server_default=""))
+        b.add_column(sa.Column("request_class", sa.String(), nullable=False, server_default="fault"))
     op.create_table(
         "case_reports",
         sa.Column("case_id", BIGINT, nullable=False),
@@ -38,10 +40,24 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"]),
         sa.PrimaryKeyConstraint("case_id"),
     )
+    op.create_table(
+        "case_clocks",
+        sa.Column("case_id", BIGINT, nullable=False),
+        sa.Column("name", sa.String(), nullable=False),
+        sa.Column("level", sa.Integer(), nullable=False),
+        sa.Column("started_at", sa.Float(), nullable=False),
+        sa.Column("due", sa.Float(), nullable=False),
+        sa.Column("stopped_at", sa.Float(), nullable=True),
+        sa.Column("breached", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["case_id"], ["cases.id"]),
+        sa.PrimaryKeyConstraint("case_id", "name"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("case_clocks")
     op.drop_table("case_reports")
     with op.batch_alter_table("cases") as b:
+        b.drop_column("request_class")
         b.drop_column("category")
         b.drop_column("source")
