@@ -265,6 +265,7 @@ class CaseEngine:
         for case_id in due:
             with self._tx() as conn:
                 changes += self._check_clocks(conn, self._row(conn, case_id), now)
+                changes += self._remind(conn, self._row(conn, case_id), now)
         changes += self._tick_named(now)
         return changes
 
@@ -299,6 +300,38 @@ class CaseEngine:
                                            {"reason": f"{' and '.join(names)} deadline passed"},
                                            start=self._escalation_start(row.device, at, now))
             row = self._row(conn, row.id)
+        return changes
+
+    # -- reminders before a deadline ----------------------------------------------------------
+
+    def _remind(self, conn: Connection, row: Any, now: float) -> list[Change]:
+        """A `reminder` event when a running clock has used a `remind_at` share of its limit
+        (counted on its calendar, pauses excluded), once per clock, deadline and share; a late
+        check sends only the highest share reached. Its hooks go to the assignee and the next tier."""
+        sla = self.policy.sla(row.policy)
+        if not sla.remind_at or row.status not in OPEN_STATES or row.suppressed_by:
+            return []
+        lim = sla.limits(row.level, row.request_class)
+        running = [("response", row.response_due, lim.response)] if row.status == "open" else []
+        if row.paused_at is None:
+            running.append(("repair", row.repair_due, lim.repair))
+        sent = [json.loads(d) for d in conn.execute(select(case_events.c.detail).where(
+            case_events.c.case_id == row.id, case_events.c.kind == "reminder")).scalars()]
+        changes: list[Change] = []
+        for clock, due, limit in running:
+            if due is None or limit is None or now >= due:
+                continue
+            left = limit.calendar.elapsed(_utc(now), _utc(due)).total_seconds()
+            used = 100 * (1 - left / limit.duration.total_seconds())
+            reached = [p for p in sla.remind_at if used >= p]
+            if not reached or any(d.get("clock") == clock and d.get("due") == due
+                                  and d.get("percent", 0) >= reached[-1] for d in sent):
+                continue
+            self._event(conn, row.id, now, "reminder", {
+                "clock": clock, "due": due, "percent": reached[-1], "assignee": row.assignee,
+                "next_level": max(1, row.level - 1),
+                "message": f"{clock} due in {_left_text(left)} ({reached[-1]}% of the limit used)"})
+            changes.append(("reminder", self._get(conn, row.id)))
         return changes
 
     # -- named clocks (arrival, diagnosis, workaround, fault report submitted…) -----------------
@@ -593,6 +626,11 @@ class CaseEngine:
 
     def _get(self, conn: Connection, case_id: int) -> Case:
         return to_case(self._row(conn, case_id))
+
+
+def _left_text(seconds: float) -> str:
+    minutes = max(0, round(seconds / 60))
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
 
 
 def _missed(row: Any, now: float) -> list[tuple[str, float]]:

@@ -90,6 +90,7 @@ class SlaPolicy:
     names: Mapping[int, Mapping[str, str]] = field(default_factory=lambda: MappingProxyType(SCHEMES["three"]))
     classes: Mapping[str, LevelLimits] = field(default_factory=lambda: MappingProxyType({}))
     clocks: tuple[NamedClock, ...] = ()
+    remind_at: tuple[int, ...] = ()  # percent of a limit used at which a reminder goes out
 
     def limits(self, level: int, klass: str = FAULT) -> LevelLimits:
         if klass != FAULT:
@@ -255,6 +256,7 @@ class PolicySpec(BaseModel):
     escalate_step: int = Field(default=1, ge=1, le=MAX_LEVEL - 1)
     classes: dict[str, ClassSpec] = {}
     clocks: dict[str, ClockSpec] = {}
+    remind_at: list[Annotated[int, Field(ge=1, le=99)]] = []
 
 
 def default_policy(calendars: Mapping[str, Calendar]) -> SlaPolicy:
@@ -400,6 +402,7 @@ def load_policies(data: dict[str, Any] | None, calendars: Mapping[str, Calendar]
                                Limit(c.response, known[c.response_calendar or c.calendar]),
                                Limit(c.repair, known[c.repair_calendar or c.calendar]))
                 for k, c in spec.classes.items()}),
+            remind_at=tuple(sorted(set(spec.remind_at))),
             clocks=tuple(NamedClock(k, c.start, c.stop,
                                     MappingProxyType(_clock_limits(c, spec.levels, known)))
                          for k, c in spec.clocks.items()),
