@@ -97,3 +97,38 @@ def named_clocks(engine: Engine, number: str) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         return [{"name": r.name, "level": r.level, "started_at": r.started_at, "due": r.due,
                  "stopped_at": r.stopped_at, "breached": bool(r.breached)} for r in conn.execute(q)]
+
+
+def histories(engine: Engine, numbers: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+    """Every event of these cases, by case number, in order."""
+    wanted = list(numbers)
+    out: dict[str, list[dict[str, Any]]] = {n: [] for n in wanted}
+    if not wanted:
+        return out
+    q = (select(case_events, cases.c.number).join(cases, cases.c.id == case_events.c.case_id)
+         .where(cases.c.number.in_(wanted)).order_by(case_events.c.case_id, case_events.c.seq))
+    with engine.connect() as conn:
+        for r in conn.execute(q):
+            out[r.number].append({"seq": r.seq, "at": r.at, "kind": r.kind, "actor": r.actor,
+                                  "detail": json.loads(r.detail)})
+    return out
+
+
+def cases_as_of(engine: Engine, at: float, status: str = "open", **kw: Any) -> list[Case]:
+    """list_cases as the cases stood at `at` (replayed from their events)."""
+    from agent.cases.asof import case_as_of
+
+    found = list_cases(engine, "all", **{k: v for k, v in kw.items() if k not in ("level", "breached")})
+    events = histories(engine, [c.number for c in found])
+    out = []
+    for c in found:
+        then = case_as_of(c, events[c.number], at)
+        if then is None or (status == "open" and not then.is_open) or \
+                (status not in ("open", "all") and then.status != status):
+            continue
+        if kw.get("level") is not None and then.level != kw["level"]:
+            continue
+        if kw.get("breached") and not (then.response_breached or then.repair_breached):
+            continue
+        out.append(then)
+    return out

@@ -67,6 +67,9 @@ NumberArg = Annotated[str, typer.Argument(help="Case number, e.g. F-20261122-000
 AsOpt = Annotated[str | None, typer.Option("--as", help="Who does it (default: your OS user name).",
                                            show_default=False)]
 NoteOpt = Annotated[str, typer.Option("--note", "-m", help="A note for the case history.")]
+AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Judge the cases as they stood at this time "
+                                             "(e.g. 2026-12-01 09:30, in the configured zone).",
+                                             show_default=False)]
 
 
 
@@ -91,6 +94,7 @@ def list_(config: ConfigOpt = None, data_dir: DataDirOpt = None,
                                                           "inventory groups.")] = None,
           breached: Annotated[bool, typer.Option("--breached", help="Only cases that missed a response "
                                                  "or repair deadline.")] = False,
+          as_of: AsOfOpt = None,
           fmt: FormatOpt = Format.table) -> None:
     """List fault cases: open (and acknowledged) by default.
 
@@ -111,7 +115,13 @@ def list_(config: ConfigOpt = None, data_dir: DataDirOpt = None,
 
         inv = load_inventory(cfg.inventory, cfg.secrets_file)
         devices = (devices or []) + [d.name for d in inv.select(groups=list(group))]
-    found = list_cases(engine, status.value, level=level, devices=devices, breached=breached)
+    if as_of:
+        from agent.cases.queries import cases_as_of
+
+        at = parse_time(as_of, cfg.cases.tz, "--as-of")
+        found = cases_as_of(engine, at, status.value, level=level, devices=devices, breached=breached)
+    else:
+        found = list_cases(engine, status.value, level=level, devices=devices, breached=breached)
     if fmt is Format.json:
         print_json({"cases": [c.to_dict() for c in found]})
         return
@@ -135,8 +145,8 @@ def list_(config: ConfigOpt = None, data_dir: DataDirOpt = None,
 
 @app.command("show")
 def show(number: NumberArg, config: ConfigOpt = None, data_dir: DataDirOpt = None,
-         fmt: FormatOpt = Format.table) -> None:
-    """Show one case, its clocks and its history."""
+         as_of: AsOfOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """Show one case, its clocks and its history (as they stood at --as-of, if given)."""
     from agent.cases.queries import case_history, case_report, case_tickets, get_case
 
     cfg, engine = _open(config, data_dir)
@@ -145,6 +155,15 @@ def show(number: NumberArg, config: ConfigOpt = None, data_dir: DataDirOpt = Non
         err.print(f"xunjian: no case {number}")
         raise typer.Exit(2)
     events = case_history(engine, number)
+    if as_of:
+        from agent.cases.asof import case_as_of
+
+        at = parse_time(as_of, cfg.cases.tz, "--as-of")
+        then = case_as_of(case, events, at)
+        if then is None:
+            err.print(f"xunjian: case {number} was entered after {when(at, cfg.cases.tz)}")
+            raise typer.Exit(2)
+        case, events = then, [e for e in events if e["at"] <= at]
     tickets = case_tickets(engine, number)
     reported = case_report(engine, number)
     if fmt is Format.json:
