@@ -56,7 +56,7 @@ def test_a_case_replayed_at_past_moments(store: str) -> None:
 
 def test_as_of_on_the_command_line(tmp_path: Path) -> None:
     data = tmp_path / "var"
-    ce, one, two = history(str(data))
+    _, one, two = history(str(data))
     (tmp_path / "xunjian.yaml").write_text(yaml.safe_dump({**CONFIG, "data_dir": str(data)}), encoding="utf-8")
     base = ("-c", "xunjian.yaml")
     r = cli("cases", "list", "--as-of", "2026-11-23 12:45", "--format", "json", *base, cwd=tmp_path)

@@ -121,3 +121,33 @@ def test_a_bad_class_or_clock_is_named(patch: dict[str, Any], place: str, expect
         load_case_policy({**CONFIG, "sla": {"hotline": policy}}, "xunjian.yaml")
     problems = [(p.place, p.expected) for p in e.value.problems]
     assert any(p == place and expected in w for p, w in problems), problems
+
+
+def test_the_readmes_example_policies_load_and_count_as_they_say() -> None:
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n(# service-desk example\n.*?)```", readme, re.S)
+    assert block is not None
+    policy = load_case_policy(yaml.safe_load(block.group(1)), "README.md")
+    assert set(policy.policies) >= {"video-network", "county-five", "software-maintenance", "hotline"}
+    five = policy.sla("county-five")
+    assert five.level_name(5) == "E 轻微" and [c.name for c in five.clocks] == [
+        "arrival", "diagnosis", "workaround", "fault_report"]
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from agent.cases.sla import deadlines
+
+    tz = ZoneInfo("Asia/Shanghai")
+    # routine: 2 working days = 15 working hours from Monday 09:00: 3 + 4 on Monday, 7.5 on
+    # Tuesday, 0.5 on Wednesday → Wednesday 09:00
+    d = deadlines(policy.sla("software-maintenance"), 3, datetime(2026, 11, 23, 9, 0, tzinfo=tz), klass="routine")
+    assert d.response_due is None and d.repair_due == datetime(2026, 11, 25, 9, 0, tzinfo=tz)
+    # a suggestion made on 30 September at 20:00: 4 h that evening, then National Day is skipped
+    d = deadlines(policy.sla("hotline"), 3, datetime(2026, 9, 30, 20, 0, tzinfo=tz), klass="suggestion")
+    assert d.response_due == datetime(2026, 10, 1, 0, 0, tzinfo=tz)
+    assert d.repair_due == datetime(2026, 10, 8, 20, 0, tzinfo=tz)
