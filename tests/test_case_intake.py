@@ -69,6 +69,7 @@ def test_a_report_entered_late_escalates_through_the_deadlines_already_passed(st
 def test_a_rule_verdict_on_the_named_device_and_check_joins_the_reported_case(store: str) -> None:
     ce, clock = setup(store, "2026-11-23 09:40")
     (_, case), = ce.report(phoned(level=3, check="disk_used_percent", instance="/u01"), "desk.wang")
+    assert ce.apply([fault(status=Status.OK, value=10.0)]) == []  # the rule has not seen it fail: kept
     clock.at("2026-11-23 09:45")
     changes = ce.apply([fault(level=2, status=Status.CRIT)])
     assert [k for k, _ in changes] == ["link", "update"]

@@ -91,8 +91,8 @@ class CaseEngine:
         if v.status is Status.OK:
             conn.execute(delete(held).where(held.c.device == v.device, held.c.check_name == v.check,
                                             held.c.instance == v.instance))
-            if row is None:
-                return []
+            if row is None or (row.source == SOURCE_PERSON and row.severity == REPORTED):
+                return []  # a reported fault the rule never saw failing is not its to resolve
             return self._resolve(conn, row, now, SYSTEM, {"by": "recovery", "value": v.value,
                                                           "message": v.message})
         if row is not None:
