@@ -174,6 +174,9 @@ def fault_report_xlsx(data: dict[str, Any], lang: str) -> bytes:
         [t["repair_sla"], data["repair_due"], t["sla_state"][data["repair_sla"]]],
         [t["cause"], case["cause"] or "—"], [t["handling"], case["handling"] or "—"],
         [t["loss"], case["loss"] or t["none"]]], first=True)
+    sheet(wb, t["deadlines"], [t["level"], t["clock_name"], t["clock_start"], t["due"], ""],
+          [[t["levels"].get(d["level"], d["level"]), t["clock"].get(d["clock"], d["clock"]), d["start"],
+            d["due"], t["sla_state"].get(d["state"], "")] for d in data.get("deadlines", [])])
     sheet(wb, t["timeline"], ["#", t["at"], t["event"], t["level"], t["actor"], t["note"]],
           [[e["seq"], e["at"], t["events"].get(e["kind"], e["kind"]), t["levels"].get(e["level"], ""),
             t["system"] if e["actor"] == "system" else (e["actor"] or "—"), said(e, t)]

@@ -353,3 +353,13 @@ def test_a_late_check_escalates_through_every_missed_deadline_from_the_deadline(
         "| Level 1 (major) | repair | 2026-11-23 13:00:00 | 2026-11-23 19:00:00 | running |",
     ], raw.decode()
     assert "response missed (Due 2026-11-23 12:00:00)" in raw.decode()
+    import io
+
+    from openpyxl import load_workbook
+
+    xlsx = render_fault_report(ce.engine, ce.policy, case.number, "xlsx", "en", now=clock())
+    assert xlsx is not None
+    ws = load_workbook(io.BytesIO(xlsx))["Every contractual deadline"]
+    assert [c.value for c in ws[2]] == ["Level 3 (minor)", "response", "2026-11-23 10:00:00",
+                                        "2026-11-23 12:00:00", "MISSED"]
+    assert ws.max_row == 7
