@@ -195,6 +195,9 @@ class Case:
     last_value: float | None = None
     threshold: str = ""
     message: str = ""
+    source: str = "rule"  # rule | person (reported by phone, mail, web, on site)
+    category: str = ""
+    request_class: str = "fault"  # or a class of the SLA policy: consultation, suggestion, change…
 
     @property
     def is_open(self) -> bool:

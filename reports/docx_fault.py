@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from reports.docx import new_document, sign_off, table, to_bytes
-from reports.i18n import LABELS, duration_text
+from reports.i18n import duration_text, labels_for
 
 
 def fault_report_docx(data: dict[str, Any], lang: str) -> bytes:
-    t = LABELS[lang]
+    t = labels_for(data, lang)
     case = data["case"]
 
     def who(actor: str | None) -> str:
@@ -32,6 +32,10 @@ def fault_report_docx(data: dict[str, Any], lang: str) -> bytes:
     doc.add_heading(f"{t['sla']} ({t['policy']}: {case['policy']})", level=1)
     table(doc, None, [[t["response_sla"], data["response_due"], t["sla_state"][data["response_sla"]]],
                       [t["repair_sla"], data["repair_due"], t["sla_state"][data["repair_sla"]]]])
+    table(doc, [t["level"], t["clock_name"], t["clock_start"], t["due"], ""], [
+        [t["levels"].get(d["level"], d["level"]), t["clock"].get(d["clock"], d["clock"]),
+         d["start"], d["due"],
+         t["sla_state"].get(d["state"], "")] for d in data.get("deadlines", [])], size=8)
     for key in ("cause", "handling", "loss"):
         doc.add_heading(t[key], level=1)
         doc.add_paragraph(case[key] or (t["none"] if key == "loss" else "—"))
@@ -45,7 +49,8 @@ def fault_report_docx(data: dict[str, Any], lang: str) -> bytes:
 
 def said(e: dict[str, Any], t: dict[str, Any]) -> str:
     if e["kind"] == "breach":
-        return f"{t['clock'][e.get('clock') or 'response']} {t['missed']}"
+        due = f" ({t['due']} {e['due']})" if e.get("due") else ""
+        return f"{t['clock'].get(e.get('clock') or 'response', e.get('clock'))} {t['missed']}{due}"
     if e["kind"] == "close":
         return f"{t['cause']}: {e.get('cause')}; {t['handling']}: {e.get('handling')}"
     if e["kind"] == "suppress":

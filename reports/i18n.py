@@ -22,13 +22,18 @@ LABELS: dict[str, dict[str, Any]] = {
         "calendar_gap": "注意：日历 {calendar} 缺少 {year} 年国务院节假日安排，{year} 年的 SLA 时限只按元旦、"
                         "劳动节、国庆节放假计算（春节等农历节日及调休上班日未计入），相关时限可能偏早。",
         "missed": "超时",
-        "clock": {"response": "响应", "repair": "修复"},
-        "levels": {1: "一级（重大）", 2: "二级（主要）", 3: "三级（次要）"},
+        "clock": {"response": "响应", "repair": "修复", "arrival": "到场", "diagnosis": "诊断报告",
+                  "workaround": "临时方案", "fault_report": "故障报告提交"},
+        "levels": {1: "一级（重大）", 2: "二级（主要）", 3: "三级（次要）", 4: "四级", 5: "五级"},
         "states": {"open": "待响应", "acknowledged": "处理中", "resolved": "已修复", "closed": "已关闭"},
-        "sla_state": {"met": "达标", "missed": "超时", "running": "计时中"},
+        "sla_state": {"met": "达标", "missed": "超时", "running": "计时中", "superseded": "已由升级后时限取代"},
+        "reported_by": "报告人", "reported_at": "申告时间", "entered": "登记于", "affected": "涉及设备/业务",
+        "channels": {"phone": "电话", "mail": "邮件", "web": "网页", "onsite": "现场", "other": "其他"},
+        "deadlines": "合同时限（全部）", "clock_name": "时限", "clock_start": "起算时间", "due": "截止时间",
         "events": {"open": "开单", "update": "更新", "escalate": "升级", "breach": "超时",
                    "ack": "响应", "assign": "指派", "note": "备注", "pause": "暂停", "resume": "恢复计时",
-                   "resolve": "修复", "close": "关闭", "reopen": "重新打开", "suppress": "抑制"},
+                   "resolve": "修复", "close": "关闭", "reopen": "重新打开", "suppress": "抑制",
+                   "link": "关联", "reminder": "即将超时提醒", "remediation": "自动处置", "milestone": "节点"},
         "units": ("天", "小时", "分钟", "秒"),
         "ledger": {
             "title": "日常巡检记录", "period": "日期", "run": "巡检编号", "started": "开始时间",
@@ -113,16 +118,23 @@ LABELS: dict[str, dict[str, Any]] = {
                         "Spring Festival or the other lunar holidays, nor make-up working days), so some may "
                         "fall too early.",
         "missed": "missed",
-        "clock": {"response": "response", "repair": "repair"},
-        "levels": {1: "Level 1 (major)", 2: "Level 2 (main)", 3: "Level 3 (minor)"},
+        "clock": {"response": "response", "repair": "repair", "arrival": "arrival on site",
+                  "diagnosis": "diagnosis report", "workaround": "workaround", "fault_report": "fault report"},
+        "levels": {1: "Level 1 (major)", 2: "Level 2 (main)", 3: "Level 3 (minor)", 4: "Level 4", 5: "Level 5"},
         "states": {"open": "open", "acknowledged": "acknowledged", "resolved": "resolved",
                    "closed": "closed"},
-        "sla_state": {"met": "met", "missed": "MISSED", "running": "running"},
+        "sla_state": {"met": "met", "missed": "MISSED", "running": "running",
+                      "superseded": "replaced by the next level's"},
+        "reported_by": "Reported by", "reported_at": "Reported at", "entered": "entered", "affected": "Affected",
+        "channels": {"phone": "phone", "mail": "mail", "web": "web", "onsite": "on site", "other": "other"},
+        "deadlines": "Every contractual deadline", "clock_name": "Clock", "clock_start": "Counted from",
+        "due": "Due",
         "events": {"open": "opened", "update": "updated", "escalate": "escalated",
                    "breach": "deadline missed",
                    "ack": "acknowledged", "assign": "assigned", "note": "note", "pause": "paused",
                    "resume": "resumed", "resolve": "resolved", "close": "closed", "reopen": "reopened",
-                   "suppress": "suppressed"},
+                   "suppress": "suppressed", "link": "linked", "reminder": "deadline reminder",
+                   "remediation": "remediation", "milestone": "milestone"},
         "units": ("d", "h", "min", "s"),
         "ledger": {
             "title": "Daily inspection ledger", "period": "Period", "run": "Run", "started": "Started",
@@ -214,3 +226,13 @@ def duration_text(seconds: float, lang: str) -> str:
         parts = [(0, s)]
     sep = "" if lang == "zh-CN" else " "
     return sep.join(f"{n}{sep}{u}" for n, u in parts)
+
+
+def labels_for(data: dict[str, Any], lang: str) -> dict[str, Any]:
+    """The report's words, with level names from the case's level scheme when the data carries
+    them (`level_names`: lang → level as text → name)."""
+    t = LABELS[lang]
+    names = (data.get("level_names") or {}).get(lang)
+    if not names:
+        return t
+    return {**t, "levels": {**t["levels"], **{int(k): v for k, v in names.items()}}}

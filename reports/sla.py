@@ -10,11 +10,19 @@ from agent.cases.queries import list_cases
 from reports.fault import sla_state
 
 
-def sla_summary(engine: Engine, since: float, until: float, now: float) -> dict[str, Any]:
-    """Cases opened in [since, until); suppressed cases (under a parent) are not counted."""
-    found = [c for c in list_cases(engine, "all", since=since, until=until) if not c.suppressed_by]
+def sla_summary(engine: Engine, since: float, until: float, now: float,
+                as_of: float | None = None) -> dict[str, Any]:
+    """Cases opened in [since, until); suppressed cases (under a parent) are not counted.
+    `as_of`: as the cases stood then (replayed from their events), judged then."""
+    if as_of is not None:
+        from agent.cases.queries import cases_as_of
+
+        cases, now = cases_as_of(engine, as_of, "all", since=since, until=until), as_of
+    else:
+        cases = list_cases(engine, "all", since=since, until=until)
+    found = [c for c in cases if not c.suppressed_by]
     levels = []
-    for level in (1, 2, 3):
+    for level in sorted({1, 2, 3} | {c.opened_level for c in found}):
         mine = [c for c in found if c.opened_level == level]
         row: dict[str, Any] = {"level": level, "cases": len(mine)}
         for clock in ("response", "repair"):

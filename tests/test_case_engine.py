@@ -303,3 +303,63 @@ def test_bad_case_config_names_the_place(patch: dict[str, Any], where: str, expe
 def test_default_policy_without_config() -> None:
     p: CasePolicy = load_case_policy({}, "xunjian.yaml")
     assert p.policy == "default" and p.sla("default").limits(1).repair.duration.total_seconds() == 6 * 3600
+
+
+def test_a_late_check_escalates_through_every_missed_deadline_from_the_deadline(store: str) -> None:
+    """Checked only at 15:00, a level-3 case opened at 10:00 ends where hourly checks would
+    have left it: raised at 12:00 and again at 13:00, each level's clocks counted from the
+    deadline that was missed, every breach recorded, and the fault report lists them all."""
+    ce, clock = setup(store, "2026-11-23 10:00")  # a Monday
+    (_, case), = ce.apply([fault(level=3)])
+    clock.at("2026-11-23 15:00")
+    changes = ce.tick()
+    assert [k for k, _ in changes] == ["breach", "escalate", "breach", "escalate", "breach"]
+    c = get_case(ce.engine, case.number)
+    assert c is not None and c.level == 1 and c.opened_level == 3 and c.response_breached
+    # L1 from 13:00 (the L2 response deadline): response 1 h, repair 6 h, both 24x7
+    assert (c.response_due, c.repair_due) == (t("2026-11-23 14:00"), t("2026-11-23 19:00"))
+    history = case_history(ce.engine, case.number)
+    assert [(e["detail"]["clock"], e["detail"]["due"]) for e in history if e["kind"] == "breach"] == [
+        ("response", t("2026-11-23 12:00")), ("response", t("2026-11-23 13:00")),
+        ("response", t("2026-11-23 14:00"))]
+    escalations = [e["detail"] for e in history if e["kind"] == "escalate"]
+    assert [(d["level"], d["clocks_from"]) for d in escalations] == [
+        (2, t("2026-11-23 12:00")), (1, t("2026-11-23 13:00"))]
+    # L2 repair: 6 office hours from 12:00 → 13:30-17:30, then 08:30-10:30 the next day
+    assert escalations[0]["repair_due"] == t("2026-11-24 10:30")
+    assert ce.tick() == []
+
+    # the same case ticked on time ends in the same state
+    ce2, clock2 = setup(store, "2026-11-23 10:00", [Dev("db02")])
+    (_, other), = ce2.apply([fault(device="db02", level=3)])
+    for hour in ("12:00", "13:00", "14:00", "15:00"):
+        clock2.at(f"2026-11-23 {hour}")
+        ce2.tick()
+    o = get_case(ce2.engine, other.number)
+    assert o is not None and (o.level, o.response_due, o.repair_due) == (c.level, c.response_due, c.repair_due)
+
+    clock.at("2026-11-23 15:30")
+    ce.act(case.number, "ack", "zhang.wei")
+    raw = render_fault_report(ce.engine, ce.policy, case.number, "md", "en", now=clock())
+    assert raw is not None
+    rows = [ln for ln in raw.decode().splitlines() if ln.startswith("| Level ") and "| Clock |" not in ln
+            and not ln.startswith("| Level | ")]
+    assert rows == [
+        "| Level 3 (minor) | response | 2026-11-23 10:00:00 | 2026-11-23 12:00:00 | MISSED |",
+        "| Level 3 (minor) | repair | 2026-11-23 10:00:00 | 2026-11-24 16:00:00 | replaced by the next level's |",
+        "| Level 2 (main) | response | 2026-11-23 12:00:00 | 2026-11-23 13:00:00 | MISSED |",
+        "| Level 2 (main) | repair | 2026-11-23 12:00:00 | 2026-11-24 10:30:00 | replaced by the next level's |",
+        "| Level 1 (major) | response | 2026-11-23 13:00:00 | 2026-11-23 14:00:00 | MISSED |",
+        "| Level 1 (major) | repair | 2026-11-23 13:00:00 | 2026-11-23 19:00:00 | running |",
+    ], raw.decode()
+    assert "response missed (Due 2026-11-23 12:00:00)" in raw.decode()
+    import io
+
+    from openpyxl import load_workbook
+
+    xlsx = render_fault_report(ce.engine, ce.policy, case.number, "xlsx", "en", now=clock())
+    assert xlsx is not None
+    ws = load_workbook(io.BytesIO(xlsx))["Every contractual deadline"]
+    assert [c.value for c in ws[2]] == ["Level 3 (minor)", "response", "2026-11-23 10:00:00",
+                                        "2026-11-23 12:00:00", "MISSED"]
+    assert ws.max_row == 7

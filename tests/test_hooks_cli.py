@@ -191,7 +191,7 @@ def test_bad_hooks_config_one_message_per_mistake(tmp_path: Path) -> None:
         f"{f}: hooks.channels.x: Input tag 'pager' found using 'type' does not match",
         f"{f}: hooks.channels.s.argv: List should have at least 1 item",
         f"{f}: hooks.routes[0].match.events[0]: Input should be 'open'",
-        f"{f}: hooks.routes[0].match.levels[0]: Input should be 1, 2 or 3",
+        f"{f}: hooks.routes[0].match.levels[0]: Input should be 1, 2, 3, 4 or 5",
         f"{f}: hooks.routes[0].storm.window: not a duration: 'soon'",
     ]
     for w in want:

@@ -19,6 +19,7 @@ from agent.store.schema import metadata
 from tests.helpers import cli
 
 V7 = Path(__file__).parent / "fixtures" / "store_v7.sql"
+ADDED = {"case_reports", "case_clocks"}  # tables added by revisions after the baseline
 
 
 def v7_store(data_dir: Path) -> Path:
@@ -48,7 +49,7 @@ def said(text: str) -> str:
 def test_a_store_from_before_migrations_upgrades_in_place_and_keeps_every_row(tmp_path: Path) -> None:
     db = v7_store(tmp_path / "var")
     before = dump(db)
-    assert set(before) == set(metadata.tables) and all(before.values()), "a row in every table"
+    assert set(before) == set(metadata.tables) - ADDED and all(before.values()), "a row in every table"
 
     r = cli("cases", "list", "--data-dir", str(tmp_path / "var"))
     assert r.returncode == 2 and "xunjian db upgrade" in said(r.stderr) and "Traceback" not in r.stderr
@@ -66,7 +67,10 @@ def test_a_store_from_before_migrations_upgrades_in_place_and_keeps_every_row(tm
     after = dump(db)
     state = dict(after.pop("state"))
     assert state.pop("schema_version") == MIGRATED_MARK
-    assert after == {t: rows for t, rows in before.items() if t != "state"}
+    assert {t: after.pop(t) for t in ADDED} == {t: [] for t in ADDED}
+    # 0002: every case of the old store was opened by a rule, in no category
+    assert after.pop("cases") == sorted([(*r, "rule", "", "fault") for r in before["cases"]], key=repr)
+    assert after == {t: rows for t, rows in before.items() if t not in ("state", "cases")}
     assert state == {k: v for k, v in before["state"] if k != "schema_version"}
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(head(),)]
@@ -112,8 +116,8 @@ NEXT = '''"""a later change (test only): cases get a note column, filled from th
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "9002"
+down_revision = "HEAD"
 branch_labels = None
 depends_on = None
 
@@ -130,15 +134,16 @@ def downgrade() -> None:
 '''
 
 
-def next_revision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail: bool) -> None:
-    """This xunjian's migrations plus a revision 0002 (one that fails halfway when `fail`)."""
+def next_revision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail: bool, base: str) -> None:
+    """This xunjian's migrations plus a revision 9002 after its head (one that fails halfway when
+    `fail`)."""
     import shutil
 
     from agent.store import migrate
 
     d = tmp_path / f"migrations-{fail}"
     shutil.copytree(migrate.MIGRATIONS, d, ignore=shutil.ignore_patterns("__pycache__"))
-    (d / "versions" / "0002_note.py").write_text(NEXT.replace("    FAIL\n", "    op.execute('SELECT * FROM no_such_table')\n"
+    (d / "versions" / "9002_note.py").write_text(NEXT.replace('"HEAD"', repr(base)).replace("    FAIL\n", "    op.execute('SELECT * FROM no_such_table')\n"
                                                               if fail else ""))
     monkeypatch.setattr(migrate, "MIGRATIONS", d)
     migrate.scripts.cache_clear()  # and again when the test ends
@@ -150,25 +155,26 @@ def test_a_later_revision_upgrades_a_store_in_one_transaction_on_either_backend(
     from agent.model import Status, Verdict
     from agent.store import migrate
 
-    engine = open_engine(store)  # at 0001
+    engine = open_engine(store)  # at this xunjian's head
+    base = head()
     CaseEngine(engine).apply([Verdict("db01", "disk_used_percent", Status.CRIT, "/", 97.0, level=2)])
     with engine.connect() as conn:
         before = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in metadata.tables}
     s = store_of(store)
     try:
-        next_revision(tmp_path, monkeypatch, fail=True)
-        with pytest.raises(ConfigError, match="at revision 0001; this xunjian needs 0002"):
+        next_revision(tmp_path, monkeypatch, fail=True, base=base)
+        with pytest.raises(ConfigError, match=f"at revision {base}; this xunjian needs 9002"):
             open_engine(store)
         with pytest.raises(Exception, match="no_such_table"):
             migrate.upgrade(make_engine(s), s)
-        with engine.connect() as conn:  # rolled back: still 0001, no new column
-            assert revision(conn).revision == "0001"
+        with engine.connect() as conn:  # rolled back: still at base, no new column
+            assert revision(conn).revision == base
             assert "note" not in {c["name"] for c in inspect(conn).get_columns("cases")}
 
-        next_revision(tmp_path, monkeypatch, fail=False)
+        next_revision(tmp_path, monkeypatch, fail=False, base=base)
         done = migrate.upgrade(make_engine(s), s)
-        assert (done.before.revision, done.after) == ("0001", "0002")
-        assert (done.backup is not None) == s.sqlite  # SQLite: a copy at 0001 first
+        assert (done.before.revision, done.after) == (base, "9002")
+        assert (done.backup is not None) == s.sqlite  # SQLite: a copy at base first
         with engine.connect() as conn:
             assert revision(conn).state == "current"
             assert conn.execute(text("SELECT note FROM cases")).scalars().all() == \
@@ -176,10 +182,51 @@ def test_a_later_revision_upgrades_a_store_in_one_transaction_on_either_backend(
             assert {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in metadata.tables} == before
         if done.backup is not None:
             with sqlite3.connect(done.backup) as b:
-                assert b.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+                assert b.execute("SELECT version_num FROM alembic_version").fetchall() == [(base,)]
             b.close()
         open_engine(store).dispose()
     finally:
         engine.dispose()
         monkeypatch.undo()
         migrate.scripts.cache_clear()
+
+
+def test_0002_keeps_the_cases_of_a_store_at_0001_on_either_backend(store: str) -> None:
+    """A store written at revision 0001 (one case, its events) upgrades to head: every value
+    kept, the case marked rule-opened, and the engine goes on with it."""
+    from alembic import command
+
+    from agent.cases.engine import CaseEngine
+    from agent.model import Status, Verdict
+    from agent.store import migrate
+
+    s = store_of(store)
+    engine = make_engine(s)
+    with engine.begin() as conn:
+        command.upgrade(migrate.config(conn), "0001")
+        conn.execute(text(
+            "INSERT INTO cases (id, number, device, check_name, instance, level, opened_level, status, "
+            "severity, opened_at, updated_at, policy, response_due, repair_due, response_breached, "
+            "repair_breached, paused_seconds, flapping, fault_type, cause, handling, loss, threshold, "
+            "message) VALUES (1, 'F-20261201-0001', 'db01', 'disk_used_percent', '/u01', 2, 3, 'open', "
+            "'crit', 1764550800.25, 1764550800.25, 'default', 1764554400.0, 1764572400.0, 1, 0, 0.0, "
+            "0, '', '', '', '', 'crit >= 95%', '/u01: 97%')"))
+        conn.execute(text("INSERT INTO case_events (case_id, seq, at, kind, actor, detail) "
+                          "VALUES (1, 1, 1764550800.25, 'open', 'system', '{\"level\": 3}')"))
+    with engine.connect() as conn:
+        assert revision(conn).state == "behind"
+        before = conn.execute(text("SELECT * FROM cases")).mappings().one()
+    done = migrate.upgrade(engine, s)
+    assert (done.before.revision, done.after) == ("0001", head())
+    with engine.connect() as conn:
+        after = dict(conn.execute(text("SELECT * FROM cases")).mappings().one())
+        assert conn.execute(text("SELECT count(*) FROM case_events")).scalar() == 1
+        assert conn.execute(text("SELECT count(*) FROM case_reports")).scalar() == 0
+    assert (after.pop("source"), after.pop("category"), after.pop("request_class")) == ("rule", "", "fault")
+    assert after == dict(before)
+    ce = CaseEngine(open_engine(store), clock=lambda: 1764551000.0)
+    (kind, case), = ce.apply([Verdict("db01", "disk_used_percent", Status.CRIT, "/u01", 99.0, level=1)])
+    assert kind == "update" and case.number == "F-20261201-0001" and case.source == "rule"
+    assert case.level == 1 and case.severity == "crit"
+    ce.engine.dispose()
+    engine.dispose()

@@ -8,8 +8,9 @@ device + check + instance.
 Clocks: a case gets the response and repair deadlines of its SLA policy and level
 when it opens. When a deadline passes, the breach is recorded and the case escalates
 one level (as the policy says); the clocks still running restart at the new level's
-limits from that moment. A pause stops the repair clock; the paused time (counted on
-the repair calendar) pushes the repair deadline.
+limits from that deadline. A check made late (daemon down, cron-driven inspect) walks
+through every deadline missed since, in order, as timely checks would have. A pause stops
+the repair clock; the paused time (counted on the repair calendar) pushes the repair deadline.
 """
 
 from __future__ import annotations
@@ -23,16 +24,18 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
+from agent.cases.intake import REPORTED, SOURCE_PERSON, Intake, IntakeError
 from agent.cases.policy import CasePolicy, default_case_policy
-from agent.cases.sla import deadlines
+from agent.cases.sla import FAULT, MILESTONES, deadlines
 from agent.cases.windows import DeviceLike
 from agent.model import Case, Status, Verdict
 from agent.redaction import redact, redact_deep
 from agent.store.db import serialize
-from agent.store.schema import case_events, cases, held
+from agent.store.schema import case_clocks, case_events, case_reports, cases, held
 
 OPEN_STATES = ("open", "acknowledged")
 SYSTEM = "system"
+ROUNDS = 16  # deadlines one late check can act on: two clocks per level, five levels at most
 Change = tuple[str, Case]
 
 
@@ -94,8 +97,8 @@ class CaseEngine:
         if v.status is Status.OK:
             conn.execute(delete(held).where(held.c.device == v.device, held.c.check_name == v.check,
                                             held.c.instance == v.instance))
-            if row is None:
-                return []
+            if row is None or (row.source == SOURCE_PERSON and row.severity == REPORTED):
+                return []  # a reported fault the rule never saw failing is not its to resolve
             return self._resolve(conn, row, now, SYSTEM, {"by": "recovery", "value": v.value,
                                                           "message": v.message})
         if row is not None:
@@ -147,10 +150,12 @@ class CaseEngine:
         )).inserted_primary_key[0]
         self._event(conn, case_id, now, "open", {
             "level": level, "severity": v.status.label, "value": v.value, "threshold": v.threshold,
-            "message": v.message, "policy": policy, "since": v.since,
+            "message": v.message, "policy": policy, "since": v.since, "response_due": response_due,
+            "repair_due": repair_due,
             # what the fault was seen in (the log entries, the df row): into the ticket too
             **({"evidence": v.evidence[:EVIDENCE_CHARS]} if v.evidence else {}), **extra})
         changes: list[Change] = [("open", self._get(conn, case_id))]
+        changes += self._link_reported(conn, case_id, number, v, now)
         if unreachable(v.check):
             changes += self._suppress_under_parent(conn, case_id, v.device, now)
             changes += self._suppress_children(conn, number, v.device, now)
@@ -159,6 +164,8 @@ class CaseEngine:
     def _update(self, conn: Connection, row: Any, v: Verdict, now: float) -> list[Change]:
         values: dict[str, Any] = {"updated_at": now, "last_value": v.value, "message": v.message,
                                   "threshold": v.threshold}
+        if row.source == SOURCE_PERSON:
+            del values["message"]  # the reporter's description stays the case's symptom
         detail: dict[str, Any] = {}
         if v.status.label != row.severity:
             values["severity"] = detail["severity"] = v.status.label
@@ -167,6 +174,15 @@ class CaseEngine:
             detail["flapping"] = v.flapping
         level = v.level or 3
         conn.execute(update(cases).where(cases.c.id == row.id).values(**values))
+        if row.source == SOURCE_PERSON and row.severity == REPORTED:  # a rule now sees it too
+            self._event(conn, row.id, now, "link", {**detail, "by": "rule", "check": v.check,
+                                                    "value": v.value, "message": v.message})
+            linked: list[Change] = [("link", self._get(conn, row.id))]
+            if level >= row.level:
+                return linked
+            return linked + self._set_level(conn, self._row(conn, row.id), level, now, "update",
+                                            {"reason": "worse verdict", "value": v.value,
+                                             "message": v.message})
         if level < row.level:  # a worse verdict raises the level (1 is the most severe)
             return self._set_level(conn, self._row(conn, row.id), level, now, "update",
                                    {**detail, "reason": "worse verdict", "value": v.value,
@@ -175,6 +191,72 @@ class CaseEngine:
             self._event(conn, row.id, now, "update", {**detail, "value": v.value, "message": v.message})
             return [("update", self._get(conn, row.id))]
         return []
+
+    # -- reported by a person ---------------------------------------------------------------
+
+    def report(self, intake: Intake, actor: str) -> list[Change]:
+        """Open a case for a fault or request reported by a person; its clocks start when it was
+        reported (deadlines already passed are acted on at once, as a late check would)."""
+        now = self.clock()
+        policy = intake.policy or self.policy.policy
+        if intake.policy and intake.policy not in self.policy.policies:
+            raise IntakeError(f"no SLA policy {intake.policy!r} (known: "
+                              f"{', '.join(sorted(self.policy.policies))})")
+        sla = self.policy.sla(policy)
+        found = intake.problems(now, tuple(sla.levels), (FAULT, *sla.classes))
+        if found:
+            raise IntakeError("; ".join(found))
+        at = intake.reported_at
+        description = redact(intake.description)
+        with self._tx() as conn:
+            number = self._next_number(conn, at)
+            device = intake.devices[0] if intake.devices else intake.service
+            check, instance = (intake.check, intake.instance) if intake.check else (REPORTED, number)
+            if intake.check and (other := self._open_row(conn, device, check, instance)) is not None:
+                raise CaseError(f"case {other.number} is already open for {device} {check}; "
+                                "add a note to it instead")
+            response_due, repair_due = self._dues(policy, intake.level, at, intake.request_class)
+            case_id = conn.execute(insert(cases).values(
+                number=number, device=device, check_name=check, instance=instance,
+                level=intake.level, opened_level=intake.level, status="open", severity=REPORTED,
+                opened_at=at, updated_at=now, policy=policy, response_due=response_due,
+                repair_due=repair_due, message=description, source=SOURCE_PERSON,
+                category=intake.category, request_class=intake.request_class,
+            )).inserted_primary_key[0]
+            conn.execute(insert(case_reports).values(
+                case_id=case_id, channel=intake.channel, reporter=intake.reporter, unit=intake.unit,
+                contact=intake.contact, reported_at=at, entered_at=now, entered_by=actor,
+                description=description, affected=json.dumps(intake.affected, ensure_ascii=False)))
+            self._event(conn, case_id, now, "open", {
+                "level": intake.level, "by": "report", "channel": intake.channel,
+                "reporter": intake.reporter, "unit": intake.unit, "reported_at": at,
+                "category": intake.category, "class": intake.request_class,
+                "affected": intake.affected, "message": description,
+                "policy": policy, "response_due": response_due, "repair_due": repair_due}, actor)
+            changes: list[Change] = [("open", self._get(conn, case_id))]
+            changes += self._check_clocks(conn, self._row(conn, case_id), now)
+        return changes
+
+    def _link_reported(self, conn: Connection, case_id: int, number: str, v: Verdict,
+                       now: float) -> list[Change]:
+        """A rule opened a case on a device that open reported cases name without a check: each
+        side gets a `link` event naming the other (the reporter's case is not merged: it may be
+        about something else on that device)."""
+        named = json.dumps(v.device, ensure_ascii=False)
+        rows = conn.execute(select(cases.c.id, cases.c.number).join(
+            case_reports, case_reports.c.case_id == cases.c.id).where(
+            cases.c.status.in_(OPEN_STATES), cases.c.check_name == REPORTED,
+            case_reports.c.affected.contains(named, autoescape=True)).order_by(cases.c.id)).all()
+        changes: list[Change] = []
+        for r in rows:
+            self._event(conn, r.id, now, "link", {"case": number, "by": "rule", "device": v.device,
+                                                  "check": v.check, "message": v.message})
+            changes.append(("link", self._get(conn, r.id)))
+        if rows:
+            numbers = [r.number for r in rows]
+            self._event(conn, case_id, now, "link", {"cases": numbers,
+                                                     "message": "reported: " + ", ".join(numbers)})
+        return changes
 
     # -- clocks -----------------------------------------------------------------------------
 
@@ -201,40 +283,129 @@ class CaseEngine:
         for case_id in due:
             with self._tx() as conn:
                 changes += self._check_clocks(conn, self._row(conn, case_id), now)
+                changes += self._remind(conn, self._row(conn, case_id), now)
+        changes += self._tick_named(now)
         return changes
 
     def _check_clocks(self, conn: Connection, row: Any, now: float) -> list[Change]:
+        """Every deadline missed by `now`, in the order they fell due: each is recorded as a breach
+        and escalates as the policy says, the new level's clocks starting at the deadline that was
+        missed (not at this check), so a late check ends where timely ones would have."""
         if row is None or row.status not in OPEN_STATES or row.suppressed_by:
             return []
         if self.policy.in_maintenance(self.devices.get(row.device), row.device, now) is not None:
             return []  # no escalation inside a window; it happens when the window ends
-        missed = []
-        if row.status == "open" and row.response_due and now >= row.response_due \
-                and row.response_alarmed != row.response_due:
-            missed.append("response")
-        if row.paused_at is None and row.repair_due and now >= row.repair_due \
-                and row.repair_alarmed != row.repair_due:
-            missed.append("repair")
-        if not missed:
-            return []
-        values: dict[str, Any] = {"updated_at": now}
-        for clock in missed:
-            values[f"{clock}_breached"] = 1
-            values[f"{clock}_alarmed"] = getattr(row, f"{clock}_due")
-            self._event(conn, row.id, now, "breach", {"clock": clock, "due": getattr(row, f"{clock}_due"),
-                                                      "level": row.level})
-        conn.execute(update(cases).where(cases.c.id == row.id).values(**values))
-        changes: list[Change] = [("breach", self._get(conn, row.id))]
-        new = self.policy.sla(row.policy).escalate(row.level, missed)
-        if new < row.level:
-            changes += self._set_level(conn, self._row(conn, row.id), new, now, "escalate",
-                                       {"reason": f"{' and '.join(missed)} deadline passed"})
+        changes: list[Change] = []
+        for _ in range(ROUNDS):  # each round acts on a new deadline
+            missed = _missed(row, now)
+            if not missed:
+                break
+            at = min(due for _, due in missed)
+            missed = [(clock, due) for clock, due in missed if due == at]  # the earliest, together
+            values: dict[str, Any] = {"updated_at": now}
+            for clock, due in missed:
+                values[f"{clock}_breached"] = 1
+                values[f"{clock}_alarmed"] = due
+                self._event(conn, row.id, now, "breach", {"clock": clock, "due": due, "level": row.level})
+            conn.execute(update(cases).where(cases.c.id == row.id).values(**values))
+            changes.append(("breach", self._get(conn, row.id)))
+            names = [clock for clock, _ in missed]
+            # a request class has its own clocks, not levels to climb: its breaches are recorded
+            new = self.policy.sla(row.policy).escalate(row.level, names) \
+                if row.request_class == FAULT else row.level
+            if new < row.level:
+                changes += self._set_level(conn, self._row(conn, row.id), new, now, "escalate",
+                                           {"reason": f"{' and '.join(names)} deadline passed"},
+                                           start=self._escalation_start(row.device, at, now))
+            row = self._row(conn, row.id)
         return changes
 
+    # -- reminders before a deadline ----------------------------------------------------------
+
+    def _remind(self, conn: Connection, row: Any, now: float) -> list[Change]:
+        """A `reminder` event when a running clock has used a `remind_at` share of its limit
+        (counted on its calendar, pauses excluded), once per clock, deadline and share; a late
+        check sends only the highest share reached. Its hooks go to the assignee and the next tier."""
+        sla = self.policy.sla(row.policy)
+        if not sla.remind_at or row.status not in OPEN_STATES or row.suppressed_by:
+            return []
+        lim = sla.limits(row.level, row.request_class)
+        running = [("response", row.response_due, lim.response)] if row.status == "open" else []
+        if row.paused_at is None:
+            running.append(("repair", row.repair_due, lim.repair))
+        sent = [json.loads(d) for d in conn.execute(select(case_events.c.detail).where(
+            case_events.c.case_id == row.id, case_events.c.kind == "reminder")).scalars()]
+        changes: list[Change] = []
+        for clock, due, limit in running:
+            if due is None or limit is None or now >= due:
+                continue
+            left = limit.calendar.elapsed(_utc(now), _utc(due)).total_seconds()
+            used = 100 * (1 - left / limit.duration.total_seconds())
+            reached = [p for p in sla.remind_at if used >= p]
+            if not reached or any(d.get("clock") == clock and d.get("due") == due
+                                  and d.get("percent", 0) >= reached[-1] for d in sent):
+                continue
+            self._event(conn, row.id, now, "reminder", {
+                "clock": clock, "due": due, "percent": reached[-1], "assignee": row.assignee,
+                "next_level": max(1, row.level - 1),
+                "message": f"{clock} due in {_left_text(left)} ({reached[-1]}% of the limit used)"})
+            changes.append(("reminder", self._get(conn, row.id)))
+        return changes
+
+    # -- named clocks (arrival, diagnosis, workaround, fault report submitted…) -----------------
+
+    def _named_clocks(self, conn: Connection, row: Any, kind: str, detail: dict[str, Any],
+                      at: float) -> None:
+        """Start and stop the policy's named clocks on this event (a milestone by its name)."""
+        sla = self.policy.sla(row.policy)
+        if not sla.clocks or kind == "breach":
+            return
+        what = detail.get("milestone") if kind == "milestone" else kind
+        for clock in sla.clocks:
+            key = (case_clocks.c.case_id == row.id, case_clocks.c.name == clock.name)
+            if clock.stop == what:
+                conn.execute(update(case_clocks).where(*key, case_clocks.c.stopped_at.is_(None))
+                             .values(stopped_at=at))
+            limit = clock.limit(row.level, row.request_class)
+            if clock.start == what and limit is not None \
+                    and conn.execute(select(case_clocks.c.name).where(*key)).first() is None:
+                start = row.opened_at if what == "open" else at  # a reported case: when reported
+                due = limit.calendar.add(_utc(start), limit.duration).timestamp()
+                conn.execute(insert(case_clocks).values(case_id=row.id, name=clock.name, level=row.level,
+                                                        started_at=start, due=due))
+
+    def _tick_named(self, now: float) -> list[Change]:
+        """Named clocks past their limit: each breach recorded once (no escalation: the contracts
+        raise levels on response and repair)."""
+        with self.engine.connect() as c:
+            late = c.execute(select(case_clocks.c.case_id, case_clocks.c.name).where(
+                case_clocks.c.stopped_at.is_(None), case_clocks.c.breached == 0,
+                case_clocks.c.due <= now)).all()
+        changes: list[Change] = []
+        for case_id, name in late:
+            with self._tx() as conn:
+                key = (case_clocks.c.case_id == case_id, case_clocks.c.name == name)
+                due = conn.execute(select(case_clocks.c.due)
+                                   .where(*key, case_clocks.c.breached == 0)).scalar()
+                if due is None:
+                    continue  # someone else recorded it
+                conn.execute(update(case_clocks).where(*key).values(breached=1))
+                self._event(conn, case_id, now, "breach", {"clock": name, "due": due})
+                changes.append(("breach", self._get(conn, case_id)))
+        return changes
+
+    def _escalation_start(self, device: str, due: float, now: float) -> float:
+        """The deadline missed; if it fell inside a maintenance window, that window's end (no
+        escalation inside a window: it happens when the window ends)."""
+        end = self.policy.in_maintenance(self.devices.get(device), device, due)
+        return due if end is None else min(max(due, end), now)
+
     def _set_level(self, conn: Connection, row: Any, level: int, now: float, kind: str,
-                   detail: dict[str, Any]) -> list[Change]:
-        """A new level: the clocks still running restart at its limits from now."""
-        response_due, repair_due = self._dues(row.policy, level, now)
+                   detail: dict[str, Any], start: float | None = None) -> list[Change]:
+        """A new level: the clocks still running restart at its limits from `start` (the missed
+        deadline that raised it; now, for a worse verdict)."""
+        begin = now if start is None else start
+        response_due, repair_due = self._dues(row.policy, level, begin, row.request_class)
         values: dict[str, Any] = {"level": level, "updated_at": now}
         if row.status == "open":
             values["response_due"] = response_due
@@ -242,22 +413,24 @@ class CaseEngine:
             values["repair_due"] = repair_due
         conn.execute(update(cases).where(cases.c.id == row.id).values(**values))
         self._event(conn, row.id, now, kind, {"from": row.level, "level": level, **detail,
+                                              "clocks_from": begin,
                                               "response_due": values.get("response_due", row.response_due),
                                               "repair_due": values.get("repair_due", row.repair_due)})
         return [(kind, self._get(conn, row.id))]
 
-    def _dues(self, policy: str, level: int, start: float) -> tuple[float, float]:
-        d = deadlines(self.policy.sla(policy), level, _utc(start))
-        return d.response_due.timestamp(), d.repair_due.timestamp()
+    def _dues(self, policy: str, level: int, start: float,
+              klass: str = FAULT) -> tuple[float | None, float]:
+        d = deadlines(self.policy.sla(policy), level, _utc(start), klass=klass)
+        return (None if d.response_due is None else d.response_due.timestamp()), d.repair_due.timestamp()
 
     def _repair_calendar_elapsed(self, row: Any, start: float, end: float) -> float:
-        cal = self.policy.sla(row.policy).limits(row.level).repair.calendar
+        cal = self.policy.sla(row.policy).limits(row.level, row.request_class).repair.calendar
         return cal.elapsed(_utc(start), _utc(end)).total_seconds()
 
     def _push_repair(self, row: Any, seconds: float) -> float | None:
         if row.repair_due is None or seconds <= 0:
             return row.repair_due  # type: ignore[no-any-return]
-        cal = self.policy.sla(row.policy).limits(row.level).repair.calendar
+        cal = self.policy.sla(row.policy).limits(row.level, row.request_class).repair.calendar
         return cal.add(_utc(row.repair_due), timedelta(seconds=seconds)).timestamp()
 
     # -- parents ----------------------------------------------------------------------------
@@ -297,7 +470,7 @@ class CaseEngine:
     # -- people -----------------------------------------------------------------------------
 
     def act(self, number: str, action: str, actor: str, **kw: Any) -> list[Change]:
-        """ack | assign | note | pause | resume | resolve | close | reopen, in one transaction."""
+        """ack | assign | note | mark | pause | resume | resolve | close | reopen, in one transaction."""
         now = self.clock()
         with self._tx() as conn:
             row = conn.execute(select(cases).where(cases.c.number == number)).first()
@@ -346,6 +519,17 @@ class CaseEngine:
         conn.execute(update(cases).where(cases.c.id == row.id).values(updated_at=now))
         self._event(conn, row.id, now, "note", {"note": note}, actor)
         return [("note", self._get(conn, row.id))]
+
+    def _do_mark(self, conn: Connection, row: Any, now: float, actor: str, milestone: str = "",
+                 note: str = "") -> list[Change]:
+        """A milestone the contract's clocks name: arrival on site, diagnosis report, workaround…"""
+        plain = milestone.replace("_", "").replace("-", "")
+        if not plain.isalnum() or milestone in MILESTONES:
+            raise CaseError(f"a milestone name like arrival, diagnosis, workaround or fault_report "
+                            f"(not {milestone!r})")
+        conn.execute(update(cases).where(cases.c.id == row.id).values(updated_at=now))
+        self._event(conn, row.id, now, "milestone", {"milestone": milestone, "note": note}, actor)
+        return [("milestone", self._get(conn, row.id))]
 
     def _do_pause(self, conn: Connection, row: Any, now: float, actor: str, note: str = "") -> list[Change]:
         self._need(row, OPEN_STATES, "pause")
@@ -445,6 +629,7 @@ class CaseEngine:
         conn.execute(insert(case_events).values(
             case_id=case_id, seq=seq, at=at, kind=kind, actor=actor,
             detail=json.dumps(full, ensure_ascii=False)))
+        self._named_clocks(conn, row, kind, detail, at)
         if self.outbox is not None:  # same transaction: the event and its deliveries, or neither
             self.outbox.enqueue(conn, row, {"seq": seq, "at": at, "kind": kind, "actor": actor,
                                             "detail": full}, self.devices.get(row.device))
@@ -459,6 +644,23 @@ class CaseEngine:
 
     def _get(self, conn: Connection, case_id: int) -> Case:
         return to_case(self._row(conn, case_id))
+
+
+def _left_text(seconds: float) -> str:
+    minutes = max(0, round(seconds / 60))
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+
+
+def _missed(row: Any, now: float) -> list[tuple[str, float]]:
+    """The running clocks whose deadline passed by `now` and has not been acted on."""
+    out = []
+    if row.status == "open" and row.response_due and now >= row.response_due \
+            and row.response_alarmed != row.response_due:
+        out.append(("response", row.response_due))
+    if row.paused_at is None and row.repair_due and now >= row.repair_due \
+            and row.repair_alarmed != row.repair_due:
+        out.append(("repair", row.repair_due))
+    return out
 
 
 def _verdict_doc(v: Verdict) -> dict[str, Any]:
@@ -483,4 +685,5 @@ def to_case(r: Any) -> Case:
         closed_at=r.closed_at, closed_by=r.closed_by, assignee=r.assignee,
         flapping=bool(r.flapping), suppressed_by=r.suppressed_by, fault_type=r.fault_type,
         cause=r.cause, handling=r.handling, loss=r.loss, last_value=r.last_value,
-        threshold=r.threshold, message=r.message)
+        threshold=r.threshold, message=r.message, source=r.source, category=r.category,
+        request_class=r.request_class)

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func, or_, select
 
 from agent.cases.engine import OPEN_STATES, to_case
 from agent.model import Case
-from agent.store.schema import case_events, cases
+from agent.store.schema import case_clocks, case_events, case_reports, cases
 from agent.store.schema import case_tickets as tickets_table
 
 STATES = ("open", "acknowledged", "resolved", "closed")
@@ -75,3 +75,60 @@ def case_tickets(engine: Engine, number: str) -> list[dict[str, Any]]:
          .where(cases.c.number == number).order_by(tickets_table.c.channel))
     with engine.connect() as conn:
         return [{"channel": r.channel, "ticket_id": r.ticket_id, "url": r.url} for r in conn.execute(q)]
+
+
+def case_report(engine: Engine, number: str) -> dict[str, Any] | None:
+    """Who reported a case, how and when (None: a rule opened it)."""
+    q = (select(case_reports).join(cases, cases.c.id == case_reports.c.case_id)
+         .where(cases.c.number == number))
+    with engine.connect() as conn:
+        r = conn.execute(q).first()
+    if r is None:
+        return None
+    return {"channel": r.channel, "reporter": r.reporter, "unit": r.unit, "contact": r.contact,
+            "reported_at": r.reported_at, "entered_at": r.entered_at, "entered_by": r.entered_by,
+            "description": r.description, "affected": json.loads(r.affected)}
+
+
+def named_clocks(engine: Engine, number: str) -> list[dict[str, Any]]:
+    """The named clocks a case started (arrival, diagnosis, fault report…), in start order."""
+    q = (select(case_clocks).join(cases, cases.c.id == case_clocks.c.case_id)
+         .where(cases.c.number == number).order_by(case_clocks.c.started_at, case_clocks.c.name))
+    with engine.connect() as conn:
+        return [{"name": r.name, "level": r.level, "started_at": r.started_at, "due": r.due,
+                 "stopped_at": r.stopped_at, "breached": bool(r.breached)} for r in conn.execute(q)]
+
+
+def histories(engine: Engine, numbers: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+    """Every event of these cases, by case number, in order."""
+    wanted = list(numbers)
+    out: dict[str, list[dict[str, Any]]] = {n: [] for n in wanted}
+    if not wanted:
+        return out
+    q = (select(case_events, cases.c.number).join(cases, cases.c.id == case_events.c.case_id)
+         .where(cases.c.number.in_(wanted)).order_by(case_events.c.case_id, case_events.c.seq))
+    with engine.connect() as conn:
+        for r in conn.execute(q):
+            out[r.number].append({"seq": r.seq, "at": r.at, "kind": r.kind, "actor": r.actor,
+                                  "detail": json.loads(r.detail)})
+    return out
+
+
+def cases_as_of(engine: Engine, at: float, status: str = "open", **kw: Any) -> list[Case]:
+    """list_cases as the cases stood at `at` (replayed from their events)."""
+    from agent.cases.asof import case_as_of
+
+    found = list_cases(engine, "all", **{k: v for k, v in kw.items() if k not in ("level", "breached")})
+    events = histories(engine, [c.number for c in found])
+    out = []
+    for c in found:
+        then = case_as_of(c, events[c.number], at)
+        if then is None or (status == "open" and not then.is_open) or \
+                (status not in ("open", "all") and then.status != status):
+            continue
+        if kw.get("level") is not None and then.level != kw["level"]:
+            continue
+        if kw.get("breached") and not (then.response_breached or then.repair_breached):
+            continue
+        out.append(then)
+    return out

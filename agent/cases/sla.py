@@ -13,7 +13,7 @@ working hours (over six 7.5-hour days), not two working days.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
@@ -25,9 +25,22 @@ from agent.cases.calendar import ALWAYS, ZERO, AlwaysCalendar, Calendar
 from agent.problems import ConfigError, Problem, place, pydantic_problems, shorten
 from checks import durations
 
-LEVELS = (1, 2, 3)
+LEVELS = (1, 2, 3)  # the three-level scheme (一级/二级/三级), the default
+MAX_LEVEL = 5
 KINDS = ("response", "repair")
 DEFAULT = "default"
+LANGS = ("zh-CN", "en")
+# Level schemes contracts use; a policy picks one (`scheme:`) and may rename levels (`names:`).
+SCHEMES: dict[str, dict[int, dict[str, str]]] = {
+    "three": {1: {"zh-CN": "一级（重大）", "en": "Level 1 (major)"},
+              2: {"zh-CN": "二级（主要）", "en": "Level 2 (main)"},
+              3: {"zh-CN": "三级（次要）", "en": "Level 3 (minor)"}},
+    "four": {1: {"zh-CN": "A 紧急", "en": "A emergency"}, 2: {"zh-CN": "B 严重", "en": "B critical"},
+             3: {"zh-CN": "C 一般", "en": "C moderate"}, 4: {"zh-CN": "D 轻微", "en": "D minor"}},
+    "five": {1: {"zh-CN": "A 紧急", "en": "A emergency"}, 2: {"zh-CN": "B 严重", "en": "B critical"},
+             3: {"zh-CN": "C 较重", "en": "C major"}, 4: {"zh-CN": "D 一般", "en": "D moderate"},
+             5: {"zh-CN": "E 轻微", "en": "E minor"}},
+}
 
 
 def parse_duration(text: str) -> timedelta:
@@ -45,8 +58,27 @@ class Limit:
 
 @dataclass(frozen=True, slots=True)
 class LevelLimits:
-    response: Limit
+    response: Limit | None  # None: a request class whose contract counts no response time
     repair: Limit
+
+
+FAULT = "fault"  # the request class whose limits are the levels'
+MILESTONES = ("open", "ack", "resolve", "close")  # case events a named clock may start or stop on
+
+
+@dataclass(frozen=True, slots=True)
+class NamedClock:
+    """A clock the contract names besides response and repair (arrival on site, diagnosis report,
+    workaround, fault report submitted…): started and stopped by case events or milestones
+    (`xunjian cases mark`), with a limit per level (faults) or per request class."""
+
+    name: str
+    start: str
+    stop: str
+    limits: Mapping[int | str, Limit]  # level (faults) or class name → limit
+
+    def limit(self, level: int, klass: str) -> Limit | None:
+        return self.limits.get(level) if klass == FAULT else self.limits.get(klass)
 
 
 @dataclass(frozen=True, eq=False)  # compared by identity: `levels` holds calendars, not values
@@ -55,12 +87,26 @@ class SlaPolicy:
     levels: Mapping[int, LevelLimits]
     escalate_on: frozenset[str] = frozenset(KINDS)
     escalate_step: int = 1
+    names: Mapping[int, Mapping[str, str]] = field(default_factory=lambda: MappingProxyType(SCHEMES["three"]))
+    classes: Mapping[str, LevelLimits] = field(default_factory=lambda: MappingProxyType({}))
+    clocks: tuple[NamedClock, ...] = ()
+    remind_at: tuple[int, ...] = ()  # percent of a limit used at which a reminder goes out
 
-    def limits(self, level: int) -> LevelLimits:
+    def limits(self, level: int, klass: str = FAULT) -> LevelLimits:
+        if klass != FAULT:
+            try:
+                return self.classes[klass]
+            except KeyError:
+                raise ValueError(f"SLA policy {self.name!r} has no request class {klass!r} (classes: "
+                                 f"{', '.join([FAULT, *self.classes])})") from None
         try:
             return self.levels[level]
         except KeyError:
-            raise ValueError(f"SLA policy {self.name!r} has no level {level!r} (levels: 1, 2, 3)") from None
+            raise ValueError(f"SLA policy {self.name!r} has no level {level!r} "
+                             f"(levels: {', '.join(map(str, self.levels))})") from None
+
+    def level_name(self, level: int, lang: str = "zh-CN") -> str:
+        return self.names.get(level, {}).get(lang) or f"L{level}"
 
     def escalate(self, level: int, missed: Iterable[str]) -> int:
         """The level once the clocks named in `missed` ran out: raised by the policy's step, never above 1."""
@@ -72,7 +118,7 @@ class SlaPolicy:
 
 @dataclass(frozen=True, slots=True)
 class Deadlines:
-    response_due: datetime
+    response_due: datetime | None
     repair_due: datetime
 
 
@@ -86,13 +132,15 @@ class Clock:
     overrun: timedelta = ZERO
 
 
-def deadlines(policy: SlaPolicy, level: int, opened_at: datetime, paused: timedelta = ZERO) -> Deadlines:
+def deadlines(policy: SlaPolicy, level: int, opened_at: datetime, paused: timedelta = ZERO,
+              klass: str = FAULT) -> Deadlines:
     """Both deadlines; the repair one is pushed by `paused`, which is counted time on the repair calendar."""
     if paused < ZERO:
         raise ValueError(f"paused must not be negative, got {paused}")
-    lim = policy.limits(level)
+    lim = policy.limits(level, klass)
     return Deadlines(
-        response_due=lim.response.calendar.add(opened_at, lim.response.duration),
+        response_due=None if lim.response is None
+        else lim.response.calendar.add(opened_at, lim.response.duration),
         repair_due=lim.repair.calendar.add(opened_at, lim.repair.duration + paused),
     )
 
@@ -109,6 +157,7 @@ def breached(
     """`{"response": Clock, "repair": Clock}`: met / missed once stopped, else running / missed at `now`."""
     due = deadlines(policy, level, opened_at, paused)
     lim = policy.limits(level)
+    assert lim.response is not None and due.response_due is not None  # every level has both
     return {
         "response": _clock(lim.response, opened_at, now, responded_at, ZERO, due.response_due),
         "repair": _clock(lim.repair, opened_at, now, repaired_at, paused, due.repair_due),
@@ -141,14 +190,16 @@ def _duration(value: Any) -> timedelta:
 def _level_number(value: Any) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value)
-    return value if isinstance(value, int) and not isinstance(value, bool) and value in LEVELS else None
+    ok = isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_LEVEL
+    return value if ok else None
 
 
 def _level(value: Any) -> int:
     level = _level_number(value)
     if level is None:
         raise PydanticCustomError(
-            "level", f"unknown level {shorten(value)} (levels are 1, 2 and 3; 1 is the most severe)")
+            "level", f"unknown level {shorten(value)} (levels are numbered 1 to {MAX_LEVEL} at most; "
+            "1 is the most severe)")
     return level
 
 
@@ -164,12 +215,48 @@ class LevelSpec(BaseModel):
     repair_calendar: str = ALWAYS
 
 
+class ClassSpec(BaseModel):
+    """A request class's clocks: response (answered) optional, repair (solved)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    response: Duration | None = None
+    repair: Duration
+    calendar: str = ALWAYS  # both clocks, unless one of these says otherwise
+    response_calendar: str | None = None
+    repair_calendar: str | None = None
+
+
+class ClockSpec(BaseModel):
+    """A named clock: `limit` for every level, or `limits` per level (faults) and per class."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: str
+    stop: str
+    limit: Duration | None = None
+    limits: dict[int | str, Duration] = {}
+    calendar: str = ALWAYS
+
+
+class LevelName(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    zh: str = Field(alias="zh-CN", min_length=1)
+    en: str = Field(min_length=1)
+
+
 class PolicySpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    scheme: Literal["three", "four", "five"] = "three"
+    names: dict[Annotated[int, PlainValidator(_level)], LevelName] = {}
     levels: dict[Annotated[int, PlainValidator(_level)], LevelSpec]
     escalate_on: list[Literal["response", "repair"]] = Field(default_factory=lambda: list(KINDS))
-    escalate_step: int = Field(default=1, ge=1, le=len(LEVELS) - 1)
+    escalate_step: int = Field(default=1, ge=1, le=MAX_LEVEL - 1)
+    classes: dict[str, ClassSpec] = {}
+    clocks: dict[str, ClockSpec] = {}
+    remind_at: list[Annotated[int, Field(ge=1, le=99)]] = []
 
 
 def default_policy(calendars: Mapping[str, Calendar]) -> SlaPolicy:
@@ -197,13 +284,75 @@ def _cross_problems(body: dict[Any, Any], known: Mapping[str, Calendar], file: s
             if isinstance(name, str) and name not in known:
                 problems.append(Problem(file, place((*where, "levels", key, cal_key)),
                                         f"unknown calendar {name!r} (known: {', '.join(sorted(known))})"))
+    problems += _class_and_clock_problems(body, known, file, where)
+    scheme_name = body.get("scheme", "three")
+    scheme = SCHEMES.get(scheme_name) if isinstance(scheme_name, str) else None
+    if scheme is None:
+        return problems  # pydantic names the schemes
+    n = len(scheme)
+    said = f"scheme {scheme_name} has levels 1 to {n}: " + " … ".join(
+        (scheme[1]["zh-CN"], scheme[n]["zh-CN"]))
     present = {_level_number(k) for k in levels}
-    missing = [str(lv) for lv in LEVELS if lv not in present]
+    missing = [str(lv) for lv in range(1, n + 1) if lv not in present]
     if missing:
         problems.append(Problem(file, place((*where, "levels")),
                                 f"level{'s' if len(missing) > 1 else ''} {', '.join(missing)} missing "
-                                "(every policy sets levels 1, 2 and 3)"))
+                                f"(a policy sets every level of its scheme; {said})"))
+    names = body.get("names") if isinstance(body.get("names"), dict) else {}
+    for key, section in (("levels", levels), ("names", names)):
+        for k in section:
+            lv = _level_number(k)
+            if lv is not None and lv > n:
+                problems.append(Problem(file, place((*where, key, k)), f"level {lv} is not in the policy's "
+                                        f"scheme ({said}; set scheme: four or five for more)"))
+    step = body.get("escalate_step")
+    if isinstance(step, int) and not isinstance(step, bool) and n > 1 and step > n - 1:
+        problems.append(Problem(file, place((*where, "escalate_step")),
+                                f"at most {n - 1} with {n} levels (scheme {scheme_name})"))
     return problems
+
+
+def _class_and_clock_problems(body: dict[Any, Any], known: Mapping[str, Calendar], file: str,
+                              where: tuple[Any, ...]) -> list[Problem]:
+    """Unknown calendars, a class named "fault", clock limits for unknown levels or classes."""
+    problems = []
+    classes = body.get("classes") if isinstance(body.get("classes"), dict) else {}
+    clocks = body.get("clocks") if isinstance(body.get("clocks"), dict) else {}
+    cal_keys = ("calendar", "response_calendar", "repair_calendar")
+    for section, items in (("classes", classes), ("clocks", clocks)):
+        for key, spec in items.items():
+            if not isinstance(spec, dict):
+                continue
+            for cal_key in cal_keys:
+                name = spec.get(cal_key)
+                if isinstance(name, str) and name not in known:
+                    problems.append(Problem(file, place((*where, section, key, cal_key)),
+                                            f"unknown calendar {name!r} (known: {', '.join(sorted(known))})"))
+    if FAULT in classes:
+        problems.append(Problem(file, place((*where, "classes", FAULT)),
+                                "faults are counted by the levels; name other classes (consultation, "
+                                "suggestion, change…)"))
+    for key, spec in clocks.items():
+        if not isinstance(spec, dict):
+            continue
+        if spec.get("limit") is None and not spec.get("limits"):
+            problems.append(Problem(file, place((*where, "clocks", key)),
+                                    "a limit (for every level) or limits (per level or class)"))
+        for k in (spec.get("limits") or {}) if isinstance(spec.get("limits"), dict) else ():
+            if _level_number(k) is None and k not in classes:
+                problems.append(Problem(file, place((*where, "clocks", key, "limits", k)),
+                                        f"a level number or a class of this policy "
+                                        f"({', '.join(map(str, classes)) or 'none defined'})"))
+    return problems
+
+
+def _clock_limits(spec: ClockSpec, levels: Iterable[int],
+                  known: Mapping[str, Calendar]) -> dict[int | str, Limit]:
+    cal = known[spec.calendar]
+    out: dict[int | str, Limit] = {lv: Limit(spec.limit, cal) for lv in levels} if spec.limit else {}
+    for k, d in spec.limits.items():
+        out[_level_number(k) or k] = Limit(d, cal)
+    return out
 
 
 def load_policies(data: dict[str, Any] | None, calendars: Mapping[str, Calendar],
@@ -244,6 +393,19 @@ def load_policies(data: dict[str, Any] | None, calendars: Mapping[str, Calendar]
             }),
             escalate_on=frozenset(spec.escalate_on),
             escalate_step=spec.escalate_step,
+            names=MappingProxyType({
+                lv: MappingProxyType({"zh-CN": spec.names[lv].zh, "en": spec.names[lv].en}
+                                     if lv in spec.names else names)
+                for lv, names in SCHEMES[spec.scheme].items()}),
+            classes=MappingProxyType({
+                k: LevelLimits(None if c.response is None else
+                               Limit(c.response, known[c.response_calendar or c.calendar]),
+                               Limit(c.repair, known[c.repair_calendar or c.calendar]))
+                for k, c in spec.classes.items()}),
+            remind_at=tuple(sorted(set(spec.remind_at))),
+            clocks=tuple(NamedClock(k, c.start, c.stop,
+                                    MappingProxyType(_clock_limits(c, spec.levels, known)))
+                         for k, c in spec.clocks.items()),
         )
     if problems:
         raise ConfigError(problems)

@@ -24,15 +24,27 @@ from agent.cli.common import (
     when,
     when_iso,
 )
+from agent.model import iso
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from agent.config import AgentConfig
 
-app = typer.Typer(help="Fault cases (故障单): list, show, ack, assign, note, pause, resume, resolve, "
-                  "close, reopen, and the fault report.", no_args_is_help=True)
+app = typer.Typer(help="Fault cases (故障单): list, show, open (reported by a person), ack, assign, "
+                  "note, pause, resume, resolve, close, reopen, and the fault report.", no_args_is_help=True)
 LEVEL = {1: "L1 重大", 2: "L2 主要", 3: "L3 次要"}
+
+
+def level_name(cfg: Any, policy: str, level: int) -> str:
+    """The level as the case's SLA policy names it: "L2 主要" in the three-level scheme as
+    shipped, else the scheme's own name ("B 严重")."""
+    from agent.cases.sla import SCHEMES
+
+    sla = cfg.cases.sla(policy)
+    if {lv: dict(n) for lv, n in sla.names.items()} == SCHEMES["three"]:
+        return LEVEL.get(level, f"L{level}")
+    return str(sla.level_name(level))
 
 
 class Which(StrEnum):
@@ -55,6 +67,9 @@ NumberArg = Annotated[str, typer.Argument(help="Case number, e.g. F-20261122-000
 AsOpt = Annotated[str | None, typer.Option("--as", help="Who does it (default: your OS user name).",
                                            show_default=False)]
 NoteOpt = Annotated[str, typer.Option("--note", "-m", help="A note for the case history.")]
+AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Judge the cases as they stood at this time "
+                                             "(e.g. 2026-12-01 09:30, in the configured zone).",
+                                             show_default=False)]
 
 
 
@@ -71,14 +86,15 @@ def _open(config: Path | None, data_dir: Path | None) -> tuple[AgentConfig, Engi
 def list_(config: ConfigOpt = None, data_dir: DataDirOpt = None,
           status: Annotated[Which, typer.Option("--status", "-s", help="Which cases: open means open "
                                                 "or acknowledged.")] = Which.open,
-          level: Annotated[int | None, typer.Option("--level", "-l", min=1, max=3,
-                                                    help="Only this level (1 major … 3 minor).")] = None,
+          level: Annotated[int | None, typer.Option("--level", "-l", min=1, max=5,
+                                                    help="Only this level (1 is the most severe).")] = None,
           device: Annotated[list[str] | None, typer.Option("--device", "-d",
                                                            help="Only these devices.")] = None,
           group: Annotated[list[str] | None, typer.Option("--group", "-g", help="Only devices of these "
                                                           "inventory groups.")] = None,
           breached: Annotated[bool, typer.Option("--breached", help="Only cases that missed a response "
                                                  "or repair deadline.")] = False,
+          as_of: AsOfOpt = None,
           fmt: FormatOpt = Format.table) -> None:
     """List fault cases: open (and acknowledged) by default.
 
@@ -108,7 +124,13 @@ def list_(config: ConfigOpt = None, data_dir: DataDirOpt = None,
         from agent.store.db import configured_store, open_engine
 
         engine = open_engine(configured_store(cfg, data_dir))
-        found = list_cases(engine, status.value, level=level, devices=devices, breached=breached)
+        if as_of:
+            from agent.cases.queries import cases_as_of
+
+            at = parse_time(as_of, cfg.cases.tz, "--as-of")
+            found = cases_as_of(engine, at, status.value, level=level, devices=devices, breached=breached)
+        else:
+            found = list_cases(engine, status.value, level=level, devices=devices, breached=breached)
     if fmt is Format.json:
         print_json({"cases": [c.to_dict() for c in found]})
         return
@@ -124,7 +146,7 @@ def list_(config: ConfigOpt = None, data_dir: DataDirOpt = None,
         flags = " ".join(f for f, on in (("BREACHED", c.response_breached or c.repair_breached),
                                           ("flapping", c.flapping), ("paused", c.paused_at),
                                           (f"under {c.suppressed_by}", c.suppressed_by)) if on)
-        table.add_row(c.number, LEVEL.get(c.level, str(c.level)), c.status, c.device,
+        table.add_row(c.number, level_name(cfg, c.policy, c.level), c.status, c.device,
                       f"{c.check} {c.instance}".strip(), when(c.opened_at, tz), when(due, tz),
                       f"{c.message} {('[' + flags + ']') if flags else ''}".strip())
     out.print(table)
@@ -132,9 +154,9 @@ def list_(config: ConfigOpt = None, data_dir: DataDirOpt = None,
 
 @app.command("show")
 def show(number: NumberArg, config: ConfigOpt = None, data_dir: DataDirOpt = None,
-         fmt: FormatOpt = Format.table) -> None:
-    """Show one case, its clocks and its history."""
-    from agent.cases.queries import case_history, case_tickets, get_case
+         as_of: AsOfOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """Show one case, its clocks and its history (as they stood at --as-of, if given)."""
+    from agent.cases.queries import case_history, case_report, case_tickets, get_case
 
     cfg, engine = _open(config, data_dir)
     case = get_case(engine, number)
@@ -142,13 +164,32 @@ def show(number: NumberArg, config: ConfigOpt = None, data_dir: DataDirOpt = Non
         err.print(f"xunjian: no case {number}")
         raise typer.Exit(2)
     events = case_history(engine, number)
+    if as_of:
+        from agent.cases.asof import case_as_of
+
+        at = parse_time(as_of, cfg.cases.tz, "--as-of")
+        then = case_as_of(case, events, at)
+        if then is None:
+            err.print(f"xunjian: case {number} was entered after {when(at, cfg.cases.tz)}")
+            raise typer.Exit(2)
+        case, events = then, [e for e in events if e["at"] <= at]
     tickets = case_tickets(engine, number)
+    reported = case_report(engine, number)
     if fmt is Format.json:
-        print_json({"case": case.to_dict(), "tickets": tickets, "events": events})
+        print_json({"case": case.to_dict(), "tickets": tickets, "events": events,
+                    "reported": reported and {**reported, "reported_at": iso(reported["reported_at"]),
+                                              "entered_at": iso(reported["entered_at"])}})
         return
     for k, v in case.to_dict().items():
         if v not in (None, "", False, 0.0) or k in ("level", "status"):
             out.print(f"[bold]{k:>17}[/]: {when_iso(v, cfg.cases.tz)}")
+    if reported:
+        who_ = ", ".join(x for x in (reported["reporter"], reported["unit"], reported["contact"]) if x)
+        out.print(f"[bold]{'reported':>17}[/]: {escape(who_)} by {reported['channel']} at "
+                  f"{when(reported['reported_at'], cfg.cases.tz)} (entered "
+                  f"{when(reported['entered_at'], cfg.cases.tz)} by {escape(reported['entered_by'])})")
+        if reported["affected"]:
+            out.print(f"[bold]{'affected':>17}[/]: {escape(', '.join(reported['affected']))}")
     for t in tickets:
         text = escape(f"{t['channel']}: {t['ticket_id']} {t['url']}".rstrip())
         out.print(f"[bold]{'ticket':>17}[/]: {text}")
@@ -159,6 +200,107 @@ def show(number: NumberArg, config: ConfigOpt = None, data_dir: DataDirOpt = Non
         out.print(f"  #{e['seq']} {when(e['at'], cfg.cases.tz)} {e['kind']} L{d.get('level', '?')} "
                   f"by {e['actor']}"
                   f"{': ' + said if said else ''}")
+
+
+class Channel(StrEnum):
+    phone = "phone"
+    mail = "mail"
+    web = "web"
+    onsite = "onsite"
+    other = "other"
+
+
+def parse_time(text: str, tz: Any, what: str) -> float:
+    """`2026-12-01 09:30` (in the configured zone) or ISO 8601 with an offset."""
+    from datetime import datetime
+
+    try:
+        t = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter(f"a time like 2026-12-01 09:30 (in {tz}), got {text!r}",
+                                 param_hint=what) from None
+    return (t if t.tzinfo else t.replace(tzinfo=tz)).timestamp()
+
+
+@app.command("open")
+def open_(description: Annotated[str, typer.Option("--description", "-m", help="What the person "
+                                                   "reported, in their words.", show_default=False)],
+          reporter: Annotated[str, typer.Option("--reporter", help="Who reported it.",
+                                                show_default=False)],
+          channel: Annotated[Channel, typer.Option("--channel", help="How it was reported.")]
+          = Channel.phone,
+          unit: Annotated[str, typer.Option("--unit", help="The reporter's unit or department.")] = "",
+          contact: Annotated[str, typer.Option("--contact", help="Phone number or mail address.")] = "",
+          reported: Annotated[str | None, typer.Option("--reported-at", help="When it was reported "
+                                                       "(default: now); the clocks start then.",
+                                                       show_default=False)] = None,
+          device: Annotated[list[str] | None, typer.Option("--device", "-d", help="Device affected "
+                                                           "(repeat for several).")] = None,
+          service: Annotated[str, typer.Option("--service", help="Service affected, e.g. "
+                                               "\"video platform\".")] = "",
+          check: Annotated[str, typer.Option("--check", help="The rule check this fault is, if known "
+                                             "(with one --device): that rule's verdicts then join "
+                                             "this case.")] = "",
+          instance: Annotated[str, typer.Option("--instance", help="With --check: the filesystem, "
+                                                "port… it concerns.")] = "",
+          category: Annotated[str, typer.Option("--category", help="What kind of problem, e.g. "
+                                                "hardware, software, network, request.")] = "",
+          level: Annotated[int, typer.Option("--level", "-l", help="1 is the most severe.")] = 3,
+          policy: Annotated[str, typer.Option("--policy", help="SLA policy (default: the "
+                                              "configured one).")] = "",
+          klass: Annotated[str, typer.Option("--class", help="fault, or a request class of the policy "
+                                             "(consultation, suggestion, change…): its own clocks.")]
+          = "fault",
+          who: AsOpt = None, config: ConfigOpt = None, data_dir: DataDirOpt = None,
+          fmt: FormatOpt = Format.table) -> None:
+    """Open a case for a fault or request reported by a person (phone, mail, web, on site). It is
+    a case like a rule-opened one: the same lifecycle, hooks, SLA clocks and fault report.
+
+    Examples:
+
+      xunjian cases open --channel phone --reporter "Li Na" --unit "county A" --contact 138… \\
+          -d enc-07 --level 2 --reported-at "2026-12-01 09:10" -m "encoder 7 shows no picture"
+
+      xunjian cases open --reporter "Wang" -d db01 --check disk_used_percent --instance /u01 \\
+          -m "archive area almost full"
+    """
+    from agent.cases.engine import CaseEngine, CaseError
+    from agent.cases.intake import Intake, IntakeError
+
+    cfg, engine = _open(config, data_dir)
+    from agent.app import build_outbox
+
+    outbox = build_outbox(cfg)
+    at = parse_time(reported, cfg.cases.tz, "--reported-at") if reported else None
+    ce = CaseEngine(engine, cfg.cases, _devices(cfg) if outbox is not None else {}, outbox=outbox)
+    intake = Intake(channel=channel.value, reporter=reporter, description=description,
+                    reported_at=at if at is not None else ce.clock(), level=level, unit=unit,
+                    contact=contact, category=category, devices=tuple(device or ()), service=service,
+                    check=check, instance=instance, policy=policy, request_class=klass)
+    try:
+        changes = ce.report(intake, actor(who))
+    except (CaseError, IntakeError) as e:
+        err.print(f"xunjian: cases open: {e}", markup=False)
+        raise typer.Exit(2) from None
+    _print_changes(cfg, changes, fmt)
+
+
+def _devices(cfg: AgentConfig) -> dict[str, Any]:
+    from agent.inventory import load_inventory
+    from agent.problems import ConfigError
+
+    try:
+        return dict(load_inventory(cfg.inventory, cfg.secrets_file).devices)
+    except ConfigError:
+        return {}
+
+
+def _print_changes(cfg: AgentConfig, changes: list[Any], fmt: Format) -> None:
+    if fmt is Format.json:
+        print_json({"changes": [{"event": k, "case": c.to_dict()} for k, c in changes]})
+        return
+    for kind, c in changes:
+        out.print(f"{c.number}: {kind} → {c.status}, {level_name(cfg, c.policy, c.level)}")
 
 
 def _act(number: str, action: str, who: str | None, config: Path | None, data_dir: Path | None,
@@ -172,24 +314,14 @@ def _act(number: str, action: str, who: str | None, config: Path | None, data_di
     devices: dict[str, Any] = {}
     # children follow their parent's case; routes select by device kind, group and site
     if action in ("resolve", "close", "reopen") or outbox is not None:
-        from agent.inventory import load_inventory
-        from agent.problems import ConfigError
-
-        try:
-            devices = dict(load_inventory(cfg.inventory, cfg.secrets_file).devices)
-        except ConfigError:
-            devices = {}
+        devices = _devices(cfg)
     ce = CaseEngine(engine, cfg.cases, devices, outbox=outbox)
     try:
         changes = ce.act(number, action, actor(who), **kw)
     except CaseError as e:
         err.print(f"xunjian: {e}")
         raise typer.Exit(2) from None
-    if fmt is Format.json:
-        print_json({"changes": [{"event": k, "case": c.to_dict()} for k, c in changes]})
-        return
-    for kind, c in changes:
-        out.print(f"{c.number}: {kind} → {c.status}, {LEVEL.get(c.level, c.level)}")
+    _print_changes(cfg, changes, fmt)
 
 
 @app.command("ack")
@@ -216,6 +348,19 @@ def note_(number: NumberArg, text: Annotated[str, typer.Argument(help="What to r
           fmt: FormatOpt = Format.table) -> None:
     """Add a note to the case history."""
     _act(number, "note", who, config, data_dir, fmt, note=text)
+
+
+@app.command("mark")
+def mark(number: NumberArg,
+         milestone: Annotated[str, typer.Argument(help="arrival, diagnosis, workaround, fault_report… "
+                                                  "(the names the policy's clocks stop on).")],
+         who: AsOpt = None, note: NoteOpt = "", config: ConfigOpt = None, data_dir: DataDirOpt = None,
+         fmt: FormatOpt = Format.table) -> None:
+    """Record a milestone: it stops (or starts) the named clocks of the case's SLA policy.
+
+    Example: xunjian cases mark F-20261122-0007 arrival -m "on site at the county hub"
+    """
+    _act(number, "mark", who, config, data_dir, fmt, milestone=milestone, note=note)
 
 
 @app.command("pause")

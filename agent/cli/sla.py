@@ -23,6 +23,9 @@ def sla(since: Annotated[str | None, typer.Option("--from", help="First day (YYY
                                                   "the first of this month.", show_default=False)] = None,
         until: Annotated[str | None, typer.Option("--to", help="Last day, included (YYYY-MM-DD); "
                                                   "default: today.", show_default=False)] = None,
+        as_of: Annotated[str | None, typer.Option(
+            "--as-of", help="Judge the cases as they stood at this time (e.g. 2026-12-01 09:30).",
+            show_default=False)] = None,
         config: ConfigOpt = None, data_dir: DataDirOpt = None, fmt: FormatOpt = Format.table) -> None:
     """Service levels for a period: cases per level (as opened), on-time response and repair
     rates, and every breach. Cases suppressed under a parent's case are not counted.
@@ -46,8 +49,13 @@ def sla(since: Annotated[str | None, typer.Option("--from", help="First day (YYY
                                                                microsecond=0)
     end = (_day(until, "--to") if until else today.replace(hour=0, minute=0, second=0,
                                                          microsecond=0)) + timedelta(days=1)
+    at = None
+    if as_of:
+        from agent.cli.cases import parse_time
+
+        at = parse_time(as_of, tz, "--as-of")
     doc = sla_summary(open_engine(configured_store(cfg, data_dir)), start.replace(tzinfo=tz).timestamp(),
-                      end.replace(tzinfo=tz).timestamp(), now.timestamp())
+                      end.replace(tzinfo=tz).timestamp(), now.timestamp(), as_of=at)
     # the period's years and the coming weeks: a year counted without its holidays is said loudly
     gaps = {(g.calendar, g.year): g for g in
             [*gaps_between(cfg.cases.calendars, start.date(), (end - timedelta(days=1)).date()),

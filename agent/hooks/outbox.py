@@ -51,6 +51,10 @@ class Outbox:
             for ch in route.channels:
                 first, people = per_channel.get(ch, (route, []))
                 people += [p for p in routing.recipients(route, case.level) if p not in people]
+                if kind == "reminder":  # before a deadline: the assignee and the next tier too
+                    nxt = [*route.tiers.get(max(1, case.level - 1), ()),
+                           *([case.assignee] if case.assignee else [])]
+                    people += [p for p in nxt if p not in people]
                 per_channel[ch] = (first, people)
         if not per_channel:
             return

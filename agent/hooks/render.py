@@ -20,12 +20,15 @@ LEVELS = {"zh-CN": {1: "一级（重大）", 2: "二级（主要）", 3: "三级
 EVENTS = {
     "zh-CN": {"open": "新故障", "update": "故障更新", "breach": "超时", "escalate": "升级", "ack": "已响应",
               "assign": "已派单", "note": "备注", "pause": "挂起", "resume": "恢复计时", "resolve": "已恢复",
-              "close": "已关闭", "reopen": "重新打开", "suppress": "已抑制", "storm": "告警风暴",
+              "close": "已关闭", "reopen": "重新打开", "suppress": "已抑制",
+              "link": "关联", "reminder": "即将超时", "milestone": "节点", "storm": "告警风暴",
               "test": "测试消息"},
     "en": {"open": "opened", "update": "updated", "breach": "deadline missed", "escalate": "escalated",
            "ack": "acknowledged", "assign": "assigned", "note": "note", "pause": "paused",
            "resume": "resumed", "resolve": "resolved", "close": "closed", "reopen": "reopened",
-           "suppress": "suppressed", "storm": "alert storm", "test": "test message"},
+           "suppress": "suppressed", "link": "linked", "reminder": "deadline approaching",
+           "milestone": "milestone",
+           "storm": "alert storm", "test": "test message"},
 }
 
 

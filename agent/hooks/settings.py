@@ -18,7 +18,8 @@ from agent.problems import ConfigError, Problem, pydantic_problems
 from agent.secrets import REF_HELP, Secrets, is_reference, url_has_password
 
 EVENTS = ("open", "update", "breach", "escalate", "ack", "assign", "note", "pause", "resume",
-          "resolve", "close", "reopen", "suppress")
+          "resolve", "close", "reopen", "suppress", "link", "reminder",
+          "milestone")
 LANGS = ("zh-CN", "en")
 
 
@@ -179,7 +180,7 @@ ChannelModel = Annotated[
 
 class MatchModel(_Strict):
     events: list[Literal[EVENTS]] = ["open", "escalate", "resolve", "reopen"]  # type: ignore[valid-type]
-    levels: list[Literal[1, 2, 3]] | None = None
+    levels: list[Literal[1, 2, 3, 4, 5]] | None = None
     kinds: list[str] | None = None
     groups: list[str] | None = None
     sites: list[str] | None = None
@@ -198,7 +199,7 @@ class RouteModel(_Strict):
     match: MatchModel = MatchModel()
     channels: list[str] = Field(min_length=1)
     recipients: list[str] = []
-    tiers: dict[Literal[1, 2, 3], list[str]] = {}  # extra recipients when the case is at this level
+    tiers: dict[Literal[1, 2, 3, 4, 5], list[str]] = {}  # extra recipients when the case is at this level
     storm: StormModel | None = None
     stop: bool = False  # later routes are not tried when this one matched
 

@@ -96,6 +96,10 @@ cases = Table(
     Column("last_value", Float),
     Column("threshold", String, nullable=False, default=""),
     Column("message", Text, nullable=False, default=""),
+    Column("source", String, nullable=False, default="rule", server_default="rule"),  # rule | person
+    Column("category", String, nullable=False, default="", server_default=""),  # what kind of problem
+    # fault (clocks by level) or a request class of the SLA policy (consultation, suggestion…)
+    Column("request_class", String, nullable=False, default="fault", server_default="fault"),
     # One open case per device + check + instance, enforced by the database itself.
     Index("ux_cases_open", "device", "check_name", "instance", unique=True,
           sqlite_where=OPEN, postgresql_where=OPEN),
@@ -232,6 +236,35 @@ outbox = Table(
     UniqueConstraint("channel", "key"),
     Index("ix_outbox_status_next", "status", "next_at"),
     Index("ix_outbox_case_channel", "case_id", "channel", "id"),
+)
+
+# A fault or request reported by a person (phone, mail, web, on site): who reported it, how,
+# when (the clocks start then, which may be before it was entered), and what it concerns.
+case_reports = Table(
+    "case_reports", metadata,
+    Column("case_id", Id, ForeignKey("cases.id"), primary_key=True),
+    Column("channel", String, nullable=False),  # phone | mail | web | onsite | other
+    Column("reporter", String, nullable=False),
+    Column("unit", String, nullable=False, default=""),
+    Column("contact", String, nullable=False, default=""),
+    Column("reported_at", Float, nullable=False),
+    Column("entered_at", Float, nullable=False),
+    Column("entered_by", String, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("affected", Text, nullable=False, default="[]"),  # JSON: devices and services named
+)
+
+# The named clocks of a case (arrival on site, diagnosis report, fault report submitted…): started
+# and stopped by case events, each judged on its own limit and calendar.
+case_clocks = Table(
+    "case_clocks", metadata,
+    Column("case_id", Id, ForeignKey("cases.id"), primary_key=True),
+    Column("name", String, primary_key=True),
+    Column("level", Integer, nullable=False),  # the case's level when it started
+    Column("started_at", Float, nullable=False),
+    Column("due", Float, nullable=False),
+    Column("stopped_at", Float),
+    Column("breached", Integer, nullable=False, default=0),
 )
 
 # The ticket a channel made for a case (Jira issue, ServiceNow incident, a webhook's id).
