@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -20,6 +20,7 @@ from agent.cli.common import (
     err,
     out,
     print_json,
+    when,
 )
 
 if TYPE_CHECKING:
@@ -176,8 +177,8 @@ def _request(name: str, device: str, param: list[str] | None, args: list[str] | 
     return runner, Request(bound, dev, actor(who), case=case, force=force, reason=reason, expected=expected)
 
 
-def _when(ts: float) -> str:
-    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
+def _when(ts: float, tz: tzinfo) -> str:
+    return when(ts, tz, seconds=True)
 
 
 def _size(n: int) -> str:
@@ -186,10 +187,10 @@ def _size(n: int) -> str:
     return human_bytes(n)
 
 
-def render(res: RunResult, all_commands: bool = False) -> None:
+def render(res: RunResult, all_commands: bool = False, tz: tzinfo = UTC) -> None:
     """The plan (and, after an apply, what happened) as an engineer reads it."""
     out.print(f"[bold]{res.mode.upper()} {res.playbook}[/] on [bold]{res.device}[/] — "
-              f"{_when(res.started_at)}")
+              f"{_when(res.started_at, tz)}")
     shown = ", ".join(f"{k}={v!r}" for k, v in res.params.items() if v not in (None, [], ""))
     out.print(f"parameters: {escape(shown) or '(none)'}")
     if res.forced_reason:
@@ -205,7 +206,7 @@ def render(res: RunResult, all_commands: bool = False) -> None:
         if p.files and p.step.type in ("compress", "delete"):
             out.print(f"  files ({len(p.files)}, {_size(sum(f.size for f in p.files))}):")
             for f in p.files:
-                out.print(f"    {_when(f.mtime)}  {_size(f.size):>10}  {escape(f.path)}", soft_wrap=True)
+                out.print(f"    {_when(f.mtime, tz)}  {_size(f.size):>10}  {escape(f.path)}", soft_wrap=True)
         limit = len(p.commands) if all_commands else 3
         for c in p.commands[:limit]:
             out.print(f"  $ {escape(c)}", soft_wrap=True)
@@ -232,12 +233,12 @@ def render(res: RunResult, all_commands: bool = False) -> None:
                   f"{res.playbook} --device {res.device} --plan {res.audit_id}`.")
 
 
-def _finish(res: RunResult, fmt: Format, all_commands: bool) -> None:
+def _finish(res: RunResult, fmt: Format, all_commands: bool, tz: tzinfo = UTC) -> None:
     if fmt is Format.json:
         print_json(res.to_dict())
     else:
         if res.result not in ("busy",) and (res.planned or res.mode == "plan"):
-            render(res, all_commands)
+            render(res, all_commands, tz)
         color = "green" if res.result in ("ok", "planned") else "red"
         out.print(f"\n[{color}]{res.result.upper()}[/]: {escape(res.message)} (audit #{res.audit_id})")
     raise typer.Exit(EXIT[res.result])
@@ -258,7 +259,7 @@ def plan(name: NameArg, device: DeviceOpt, param: ParamOpt = None, args: ArgOpt 
       xunjian playbook plan run-command -d app01 -p command=flush-cache --arg region=east
     """
     runner, req = _setup("plan", name, device, param, args, who, config, inventory, data_dir, playbooks)
-    _finish(runner.plan(req), fmt, all_commands)
+    _finish(runner.plan(req), fmt, all_commands, runner.tz)
 
 
 @app.command("apply")
@@ -286,13 +287,13 @@ def apply(name: NameArg, device: DeviceOpt, param: ParamOpt = None, args: ArgOpt
         if yes:
             return True
         if fmt is Format.table:
-            render(res, all_commands)
+            render(res, all_commands, runner.tz)
         try:
             return typer.confirm(f"\nApply this plan to {res.device}?", default=False, err=True)
         except typer.Abort:  # no answer (end of input, Ctrl-C): not a yes
             return False
 
-    _finish(runner.apply(req, confirm), fmt, all_commands)
+    _finish(runner.apply(req, confirm), fmt, all_commands, runner.tz)
 
 
 @app.command("history")
@@ -317,6 +318,6 @@ def history(device: Annotated[str | None, typer.Option("--device", "-d", help="O
         extra = f", {_size(r['bytes_freed'])} freed" if r["bytes_freed"] else ""
         case = f", case {r['case_number']}" if r["case_number"] else ""
         forced = f", FORCED: {r['forced_reason']}" if r["forced_reason"] else ""
-        out.print(f"#{r['id']} {_when(r['started_at'])} {r['mode']} {r['playbook']} on {r['device']} by "
-                  f"{r['actor']}: {r['result']} ({r['duration']:.1f} s{extra}{case}{escape(forced)}) "
-                  f"{escape(r['message'])}")
+        out.print(f"#{r['id']} {_when(r['started_at'], cfg.cases.tz)} {r['mode']} {r['playbook']} "
+                  f"on {r['device']} by {r['actor']}: {r['result']} "
+                  f"({r['duration']:.1f} s{extra}{case}{escape(forced)}) {escape(r['message'])}")
