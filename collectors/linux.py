@@ -31,6 +31,7 @@ from collectors.linux_health import (
 )
 from collectors.linux_parse import filesystems, parse_asset, parse_system
 from collectors.redact import redact
+from collectors.setting_types import Regex
 
 # LC_ALL=C: headers and number formats independent of the server's locale.
 DF_BLOCKS = "LC_ALL=C df -P -k -T"
@@ -62,18 +63,9 @@ class ProcessSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=100)
-    pattern: str | None = None
+    pattern: Regex | None = None
     min: int = Field(default=1, ge=0)
 
-    @field_validator("pattern")
-    @classmethod
-    def _regex(cls, v: str | None) -> str | None:
-        if v is not None:
-            try:
-                re.compile(v)
-            except re.error as e:
-                raise ValueError(f"not a regular expression: {e}") from None
-        return v
 
 
 class LinuxSettings(BaseModel):

@@ -30,6 +30,7 @@ from collectors.logs_scan import (
     scan_chunk,
 )
 from collectors.logsets import ENTRY_STARTS, PATTERN_SETS
+from collectors.setting_types import Regex
 
 Severity = Literal["crit", "warn", "info"]
 
@@ -37,18 +38,10 @@ Severity = Literal["crit", "warn", "info"]
 class LogPattern(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    regex: str
+    regex: Regex
     severity: Severity = "warn"
     ignore_case: bool = False
 
-    @field_validator("regex")
-    @classmethod
-    def _compiles(cls, v: str) -> str:
-        try:
-            re.compile(v)
-        except re.error as e:
-            raise ValueError(f"not a regular expression: {e}") from None
-        return v
 
 
 class LogSource(BaseModel):
@@ -61,7 +54,7 @@ class LogSource(BaseModel):
     # A regex matching the first line of an entry: the lines after it that do not match are
     # the rest of that entry (kept whole as evidence). Default: the sets' own (a timestamp
     # line in an alert log, `####<` in WebLogic logs), else indented lines continue an entry.
-    entry_start: str | None = None
+    entry_start: Regex | None = None
 
     @field_validator("path")
     @classmethod
@@ -72,15 +65,6 @@ class LogSource(BaseModel):
             raise ValueError("a glob is allowed in the file name only, not in the directory")
         return v
 
-    @field_validator("entry_start")
-    @classmethod
-    def _start_compiles(cls, v: str | None) -> str | None:
-        if v is not None:
-            try:
-                re.compile(v)
-            except re.error as e:
-                raise ValueError(f"not a regular expression: {e}") from None
-        return v
 
     @model_validator(mode="after")
     def _some_patterns(self) -> LogSource:

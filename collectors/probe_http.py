@@ -30,6 +30,7 @@ from urllib3.exceptions import (
 from agent.model import CollectionError, CommandRunner, Sample, Target, now_ns
 from collectors.probes import NAME, Outcome, ProbeCommon, connect_failure, unique_names
 from collectors.redact import redact
+from collectors.setting_types import Regex
 
 MAX_BODY = 1 << 20  # bytes read for the content match
 
@@ -42,7 +43,7 @@ class HttpCheck(BaseModel):
     # Status codes that count as up; default: any answer below 400.
     status: list[int] | None = Field(default=None, min_length=1)
     contains: str | None = Field(default=None, min_length=1)  # text the body must contain
-    regex: str | None = None  # or a regular expression it must match (re.search)
+    regex: Regex | None = None  # or a regular expression it must match (re.search)
     verify: bool = True  # check the certificate chain and host name (as a browser does)
     ca_file: str | None = None  # PEM bundle for a private CA
     timeout: float | None = Field(default=None, gt=0, le=300)  # else the collector's
@@ -61,15 +62,6 @@ class HttpCheck(BaseModel):
             raise ValueError("the URL's port is not a number from 1 to 65535") from None
         return v
 
-    @field_validator("regex")
-    @classmethod
-    def _regex(cls, v: str | None) -> str | None:
-        if v is not None:
-            try:
-                re.compile(v)
-            except re.error as e:
-                raise ValueError(f"not a valid regular expression: {e}") from None
-        return v
 
     @field_validator("ca_file")
     @classmethod
