@@ -11,7 +11,14 @@ from typing import Any
 from sqlalchemy import Engine
 
 from agent.cases.policy import CasePolicy
-from agent.cases.queries import case_history, case_report, case_tickets, get_case, named_clocks
+from agent.cases.queries import (
+    case_history,
+    case_report,
+    case_tickets,
+    get_case,
+    named_clocks,
+    visit_of,
+)
 from agent.cases.sla import LANGS
 from agent.model import Case
 from reports.i18n import duration_text, labels_for
@@ -129,6 +136,9 @@ def fault_report_data(engine: Engine, policy: CasePolicy, number: str,
         "level_names": {lang: {str(lv): sla.level_name(lv, lang) for lv in sla.names} for lang in LANGS},
         "reported": None if (rep := case_report(engine, number)) is None else {
             **rep, "reported_at": when(rep["reported_at"]), "entered_at": when(rep["entered_at"])},
+        "visit": None if (v := visit_of(events, now)) is None else {
+            "rating": v["rating"], "comment": v["comment"], "by": v["by"],
+            "visited_at": when(v["visited_at"])},
         "deadlines": [{**r, "start": when(r["start"]), "due": when(r["due"])}
                       for r in contract_deadlines(case, events, now) + _named(engine, number, now)],
     }

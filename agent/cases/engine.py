@@ -35,6 +35,7 @@ from agent.store.schema import case_clocks, case_events, case_reports, cases, he
 
 OPEN_STATES = ("open", "acknowledged")
 SYSTEM = "system"
+VISIT_RATINGS = range(1, 6)  # a return visit's rating: 1 (poor) … 5 (very satisfied)
 ROUNDS = 16  # deadlines one late check can act on: two clocks per level, five levels at most
 Change = tuple[str, Case]
 
@@ -470,7 +471,8 @@ class CaseEngine:
     # -- people -----------------------------------------------------------------------------
 
     def act(self, number: str, action: str, actor: str, **kw: Any) -> list[Change]:
-        """ack | assign | note | mark | pause | resume | resolve | close | reopen, in one transaction."""
+        """ack | assign | note | mark | pause | resume | resolve | close | reopen | visit, in one
+        transaction."""
         now = self.clock()
         with self._tx() as conn:
             row = conn.execute(select(cases).where(cases.c.number == number)).first()
@@ -591,6 +593,29 @@ class CaseEngine:
         self._event(conn, row.id, now, "close", {"cause": cause, "handling": handling, "loss": loss,
                                                  "fault_type": fault_type, "note": note}, actor)
         return [("close", self._get(conn, row.id))]
+
+    def _do_visit(self, conn: Connection, row: Any, now: float, actor: str, rating: int = 0,
+                  comment: str = "", at: float | None = None, replace: bool = False) -> list[Change]:
+        """A return visit (回访) after closing: the customer's rating (1-5) and comment. One per
+        case; a second one replaces the first only when asked (the latest counts)."""
+        self._need(row, ("closed",), "a return visit")
+        if rating not in VISIT_RATINGS:
+            raise CaseError(f"a rating from 1 to 5 (not {rating})")
+        visited = now if at is None else at
+        if visited > now + 60 or visited < row.closed_at:
+            raise CaseError(f"the visit must be between the closing of {row.number} and now")
+        before = conn.execute(select(case_events.c.seq).where(
+            case_events.c.case_id == row.id, case_events.c.kind == "visit")
+            .order_by(case_events.c.seq.desc())).first()
+        if before is not None and not replace:
+            raise CaseError(f"case {row.number} already has a return visit (#{before.seq}); "
+                            "--replace records a new one in its place")
+        conn.execute(update(cases).where(cases.c.id == row.id).values(updated_at=now))
+        self._event(conn, row.id, now, "visit", {
+            "rating": rating, "comment": comment, "visited_at": visited,
+            "note": f"{rating}/5 {comment}".strip(),
+            **({"replaces": before.seq} if before is not None else {})}, actor)
+        return [("visit", self._get(conn, row.id))]
 
     def _do_reopen(self, conn: Connection, row: Any, now: float, actor: str, note: str = "") -> list[Change]:
         self._need(row, ("resolved", "closed"), "reopen")
