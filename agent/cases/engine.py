@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
+from agent.cases.duty import on_duty, people_on_duty
 from agent.cases.intake import REPORTED, SOURCE_PERSON, Intake, IntakeError
 from agent.cases.policy import CasePolicy, default_case_policy
 from agent.cases.sla import FAULT, MILESTONES, deadlines
@@ -156,6 +157,7 @@ class CaseEngine:
             # what the fault was seen in (the log entries, the df row): into the ticket too
             **({"evidence": v.evidence[:EVIDENCE_CHARS]} if v.evidence else {}), **extra})
         changes: list[Change] = [("open", self._get(conn, case_id))]
+        changes += self._assign_on_duty(conn, case_id, now, now)
         changes += self._link_reported(conn, case_id, number, v, now)
         if unreachable(v.check):
             changes += self._suppress_under_parent(conn, case_id, v.device, now)
@@ -235,8 +237,22 @@ class CaseEngine:
                 "affected": intake.affected, "message": description,
                 "policy": policy, "response_due": response_due, "repair_due": repair_due}, actor)
             changes: list[Change] = [("open", self._get(conn, case_id))]
+            changes += self._assign_on_duty(conn, case_id, at, now)
             changes += self._check_clocks(conn, self._row(conn, case_id), now)
         return changes
+
+    def _assign_on_duty(self, conn: Connection, case_id: int, opened: float, now: float) -> list[Change]:
+        """A new case without an assignee goes to the first person on duty when it opened."""
+        shifts = on_duty(conn, opened)
+        if not shifts:
+            return []
+        to, shift = shifts[0].people[0], shifts[0]
+        conn.execute(update(cases).where(cases.c.id == case_id, cases.c.assignee.is_(None))
+                     .values(assignee=to))
+        self._event(conn, case_id, now, "assign", {
+            "to": to, "by": "duty", "shift": shift.name, "watch": shift.watch,
+            "note": f"on duty ({shift.name}{', heightened watch' if shift.watch else ''})"})
+        return [("assign", self._get(conn, case_id))]
 
     def _link_reported(self, conn: Connection, case_id: int, number: str, v: Verdict,
                        now: float) -> list[Change]:
@@ -349,6 +365,7 @@ class CaseEngine:
             self._event(conn, row.id, now, "reminder", {
                 "clock": clock, "due": due, "percent": reached[-1], "assignee": row.assignee,
                 "next_level": max(1, row.level - 1),
+                **({"on_duty": duty} if (duty := people_on_duty(conn, now)) else {}),
                 "message": f"{clock} due in {_left_text(left)} ({reached[-1]}% of the limit used)"})
             changes.append(("reminder", self._get(conn, row.id)))
         return changes

@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "reload": ("agent.cli.status", "reload"),
     "inventory": ("agent.cli.inventory", "app"),
     "cases": ("agent.cli.cases", "app"),
+    "duty": ("agent.cli.duty", "app"),
     "assets": ("agent.cli.assets", "app"),
     "report": ("agent.cli.report", "app"),
     "playbook": ("agent.cli.playbook", "app"),
