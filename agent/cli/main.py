@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "inspect": ("agent.cli.inspect", "inspect"),
     "run": ("agent.cli.run", "run"),
     "sla": ("agent.cli.sla", "sla"),
+    "availability": ("agent.cli.availability", "availability"),
     "ports": ("agent.cli.ports", "ports"),
     "status": ("agent.cli.status", "status"),
     "reload": ("agent.cli.status", "reload"),
