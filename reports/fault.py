@@ -166,7 +166,7 @@ def render_fault_report(engine: Engine, policy: CasePolicy, number: str, fmt: st
 def fault_report_xlsx(data: dict[str, Any], lang: str) -> bytes:
     from openpyxl import Workbook
 
-    from reports.docx_fault import said
+    from reports.docx_fault import said, visit_text
     from reports.xlsx import finish, sheet
 
     t = labels_for(data, lang)
@@ -183,7 +183,9 @@ def fault_report_xlsx(data: dict[str, Any], lang: str) -> bytes:
         [t["response_sla"], data["response_due"], t["sla_state"][data["response_sla"]]],
         [t["repair_sla"], data["repair_due"], t["sla_state"][data["repair_sla"]]],
         [t["cause"], case["cause"] or "—"], [t["handling"], case["handling"] or "—"],
-        [t["loss"], case["loss"] or t["none"]]], first=True)
+        [t["loss"], case["loss"] or t["none"]],
+        *([[t["visit"], visit_text(data["visit"], lambda a: t["system"] if a == "system" else a)]]
+          if data.get("visit") else [])], first=True)
     sheet(wb, t["deadlines"], [t["level"], t["clock_name"], t["clock_start"], t["due"], ""],
           [[t["levels"].get(d["level"], d["level"]), t["clock"].get(d["clock"], d["clock"]), d["start"],
             d["due"], t["sla_state"].get(d["state"], "")] for d in data.get("deadlines", [])])

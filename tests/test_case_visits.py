@@ -11,8 +11,10 @@ import yaml
 
 from agent.cases.engine import CaseEngine, CaseError
 from agent.cases.queries import case_history, visit_of
+from reports.docx import docx_parts
 from reports.fault import render_fault_report
 from reports.sla import sla_summary
+from reports.xlsx import xlsx_parts
 from tests.helpers import cli
 from tests.test_case_engine import CONFIG, fault, kinds, setup, t
 
@@ -54,6 +56,9 @@ def test_a_visit_is_recorded_on_a_closed_case_once_unless_replaced(store: str) -
         in md.decode(), md.decode()
     zh = render_fault_report(ce.engine, ce.policy, number, "html", "zh-CN", now=clock())
     assert zh is not None and "<th>回访</th><td>5/5 called back" in zh.decode()
+    for fmt, parts in (("docx", docx_parts), ("xlsx", xlsx_parts)):
+        blob = render_fault_report(ce.engine, ce.policy, number, fmt, "zh-CN", now=clock())
+        assert blob is not None and "5/5 called back (desk.li, 2026-11-24 10:00:00)" in parts(blob)[1], fmt
 
 
 def test_sla_counts_satisfaction_of_the_periods_closed_cases(store: str) -> None:
