@@ -28,6 +28,7 @@ def fault_report_docx(data: dict[str, Any], lang: str) -> bytes:
         [t["began"], data["began"]], [t["responded"], data["responded"]],
         [t["repaired"], f"{data['repaired']} ({t['resolved_by']}: {who(case['resolved_by'])})"],
         [t["closed"], data["closed"]], [t["recovery"], recovery],
+        *([[t["visit"], visit_text(data["visit"], who)]] if data.get("visit") else []),
     ])
     doc.add_heading(f"{t['sla']} ({t['policy']}: {case['policy']})", level=1)
     table(doc, None, [[t["response_sla"], data["response_due"], t["sla_state"][data["response_sla"]]],
@@ -45,6 +46,11 @@ def fault_report_docx(data: dict[str, Any], lang: str) -> bytes:
          who(e["actor"]), said(e, t)] for e in data["timeline"]], size=8)
     sign_off(doc, t["sign"], t["provider"], t["customer"], t["date"], data["generated"], t["generated"])
     return to_bytes(doc)
+
+
+def visit_text(v: dict[str, Any], who: Any) -> str:
+    """A return visit (回访): "4/5 comment (by, when)"."""
+    return f"{v['rating']}/5 {v['comment']} ({who(v['by'])}, {v['visited_at']})".replace("  ", " ")
 
 
 def said(e: dict[str, Any], t: dict[str, Any]) -> str:

@@ -11,7 +11,14 @@ from typing import Any
 from sqlalchemy import Engine
 
 from agent.cases.policy import CasePolicy
-from agent.cases.queries import case_history, case_report, case_tickets, get_case, named_clocks
+from agent.cases.queries import (
+    case_history,
+    case_report,
+    case_tickets,
+    get_case,
+    named_clocks,
+    visit_of,
+)
 from agent.cases.sla import LANGS
 from agent.model import Case
 from reports.i18n import duration_text, labels_for
@@ -129,6 +136,9 @@ def fault_report_data(engine: Engine, policy: CasePolicy, number: str,
         "level_names": {lang: {str(lv): sla.level_name(lv, lang) for lv in sla.names} for lang in LANGS},
         "reported": None if (rep := case_report(engine, number)) is None else {
             **rep, "reported_at": when(rep["reported_at"]), "entered_at": when(rep["entered_at"])},
+        "visit": None if (v := visit_of(events, now)) is None else {
+            "rating": v["rating"], "comment": v["comment"], "by": v["by"],
+            "visited_at": when(v["visited_at"])},
         "deadlines": [{**r, "start": when(r["start"]), "due": when(r["due"])}
                       for r in contract_deadlines(case, events, now) + _named(engine, number, now)],
     }
@@ -156,7 +166,7 @@ def render_fault_report(engine: Engine, policy: CasePolicy, number: str, fmt: st
 def fault_report_xlsx(data: dict[str, Any], lang: str) -> bytes:
     from openpyxl import Workbook
 
-    from reports.docx_fault import said
+    from reports.docx_fault import said, visit_text
     from reports.xlsx import finish, sheet
 
     t = labels_for(data, lang)
@@ -173,7 +183,9 @@ def fault_report_xlsx(data: dict[str, Any], lang: str) -> bytes:
         [t["response_sla"], data["response_due"], t["sla_state"][data["response_sla"]]],
         [t["repair_sla"], data["repair_due"], t["sla_state"][data["repair_sla"]]],
         [t["cause"], case["cause"] or "—"], [t["handling"], case["handling"] or "—"],
-        [t["loss"], case["loss"] or t["none"]]], first=True)
+        [t["loss"], case["loss"] or t["none"]],
+        *([[t["visit"], visit_text(data["visit"], lambda a: t["system"] if a == "system" else a)]]
+          if data.get("visit") else [])], first=True)
     sheet(wb, t["deadlines"], [t["level"], t["clock_name"], t["clock_start"], t["due"], ""],
           [[t["levels"].get(d["level"], d["level"]), t["clock"].get(d["clock"], d["clock"]), d["start"],
             d["due"], t["sla_state"].get(d["state"], "")] for d in data.get("deadlines", [])])

@@ -33,7 +33,9 @@ LABELS: dict[str, dict[str, Any]] = {
         "events": {"open": "开单", "update": "更新", "escalate": "升级", "breach": "超时",
                    "ack": "响应", "assign": "指派", "note": "备注", "pause": "暂停", "resume": "恢复计时",
                    "resolve": "修复", "close": "关闭", "reopen": "重新打开", "suppress": "抑制",
-                   "link": "关联", "reminder": "即将超时提醒", "remediation": "自动处置", "milestone": "节点"},
+                   "link": "关联", "reminder": "即将超时提醒", "remediation": "自动处置", "milestone": "节点",
+                   "visit": "回访"},
+        "visit": "回访",
         "units": ("天", "小时", "分钟", "秒"),
         "ledger": {
             "title": "日常巡检记录", "period": "日期", "run": "巡检编号", "started": "开始时间",
@@ -134,7 +136,9 @@ LABELS: dict[str, dict[str, Any]] = {
                    "ack": "acknowledged", "assign": "assigned", "note": "note", "pause": "paused",
                    "resume": "resumed", "resolve": "resolved", "close": "closed", "reopen": "reopened",
                    "suppress": "suppressed", "link": "linked", "reminder": "deadline reminder",
-                   "remediation": "remediation", "milestone": "milestone"},
+                   "remediation": "remediation", "milestone": "milestone",
+                   "visit": "return visit"},
+        "visit": "Return visit",
         "units": ("d", "h", "min", "s"),
         "ledger": {
             "title": "Daily inspection ledger", "period": "Period", "run": "Run", "started": "Started",

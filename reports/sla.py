@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from agent.cases.queries import list_cases
+from agent.cases.queries import histories, list_cases, visit_of
 from reports.fault import sla_state
 
 
@@ -35,4 +35,17 @@ def sla_summary(engine: Engine, since: float, until: float, now: float,
                  "opened_level": c.opened_level, "level": c.level,
                  "response": sla_state(c, "response", now), "repair": sla_state(c, "repair", now)}
                 for c in found if "missed" in (sla_state(c, "response", now), sla_state(c, "repair", now))]
-    return {"since": since, "until": until, "cases": len(found), "levels": levels, "breaches": breaches}
+    return {"since": since, "until": until, "cases": len(found), "levels": levels, "breaches": breaches,
+            "satisfaction": satisfaction(engine, found, now)}
+
+
+def satisfaction(engine: Engine, found: list[Any], now: float) -> dict[str, Any]:
+    """Return visits (回访) of the period's closed cases: how many were visited, their average
+    rating (1-5) and the share of closed cases visited (a visit entered after `now` not counted)."""
+    closed = [c for c in found if c.status == "closed"]
+    events = histories(engine, [c.number for c in closed])
+    ratings = [v["rating"] for c in closed if (v := visit_of(events[c.number], now)) is not None]
+    return {"closed": len(closed), "visits": len(ratings),
+            "average_rating": round(sum(ratings) / len(ratings), 2) if ratings else None,
+            "visited_share": round(len(ratings) / len(closed), 4) if closed else None,
+            "ratings": {str(r): ratings.count(r) for r in range(1, 6)}}

@@ -19,7 +19,7 @@ from agent.store.schema import metadata
 from tests.helpers import cli
 
 V7 = Path(__file__).parent / "fixtures" / "store_v7.sql"
-ADDED = {"case_reports", "case_clocks"}  # tables added by revisions after the baseline
+ADDED = {"case_reports", "case_clocks", "duty_shifts"}  # tables added by revisions after the baseline
 
 
 def v7_store(data_dir: Path) -> Path:
@@ -228,5 +228,43 @@ def test_0002_keeps_the_cases_of_a_store_at_0001_on_either_backend(store: str) -
     (kind, case), = ce.apply([Verdict("db01", "disk_used_percent", Status.CRIT, "/u01", 99.0, level=1)])
     assert kind == "update" and case.number == "F-20261201-0001" and case.source == "rule"
     assert case.level == 1 and case.severity == "crit"
+    ce.engine.dispose()
+    engine.dispose()
+
+
+def test_0003_adds_an_empty_duty_roster_to_a_store_at_0002_on_either_backend(store: str) -> None:
+    """A store at revision 0002 (one reported case) upgrades to head: the case kept, the roster
+    empty, and a shift added after it assigns the next new case."""
+    from alembic import command
+
+    from agent.cases.duty import add_shift
+    from agent.cases.engine import CaseEngine
+    from agent.model import Status, Verdict
+    from agent.store import migrate
+
+    s = store_of(store)
+    engine = make_engine(s)
+    with engine.begin() as conn:
+        command.upgrade(migrate.config(conn), "0002")
+        conn.execute(text(
+            "INSERT INTO cases (number, device, check_name, instance, level, opened_level, status, "
+            "severity, opened_at, updated_at, policy, response_due, repair_due, response_breached, "
+            "repair_breached, paused_seconds, flapping, fault_type, cause, handling, loss, threshold, "
+            "message, source, category, request_class) VALUES ('F-20261201-0001', 'enc-07', "
+            "'reported', 'F-20261201-0001', 2, 2, 'open', 'reported', 1764550800.25, 1764550800.25, "
+            "'default', 1764554400.0, 1764572400.0, 0, 0, 0.0, 0, '', '', '', '', '', 'no picture', "
+            "'person', 'hardware', 'fault')"))
+    with engine.connect() as conn:
+        assert revision(conn).revision == "0002"
+        before = dict(conn.execute(text("SELECT * FROM cases")).mappings().one())
+    done = migrate.upgrade(engine, s)
+    assert (done.before.revision, done.after) == ("0002", head())
+    with engine.connect() as conn:
+        assert dict(conn.execute(text("SELECT * FROM cases")).mappings().one()) == before
+        assert conn.execute(text("SELECT count(*) FROM duty_shifts")).scalar() == 0
+    ce = CaseEngine(open_engine(store), clock=lambda: 1764551000.0)
+    add_shift(ce.engine, "day", 1764550000.0, 1764560000.0, ["li.na"], False, "desk", 1764550000.0)
+    changes = ce.apply([Verdict("db01", "disk_used_percent", Status.CRIT, "/u01", 99.0, level=1)])
+    assert [k for k, _ in changes] == ["open", "assign"] and changes[-1][1].assignee == "li.na"
     ce.engine.dispose()
     engine.dispose()

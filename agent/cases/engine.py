@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
+from agent.cases.duty import on_duty, people_on_duty
 from agent.cases.intake import REPORTED, SOURCE_PERSON, Intake, IntakeError
 from agent.cases.policy import CasePolicy, default_case_policy
 from agent.cases.sla import FAULT, MILESTONES, deadlines
@@ -35,6 +36,7 @@ from agent.store.schema import case_clocks, case_events, case_reports, cases, he
 
 OPEN_STATES = ("open", "acknowledged")
 SYSTEM = "system"
+VISIT_RATINGS = range(1, 6)  # a return visit's rating: 1 (poor) … 5 (very satisfied)
 ROUNDS = 16  # deadlines one late check can act on: two clocks per level, five levels at most
 Change = tuple[str, Case]
 
@@ -155,6 +157,7 @@ class CaseEngine:
             # what the fault was seen in (the log entries, the df row): into the ticket too
             **({"evidence": v.evidence[:EVIDENCE_CHARS]} if v.evidence else {}), **extra})
         changes: list[Change] = [("open", self._get(conn, case_id))]
+        changes += self._assign_on_duty(conn, case_id, now, now)
         changes += self._link_reported(conn, case_id, number, v, now)
         if unreachable(v.check):
             changes += self._suppress_under_parent(conn, case_id, v.device, now)
@@ -234,8 +237,22 @@ class CaseEngine:
                 "affected": intake.affected, "message": description,
                 "policy": policy, "response_due": response_due, "repair_due": repair_due}, actor)
             changes: list[Change] = [("open", self._get(conn, case_id))]
+            changes += self._assign_on_duty(conn, case_id, at, now)
             changes += self._check_clocks(conn, self._row(conn, case_id), now)
         return changes
+
+    def _assign_on_duty(self, conn: Connection, case_id: int, opened: float, now: float) -> list[Change]:
+        """A new case without an assignee goes to the first person on duty when it opened."""
+        shifts = on_duty(conn, opened)
+        if not shifts:
+            return []
+        to, shift = shifts[0].people[0], shifts[0]
+        conn.execute(update(cases).where(cases.c.id == case_id, cases.c.assignee.is_(None))
+                     .values(assignee=to))
+        self._event(conn, case_id, now, "assign", {
+            "to": to, "by": "duty", "shift": shift.name, "watch": shift.watch,
+            "note": f"on duty ({shift.name}{', heightened watch' if shift.watch else ''})"})
+        return [("assign", self._get(conn, case_id))]
 
     def _link_reported(self, conn: Connection, case_id: int, number: str, v: Verdict,
                        now: float) -> list[Change]:
@@ -348,6 +365,7 @@ class CaseEngine:
             self._event(conn, row.id, now, "reminder", {
                 "clock": clock, "due": due, "percent": reached[-1], "assignee": row.assignee,
                 "next_level": max(1, row.level - 1),
+                **({"on_duty": duty} if (duty := people_on_duty(conn, now)) else {}),
                 "message": f"{clock} due in {_left_text(left)} ({reached[-1]}% of the limit used)"})
             changes.append(("reminder", self._get(conn, row.id)))
         return changes
@@ -470,7 +488,8 @@ class CaseEngine:
     # -- people -----------------------------------------------------------------------------
 
     def act(self, number: str, action: str, actor: str, **kw: Any) -> list[Change]:
-        """ack | assign | note | mark | pause | resume | resolve | close | reopen, in one transaction."""
+        """ack | assign | note | mark | pause | resume | resolve | close | reopen | visit, in one
+        transaction."""
         now = self.clock()
         with self._tx() as conn:
             row = conn.execute(select(cases).where(cases.c.number == number)).first()
@@ -591,6 +610,29 @@ class CaseEngine:
         self._event(conn, row.id, now, "close", {"cause": cause, "handling": handling, "loss": loss,
                                                  "fault_type": fault_type, "note": note}, actor)
         return [("close", self._get(conn, row.id))]
+
+    def _do_visit(self, conn: Connection, row: Any, now: float, actor: str, rating: int = 0,
+                  comment: str = "", at: float | None = None, replace: bool = False) -> list[Change]:
+        """A return visit (回访) after closing: the customer's rating (1-5) and comment. One per
+        case; a second one replaces the first only when asked (the latest counts)."""
+        self._need(row, ("closed",), "a return visit")
+        if rating not in VISIT_RATINGS:
+            raise CaseError(f"a rating from 1 to 5 (not {rating})")
+        visited = now if at is None else at
+        if visited > now + 60 or visited < row.closed_at:
+            raise CaseError(f"the visit must be between the closing of {row.number} and now")
+        before = conn.execute(select(case_events.c.seq).where(
+            case_events.c.case_id == row.id, case_events.c.kind == "visit")
+            .order_by(case_events.c.seq.desc())).first()
+        if before is not None and not replace:
+            raise CaseError(f"case {row.number} already has a return visit (#{before.seq}); "
+                            "--replace records a new one in its place")
+        conn.execute(update(cases).where(cases.c.id == row.id).values(updated_at=now))
+        self._event(conn, row.id, now, "visit", {
+            "rating": rating, "comment": comment, "visited_at": visited,
+            "note": f"{rating}/5 {comment}".strip(),
+            **({"replaces": before.seq} if before is not None else {})}, actor)
+        return [("visit", self._get(conn, row.id))]
 
     def _do_reopen(self, conn: Connection, row: Any, now: float, actor: str, note: str = "") -> list[Change]:
         self._need(row, ("resolved", "closed"), "reopen")

@@ -132,3 +132,14 @@ def cases_as_of(engine: Engine, at: float, status: str = "open", **kw: Any) -> l
             continue
         out.append(then)
     return out
+
+
+def visit_of(events: Iterable[dict[str, Any]], until: float | None = None) -> dict[str, Any] | None:
+    """A case's return visit (the latest `visit` event, entered before `until`), or None."""
+    found = [e for e in events if e["kind"] == "visit" and (until is None or e["at"] <= until)]
+    if not found:
+        return None
+    e = found[-1]
+    d = e["detail"]
+    return {"rating": d["rating"], "comment": d.get("comment", ""), "by": e["actor"],
+            "visited_at": d.get("visited_at", e["at"]), "entered_at": e["at"], "seq": e["seq"]}

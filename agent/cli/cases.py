@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from agent.config import AgentConfig
 
 app = typer.Typer(help="Fault cases (故障单): list, show, open (reported by a person), ack, assign, "
-                  "note, pause, resume, resolve, close, reopen, and the fault report.", no_args_is_help=True)
+                  "note, pause, resume, resolve, close, reopen, visit (回访), and the fault report.",
+                  no_args_is_help=True)
 LEVEL = {1: "L1 重大", 2: "L2 主要", 3: "L3 次要"}
 
 
@@ -156,7 +157,7 @@ def list_(config: ConfigOpt = None, data_dir: DataDirOpt = None,
 def show(number: NumberArg, config: ConfigOpt = None, data_dir: DataDirOpt = None,
          as_of: AsOfOpt = None, fmt: FormatOpt = Format.table) -> None:
     """Show one case, its clocks and its history (as they stood at --as-of, if given)."""
-    from agent.cases.queries import case_history, case_report, case_tickets, get_case
+    from agent.cases.queries import case_history, case_report, case_tickets, get_case, visit_of
 
     cfg, engine = _open(config, data_dir)
     case = get_case(engine, number)
@@ -175,8 +176,11 @@ def show(number: NumberArg, config: ConfigOpt = None, data_dir: DataDirOpt = Non
         case, events = then, [e for e in events if e["at"] <= at]
     tickets = case_tickets(engine, number)
     reported = case_report(engine, number)
+    visited = visit_of(events)
     if fmt is Format.json:
         print_json({"case": case.to_dict(), "tickets": tickets, "events": events,
+                    "visit": visited and {**visited, "visited_at": iso(visited["visited_at"]),
+                                          "entered_at": iso(visited["entered_at"])},
                     "reported": reported and {**reported, "reported_at": iso(reported["reported_at"]),
                                               "entered_at": iso(reported["entered_at"])}})
         return
@@ -190,6 +194,10 @@ def show(number: NumberArg, config: ConfigOpt = None, data_dir: DataDirOpt = Non
                   f"{when(reported['entered_at'], cfg.cases.tz)} by {escape(reported['entered_by'])})")
         if reported["affected"]:
             out.print(f"[bold]{'affected':>17}[/]: {escape(', '.join(reported['affected']))}")
+    if visited:
+        out.print(f"[bold]{'return visit':>17}[/]: {visited['rating']}/5 "
+                  f"{escape(visited['comment'])} ({escape(visited['by'])}, "
+                  f"{when(visited['visited_at'], cfg.cases.tz)})")
     for t in tickets:
         text = escape(f"{t['channel']}: {t['ticket_id']} {t['url']}".rstrip())
         out.print(f"[bold]{'ticket':>17}[/]: {text}")
@@ -418,6 +426,31 @@ def reopen(number: NumberArg, who: AsOpt = None, note: NoteOpt = "", config: Con
     """Reopen a resolved or closed case (the fault is back). The time it stayed resolved is not
     counted against the repair clock."""
     _act(number, "reopen", who, config, data_dir, fmt, note=note)
+
+
+@app.command("visit")
+def visit(number: NumberArg,
+          rating: Annotated[int, typer.Option("--rating", "-r", help="The customer's rating: 1 (poor) "
+                                              "to 5 (very satisfied).", show_default=False)],
+          comment: Annotated[str, typer.Option("--comment", "-m", help="What the customer said.")] = "",
+          by: Annotated[str | None, typer.Option("--by", help="Who made the visit (default: your OS "
+                                                 "user name).", show_default=False)] = None,
+          at: Annotated[str | None, typer.Option("--at", help="When the visit was made (default: now; "
+                                                 "in the configured zone).", show_default=False)] = None,
+          replace: Annotated[bool, typer.Option("--replace", help="Record it in place of the case's "
+                                                "earlier visit.")] = False,
+          config: ConfigOpt = None, data_dir: DataDirOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """Record the return visit (回访) of a closed case: the customer's rating and comment. They show in
+    `cases show`, the fault report and the satisfaction figures of `xunjian sla`.
+
+    Example: xunjian cases visit F-20261122-0007 --rating 5 -m "fixed fast, well explained" --by desk.wang
+    """
+    from agent.config import load_config
+
+    cfg = load_config(config)
+    when_ = parse_time(at, cfg.cases.tz, "--at") if at else None
+    _act(number, "visit", by, config, data_dir, fmt, rating=rating, comment=comment, at=when_,
+         replace=replace)
 
 
 @app.command("report")

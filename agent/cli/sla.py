@@ -83,3 +83,8 @@ def sla(since: Annotated[str | None, typer.Option("--from", help="First day (YYY
     for b in doc["breaches"]:
         out.print(f"  {b['case']} {b['device']} {b['check']} {b['instance']}: response {b['response']}, "
                   f"repair {b['repair']} (opened L{b['opened_level']}, now L{b['level']})")
+    sat = doc["satisfaction"]
+    if sat["closed"]:
+        avg = "—" if sat["average_rating"] is None else f"{sat['average_rating']:.2f}/5"
+        out.print(f"return visits (回访): {sat['visits']} of {sat['closed']} closed cases "
+                  f"({rate(sat['visited_share'])}), average rating {avg}")

@@ -51,9 +51,10 @@ class Outbox:
             for ch in route.channels:
                 first, people = per_channel.get(ch, (route, []))
                 people += [p for p in routing.recipients(route, case.level) if p not in people]
-                if kind == "reminder":  # before a deadline: the assignee and the next tier too
+                if kind == "reminder":  # before a deadline: the assignee, the next tier, who is on duty
                     nxt = [*route.tiers.get(max(1, case.level - 1), ()),
-                           *([case.assignee] if case.assignee else [])]
+                           *([case.assignee] if case.assignee else []),
+                           *event["detail"].get("on_duty", ())]
                     people += [p for p in nxt if p not in people]
                 per_channel[ch] = (first, people)
         if not per_channel:

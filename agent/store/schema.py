@@ -301,3 +301,18 @@ asset_changes = Table(
     Column("source", String, nullable=False, default=""),  # the collector whose report changed it
     Index("ix_asset_changes_device_at", "device", "at"),
 )
+
+# The duty roster (值班表): who is on duty when. New cases without an assignee go to the people
+# on duty when they open; reminders name them as recipients. `watch`: a heightened-watch shift.
+duty_shifts = Table(
+    "duty_shifts", metadata,
+    Column("id", Id, primary_key=True),
+    Column("name", String, nullable=False),
+    Column("starts_at", Float, nullable=False),
+    Column("ends_at", Float, nullable=False),
+    Column("people", Text, nullable=False),  # JSON list of names, the first one assigned
+    Column("watch", Integer, nullable=False, default=0),
+    Column("created_at", Float, nullable=False),
+    Column("created_by", String, nullable=False, default=""),
+    Index("ix_duty_shifts_starts_at", "starts_at"),
+)
