@@ -8,9 +8,9 @@ id xunjian >/dev/null 2>&1 || useradd --system --home-dir /var/lib/xunjian --she
 install -d -o root -g root -m 0755 /opt/xunjian
 cp -a "$src/." /opt/xunjian/
 [ -x /opt/xunjian/.venv/bin/python ] || python3 -m venv /opt/xunjian/.venv
-# the locked versions (requirements/app.txt, hash-checked), as scripts/setup.sh installs them
+# the locked versions (requirements/app.lock, hash-checked), as scripts/setup.sh installs them
 pip=(/opt/xunjian/.venv/bin/python -m pip install -q --disable-pip-version-check)
-"${pip[@]}" --require-hashes --no-deps -r /opt/xunjian/requirements/app.txt
+"${pip[@]}" --require-hashes --no-deps -r /opt/xunjian/requirements/app.lock
 "${pip[@]}" --no-deps --no-build-isolation /opt/xunjian
 # PDF reports: pango, and a Chinese font (a zh-CN PDF without one is refused, not printed as boxes)
 need=()

@@ -5,8 +5,8 @@
 #   bash scripts/lock.sh            keep every pin that still satisfies pyproject; add what is new
 #   bash scripts/lock.sh --upgrade  take the newest releases the ranges allow
 #
-# test.txt pins the runtime, the test tools and the build backend; app.txt is its runtime part,
-# at the same versions (compiled with test.txt as constraints). Both carry every wheel's hash, so
+# test.lock pins the runtime, the test tools and the build backend; app.lock is its runtime part,
+# at the same versions (compiled with test.lock as constraints). Both carry every wheel's hash, so
 # pip installs exactly these files or nothing. The lock is universal (any OS, Python >= 3.11).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,10 +27,10 @@ header() {
 }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 # uv keeps the pins it finds in its output file: seed it with the current lock unless upgrading
-[ -f requirements/test.txt ] && [ ${#extra[@]} -eq 0 ] && cp requirements/test.txt "$tmp/test.txt"
+[ -f requirements/test.lock ] && [ ${#extra[@]} -eq 0 ] && cp requirements/test.lock "$tmp/test.txt"
 "${uv[@]}" "${extra[@]}" pyproject.toml requirements/build.in --extra test -o "$tmp/test.txt"
-{ header "the runtime and test dependencies, and the build backend"; cat "$tmp/test.txt"; } > requirements/test.txt
-"${uv[@]}" pyproject.toml requirements/build.in -c requirements/test.txt -o "$tmp/app.txt"
-{ header "the runtime dependencies and the build backend"; cat "$tmp/app.txt"; } > requirements/app.txt
-echo "lock: requirements/test.txt ($(grep -c '==' requirements/test.txt) pins)," \
-     "requirements/app.txt ($(grep -c '==' requirements/app.txt) pins)"
+{ header "the runtime and test dependencies, and the build backend"; cat "$tmp/test.txt"; } > requirements/test.lock
+"${uv[@]}" pyproject.toml requirements/build.in -c requirements/test.lock -o "$tmp/app.txt"
+{ header "the runtime dependencies and the build backend"; cat "$tmp/app.txt"; } > requirements/app.lock
+echo "lock: requirements/test.lock ($(grep -c '==' requirements/test.lock) pins)," \
+     "requirements/app.lock ($(grep -c '==' requirements/app.lock) pins)"

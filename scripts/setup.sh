@@ -10,13 +10,13 @@ mode=${1:-demo}
 [ $# -gt 0 ] && shift
 PYTHON=${PYTHON:-python3}
 
-install_python() {  # $1: which lock, app or test (requirements/$1.txt)
+install_python() {  # $1: which lock, app or test (requirements/$1.lock)
   # Exactly the locked wheels, each checked against its hash, then xunjian itself with the locked
   # setuptools (no build isolation: nothing unpinned is fetched). Refresh the locks with
   # scripts/lock.sh; tests/test_install.py checks they still satisfy pyproject.toml.
   [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
   local pip=(.venv/bin/python -m pip install -q --disable-pip-version-check)
-  "${pip[@]}" --require-hashes --no-deps -r "requirements/$1.txt"
+  "${pip[@]}" --require-hashes --no-deps -r "requirements/$1.lock"
   "${pip[@]}" --no-deps --no-build-isolation -e .
   .venv/bin/python -m pip check -q >/dev/null || { .venv/bin/python -m pip check >&2; exit 1; }
 }

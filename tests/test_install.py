@@ -33,18 +33,18 @@ def lock(name: str) -> dict[str, str]:
 
     The lock is universal: a package may be pinned twice under exclusive markers (numpy for
     Python < 3.12 and ≥ 3.12); the entry whose marker holds here is the one pip installs."""
-    text = (ROOT / "requirements" / f"{name}.txt").read_text(encoding="utf-8")
+    text = (ROOT / "requirements" / f"{name}.lock").read_text(encoding="utf-8")
     pins: dict[str, str] = {}
     for block in re.split(r"\n(?=[A-Za-z0-9])", text):
         first = block.splitlines()[0]
         if first.startswith("#") or not first.strip():
             continue
         m = PIN.match(first)
-        assert m, f"requirements/{name}.txt: not an exact pin: {first!r}"
-        assert "--hash=sha256:" in block, f"requirements/{name}.txt: {m[1]} has no hash"
+        assert m, f"requirements/{name}.lock: not an exact pin: {first!r}"
+        assert "--hash=sha256:" in block, f"requirements/{name}.lock: {m[1]} has no hash"
         if m[3] is None or Marker(m[3]).evaluate():
             key = canonicalize_name(m[1])
-            assert key not in pins, f"requirements/{name}.txt: {m[1]} pinned twice for this platform"
+            assert key not in pins, f"requirements/{name}.lock: {m[1]} pinned twice for this platform"
             pins[key] = m[2]
     return pins
 
@@ -86,9 +86,9 @@ def test_the_lock_satisfies_pyproject(name: str, extras: tuple[str, ...]) -> Non
         if req.marker and not req.marker.evaluate(env):
             continue
         key = canonicalize_name(req.name)
-        assert key in pins, f"requirements/{name}.txt lacks {req.name}: run bash scripts/lock.sh"
+        assert key in pins, f"requirements/{name}.lock lacks {req.name}: run bash scripts/lock.sh"
         assert req.specifier.contains(pins[key], prereleases=True), (
-            f"requirements/{name}.txt pins {req.name}=={pins[key]}, pyproject asks {req.specifier}: "
+            f"requirements/{name}.lock pins {req.name}=={pins[key]}, pyproject asks {req.specifier}: "
             "run bash scripts/lock.sh")
     build = Requirement(PYPROJECT["build-system"]["requires"][0])
     assert build.specifier.contains(pins[canonicalize_name(build.name)])
@@ -156,13 +156,13 @@ main()
 
 
 def test_playbook_apply_runs_with_only_the_runtime_dependencies(tmp_path: Path, ssh_peer) -> None:  # type: ignore[no-untyped-def]
-    # As after a plain `pip install .`: any module of a distribution outside requirements/app.txt
+    # As after a plain `pip install .`: any module of a distribution outside requirements/app.lock
     # (test tools, and what they pull in, like click) fails to import.
     from tests.playbook_env import inventory
 
     inventory(tmp_path, ssh_peer, {"commands": {"hello": {"argv": ["/bin/echo", "hi"]}}})
     (tmp_path / "runtime_only.py").write_text(RUNTIME_ONLY)
-    r = subprocess.run([sys.executable, str(tmp_path / "runtime_only.py"), str(ROOT / "requirements/app.txt"),
+    r = subprocess.run([sys.executable, str(tmp_path / "runtime_only.py"), str(ROOT / "requirements/app.lock"),
                         "playbook", "apply", "run-command", "-d", "testhost", "-p", "command=hello",
                         "-i", str(tmp_path / "inventory.yaml"), "--data-dir", str(tmp_path / "var"),
                         "--as", "zhang.wei", "--yes"],
@@ -171,7 +171,7 @@ def test_playbook_apply_runs_with_only_the_runtime_dependencies(tmp_path: Path, 
     assert r.returncode == 0, r.stdout + r.stderr
     assert "internal error" not in r.stderr
     # and without --yes, end of input is a "no", not a traceback
-    r = subprocess.run([sys.executable, str(tmp_path / "runtime_only.py"), str(ROOT / "requirements/app.txt"),
+    r = subprocess.run([sys.executable, str(tmp_path / "runtime_only.py"), str(ROOT / "requirements/app.lock"),
                         "playbook", "apply", "run-command", "-d", "testhost", "-p", "command=hello",
                         "-i", str(tmp_path / "inventory.yaml"), "--data-dir", str(tmp_path / "var"),
                         "--as", "zhang.wei"],
