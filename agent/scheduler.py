@@ -25,7 +25,8 @@ from apscheduler.triggers.cron import CronTrigger
 
 from agent import __version__
 from agent.backoff import Backoff
-from agent.cases.calendar import ALWAYS, AlwaysCalendar, missing_years
+from agent.cases.calendar import ALWAYS, AlwaysCalendar
+from agent.cases.calendar_gaps import missing_years
 from agent.cases.policy import default_case_policy
 from agent.cases.queries import open_case_counts
 from agent.config import DaemonModel, InspectionSchedule

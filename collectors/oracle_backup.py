@@ -9,7 +9,6 @@ Ages are computed by the database (SYSDATE), so the agent's clock does not matte
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -17,6 +16,7 @@ from pydantic import Field
 
 from agent.model import CollectionError, CommandRunner, Sample, Target, now_ns
 from collectors.oracle import OracleSettings, command, connect_line
+from collectors.oracle_sql import sqlplus_errors, sqlplus_failed
 from collectors.redact import redact
 
 TYPES = {"DB FULL": "full", "DB INCR": "incremental", "ARCHIVELOG": "archivelog"}
@@ -72,19 +72,10 @@ class Job:
     ok_bytes: int | None
 
 
-_ERROR = re.compile(r"\b(ORA|SP2|TNS)-\d{4,5}\b")
-
-
 def parse(text: str, exit_status: int) -> list[Job]:
     """RMAN records from the script's output; errors, a non-zero exit or output without the
     end marker raise CollectionError (nothing is known: never "no backups")."""
-    errors = [ln.strip() for ln in text.splitlines() if _ERROR.search(ln)]
-    if errors:
-        codes = sorted({m.group(0) for ln in errors for m in [_ERROR.search(ln)] if m})
-        raise CollectionError(f"sqlplus: {', '.join(codes)}: {redact(errors[0])[:200]}")
-    if exit_status != 0:
-        tail = (text.strip().splitlines() or ["no output"])[-1]
-        raise CollectionError(f"sqlplus exited {exit_status}: {redact(tail)[:200]}")
+    sqlplus_failed(text, exit_status, *sqlplus_errors(text))  # unpadded ORA-942 too
     jobs: list[Job] = []
     done = False
     for line in text.splitlines():

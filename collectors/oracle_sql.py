@@ -206,24 +206,34 @@ def _said_once(line: str, codes: list[str]) -> str:
     return line + (f" (also {', '.join(rest)})" if rest else "")
 
 
+def sqlplus_errors(text: str, skip: tuple[str, ...] = ()) -> tuple[list[str], list[str]]:
+    """The lines with an ORA-/SP2-/TNS- error (but those starting with `skip`: free text of our
+    own records) and their codes, padded and each once."""
+    errors = [ln.strip() for ln in text.splitlines()
+              if _ERROR.search(ln) and not ln.strip().startswith(skip)]
+    return errors, list(dict.fromkeys(error_code(m) for ln in errors for m in _ERROR.finditer(ln)))
+
+
+def sqlplus_failed(text: str, exit_status: int, errors: list[str], codes: list[str]) -> None:
+    """Raise CollectionError for an error line or a non-zero exit: never taken as "no rows"."""
+    if errors:
+        raise CollectionError(f"sqlplus: {redact(_said_once(errors[0], codes))[:200]}")
+    if exit_status != 0:
+        tail = (text.strip().splitlines() or ["no output"])[-1]
+        raise CollectionError(f"sqlplus exited {exit_status}: {redact(tail)[:200]}")
+
+
 def parse_output(text: str, exit_status: int) -> OracleFacts:
     """Records from the script's output. An instance that is not started (ORA-01034,
     ORA-27101) is an instance DOWN. Other ORA-/SP2-/TNS- errors, a non-zero exit, or output
     without an instance and tablespaces raise CollectionError naming the error code once."""
     # a patch's description is free text (it may quote an ORA- code): not an error
-    errors = [ln.strip() for ln in text.splitlines()
-              if _ERROR.search(ln) and not ln.strip().startswith(("ERR|", "PATCH|"))]
-    if errors:
-        codes = list(dict.fromkeys(error_code(m) for ln in errors for m in _ERROR.finditer(ln)))
-        first = redact(_said_once(errors[0], codes))[:200]
-        if DOWN_CODES & set(codes):
-            down = Instance("", "DOWN", "", "", "", False, "",
-                            "\n".join(redact(ln)[:200] for ln in errors[:5]))
-            return OracleFacts(down, [], [], {"instance": first})
-        raise CollectionError(f"sqlplus: {first}")
-    if exit_status != 0:
-        tail = (text.strip().splitlines() or ["no output"])[-1]
-        raise CollectionError(f"sqlplus exited {exit_status}: {redact(tail)[:200]}")
+    errors, codes = sqlplus_errors(text, skip=("ERR|", "PATCH|"))
+    if DOWN_CODES & set(codes):
+        down = Instance("", "DOWN", "", "", "", False, "",
+                        "\n".join(redact(ln)[:200] for ln in errors[:5]))
+        return OracleFacts(down, [], [], {"instance": redact(_said_once(errors[0], codes))[:200]})
+    sqlplus_failed(text, exit_status, errors, codes)
     instance: Instance | None = None
     tablespaces: list[Tablespace] = []
     fra: list[Fra] = []

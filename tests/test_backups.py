@@ -69,6 +69,9 @@ def test_rman_failed_too_old_warnings_and_missing() -> None:
 def test_rman_errors_and_cut_output_are_not_collected() -> None:
     with pytest.raises(CollectionError, match="ORA-00942"):
         parse(fx("rman_no_grant.txt"), 174)
+    # the unpadded form sqlplus may print is the same error, never "no backups"
+    with pytest.raises(CollectionError, match="sqlplus: ORA-942"):  # said as the error, not a cut-off
+        parse("ORA-942: table or view does not exist\n", 0)
     with pytest.raises(CollectionError, match="did not finish"):
         parse("RMAN|DB FULL|COMPLETED|1|1|1\n", 0)
     with pytest.raises(CollectionError, match="not understood"):

@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from agent.cases.calendar import WorkingHoursCalendar, gaps_between, load_calendars, missing_years
+from agent.cases.calendar import WorkingHoursCalendar, load_calendars
+from agent.cases.calendar_gaps import gaps_between, missing_years
 from agent.cases.engine import CaseEngine
 from agent.cases.holidays import fixed, package_knows
 from agent.cases.policy import load_case_policy

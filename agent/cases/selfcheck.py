@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from agent.cases.calendar import WARN_DAYS, WorkingHoursCalendar, missing_years
+from agent.cases.calendar import WorkingHoursCalendar
+from agent.cases.calendar_gaps import WARN_DAYS, missing_years
 from agent.cases.policy import CasePolicy
 from agent.model import Status, Verdict
 

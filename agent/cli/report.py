@@ -237,7 +237,7 @@ def periodic(period: Annotated[str | None, typer.Option("--period", help="2026H1
 def calendar_warnings(calendars: dict[str, object], first: date, last: date) -> list[dict[str, object]]:
     """Calendars that count a year of the period without its official holiday arrangement: the
     report says so on its first page (and the command on stderr)."""
-    from agent.cases.calendar import gaps_between
+    from agent.cases.calendar_gaps import gaps_between
 
     gaps = gaps_between(calendars, first, last)  # type: ignore[arg-type]
     for g in gaps:

@@ -36,7 +36,7 @@ def sla(since: Annotated[str | None, typer.Option("--from", help="First day (YYY
 
       xunjian sla --from 2026-07-01 --to 2026-12-31 --format json
     """
-    from agent.cases.calendar import gaps_between, missing_years
+    from agent.cases.calendar_gaps import gaps_between, missing_years
     from agent.config import load_config
     from agent.store.db import configured_store, open_engine
     from reports.sla import sla_summary
