@@ -23,3 +23,10 @@ def cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
 
     return subprocess.run([XUNJIAN, *args], cwd=cwd, env=full_env, capture_output=True, text=True,
                           timeout=timeout, check=False, preexec_fn=limit if max_memory else None)
+
+
+def user_docs() -> str:
+    """The reference in docs/*.md, then the README: the examples tests check live in either
+    (a section moved to docs/ keeps its heading, and the README keeps its summary after it)."""
+    root = Path(__file__).resolve().parent.parent
+    return "\n".join(p.read_text(encoding="utf-8") for p in [*sorted((root / "docs").glob("*.md")), root / "README.md"])

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakenos_peer import PASSWORD, USERNAME, FakeNosPeer, fixture_text, stock_outputs
-from tests.helpers import cli
+from tests.helpers import cli, user_docs
 from tests.peers import HOST
 
 pytestmark = [pytest.mark.peers,
@@ -117,7 +117,7 @@ def test_inventory_mistakes_are_one_clear_message(tmp_path: Path, cli_settings: 
 def test_readme_cli_inventory_example_validates(tmp_path: Path) -> None:
     from agent.inventory import load_inventory
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = user_docs()
     block = readme.split("### Switch CLI inspection: `cli`", 1)[1].split("```yaml\n", 1)[1]
     (tmp_path / "inventory.yaml").write_text(block.split("```", 1)[0])
     secrets = tmp_path / "secrets.yaml"

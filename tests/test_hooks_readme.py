@@ -9,12 +9,13 @@ import yaml
 
 from agent.config import load_config
 from agent.hooks import routing
+from tests.helpers import user_docs
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def test_readme_hooks_examples_load(tmp_path: Path) -> None:
-    text = README.read_text(encoding="utf-8")
+    text = user_docs()
     blocks = re.findall(r"```yaml\n(.*?)```", text, re.S)
     main = next(b for b in blocks if b.startswith("# xunjian.yaml\nsecrets_file") and "hooks:" in b)
     more = next(b for b in blocks if b.startswith("    alerts-am:"))

@@ -28,7 +28,7 @@ from collectors.probe_http import HttpProbeCollector, HttpProbeSettings
 from collectors.probe_sql import SqlProbeCollector, SqlProbeSettings
 from collectors.probe_tcp import TcpProbeCollector, TcpProbeSettings
 from collectors.probes import connect_failure
-from tests.helpers import cli
+from tests.helpers import cli, user_docs
 from tests.hook_peers import self_signed
 from tests.peers import HOST
 
@@ -369,7 +369,7 @@ def test_inspect_a_service_opens_cases_at_its_criticality(tmp_path: Path, web: W
 
 
 def test_readme_examples_validate(tmp_path: Path) -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = user_docs()
     part = readme.split("### Service probes and backup checks:", 1)[1].split("\n### ", 1)[0]
     probes, backups = [b.split("```", 1)[0] for b in part.split("```yaml\n")[1:3]]
     secrets = tmp_path / "secrets.yaml"

@@ -16,6 +16,7 @@ from agent.model import Status, Verdict
 from agent.problems import ConfigError
 from agent.store.db import open_engine
 from reports.fault import render_fault_report
+from tests.helpers import user_docs
 from tests.test_case_engine import Clock, t
 
 OFFICE = {"timezone": "Asia/Shanghai", "hours": ["08:30-12:00", "13:30-17:30"],
@@ -125,11 +126,10 @@ def test_a_bad_class_or_clock_is_named(patch: dict[str, Any], place: str, expect
 
 def test_the_readmes_example_policies_load_and_count_as_they_say() -> None:
     import re
-    from pathlib import Path
 
     import yaml
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = user_docs()
     block = re.search(r"```yaml\n(# service-desk example\n.*?)```", readme, re.S)
     assert block is not None
     policy = load_case_policy(yaml.safe_load(block.group(1)), "README.md")

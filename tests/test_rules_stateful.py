@@ -18,6 +18,7 @@ from agent.model import Sample, Status, Verdict
 from agent.problems import ConfigError
 from checks.evaluate import DeviceInfo, evaluate, evaluate_cycle
 from checks.rules import Rule, RuleSet, load_rules
+from tests.helpers import user_docs
 
 T0 = 1_800_000_000.0  # 2027-01-15
 MIN = 60.0
@@ -454,7 +455,7 @@ def test_rule_model_accepts_for_by_its_python_name() -> None:
 
 
 def test_the_readme_example_rules_file_loads(tmp_path: Path) -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = user_docs()
     block = readme.split("A full example, in your rules file:", 1)[1].split("```yaml\n", 1)[1]
     rs = load_rules(write(tmp_path, block.split("```", 1)[0]))
     ora, shipped = rs.by_name()["oracle_fs_used"], rs.by_name()["disk_used_percent"]

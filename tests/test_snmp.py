@@ -11,6 +11,7 @@ from pydantic import SecretStr
 
 from agent.model import CollectionError, Sample, Target
 from collectors.snmp import SnmpCollector, SnmpSettings
+from tests.helpers import user_docs
 from tests.peers import SnmpdPeer, wait_until
 
 
@@ -293,7 +294,7 @@ def test_network_rules_judge_port_state() -> None:
 def test_readme_snmp_inventory_example_validates(tmp_path: Path) -> None:
     from agent.inventory import load_inventory
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = user_docs()
     block = readme.split("### Network devices over SNMP", 1)[1].split("```yaml\n", 1)[1]
     profiles = tmp_path / "profiles"  # the README's /etc/xunjian/profiles, with a copy
     profiles.mkdir()

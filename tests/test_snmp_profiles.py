@@ -14,7 +14,7 @@ from agent.problems import ConfigError
 from collectors.snmp import SnmpCollector, SnmpSettings
 from collectors.snmp_parse import flap_times, hr_storage
 from collectors.snmp_profiles import MetricGroup, group_rows, load_profiles, select
-from tests.helpers import cli
+from tests.helpers import cli, user_docs
 from tests.peers import SnmpdPeer
 
 GOOD = """
@@ -267,7 +267,7 @@ def test_readme_profile_and_rule_examples_validate() -> None:
     from checks.rules import Rule
     from collectors.snmp_profiles import Profile
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = user_docs()
     part = readme.split("#### Device profiles", 1)[1]
     blocks = [b.split("```", 1)[0] for b in part.split("```yaml\n")[1:3]]
     prof = Profile.model_validate(yaml.safe_load(blocks[0]))

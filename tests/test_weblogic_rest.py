@@ -24,6 +24,7 @@ from agent.problems import ConfigError
 from checks.evaluate import evaluate
 from checks.rules import load_rules
 from collectors.weblogic_rest_parse import parse_heaps, parse_server_runtimes
+from tests.helpers import user_docs
 from tests.sshdev import Cycles, by, one
 from tests.wls_peer import RUNTIMES, AdminServer
 
@@ -232,7 +233,7 @@ def test_bad_settings_name_the_place(tmp_path: Path, admin: AdminServer, change:
 
 
 def test_readme_oracle_weblogic_example_loads(tmp_path: Path) -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = user_docs()
     block = readme.split("An Oracle + WebLogic host:", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
     sf = tmp_path / "secrets.yaml"
     sf.write_text(json.dumps({"wls_monitor": "Wls-s3cret-9"}))
