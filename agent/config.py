@@ -24,8 +24,8 @@ from pydantic import (
 
 from agent.cases.policy import CasePolicy, default_case_policy, load_case_policy
 from agent.hooks.settings import HooksConfig, load_hooks
-from agent.problems import ConfigError, Problem, load_yaml_file, pydantic_problems, shorten
 from agent.secrets import REF_HELP, Secrets, is_reference, url_has_password
+from core.problems import ConfigError, Problem, load_yaml_file, pydantic_problems, shorten
 
 if TYPE_CHECKING:
     from sqlalchemy import URL

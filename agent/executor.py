@@ -16,9 +16,9 @@ from typing import Any
 from agent.connections.pool import POOL
 from agent.connections.ssh import ConnectFailed
 from agent.inventory import Device
-from agent.model import CollectionError, Job, Result, Sample, Status, Target
-from agent.redaction import REDACTOR, redact, redact_deep
 from collectors import COLLECTORS
+from core.model import CollectionError, Job, Result, Sample, Status, Target
+from core.redaction import REDACTOR, redact, redact_deep
 
 log = logging.getLogger(__name__)
 

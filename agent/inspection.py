@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 
 from agent.executor import Executor
 from agent.inventory import Device
-from agent.model import Job, Result, Status, Verdict, worst
 from agent.pipeline import Pipeline
 from agent.store.runs import record_run
 from checks.evaluate import DEVICE_CHECK
 from checks.rules import RuleSet
 from collectors import COLLECTORS
+from core.model import Job, Result, Status, Verdict, worst
 
 
 @dataclass

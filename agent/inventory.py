@@ -16,10 +16,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from agent.problems import ConfigError, Problem, clip, load_yaml_file, place, pydantic_problems, shorten
 from agent.remediation import Remediation
 from agent.secrets import REF_HELP, Secrets, is_reference
 from collectors import COLLECTORS
+from core.problems import ConfigError, Problem, clip, load_yaml_file, place, pydantic_problems, shorten
 
 KINDS = (
     "server", "switch", "router", "firewall", "encoder", "bearer",

@@ -16,7 +16,6 @@ from agent.cases.policy import CasePolicy
 from agent.cases.selfcheck import SelfChecks
 from agent.inventory import Inventory, criticality_level
 from agent.losses import Losses, is_disk_full
-from agent.model import Result, Sample, Verdict
 from agent.store.assets import plan_assets, record_assets
 from agent.store.samples import write_collection, write_samples
 from agent.store.state import collector_key, eval_key, load_state, save_state
@@ -24,6 +23,7 @@ from checks.evaluate import collection_verdict, device_verdict
 from checks.rules import RuleSet
 from checks.stateful import DeviceInfo, evaluate_cycle
 from collectors import COLLECTORS
+from core.model import Result, Sample, Verdict
 
 log = logging.getLogger(__name__)
 OUTAGE_TRANSPORTS = ("snmp", "cli")  # collectors that connect by themselves (no collect.device)

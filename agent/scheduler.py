@@ -35,13 +35,13 @@ from agent.executor import Executor
 from agent.inspection import inspect_devices, record
 from agent.inventory import Inventory
 from agent.losses import is_disk_full
-from agent.model import Job
 from agent.pipeline import Pipeline
-from agent.problems import ConfigError
 from agent.selfmon import Metrics, MetricsServer
 from agent.signals import SignalInbox
 from agent.sinks.lineproto import NATIVE
 from collectors import COLLECTORS
+from core.model import Job
+from core.problems import ConfigError
 
 if TYPE_CHECKING:
     from agent.app import App

@@ -1,7 +1,7 @@
 """Credentials by reference: `${ENV_VAR}` or `${secret:key}` from a 0600 secrets file.
 
 Resolved values are wrapped in pydantic's SecretStr so that printing a device, a
-config or an exception never shows them, and registered with agent.redaction so that no
+config or an exception never shows them, and registered with core.redaction so that no
 reason, log line, event or report text the agent writes shows them either.
 """
 
@@ -15,8 +15,8 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from agent.problems import ConfigError, Problem, load_yaml_file
-from agent.redaction import register
+from core.problems import ConfigError, Problem, load_yaml_file
+from core.redaction import register
 
 REF = re.compile(r"^\$\{(?:(?P<secret>secret:)?(?P<name>[A-Za-z_][A-Za-z0-9_.\-]*))\}$")
 REF_HELP = "a reference: ${ENV_VAR} or ${secret:key} (literal secrets are not accepted)"

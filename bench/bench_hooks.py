@@ -31,8 +31,8 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from agent.app import build_pipeline, build_worker, load_app
-from agent.model import Result, Sample, Status
 from bench.common import section
+from core.model import Result, Sample, Status
 
 
 def receiver(arrived: dict[str, float]) -> tuple[object, int]:

@@ -1,5 +1,5 @@
 """Benchmark (not a test): loading an N-device inventory (`load_inventory`: YAML, validation,
-defaults and groups), with libyaml's parser as shipped (guarded: agent/problems.py), without the
+defaults and groups), with libyaml's parser as shipped (guarded: core/problems.py), without the
 guards, and with PyYAML's pure-Python parser for comparison. Every CLI command and every daemon
 start or reload pays this.
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-import agent.problems as problems
+import core.problems as problems
 from agent.inventory import load_inventory
 from bench.common import machine, section
 

@@ -16,10 +16,10 @@ import statistics
 import sys
 import time
 
-from agent.model import Sample
 from bench.common import section
 from checks.evaluate import DeviceInfo, evaluate, evaluate_cycle
 from checks.rules import Rule, RuleSet, shipped_rules
+from core.model import Sample
 
 INTERVAL = 60.0
 REPEAT = 5

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from apscheduler.executors.pool import ThreadPoolExecutor as ApsThreadPool
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from agent.model import Job
 from agent.scheduler import offset
 from bench.common import section, timed
+from core.model import Job
 
 INTERVAL = 10
 

@@ -17,10 +17,10 @@ from influxdb_client.client.write_api import SYNCHRONOUS
 from pydantic import SecretStr
 
 from agent.config import InfluxSink
-from agent.model import Sample
 from agent.sinks.influx import InfluxSinkWriter
 from agent.sinks.lineproto import NATIVE, LineSerializer
 from bench.common import section, timed
+from core.model import Sample
 from tests.peers import VictoriaMetricsPeer
 from tests.test_lineproto import library_line  # influxdb-client's Point, the reference
 

@@ -46,10 +46,10 @@ from pathlib import Path
 from agent.connections.pool import POOL
 from agent.executor import Executor
 from agent.inventory import load_inventory
-from agent.model import Job
 from bench.common import machine, section
 from collectors.linux import LinuxSettings, build_batch
 from collectors.linux_health import parse_proc_stat
+from core.model import Job
 from tests.peers import SshPeer
 
 KEX = "KexAlgorithms=curve25519-sha256"

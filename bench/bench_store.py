@@ -19,11 +19,11 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from agent.cases.engine import CaseEngine
-from agent.model import Status, Verdict
 from agent.store.db import open_engine
 from agent.store.schema import case_events
 from bench.bench_report import SWITCH_EVERY, TZ, fill
 from bench.common import section, timed
+from core.model import Status, Verdict
 from reports.periodic import periodic_data
 from tests.pg_peer import PostgresPeer
 

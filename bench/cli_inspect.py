@@ -19,11 +19,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from agent.model import Target
 from bench.common import machine, timed
 from collectors import cli as cli_mod
 from collectors.cli import CliCollector, CliSettings
 from collectors.cli_commands import PLATFORMS
+from core.model import Target
 from tests.fakenos_peer import PASSWORD, USERNAME, FakeNosPeer
 
 ORDER = ("huawei_vrp", "hp_comware", "cisco_ios")

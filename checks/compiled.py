@@ -16,7 +16,7 @@ from typing import Any
 from checks.durations import parse_duration
 from checks.rules import Rule, RuleSet
 
-OK, WARN, CRIT, UNKNOWN = 0, 1, 2, 3  # agent.model.Status values
+OK, WARN, CRIT, UNKNOWN = 0, 1, 2, 3  # core.model.Status values
 LABEL = ("ok", "warn", "crit", "unknown")
 # Severity order for "worse": ok < warn < unknown < crit (a known critical outranks unknown).
 RANK = (0, 1, 3, 2)

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Protocol
 
-from agent.model import Result, Sample, Status, Verdict
 from checks.compiled import OK, CompiledRule, compiled, with_overrides
 from checks.detail import render
 from checks.rules import Rule, RuleSet
 from checks.stateful import DeviceInfo, _verdict, evaluate_cycle
+from core.model import Result, Sample, Status, Verdict
 
 
 class ThresholdOverride(Protocol):

@@ -23,7 +23,8 @@ from pydantic import (
     model_validator,
 )
 
-from agent.problems import (
+from checks.durations import parse_duration
+from core.problems import (
     ConfigError,
     Problem,
     load_yaml_file,
@@ -32,7 +33,6 @@ from agent.problems import (
     pydantic_problems,
     shorten,
 )
-from checks.durations import parse_duration
 
 StatusName = Literal["ok", "warn", "crit", "unknown"]
 

@@ -15,7 +15,7 @@ State shape (version 1)::
          "fc": [[t, from, to], …], "fl": true,  # flapping: status changes in the window; flapping now
          "ms": 1.8e9}}}}                      # missing since (UNKNOWN "not collected" reported)
 
-Statuses are agent.model.Status values (0 ok, 1 warn, 2 crit, 3 unknown).
+Statuses are core.model.Status values (0 ok, 1 warn, 2 crit, 3 unknown).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from dataclasses import dataclass, fields
 from operator import attrgetter
 from typing import Any
 
-from agent.model import Sample, Status, Verdict
 from checks.compiled import (
     BY_RANK,
     CRIT,
@@ -42,6 +41,7 @@ from checks.compiled import (
 from checks.detail import render
 from checks.durations import format_duration
 from checks.rules import RuleSet
+from core.model import Sample, Status, Verdict
 
 VERSION = 1
 _STATUS = (Status.OK, Status.WARN, Status.CRIT, Status.UNKNOWN)

@@ -12,7 +12,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from agent.model import CollectionError
+from core.model import CollectionError
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,7 +39,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from agent.connections.reasons import banner_reason, network_reason
-from agent.model import CollectionError, Sample, Target, now_ns
 from collectors.cli_commands import CHECKS, PLATFORMS, Command, Platform
 from collectors.cli_parse import (
     PARSERS,
@@ -52,6 +51,7 @@ from collectors.cli_parse import (
 )
 from collectors.config_files import redacted_diff
 from collectors.redact import redact
+from core.model import CollectionError, Sample, Target, now_ns
 
 EVIDENCE_CHARS = 2000  # raw output kept per failed check
 # paramiko waits conn_timeout for the banner in its transport thread, and conn_timeout for the

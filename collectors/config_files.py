@@ -16,9 +16,9 @@ import shlex
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from agent.model import CollectionError, CommandRunner, Sample, Target, now_ns
 from collectors.batch import Batch, Section
 from collectors.redact import redact
+from core.model import CollectionError, CommandRunner, Sample, Target, now_ns
 
 
 class ConfigSettings(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agent.model import Sample
+from core.model import Sample
 
 # Telegraf's default ignore_fs plus the kernel's pseudo filesystems.
 PSEUDO_FS = frozenset({

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from agent.model import CollectionError, CommandRunner, Sample, Target, now_ns
 from collectors.batch import Batch, Section
+from core.model import CollectionError, CommandRunner, Sample, Target, now_ns
 
 GLOB_CHARS = set("*?[]")
 

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent.connections.reasons import command_label
-from agent.model import CollectionError, CommandOutput, CommandRunner, Sample, Target, now_ns
 from collectors.batch import Batch, Section
 from collectors.diskfs import disk_samples
 from collectors.linux_health import (
@@ -32,6 +31,7 @@ from collectors.linux_health import (
 from collectors.linux_parse import filesystems, parse_asset, parse_system
 from collectors.redact import redact
 from collectors.setting_types import Regex
+from core.model import CollectionError, CommandOutput, CommandRunner, Sample, Target, now_ns
 
 # LC_ALL=C: headers and number formats independent of the server's locale.
 DF_BLOCKS = "LC_ALL=C df -P -k -T"

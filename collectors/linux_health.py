@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from agent.model import CollectionError
+from core.model import CollectionError
 
 # /proc/stat `cpu` columns (proc(5)); guest time is already included in user/nice.
 CPU_COLUMNS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal",

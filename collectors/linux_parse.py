@@ -6,8 +6,8 @@ import re
 import shlex
 from dataclasses import dataclass
 
-from agent.model import CollectionError
 from collectors.diskfs import PSEUDO_FS, FsUsage, dedupe_binds
+from core.model import CollectionError
 
 # `df -P -T`: Filesystem Type Size Used Avail Capacity Mounted-on. The device may
 # contain spaces (rare), the mount point often does: anchor on the numeric columns.

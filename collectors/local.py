@@ -7,8 +7,8 @@ import time
 
 import psutil
 
-from agent.model import CollectionError, Sample, Target, now_ns
 from collectors.diskfs import PSEUDO_FS, FsUsage, dedupe_binds, disk_samples
+from core.model import CollectionError, Sample, Target, now_ns
 
 
 class LocalCollector:

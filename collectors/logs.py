@@ -17,7 +17,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from agent.model import CollectionError, CommandRunner, Sample, Target, now_ns
 from collectors.batch import Batch
 from collectors.logs_scan import (
     HEAD_BYTES,
@@ -31,6 +30,7 @@ from collectors.logs_scan import (
 )
 from collectors.logsets import ENTRY_STARTS, PATTERN_SETS
 from collectors.setting_types import Regex
+from core.model import CollectionError, CommandRunner, Sample, Target, now_ns
 
 Severity = Literal["crit", "warn", "info"]
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from agent.model import CollectionError
 from collectors.redact import redact
+from core.model import CollectionError
 
 HEAD_BYTES = 1024  # how much of a file's head identifies its content
 MAX_ENTRY = 2000  # characters of one evidence entry (a log entry with its continuation lines)

@@ -12,8 +12,8 @@ import shlex
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from agent.model import CollectionError, CommandRunner, Sample, Target, now_ns
 from collectors.oracle_sql import OracleFacts, parse_output, script
+from core.model import CollectionError, CommandRunner, Sample, Target, now_ns
 
 
 class OracleSettings(BaseModel):

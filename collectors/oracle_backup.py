@@ -14,10 +14,10 @@ from typing import Literal
 
 from pydantic import Field
 
-from agent.model import CollectionError, CommandRunner, Sample, Target, now_ns
 from collectors.oracle import OracleSettings, command, connect_line
 from collectors.oracle_sql import sqlplus_errors, sqlplus_failed
 from collectors.redact import redact
+from core.model import CollectionError, CommandRunner, Sample, Target, now_ns
 
 TYPES = {"DB FULL": "full", "DB INCR": "incremental", "ARCHIVELOG": "archivelog"}
 OK_STATES = ("COMPLETED", "COMPLETED WITH WARNINGS")

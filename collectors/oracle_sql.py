@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from agent.model import CollectionError
 from collectors.redact import redact
+from core.model import CollectionError
 
 _TS = """
 SELECT 'TS|'||{con_name}||'|'||t.tablespace_name||'|'||t.contents||'|'||s.size_b||'|'||

@@ -27,10 +27,10 @@ from urllib3.exceptions import (
     SSLError,
 )
 
-from agent.model import CollectionError, CommandRunner, Sample, Target, now_ns
 from collectors.probes import NAME, Outcome, ProbeCommon, connect_failure, unique_names
 from collectors.redact import redact
 from collectors.setting_types import Regex
+from core.model import CollectionError, CommandRunner, Sample, Target, now_ns
 
 MAX_BODY = 1 << 20  # bytes read for the content match
 

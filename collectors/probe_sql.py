@@ -14,9 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from agent.model import CollectionError, CommandRunner, Sample, Target, now_ns
 from collectors.probes import NAME, Outcome, ProbeCommon, unique_names
 from collectors.redact import redact
+from core.model import CollectionError, CommandRunner, Sample, Target, now_ns
 
 
 class SqlCheck(BaseModel):

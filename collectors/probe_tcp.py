@@ -11,8 +11,8 @@ import time
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from agent.model import CollectionError, CommandRunner, Sample, Target, now_ns
 from collectors.probes import NAME, Outcome, ProbeCommon, connect_failure, unique_names, valid_host
+from core.model import CollectionError, CommandRunner, Sample, Target, now_ns
 
 
 class TcpCheck(BaseModel):

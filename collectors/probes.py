@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.connections.reasons import network_reason
-from agent.model import Sample
+from core.model import Sample
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.:/\-]{0,63}$"  # a probe's name: the verdict's instance
 

@@ -2,7 +2,7 @@
 
 Conservative on purpose: it is better to hide a harmless value than to ship a password
 into the store, InfluxDB, a ticket or a report. Every secret the agent holds is masked
-first, by value (agent.redaction), before any pattern and before a caller cuts the text
+first, by value (core.redaction), before any pattern and before a caller cuts the text
 short (a cut could leave half a password that no longer matches).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from agent.redaction import redact as redact_known
+from core.redaction import redact as redact_known
 
 MASK = "***"
 

@@ -35,8 +35,6 @@ from pydantic import (
 )
 
 from agent.connections.reasons import network_reason
-from agent.model import CollectionError, Sample, Target
-from agent.problems import ConfigError
 from collectors import snmp_engine
 from collectors.snmp_parse import (
     ADMIN_STATUS,
@@ -73,6 +71,8 @@ from collectors.snmp_profiles import (
     select,
 )
 from collectors.snmp_walk import bulk_walk
+from core.model import CollectionError, Sample, Target
+from core.problems import ConfigError
 
 AUTH = Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"]
 PRIV = Literal["DES", "3DES", "AES", "AES192", "AES256", "AES192C", "AES256C"]

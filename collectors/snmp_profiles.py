@@ -26,7 +26,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from agent.problems import (
+from core.problems import (
     ConfigError,
     Problem,
     parse_yaml,

@@ -15,11 +15,11 @@ import secrets
 
 from pydantic import Field, field_validator
 
-from agent.model import CollectionError, CommandRunner, Sample, Target, now_ns
 from collectors.oracle import OracleSettings, command, connect_line
 from collectors.probe_sql import SqlCheck
 from collectors.probes import Outcome, unique_names
 from collectors.redact import redact
+from core.model import CollectionError, CommandRunner, Sample, Target, now_ns
 
 _ERROR = re.compile(r"\b(ORA|SP2|TNS)-(\d{4,5})\b")
 _ELAPSED = re.compile(r"^Elapsed: (\d+):(\d\d):(\d\d)\.(\d+)$")

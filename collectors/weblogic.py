@@ -18,7 +18,6 @@ import shlex
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from agent.model import CollectionError, CommandRunner, Sample, Target, now_ns
 from collectors.batch import Batch, Section
 from collectors.linux import PS, event
 from collectors.linux_health import Proc, parse_ps
@@ -29,6 +28,7 @@ from collectors.weblogic_parse import (
     parse_registry,
     server_jvms,
 )
+from core.model import CollectionError, CommandRunner, Sample, Target, now_ns
 
 START_JITTER = 2  # seconds: start time from `ps etimes` is rounded
 

@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass
 from xml.etree import ElementTree
 
-from agent.model import CollectionError
 from collectors.linux_health import Proc
+from core.model import CollectionError
 
 # BEA-000365 "Server state changed to X" and BEA-000360 "The server started in RUNNING mode"
 _CHANGED = re.compile(r"<BEA-000365>\s*<Server state changed to (\w+)")

@@ -19,10 +19,10 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from agent.connections.reasons import network_reason
-from agent.model import CollectionError, CommandRunner, Sample, Target, now_ns
-from agent.redaction import basic_auth
 from collectors.linux import event
 from collectors.weblogic_rest_parse import Fields, load_json, parse_heaps, parse_server_runtimes
+from core.model import CollectionError, CommandRunner, Sample, Target, now_ns
+from core.redaction import basic_auth
 
 log = logging.getLogger(__name__)
 MAX_BODY = 8 * 2**20  # bytes; a domain's serverRuntimes is a few KB

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from agent.model import CollectionError
+from core.model import CollectionError
 
 Fields = dict[str, float | int | str | bool]
 

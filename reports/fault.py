@@ -20,7 +20,7 @@ from agent.cases.queries import (
     visit_of,
 )
 from agent.cases.sla import LANGS
-from agent.model import Case
+from core.model import Case
 from reports.i18n import duration_text, labels_for
 from reports.render import render
 from reports.templating import ENV

@@ -10,7 +10,7 @@ import ctypes.util
 import functools
 import re
 
-from agent.problems import ConfigError, Problem
+from core.problems import ConfigError, Problem
 
 PACKAGE = "fonts-noto-cjk"  # Debian's and Ubuntu's; the fonts the reports name first
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from agent.redaction import redact_deep
+from core.redaction import redact_deep
 
 DATA_ID = "xunjian-data"
 ATTACHMENT = "xunjian-data.json"

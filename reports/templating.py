@@ -26,7 +26,7 @@ from jinja2 import (
     select_autoescape,
 )
 
-from agent.problems import ConfigError, Problem, load_yaml_file
+from core.problems import ConfigError, Problem, load_yaml_file
 from reports.i18n import LABELS
 
 WORDING = "i18n.yaml"  # in the override directory: {zh-CN: {...}, en: {...}} over reports/i18n.py

@@ -13,8 +13,8 @@ from collections import Counter
 
 from agent.cases.engine import CaseEngine, CaseError
 from agent.cases.queries import list_cases
-from agent.model import Status, Verdict
 from agent.store.db import open_engine
+from core.model import Status, Verdict
 
 KEYS = [("db01", "disk_used_percent", "/"), ("sw1", "collect.snmp", "")]  # few: the writers collide
 

@@ -11,8 +11,8 @@ import sys
 
 from agent.cases.engine import CaseEngine, CaseError
 from agent.cases.policy import load_case_policy
-from agent.model import Status, Verdict
 from agent.store.db import open_engine
+from core.model import Status, Verdict
 
 KEYS = [("db01", "disk_used_percent", p) for p in ("/", "/u01", "/var")] + [("sw1", "collect.snmp", "")]
 

@@ -23,7 +23,7 @@ import collectors
 from agent.app import App, build_pipeline, load_app
 from agent.cases.engine import CaseError
 from agent.inspection import inspect_devices, record
-from agent.model import CollectionError, CommandOutput, Sample, Target
+from core.model import CollectionError, CommandOutput, Sample, Target
 
 TZ = ZoneInfo("Asia/Shanghai")
 START = date(2026, 1, 1)

@@ -15,10 +15,10 @@ from agent.hooks.channels import build_channels
 from agent.hooks.outbox import Outbox
 from agent.hooks.settings import HooksConfig, load_hooks
 from agent.hooks.worker import Worker
-from agent.model import Status, Verdict
 from agent.secrets import Secrets
 from agent.store.db import open_engine
 from agent.store.schema import outbox
+from core.model import Status, Verdict
 from tests.test_case_engine import CONFIG, Clock
 
 ENV = {"HOOK_TOKEN": "s3cr3t-bearer", "JIRA_TOKEN": "jira-pass", "SNOW_PASS": "snow-pass",

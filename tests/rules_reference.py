@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from agent.model import Sample, Status, Verdict
 from checks.compiled import (
     BY_RANK,
     CRIT,
@@ -25,6 +24,7 @@ from checks.compiled import (
 from checks.durations import format_duration
 from checks.rules import RuleSet
 from checks.stateful import DeviceInfo
+from core.model import Sample, Status, Verdict
 
 VERSION = 1
 _STATUS = (Status.OK, Status.WARN, Status.CRIT, Status.UNKNOWN)

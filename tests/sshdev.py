@@ -16,7 +16,7 @@ import pytest
 
 from agent.executor import Executor
 from agent.inventory import Device, load_inventory
-from agent.model import Job, Result, Sample
+from core.model import Job, Result, Sample
 
 
 def write_inventory(tmp_path: Path, peer: Any, collectors: list[str],

@@ -15,10 +15,10 @@ import collectors
 from agent.app import App, build_pipeline, load_app
 from agent.cases.queries import list_cases
 from agent.executor import Executor
-from agent.model import Job, Result, Sample, Status, Target, Verdict
 from agent.pipeline import Pipeline
 from agent.scheduler import run_once
 from agent.store.assets import asset_history, asset_sources, list_assets
+from core.model import Job, Result, Sample, Status, Target, Verdict
 from tests.helpers import cli
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from agent.cases.availability import availability
-from agent.model import Status, Verdict
+from core.model import Status, Verdict
 from tests.helpers import cli
 from tests.test_case_engine import CONFIG, Dev, fault, setup, t
 

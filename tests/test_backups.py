@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from agent.inventory import load_inventory
-from agent.model import CollectionError, Status
-from agent.problems import ConfigError
 from checks.evaluate import evaluate
 from checks.rules import load_rules
 from collectors.oracle_backup import OracleBackupSettings, parse, samples, script
+from core.model import CollectionError, Status
+from core.problems import ConfigError
 from tests.helpers import cli
 from tests.sshdev import Cycles, give, one, write_inventory
 from tests.test_oracle import answer, fx, oracle_home  # noqa: F401 (a fixture)

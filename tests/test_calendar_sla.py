@@ -26,7 +26,7 @@ from agent.cases.sla import (
     load_policies,
     parse_duration,
 )
-from agent.problems import ConfigError
+from core.problems import ConfigError
 
 SH = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")

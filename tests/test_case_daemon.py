@@ -15,8 +15,8 @@ import pytest
 import collectors
 from agent.app import build_pipeline, load_app
 from agent.cases.queries import list_cases
-from agent.model import Sample, Target
 from agent.scheduler import run_once
+from core.model import Sample, Target
 from tests.helpers import cli
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -13,9 +13,9 @@ import pytest
 from agent.cases.engine import CaseEngine, CaseError
 from agent.cases.policy import CasePolicy, load_case_policy
 from agent.cases.queries import case_history, get_case, list_cases
-from agent.model import Status, Verdict
-from agent.problems import ConfigError
 from agent.store.db import open_engine
+from core.model import Status, Verdict
+from core.problems import ConfigError
 from reports.fault import render_fault_report
 from reports.sla import sla_summary
 

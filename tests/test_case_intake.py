@@ -13,7 +13,7 @@ import yaml
 from agent.cases.engine import CaseError
 from agent.cases.intake import Intake, IntakeError
 from agent.cases.queries import case_history, case_report, get_case
-from agent.model import Status
+from core.model import Status
 from reports.fault import render_fault_report
 from tests.helpers import cli
 from tests.test_case_engine import CONFIG, fault, kinds, setup, t

@@ -12,8 +12,8 @@ from agent.cases.asof import case_as_of
 from agent.cases.engine import CaseEngine
 from agent.cases.policy import load_case_policy
 from agent.cases.queries import case_history, cases_as_of, get_case
-from agent.model import Status, Verdict
 from agent.store.db import open_engine
+from core.model import Status, Verdict
 from tests.helpers import cli
 from tests.test_case_engine import CONFIG, Clock, t
 

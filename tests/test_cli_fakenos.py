@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.model import CollectionError, Sample, Target
 from collectors import cli as cli_mod
 from collectors.cli import CliCollector, CliSettings
+from core.model import CollectionError, Sample, Target
 from tests.fakenos_peer import PASSWORD, USERNAME, FakeNosPeer, fixture_text, stock_outputs
 from tests.peers import HOST, free_port
 
@@ -253,7 +253,7 @@ def test_sessions_are_capped_globally(peer: FakeNosPeer, known_hosts: Path,
 def test_executor_keeps_evidence_and_state(peer: FakeNosPeer, known_hosts: Path, tmp_path: Path) -> None:
     from agent.executor import Executor
     from agent.inventory import load_inventory
-    from agent.model import Job, Status
+    from core.model import Job, Status
 
     h = peer.hosts["sw-cisco"]
     inv = tmp_path / "inventory.yaml"

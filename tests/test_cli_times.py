@@ -10,8 +10,8 @@ import yaml
 
 from agent.cases.engine import CaseEngine
 from agent.cases.policy import load_case_policy
-from agent.model import Status, Verdict
 from agent.store.db import open_engine
+from core.model import Status, Verdict
 from tests.helpers import cli
 
 

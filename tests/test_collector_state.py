@@ -9,10 +9,10 @@ import pytest
 import collectors
 from agent.executor import Executor
 from agent.inventory import load_inventory
-from agent.model import CollectionError, Job, Sample, Target
 from agent.pipeline import Pipeline
 from agent.store.db import open_engine
 from checks.rules import load_rules
+from core.model import CollectionError, Job, Sample, Target
 
 
 class Counting:

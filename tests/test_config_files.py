@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.model import Status
 from checks.evaluate import evaluate
 from checks.rules import load_rules
 from collectors.config_files import redacted_diff
+from core.model import Status
 from tests.sshdev import Cycles, by, device_for, give, one
 
 

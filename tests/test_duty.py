@@ -15,9 +15,9 @@ from agent.cases.engine import CaseEngine
 from agent.cases.policy import load_case_policy
 from agent.cases.queries import case_history, get_case
 from agent.hooks.outbox import Outbox
-from agent.model import Status, Verdict
 from agent.store.db import open_engine
 from agent.store.schema import outbox
+from core.model import Status, Verdict
 from tests.helpers import cli
 from tests.hook_setup import hooks_config
 from tests.test_case_engine import CONFIG, Clock, fault, kinds, setup, t

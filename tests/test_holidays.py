@@ -23,9 +23,9 @@ from agent.cases.engine import CaseEngine
 from agent.cases.holidays import fixed, package_knows
 from agent.cases.policy import load_case_policy
 from agent.cases.selfcheck import CALENDAR_CHECK, SELF, SelfChecks, calendar_verdicts
-from agent.model import Status, Verdict
-from agent.problems import ConfigError
 from agent.store.db import open_engine
+from core.model import Status, Verdict
+from core.problems import ConfigError
 from tests.helpers import cli
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -152,7 +152,7 @@ def test_alertmanager_payload(tmp_path: Path) -> None:
     with HookReceiver() as rx:
         r = rig(tmp_path, {"channels": {"am": {"type": "alertmanager", "url": f"{rx.url}/hook", "receiver": "noc"}},
                            "routes": [{"channels": ["am"]}]})
-        (_, case), = r.ce.apply([fault(level=1, status=__import__("agent.model").model.Status.CRIT)])
+        (_, case), = r.ce.apply([fault(level=1, status=__import__("core.model").model.Status.CRIT)])
         r.ce.apply([ok()])
         r.worker.drain()
         firing, resolved = (body(s) for s in rx.hits("/hook"))

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from agent.model import Status
+from core.model import Status
 from tests.hook_peers import HookReceiver
 from tests.hook_setup import Dev, body, fault, rig
 

@@ -17,7 +17,7 @@ from tests.helpers import XUNJIAN, cli
 from tests.peers import free_port, wait_until
 
 GIB = 2**30
-MAX_YAML_BYTES = 32 * 2**20  # agent.problems.MAX_YAML_BYTES, as the README says
+MAX_YAML_BYTES = 32 * 2**20  # core.problems.MAX_YAML_BYTES, as the README says
 DEADLINE = 60  # seconds: generous on a busy 2-core host; the answers take about one
 
 
@@ -263,7 +263,7 @@ def test_playbooks_option_naming_no_directory_is_an_error(tmp_path: Path) -> Non
 
 @pytest.fixture(params=["libyaml", "pure"])
 def loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    import agent.problems as problems
+    import core.problems as problems
 
     if request.param == "pure":
         monkeypatch.setattr(problems, "_LOADER", problems.PURE_LOADER)
@@ -271,7 +271,7 @@ def loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
 
 
 def test_the_guards_hold_with_either_parser(loader: str) -> None:
-    from agent.problems import YamlProblems, parse_yaml
+    from core.problems import YamlProblems, parse_yaml
 
     started = time.monotonic()
     with pytest.raises(YamlProblems, match="aliases expand this document"):

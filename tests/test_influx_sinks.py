@@ -9,9 +9,9 @@ import pytest
 from pydantic import SecretStr
 
 from agent.config import InfluxSink
-from agent.model import Sample, Target
 from agent.sinks.influx import InfluxSinkWriter
 from collectors.local import LocalCollector
+from core.model import Sample, Target
 from tests.peers import wait_until
 
 pytestmark = pytest.mark.peers

@@ -23,7 +23,7 @@ import tests
 from tests.helpers import XUNJIAN, cli
 
 ROOT = Path(__file__).resolve().parent.parent
-SHIPPED = ["agent", "collectors", "checks", "reports", "playbooks"]
+SHIPPED = ["core", "agent", "collectors", "checks", "reports", "playbooks"]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)\s*(?:;\s*([^\\]+?))?\s*\\?$")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from agent.inventory import load_inventory
-from agent.problems import ConfigError
+from core.problems import ConfigError
 from tests.helpers import cli
 
 

@@ -13,9 +13,9 @@ import yaml
 from agent.cases.engine import CaseEngine
 from agent.cases.policy import load_case_policy
 from agent.cases.queries import get_case
-from agent.model import Status, Verdict
-from agent.problems import ConfigError
 from agent.store.db import open_engine
+from core.model import Status, Verdict
+from core.problems import ConfigError
 from reports.fault import render_fault_report
 from tests.helpers import cli
 from tests.test_case_engine import Clock, t

@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from influxdb_client import Point, WritePrecision
 
-from agent.model import Sample, Status
 from agent.sinks.influx import InfluxSinkWriter
 from agent.sinks.lineproto import NATIVE, LineSerializer
+from core.model import Sample, Status
 from tests.peers import wait_until
 from tests.test_influx_sinks import sink_config
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from agent.connections.ssh import SshConnection
-from agent.model import CommandOutput, Target
 from collectors.linux import CPU_STATE_MAX_AGE, CPU_WINDOW, LinuxCollector, LinuxSettings
+from core.model import CommandOutput, Target
 from tests.test_ssh_linux import device_for
 
 pytestmark = pytest.mark.peers

@@ -13,7 +13,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.model import CollectionError, Status
 from checks.evaluate import evaluate
 from checks.rules import load_rules
 from collectors.batch import Batch, split_sections
@@ -27,6 +26,7 @@ from collectors.linux_health import (
     parse_systemctl_show,
     process_matches,
 )
+from core.model import CollectionError, Status
 from tests.sshdev import Cycles, by, device_for, one
 
 FIX = Path(__file__).parent / "fixtures" / "linux"
@@ -112,7 +112,7 @@ def test_parsers_never_raise_anything_but_collection_error(text: str) -> None:
 
 
 def test_rules_judge_health_samples() -> None:
-    from agent.model import Sample
+    from core.model import Sample
     rules = load_rules()
     samples = [
         Sample("mem", {"host": "h"}, {"used_percent": 96.0}, 1),

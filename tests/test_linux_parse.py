@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.model import CollectionError
 from collectors.diskfs import disk_samples
 from collectors.linux_parse import filesystems, parse_asset, parse_df, parse_system
+from core.model import CollectionError
 
 FIX = Path(__file__).parent / "fixtures"
 

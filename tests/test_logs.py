@@ -12,12 +12,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.model import CollectionError, Sample, Status
 from checks.evaluate import evaluate
 from checks.rules import load_rules
 from collectors.logs import LogSource, LogsSettings
 from collectors.logs_scan import FileInfo, parse_listing, plan_reads, scan_chunk
 from collectors.redact import redact
+from core.model import CollectionError, Sample, Status
 from tests.sshdev import Cycles, device_for, give, one
 
 FIX = Path(__file__).parent / "fixtures" / "logs"

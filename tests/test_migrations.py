@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy import inspect, text
 
-from agent.problems import ConfigError
 from agent.store.db import make_engine, open_engine, store_of
 from agent.store.migrate import MIGRATED_MARK, head, revision
 from agent.store.schema import metadata
+from core.problems import ConfigError
 from tests.helpers import cli
 
 V7 = Path(__file__).parent / "fixtures" / "store_v7.sql"
@@ -152,8 +152,8 @@ def next_revision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail: bool, b
 def test_a_later_revision_upgrades_a_store_in_one_transaction_on_either_backend(
         store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from agent.cases.engine import CaseEngine
-    from agent.model import Status, Verdict
     from agent.store import migrate
+    from core.model import Status, Verdict
 
     engine = open_engine(store)  # at this xunjian's head
     base = head()
@@ -197,8 +197,8 @@ def test_0002_keeps_the_cases_of_a_store_at_0001_on_either_backend(store: str) -
     from alembic import command
 
     from agent.cases.engine import CaseEngine
-    from agent.model import Status, Verdict
     from agent.store import migrate
+    from core.model import Status, Verdict
 
     s = store_of(store)
     engine = make_engine(s)
@@ -239,8 +239,8 @@ def test_0003_adds_an_empty_duty_roster_to_a_store_at_0002_on_either_backend(sto
 
     from agent.cases.duty import add_shift
     from agent.cases.engine import CaseEngine
-    from agent.model import Status, Verdict
     from agent.store import migrate
+    from core.model import Status, Verdict
 
     s = store_of(store)
     engine = make_engine(s)

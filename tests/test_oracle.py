@@ -12,12 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent.inventory import load_inventory
-from agent.model import CollectionError, Status
-from agent.problems import ConfigError
 from checks.evaluate import evaluate
 from checks.rules import load_rules
 from collectors.oracle import samples
 from collectors.oracle_sql import parse_output, script
+from core.model import CollectionError, Status
+from core.problems import ConfigError
 from tests.sshdev import Cycles, by, give, one, write_inventory
 
 FIX = Path(__file__).parent / "fixtures" / "oracle"
@@ -236,7 +236,7 @@ def test_instance_down_over_ssh_is_one_level_1_case(tmp_path: Path, ssh_peer, or
     from agent.app import build_pipeline, load_app
     from agent.cases.queries import list_cases
     from agent.executor import Executor
-    from agent.model import Job
+    from core.model import Job
 
     answer(oracle_home, ssh_peer, "19c_autoextend.txt")
     write_inventory(tmp_path, ssh_peer, ["oracle"], {"oracle": {"oracle_home": str(oracle_home), "sid": "PROD"}})
@@ -302,8 +302,8 @@ def test_a_new_patch_over_ssh_is_an_asset_change_case(tmp_path: Path, ssh_peer, 
     from agent.app import build_pipeline, load_app
     from agent.cases.queries import list_cases
     from agent.executor import Executor
-    from agent.model import Job
     from agent.store.assets import asset_history, list_assets
+    from core.model import Job
 
     write_inventory(tmp_path, ssh_peer, ["oracle"], {"oracle": {"oracle_home": str(oracle_home), "sid": "PROD"}})
     (tmp_path / "xunjian.yaml").write_text("data_dir: var\ninventory: inventory.yaml\n")

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from agent.model import CollectionError
 from collectors.batch import split_sections
 from collectors.linux_parse import parse_df, parse_system
+from core.model import CollectionError
 
 # Tokens real output is made of, plus the kind that fooled str.isdigit()/float() before.
 TRICKY = ["0", "7", "100%", "-", "²", "٣", "1_0", "nan", "inf", "1e999", "/", "/mnt/a b", "tmpfs",

@@ -11,14 +11,14 @@ import pytest
 
 from agent.cases.queries import case_history, list_cases
 from agent.inventory import load_inventory
-from agent.model import Result, Sample, Status, now_ns
 from agent.pipeline import Pipeline
 from agent.playbook.audit import history
 from agent.playbook.auto import AutoRemediator, check_rules
 from agent.playbook.catalog import load_catalog
-from agent.problems import ConfigError
 from agent.store.db import open_engine
 from checks.rules import RuleSet
+from core.model import Result, Sample, Status, now_ns
+from core.problems import ConfigError
 from tests.playbook_env import give, inventory, listing, workspace, write_file
 
 pytestmark = pytest.mark.peers

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from agent.playbook.audit import history
-from agent.problems import ConfigError
+from core.problems import ConfigError
 from tests.playbook_env import device, give, listing, request, runner, workspace, write_file, yes
 
 pytestmark = pytest.mark.peers

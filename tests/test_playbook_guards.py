@@ -14,12 +14,12 @@ import pytest
 
 from agent.cases.engine import CaseEngine
 from agent.cases.queries import case_history
-from agent.model import Status, Verdict
 from agent.playbook.catalog import bind, load_catalog
 from agent.playbook.lock import DeviceLock
 from agent.playbook.runner import Request
-from agent.problems import ConfigError
 from agent.store.db import open_engine
+from core.model import Status, Verdict
+from core.problems import ConfigError
 from tests.helpers import XUNJIAN
 from tests.playbook_env import (
     device,

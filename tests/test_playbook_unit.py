@@ -11,8 +11,8 @@ from agent.playbook.catalog import bind, load_catalog
 from agent.playbook.files import FileEntry, delete_command, select
 from agent.playbook.waits import listening
 from agent.playbook.weblogic import jvm_pids
-from agent.problems import ConfigError
 from agent.remediation import ParamSpec, parse_size
+from core.problems import ConfigError
 
 DAY = 86400.0
 

@@ -20,14 +20,14 @@ import pytest
 import yaml
 
 from agent.inventory import load_inventory
-from agent.model import Sample, Status, Target
-from agent.problems import ConfigError
 from checks.evaluate import evaluate
 from checks.rules import load_rules
 from collectors.probe_http import HttpProbeCollector, HttpProbeSettings
 from collectors.probe_sql import SqlProbeCollector, SqlProbeSettings
 from collectors.probe_tcp import TcpProbeCollector, TcpProbeSettings
 from collectors.probes import connect_failure
+from core.model import Sample, Status, Target
+from core.problems import ConfigError
 from tests.helpers import cli, user_docs
 from tests.hook_peers import self_signed
 from tests.peers import HOST

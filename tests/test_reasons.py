@@ -25,11 +25,11 @@ from agent.connections.paramiko_log import LOGGER
 from agent.connections.reasons import LABEL_CHARS, command_label, network_reason
 from agent.connections.ssh import SshConnection
 from agent.inventory import load_inventory
-from agent.model import CollectionError, Target
 from collectors.batch import Batch
 from collectors.snmp import SnmpCollector, SnmpSettings
 from collectors.snmp_walk import bulk_walk
 from collectors.weblogic_rest import RestClient, WeblogicRestSettings
+from core.model import CollectionError, Target
 from tests.helpers import XUNJIAN, cli
 from tests.peers import HOST, SshPeer, free_port, mute_server, wait_until
 

@@ -12,9 +12,9 @@ from agent.cases.engine import CaseEngine, CaseError
 from agent.cases.intake import Intake, IntakeError
 from agent.cases.policy import load_case_policy
 from agent.cases.queries import case_history, get_case, named_clocks
-from agent.model import Status, Verdict
-from agent.problems import ConfigError
 from agent.store.db import open_engine
+from core.model import Status, Verdict
+from core.problems import ConfigError
 from reports.fault import render_fault_report
 from tests.helpers import user_docs
 from tests.test_case_engine import Clock, t

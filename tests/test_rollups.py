@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from agent.model import Sample
 from agent.store.db import open_engine
 from agent.store.rollups import daily
 from agent.store.samples import write_samples
+from core.model import Sample
 
 TZ = ZoneInfo("Asia/Shanghai")
 

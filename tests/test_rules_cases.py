@@ -10,12 +10,12 @@ from sqlalchemy import select
 from agent.cases.engine import CaseEngine
 from agent.cases.queries import case_history, list_cases
 from agent.inventory import Threshold
-from agent.model import Result, Sample, Status
-from agent.problems import ConfigError
 from agent.store.db import open_engine
 from agent.store.schema import cases
 from checks.evaluate import collection_verdict, evaluate
 from checks.rules import load_rules
+from core.model import Result, Sample, Status
+from core.problems import ConfigError
 
 RULES = load_rules()
 

@@ -16,9 +16,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.model import Sample
 from checks.rules import RuleSet
 from checks.stateful import DeviceInfo, evaluate_cycle
+from core.model import Sample
 from tests.rules_reference import reference_cycle
 
 T0 = 1_800_000_000.0
@@ -92,8 +92,8 @@ def test_an_ok_verdict_formats_its_message_when_read_and_is_a_plain_verdict_othe
     import dataclasses
     import pickle
 
-    from agent.model import Status, Verdict
     from checks.stateful import OkVerdict
+    from core.model import Status, Verdict
 
     rs = RuleSet.model_validate({"rules": RULES[:1]})
     state = evaluate_cycle([sample("disk", "/a", 50.0, T0)], DEV, rs, None, T0)[1]

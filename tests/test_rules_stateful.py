@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from agent.model import Sample, Status, Verdict
-from agent.problems import ConfigError
 from checks.evaluate import DeviceInfo, evaluate, evaluate_cycle
 from checks.rules import Rule, RuleSet, load_rules
+from core.model import Sample, Status, Verdict
+from core.problems import ConfigError
 from tests.helpers import user_docs
 
 T0 = 1_800_000_000.0  # 2027-01-15

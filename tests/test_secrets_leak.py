@@ -320,7 +320,7 @@ def test_a_password_in_a_sink_or_hook_url_is_refused_and_not_echoed(tmp_path: Pa
 
 @pytest.fixture
 def redactor() -> Iterator[Any]:
-    from agent.redaction import REDACTOR
+    from core.redaction import REDACTOR
 
     REDACTOR.clear()
     yield REDACTOR
@@ -328,7 +328,7 @@ def redactor() -> Iterator[Any]:
 
 
 def test_a_registered_secret_is_masked_in_the_forms_it_travels_in(redactor: Any) -> None:
-    from agent.redaction import basic_auth, redact, register
+    from core.redaction import basic_auth, redact, register
 
     pw = 'pa"ss w/rd+1'
     register(pw)
@@ -340,9 +340,9 @@ def test_a_registered_secret_is_masked_in_the_forms_it_travels_in(redactor: Any)
 
 
 def test_short_secrets_are_not_masked_by_value_and_say_so(redactor: Any, caplog: pytest.LogCaptureFixture) -> None:
-    from agent.redaction import redact, register
+    from core.redaction import redact, register
 
-    with caplog.at_level(logging.WARNING, logger="agent.redaction"):
+    with caplog.at_level(logging.WARNING, logger="core.redaction"):
         register("123", "${secret:pin}")
         register("123", "${secret:pin}")
     assert redact("took 123 ms, 1234 samples") == "took 123 ms, 1234 samples"
@@ -354,7 +354,7 @@ def test_the_log_filter_masks_messages_arguments_and_tracebacks(redactor: Any) -
     import io
 
     from agent.cli.common import JsonLines
-    from agent.redaction import RedactingFilter, register
+    from core.redaction import RedactingFilter, register
 
     register("hunter2-secret")
     out = io.StringIO()
@@ -382,7 +382,7 @@ def test_a_crashing_thread_is_logged_through_the_filter() -> None:
 
     code = ("import logging, threading\n"
             "from agent.cli.common import setup_logging\n"
-            "from agent.redaction import register\n"
+            "from core.redaction import register\n"
             "register('hunter2-secret')\n"
             "setup_logging(logging.INFO)\n"
             "def crash():\n"
@@ -397,8 +397,8 @@ def test_a_crashing_thread_is_logged_through_the_filter() -> None:
 
 def test_a_credential_header_must_be_a_reference() -> None:
     from agent.hooks.settings import load_hooks
-    from agent.problems import ConfigError
     from agent.secrets import Secrets
+    from core.problems import ConfigError
 
     def channels(headers: dict[str, str]) -> dict[str, Any]:
         return {"channels": {"w": {"type": "webhook", "url": "http://127.0.0.1/h", "headers": headers}}}

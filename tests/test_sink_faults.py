@@ -164,8 +164,8 @@ def test_stop_while_frozen_is_bounded_and_the_batch_is_not_stored_twice(tmp_path
     """A stop while the server holds an unanswered request: the stop keeps its deadline, the batch
     stays spooled and marked; at the next start the server is asked whether it stored it (it did,
     once it woke): it is not sent again."""
-    from agent.model import Sample
     from agent.sinks.influx import InfluxSinkWriter
+    from core.model import Sample
     from tests.test_influx_sinks import sink_config
 
     vm = make_vm_peer()

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from agent.model import CollectionError, Sample, Target
 from collectors.snmp import SnmpCollector, SnmpSettings
+from core.model import CollectionError, Sample, Target
 from tests.helpers import user_docs
 from tests.peers import SnmpdPeer, wait_until
 
@@ -236,7 +236,7 @@ def test_wrong_community_times_out_quickly(snmpd_peer: SnmpdPeer) -> None:
 def test_executor_result_is_unknown_with_reason(snmpd_peer: SnmpdPeer, tmp_path: Path) -> None:
     from agent.executor import Executor
     from agent.inventory import load_inventory
-    from agent.model import Job, Status
+    from core.model import Job, Status
 
     inv = tmp_path / "inventory.yaml"
     inv.write_text(
@@ -264,7 +264,7 @@ def test_executor_result_is_unknown_with_reason(snmpd_peer: SnmpdPeer, tmp_path:
 def test_inventory_validates_snmp_settings(tmp_path: Path, snmp: str, where: str,
                                            message: str) -> None:
     from agent.inventory import load_inventory
-    from agent.problems import ConfigError
+    from core.problems import ConfigError
 
     inv = tmp_path / "inventory.yaml"
     inv.write_text("devices:\n  - name: sw1\n    address: 192.0.2.1\n    collectors: [snmp]\n"
@@ -276,9 +276,9 @@ def test_inventory_validates_snmp_settings(tmp_path: Path, snmp: str, where: str
 
 
 def test_network_rules_judge_port_state() -> None:
-    from agent.model import Status
     from checks.evaluate import evaluate
     from checks.rules import shipped_rules
+    from core.model import Status
 
     rules = shipped_rules()
     def judge(state: str) -> Status:

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from agent.model import Sample, Status, Target
 from checks.evaluate import evaluate
 from checks.rules import load_rules
 from collectors.snmp import SnmpCollector, SnmpSettings
+from core.model import Sample, Status, Target
 from tests.helpers import cli
 from tests.snmpsim_peer import (
     ENT,

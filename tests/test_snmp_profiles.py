@@ -9,11 +9,11 @@ import pytest
 import yaml
 from pydantic import SecretStr
 
-from agent.model import CollectionError, Sample, Target
-from agent.problems import ConfigError
 from collectors.snmp import SnmpCollector, SnmpSettings
 from collectors.snmp_parse import flap_times, hr_storage
 from collectors.snmp_profiles import MetricGroup, group_rows, load_profiles, select
+from core.model import CollectionError, Sample, Target
+from core.problems import ConfigError
 from tests.helpers import cli, user_docs
 from tests.peers import SnmpdPeer
 

@@ -16,7 +16,7 @@ import pytest
 import collectors.snmp as snmp_collector
 from agent.executor import Executor
 from agent.inventory import load_inventory
-from agent.model import Job, Status
+from core.model import Job, Status
 from tests.peers import wait_until
 from tests.snmpsim_peer import SnmpsimPeer
 from tests.test_snmp_rules import COMMUNITY, _uptime

@@ -12,10 +12,10 @@ import pytest
 from agent.cases.queries import list_cases
 from agent.executor import Executor
 from agent.inventory import load_inventory
-from agent.model import Job, Status, Verdict
 from agent.pipeline import Pipeline
 from agent.store.db import open_engine
 from checks.rules import load_rules
+from core.model import Job, Status, Verdict
 from tests.peers import find_binary, wait_until
 from tests.snmpsim_peer import SnmpsimPeer
 

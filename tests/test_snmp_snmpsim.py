@@ -10,8 +10,8 @@ import pytest
 import yaml
 from pydantic import SecretStr
 
-from agent.model import CollectionError, Sample, Target
 from collectors.snmp import SnmpCollector, SnmpSettings
+from core.model import CollectionError, Sample, Target
 from tests.snmpsim_peer import (
     ENT_SERIAL,
     HR_USED,

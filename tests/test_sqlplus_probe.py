@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from agent.inventory import load_inventory
-from agent.model import Status
 from checks.evaluate import evaluate
 from checks.rules import load_rules
 from collectors.probe_sql import SqlCheck
 from collectors.sqlplus_probe import parse, script
+from core.model import Status
 from tests.sshdev import Cycles, give, write_inventory
 
 MARK = "@@xj-0123456789ab"
@@ -122,7 +122,7 @@ def test_through_sshd_to_cases(tmp_path: Path, ssh_peer, remote_dir: Path) -> No
 
 
 def test_a_second_statement_is_refused_at_load(tmp_path: Path, ssh_peer) -> None:  # type: ignore[no-untyped-def]
-    from agent.problems import ConfigError
+    from core.problems import ConfigError
     inv = write_inventory(tmp_path, ssh_peer, ["sqlplus_probe"], {"sqlplus_probe": {
         "oracle_home": "/u01/oh", "sid": "PROD", "queries": [{"name": "q", "sql": "SELECT 1 FROM dual\n/\n@evil"}]}})
     with pytest.raises(ConfigError) as e:

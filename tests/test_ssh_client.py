@@ -14,7 +14,7 @@ import pytest
 
 from agent.connections.ssh import KEYS, SshConnection
 from agent.inventory import Device, load_inventory
-from agent.model import CollectionError
+from core.model import CollectionError
 
 pytestmark = pytest.mark.peers
 

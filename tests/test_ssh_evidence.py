@@ -57,10 +57,10 @@ def test_record_keeps_each_verdicts_own_excerpt(tmp_path: Path, ssh_peer, remote
 
 
 def test_rule_detail_words_from_the_sample() -> None:
-    from agent.model import Sample
     from checks.detail import render, size
     from checks.evaluate import evaluate
     from checks.rules import Rule, RuleSet
+    from core.model import Sample
 
     assert (size(512), size(1536), size(12.3 * 2**30)) == ("512 B", "1.5 KiB", "12.3 GiB")
     assert render("{free|bytes} free on {device}", {"device": "/dev/sda1"}, {"free": 2**30}) == \

@@ -20,7 +20,7 @@ from agent.cases.queries import list_cases
 from agent.connections.pool import POOL
 from agent.inspection import inspect_devices
 from agent.inventory import load_inventory
-from agent.problems import ConfigError
+from core.problems import ConfigError
 from tests.helpers import cli
 from tests.peers import wait_until
 from tests.sshdev import write_inventory
@@ -204,8 +204,8 @@ def test_collectors_unknowns_are_linked_to_the_device_case_even_in_a_window(tmp_
     held the device's fault held theirs with it (one case when it ends, not four)."""
     from agent.cases.engine import CaseEngine
     from agent.cases.policy import load_case_policy
-    from agent.model import Status, Verdict
     from agent.store.db import open_engine
+    from core.model import Status, Verdict
     from tests.test_case_engine import CONFIG, Clock, Dev
 
     def down(check: str, level: int | None) -> Verdict:

@@ -15,9 +15,9 @@ import pytest
 from agent.connections.ssh import SshConnection
 from agent.executor import Executor
 from agent.inventory import Device, load_inventory
-from agent.model import CollectionError, Job, Status
 from collectors.linux import DF_BLOCKS, DF_INODES, checked
 from collectors.linux_parse import filesystems
+from core.model import CollectionError, Job, Status
 from tests.helpers import cli
 from tests.peers import mute_server
 

@@ -18,7 +18,7 @@ import pytest
 import agent.connections.ssh as ssh_mod
 from agent.executor import Executor
 from agent.inventory import Device, load_inventory
-from agent.model import Job, Status
+from core.model import Job, Status
 from tests.peers import SshPeer, wait_until
 
 pytestmark = pytest.mark.peers

@@ -12,7 +12,7 @@ import pytest
 import agent.connections.ssh as ssh_mod
 from agent.connections.pool import POOL
 from agent.executor import Executor
-from agent.model import CollectionError, Job, Status
+from core.model import CollectionError, Job, Status
 from tests.sshdev import device_for, give
 
 pytestmark = pytest.mark.peers

@@ -21,8 +21,8 @@ from agent.connections.pool import POOL, ConnectionPool
 from agent.connections.ssh import SessionSlots
 from agent.executor import Executor
 from agent.inventory import Device
-from agent.model import CollectionError, Job, Status
 from agent.scheduler import Daemon, offset
+from core.model import CollectionError, Job, Status
 from tests.helpers import cli
 from tests.peers import mute_server, wait_until
 from tests.sshdev import device_for, give, write_inventory

@@ -20,7 +20,7 @@ from agent.connections.ssh import SshConnection
 from agent.connections.ssh_transport import DeadlinePacketizer, ReadAheadSocket
 from agent.executor import Executor
 from agent.inventory import Device
-from agent.model import Job, Status
+from core.model import Job, Status
 from tests.peers import mute_server, wait_until
 from tests.test_ssh_linux import device_for
 

@@ -16,10 +16,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 
-from agent.problems import ConfigError
 from agent.store.db import make_engine, open_engine, store_of
 from agent.store.migrate import config, head, revision
 from agent.store.schema import assets, cases, metadata, outbox, playbook_runs, samples
+from core.problems import ConfigError
 from tests.helpers import cli
 from tests.pg_peer import PASSWORD
 

@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.model import CollectionError, Sample, Status
 from checks.evaluate import evaluate
 from checks.rules import load_rules
 from collectors.batch import Section
@@ -25,6 +24,7 @@ from collectors.weblogic_parse import (
     parse_registry,
     server_jvms,
 )
+from core.model import CollectionError, Sample, Status
 from tests.peers import wait_until
 from tests.sshdev import Cycles, by, device_for, give, one
 

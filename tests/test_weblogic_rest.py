@@ -19,11 +19,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent.inventory import load_inventory
-from agent.model import CollectionError, Status
-from agent.problems import ConfigError
 from checks.evaluate import evaluate
 from checks.rules import load_rules
 from collectors.weblogic_rest_parse import parse_heaps, parse_server_runtimes
+from core.model import CollectionError, Status
+from core.problems import ConfigError
 from tests.helpers import user_docs
 from tests.sshdev import Cycles, by, one
 from tests.wls_peer import RUNTIMES, AdminServer

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from agent.model import Case
+from core.model import Case
 
 STATUS_AFTER = {"open": "open", "ack": "acknowledged", "resolve": "resolved", "close": "closed"}
 

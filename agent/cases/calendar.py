@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationErr
 from pydantic_core import PydanticCustomError
 
 from agent.cases.holidays import FIXED_ONLY, CnHolidays, load_arrangements, package_years
-from agent.problems import ConfigError, Problem, place, pydantic_problems
+from core.problems import ConfigError, Problem, place, pydantic_problems
 
 log = logging.getLogger(__name__)
 

@@ -29,10 +29,10 @@ from agent.cases.intake import REPORTED, SOURCE_PERSON, Intake, IntakeError
 from agent.cases.policy import CasePolicy, default_case_policy
 from agent.cases.sla import FAULT, MILESTONES, deadlines
 from agent.cases.windows import DeviceLike
-from agent.model import Case, Status, Verdict
-from agent.redaction import redact, redact_deep
 from agent.store.db import serialize
 from agent.store.schema import case_clocks, case_events, case_reports, cases, held
+from core.model import Case, Status, Verdict
+from core.redaction import redact, redact_deep
 
 OPEN_STATES = ("open", "acknowledged")
 SYSTEM = "system"

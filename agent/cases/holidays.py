@@ -36,7 +36,7 @@ from typing import Any
 
 import chinese_calendar
 
-from agent.problems import ConfigError, Problem, load_yaml_file
+from core.problems import ConfigError, Problem, load_yaml_file
 
 # 《全国年节及纪念日放假办法》: the holidays with a fixed Gregorian date, as in force each year
 # (劳动节 was three days until 2007, one from 2008, two from 2025)

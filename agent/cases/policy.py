@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from agent.cases.calendar import Calendar, load_calendars
 from agent.cases.sla import DEFAULT, SlaPolicy, default_policy, load_policies, parse_duration
 from agent.cases.windows import DeviceLike, Watch, WatchSpec, Window, WindowSpec
-from agent.problems import ConfigError, Problem, pydantic_problems, shorten
+from core.problems import ConfigError, Problem, pydantic_problems, shorten
 
 
 class CasesSection(BaseModel):

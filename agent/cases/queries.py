@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import Engine, func, or_, select
 
 from agent.cases.engine import OPEN_STATES, to_case
-from agent.model import Case
 from agent.store.schema import case_clocks, case_events, case_reports, cases
 from agent.store.schema import case_tickets as tickets_table
+from core.model import Case
 
 STATES = ("open", "acknowledged", "resolved", "closed")
 

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from agent.cases.calendar import WorkingHoursCalendar
 from agent.cases.calendar_gaps import WARN_DAYS, missing_years
 from agent.cases.policy import CasePolicy
-from agent.model import Status, Verdict
+from core.model import Status, Verdict
 
 SELF = "xunjian"
 CALENDAR_CHECK = "selfcheck.calendar_arrangement"

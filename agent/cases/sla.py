@@ -22,8 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationErr
 from pydantic_core import PydanticCustomError
 
 from agent.cases.calendar import ALWAYS, ZERO, AlwaysCalendar, Calendar
-from agent.problems import ConfigError, Problem, place, pydantic_problems, shorten
 from checks import durations
+from core.problems import ConfigError, Problem, place, pydantic_problems, shorten
 
 LEVELS = (1, 2, 3)  # the three-level scheme (一级/二级/三级), the default
 MAX_LEVEL = 5

@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 
 from agent.cli.common import ConfigOpt, DataDirOpt, out, print_json
-from agent.model import iso
+from core.model import iso
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine

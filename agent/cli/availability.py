@@ -10,7 +10,7 @@ from rich.table import Table
 
 from agent.cli.common import ConfigOpt, DataDirOpt, Format, FormatOpt, out, print_json
 from agent.cli.sla import _day
-from agent.model import iso
+from core.model import iso
 
 
 def availability(since: Annotated[str | None, typer.Option("--from", help="First day (YYYY-MM-DD); "

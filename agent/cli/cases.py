@@ -24,7 +24,7 @@ from agent.cli.common import (
     when,
     when_iso,
 )
-from agent.model import iso
+from core.model import iso
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -295,7 +295,7 @@ def open_(description: Annotated[str, typer.Option("--description", "-m", help="
 
 def _devices(cfg: AgentConfig) -> dict[str, Any]:
     from agent.inventory import load_inventory
-    from agent.problems import ConfigError
+    from core.problems import ConfigError
 
     try:
         return dict(load_inventory(cfg.inventory, cfg.secrets_file).devices)

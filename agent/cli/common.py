@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from agent.redaction import RedactingFilter
+from core.redaction import RedactingFilter
 
 out = Console(highlight=False, soft_wrap=True, emoji=False)  # `inode:100:mtime` is not an emoji
 err = Console(stderr=True, highlight=False, emoji=False)

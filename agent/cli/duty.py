@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from agent.cli.common import ConfigOpt, DataDirOpt, Format, FormatOpt, actor, err, out, print_json, when
-from agent.model import iso
+from core.model import iso
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine

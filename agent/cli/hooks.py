@@ -127,7 +127,7 @@ def test(channel: Annotated[str, typer.Argument(help="A channel name under hooks
         extra = f", ticket {outcome.ticket.id}" if outcome.ticket else ""
         out.print(f"{channel}: delivered in {ms:.0f} ms{extra}")
         return
-    from agent.redaction import redact
+    from core.redaction import redact
 
     err.print(f"xunjian: {channel}: not delivered: {redact(outcome.error)}", markup=False)
     raise typer.Exit(1)

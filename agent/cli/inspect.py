@@ -22,7 +22,7 @@ from agent.cli.common import (
     out,
     print_json,
 )
-from agent.model import Status, Verdict, iso, worst
+from core.model import Status, Verdict, iso, worst
 
 STYLE = {Status.OK: "green", Status.WARN: "yellow", Status.CRIT: "bold red",
          Status.UNKNOWN: "magenta"}

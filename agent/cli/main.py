@@ -140,8 +140,8 @@ def main() -> None:
     except Exception as e:
         # Imported here: printing an error is the only use, and start-up stays light.
         from agent.cli.common import err
-        from agent.problems import ConfigError
-        from agent.redaction import redact
+        from core.problems import ConfigError
+        from core.redaction import redact
 
         if isinstance(e, ConfigError):
             for line in e.lines():  # the first 50, then how many more

@@ -58,7 +58,7 @@ def _catalog(playbooks: Path | None) -> dict[str, Any]:
 
 
 def _params(param: list[str] | None, args: list[str] | None) -> dict[str, Any]:
-    from agent.problems import ConfigError, Problem
+    from core.problems import ConfigError, Problem
 
     given: dict[str, Any] = {}
     for item in param or []:
@@ -116,8 +116,8 @@ def _setup(mode: str, name: str, device: str, param: list[str] | None, args: lis
            reason: str | None = None, plan_id: int | None = None) -> tuple[Runner, Request]:
     from agent.config import load_config
     from agent.inventory import load_inventory
-    from agent.problems import ConfigError
     from agent.store.db import configured_store, open_engine
+    from core.problems import ConfigError
 
     cfg = load_config(config)
     inv = load_inventory(inventory or cfg.inventory, cfg.secrets_file)
@@ -144,7 +144,7 @@ def _request(name: str, device: str, param: list[str] | None, args: list[str] | 
     from agent.cases.queries import get_case
     from agent.playbook.catalog import bind, get
     from agent.playbook.runner import Request, Runner
-    from agent.problems import ConfigError, Problem
+    from core.problems import ConfigError, Problem
 
     dev = inv.select([device])[0]
     given = _params(param, args)

@@ -15,12 +15,12 @@ import typer
 from rich.table import Table
 
 from agent.cli.common import ConfigOpt, DataDirOpt, Format, FormatOpt, InventoryOpt, err, out, print_json
-from agent.model import iso
+from core.model import iso
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from agent.model import Sample
+    from core.model import Sample
 
 _DIGITS = re.compile(r"(\d+)")
 
@@ -78,8 +78,8 @@ def latest_ports(engine: Engine, device: str) -> tuple[float | None, list[Sample
 
     from sqlalchemy import func, select
 
-    from agent.model import Sample
     from agent.store.schema import samples
+    from core.model import Sample
 
     where = (samples.c.device == device, samples.c.measurement == "interface")
     with engine.connect() as conn:
@@ -93,8 +93,8 @@ def latest_ports(engine: Engine, device: str) -> tuple[float | None, list[Sample
 
 def _live(app: Any, device: str) -> tuple[float | None, list[Sample]]:
     from agent.executor import Executor
-    from agent.model import Job
     from agent.store.state import collector_key, load_state
+    from core.model import Job
 
     d = app.inventory.devices.get(device)
     if d is None:

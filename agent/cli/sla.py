@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from agent.cli.common import ConfigOpt, DataDirOpt, Format, FormatOpt, err, out, print_json
-from agent.model import iso
+from core.model import iso
 
 
 def _day(text: str, what: str) -> datetime:

@@ -28,7 +28,7 @@ from agent.connections.ssh import (
     SshConnection,
 )
 from agent.inventory import Device
-from agent.model import CollectionError, CommandOutput
+from core.model import CollectionError, CommandOutput
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from agent.connections.paramiko_log import lower_transport_errors
 from agent.connections.reasons import command_label, network_reason
 from agent.connections.ssh_transport import FastTransport
 from agent.inventory import Device
-from agent.model import CollectionError, CommandOutput
+from core.model import CollectionError, CommandOutput
 
 log = logging.getLogger(__name__)
 lower_transport_errors()  # a failed handshake is a reason on the verdict, not an ERROR traceback

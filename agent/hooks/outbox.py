@@ -17,8 +17,8 @@ from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
 from agent.cases.engine import to_case
 from agent.hooks import routing
 from agent.hooks.settings import HooksConfig, Route
-from agent.redaction import redact_deep
 from agent.store.schema import outbox
+from core.redaction import redact_deep
 
 TICKETING = ("jira", "servicenow")  # one ticket per case: never grouped by storm control
 

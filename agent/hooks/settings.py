@@ -14,8 +14,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from agent.cases.sla import parse_duration
-from agent.problems import ConfigError, Problem, pydantic_problems
 from agent.secrets import REF_HELP, Secrets, is_reference, url_has_password
+from core.problems import ConfigError, Problem, pydantic_problems
 
 EVENTS = ("open", "update", "breach", "escalate", "ack", "assign", "note", "pause", "resume",
           "resolve", "close", "reopen", "suppress", "link", "reminder",

@@ -27,9 +27,9 @@ from sqlalchemy import Engine, insert, select, update
 from agent.hooks.channels.base import Channel, Delivery, Outcome, Ticket
 from agent.hooks.outbox import prune, worker_id
 from agent.hooks.settings import HooksConfig
-from agent.redaction import redact
 from agent.store.db import serialize
 from agent.store.schema import case_tickets, outbox
+from core.redaction import redact
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY = 3600.0

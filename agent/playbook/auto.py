@@ -21,13 +21,13 @@ from sqlalchemy import Engine, func, select
 
 from agent.cases.engine import OPEN_STATES, CaseEngine
 from agent.inventory import Inventory
-from agent.model import Verdict
 from agent.playbook import audit
 from agent.playbook.catalog import Playbook, bind, load_catalog
 from agent.playbook.runner import Request, Runner
-from agent.problems import ConfigError, Problem
 from agent.store.schema import cases, playbook_runs
 from checks.rules import RuleSet
+from core.model import Verdict
+from core.problems import ConfigError, Problem
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from agent.playbook.model import PHASES, STEP, PlaybookFile, Step
-from agent.problems import ConfigError, Problem, load_yaml_file, parse_yaml, pydantic_problems, shorten
+from core.problems import ConfigError, Problem, load_yaml_file, parse_yaml, pydantic_problems, shorten
 
 WHOLE = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 PART = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")

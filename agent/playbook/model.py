@@ -12,8 +12,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from agent.cases.windows import WindowSpec
-from agent.problems import shorten
 from agent.remediation import ParamSpec, parse_size
+from core.problems import shorten
 
 
 class _Step(BaseModel):

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from agent.model import CollectionError, CommandOutput
+from core.model import CollectionError, CommandOutput
 
 EXCERPT = 2000
 

@@ -21,7 +21,6 @@ from sqlalchemy import Engine
 
 from agent.cases.windows import Window
 from agent.inventory import Device
-from agent.model import CollectionError
 from agent.playbook import audit
 from agent.playbook import weblogic as wl
 from agent.playbook.catalog import Bound
@@ -29,6 +28,7 @@ from agent.playbook.lock import DeviceBusy, DeviceLock
 from agent.playbook.model import PHASES, WaitLog
 from agent.playbook.remote import Remote, Runs, StepFailed, q
 from agent.playbook.steps import READ_TIMEOUT, Context, Outcome, Planned, apply_step, log_size, plan_step
+from core.model import CollectionError
 
 log = logging.getLogger(__name__)
 Connect = Callable[[Device], AbstractContextManager[Runs]]

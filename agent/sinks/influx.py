@@ -27,11 +27,11 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 
 from agent.config import InfluxSink
 from agent.losses import Losses, is_disk_full
-from agent.model import Sample
-from agent.redaction import basic_auth, redact
 from agent.sinks.lineproto import LineSerializer
 from agent.sinks.spool import Spool
 from agent.sinks.stored import already_stored
+from core.model import Sample
+from core.redaction import basic_auth, redact
 
 log = logging.getLogger(__name__)
 

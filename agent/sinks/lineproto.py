@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from agent.model import Sample
+from core.model import Sample
 
 try:  # the batch loop in C, built at install time when a compiler is there (setup.py)
     from agent.sinks import _lineproto

@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from agent.model import Sample
 from agent.store.schema import asset_changes, assets
+from core.model import Sample
 
 SKIP = {"entity_mib"}  # bookkeeping, not part of the asset
 

@@ -17,9 +17,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, delete, func, select, text
 
-from agent.problems import ConfigError, Problem
 from agent.store.db import Store, open_engine, parse_url, sqlite_store
 from agent.store.schema import case_events, cases, metadata, state
+from core.problems import ConfigError, Problem
 
 BATCH = 5000
 OPEN = ("open", "acknowledged")

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from agent.problems import ConfigError, Problem
+from core.problems import ConfigError, Problem
 
 log = logging.getLogger(__name__)
 

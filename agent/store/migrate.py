@@ -20,9 +20,9 @@ from alembic.script import Script, ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, inspect, select, text
 
-from agent.problems import ConfigError, Problem
 from agent.store.db import Store, serialize
 from agent.store.schema import metadata, state
+from core.problems import ConfigError, Problem
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 BASELINE = "0001"  # the schema of the last release before migrations

@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, case, select
 
-from agent.model import Sample
 from agent.store.schema import rollups
 from agent.store.sql import greater, insert, lesser
+from core.model import Sample
 
 Key = tuple[str, str, str, str, str]  # day, device, measurement, field, series
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select
 
-from agent.model import Result, Status, Verdict, worst
 from agent.store.schema import inspection_results, inspection_runs
+from core.model import Result, Status, Verdict, worst
 
 VERDICT_WORDS = {Status.OK: "pass", Status.WARN: "warn", Status.CRIT: "fail", Status.UNKNOWN: "not collected"}
 EVIDENCE_CHARS = 8000  # a verdict's excerpt in the record: a few whole log entries

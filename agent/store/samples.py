@@ -8,10 +8,10 @@ from datetime import UTC, tzinfo
 
 from sqlalchemy import Engine, func, insert, select
 
-from agent.model import Result, Sample
 from agent.store.rollups import aggregate, merge_rollups
 from agent.store.schema import collections, samples
 from agent.store.state import collector_key, save_state
+from core.model import Result, Sample
 
 
 def write_samples(engine: Engine, batch: Iterable[Sample], tz: tzinfo = UTC) -> int:

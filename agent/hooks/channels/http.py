@@ -11,7 +11,7 @@ import urllib3
 
 from agent.hooks.channels.base import Outcome
 from agent.hooks.settings import ChannelSettings
-from agent.redaction import basic_auth
+from core.redaction import basic_auth
 
 RETRYABLE = {408, 425, 429}
 
