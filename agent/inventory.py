@@ -16,9 +16,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from agent.connections.endpoint import SshSettings
 from agent.remediation import Remediation
 from agent.secrets import REF_HELP, Secrets, is_reference
 from collectors import COLLECTORS
+from collectors.contract import settings_required
 from core.problems import ConfigError, Problem, clip, load_yaml_file, place, pydantic_problems, shorten
 
 KINDS = (
@@ -129,20 +131,6 @@ class InventoryFile(_Strict):
     devices: list[dict[str, Any]] = []
 
 
-@dataclass(frozen=True, slots=True)
-class SshSettings:
-    user: str | None
-    password: SecretStr | None
-    key_file: Path | None
-    key_passphrase: SecretStr | None
-    known_hosts: Path
-    host_key_policy: str
-    connect_timeout: float
-    command_timeout: float
-    max_sessions: int = 2
-    idle_ttl: float = 10.0  # seconds an unused connection stays open for the device's next collector
-
-
 # `labels.criticality`: the fault level (1 most severe) a device outage opens its case at.
 CRITICALITY = {"1": 1, "2": 2, "3": 3, "major": 1, "main": 2, "minor": 3}
 
@@ -169,6 +157,9 @@ class Device:
     thresholds: dict[str, Threshold] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)  # collector -> validated model
     remediation: Remediation = field(default_factory=Remediation)
+    # The `ssh:` and `settings:` sections as loaded (secrets as references): what a job sent
+    # to another process carries (agent/jobs.py).
+    source: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def public(self) -> dict[str, Any]:
         """Effective settings for people and JSON; secrets shown as ***."""
@@ -383,18 +374,18 @@ def _effective(file: str, where: str, dev: DeviceEntry, merged: dict[str, Any],
     if dev.address is None and remote:
         problems.append(Problem(file, f"{where}.address",
                                 f"required for collectors {', '.join(remote)}"))
-    if "linux" in collectors and not ssh.get("user"):
-        report("ssh.user", "required for the linux collector")
-    resolved: dict[str, SecretStr | None] = {}
-    for section, key in SECRET_FIELDS:
-        ref = merged.get(section, {}).get(key)
-        resolved[key] = None
-        if ref is not None:
-            value, err = secrets.resolve(ref)
-            if err:
-                report(f"{section}.{key}", err)
-            resolved[key] = value
-    settings = _collector_settings(merged.get("settings") or {}, report, secrets)
+    over_ssh = [c for c in collectors if COLLECTORS[c].transport == "ssh"]
+    if over_ssh and not ssh.get("user"):
+        report("ssh.user", f"required for the {', '.join(over_ssh)} collector"
+               f"{'s' if len(over_ssh) > 1 else ''}")
+    ssh_settings = build_ssh(ssh, base, secrets, report)
+    settings = collector_settings(merged.get("settings") or {}, report, secrets)
+    for c in collectors:  # a section with required fields is found missing now, not every cycle
+        model = COLLECTORS[c].settings_model()
+        if c not in (merged.get("settings") or {}) and settings_required(model):
+            assert model is not None
+            needed = ", ".join(k for k, f in model.model_fields.items() if f.is_required())
+            report(f"settings.{c}", f"required for the {c} collector ({needed})")
     remediation = _remediation(merged.get("remediation") or {}, report)
     if len(problems) > before:
         return None
@@ -407,23 +398,48 @@ def _effective(file: str, where: str, dev: DeviceEntry, merged: dict[str, Any],
         collectors=tuple(collectors),
         interval=merged["interval"],
         timeout=float(merged["timeout"]),
-        ssh=SshSettings(
-            user=ssh.get("user"),
-            password=resolved["password"],
-            key_file=_resolve_path(base, ssh["key_file"]) if ssh.get("key_file") else None,
-            key_passphrase=resolved["key_passphrase"],
-            known_hosts=_resolve_path(base, ssh["known_hosts"]),
-            host_key_policy=ssh["host_key_policy"],
-            connect_timeout=float(ssh["connect_timeout"]),
-            command_timeout=float(ssh["command_timeout"]),
-            max_sessions=int(ssh["max_sessions"]),
-            idle_ttl=float(ssh["idle_ttl"]),
-        ),
+        ssh=ssh_settings,
         labels=dict(merged.get("labels") or {}),
         thresholds={k: Threshold.model_validate(v) for k, v in (merged.get("thresholds") or {}).items()},
         settings=settings,
         remediation=remediation or Remediation(),
+        source={"ssh": _source_ssh(ssh, base), "settings": _copy(merged.get("settings") or {})},
     )
+
+
+def build_ssh(ssh: dict[str, Any], base: Path, secrets: Secrets,
+              report: Callable[[str, str], None]) -> SshSettings:
+    """The SSH connection settings of an effective `ssh:` section, its secrets resolved."""
+    resolved: dict[str, SecretStr | None] = {}
+    for section, key in SECRET_FIELDS:
+        ref = ssh.get(key) if section == "ssh" else None
+        resolved[key] = None
+        if ref is not None:
+            value, err = secrets.resolve(ref)
+            if err:
+                report(f"{section}.{key}", err)
+            resolved[key] = value
+    return SshSettings(
+        user=ssh.get("user"),
+        password=resolved["password"],
+        key_file=_resolve_path(base, ssh["key_file"]) if ssh.get("key_file") else None,
+        key_passphrase=resolved["key_passphrase"],
+        known_hosts=_resolve_path(base, ssh["known_hosts"]),
+        host_key_policy=ssh["host_key_policy"],
+        connect_timeout=float(ssh["connect_timeout"]),
+        command_timeout=float(ssh["command_timeout"]),
+        max_sessions=int(ssh["max_sessions"]),
+        idle_ttl=float(ssh["idle_ttl"]),
+    )
+
+
+def _source_ssh(ssh: dict[str, Any], base: Path) -> dict[str, Any]:
+    """The `ssh:` section as data for a job: secrets stay references, paths absolute."""
+    out = _copy(ssh)
+    for key in ("key_file", "known_hosts"):
+        if out.get(key):
+            out[key] = str(_resolve_path(base, out[key]))
+    return out
 
 
 def _remediation(raw: dict[str, Any], report: Callable[[str, str], None]) -> Remediation | None:
@@ -439,16 +455,15 @@ def _remediation(raw: dict[str, Any], report: Callable[[str, str], None]) -> Rem
         return None
 
 
-def _collector_settings(raw: dict[str, Any], report: Callable[[str, str], None],
+def collector_settings(raw: dict[str, Any], report: Callable[[str, str], None],
                         secrets: Secrets) -> dict[str, Any]:
     """Validate `settings.<collector>` with the collector's model; resolve its secrets."""
     out: dict[str, Any] = {}
     for name, data in raw.items():
-        factory = COLLECTORS[name].settings
-        if factory is None:
+        model = COLLECTORS[name].settings_model()
+        if model is None:
             report(f"settings.{name}", f"the {name} collector takes no settings")
             continue
-        model: type[BaseModel] = factory()
         data = dict(data or {})
         bad = False
         for key, info in model.model_fields.items():

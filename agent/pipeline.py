@@ -26,7 +26,7 @@ from collectors import COLLECTORS
 from core.model import Result, Sample, Verdict
 
 log = logging.getLogger(__name__)
-OUTAGE_TRANSPORTS = ("snmp", "cli")  # collectors that connect by themselves (no collect.device)
+OUTAGE_TRANSPORTS = ("snmp", "netcli")  # collectors that connect by themselves (no collect.device)
 
 
 class Sink(Protocol):

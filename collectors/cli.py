@@ -49,8 +49,8 @@ from collectors.cli_parse import (
     rejected,
     textfsm_rows,
 )
+from collectors.common.redact import redact
 from collectors.config_files import redacted_diff
-from collectors.redact import redact
 from core.model import CollectionError, Sample, Target, now_ns
 
 EVIDENCE_CHARS = 2000  # raw output kept per failed check
@@ -253,6 +253,7 @@ def _matches(patterns: list[str], name: str) -> bool:
 
 
 class CliCollector:
+    settings_model = CliSettings
     name = "cli"
 
     def collect(self, target: Target, conn: Any) -> list[Sample]:

@@ -16,8 +16,8 @@ import shlex
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from collectors.batch import Batch, Section
-from collectors.redact import redact
+from collectors.common.batch import Batch, Section
+from collectors.common.redact import redact
 from core.model import CollectionError, CommandRunner, Sample, Target, now_ns
 
 
@@ -81,6 +81,7 @@ def redacted_diff(old: str, new: str, path: str, max_lines: int) -> str:
 
 
 class ConfigCollector:
+    settings_model = ConfigSettings
     name = "config"
 
     def collect(self, target: Target, conn: CommandRunner | None) -> list[Sample]:

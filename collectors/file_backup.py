@@ -3,7 +3,7 @@ directory (a dump, an archive, a tarball), its age by the server's clock, its si
 growth against the newest file seen the cycle before (a backup that shrank by half is
 usually a backup that broke).
 
-One exec per cycle (collectors.batch). GNU find's -printf does the listing: Linux servers.
+One exec per cycle (collectors.common.batch). GNU find's -printf does the listing: Linux servers.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from collectors.batch import Batch, Section
+from collectors.common.batch import Batch, Section
 from core.model import CollectionError, CommandRunner, Sample, Target, now_ns
 
 GLOB_CHARS = set("*?[]")
@@ -103,6 +103,7 @@ def parse_section(sec: Section, glob: str) -> Found:
 
 
 class FileBackupCollector:
+    settings_model = FileBackupSettings
     name = "file_backup"
 
     def collect(self, target: Target, conn: CommandRunner | None) -> list[Sample]:

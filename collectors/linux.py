@@ -2,7 +2,7 @@
 required processes, systemd units, clock offset, and its asset record (OS, kernel, hardware).
 
 One exec per cycle: every command goes into one batch with section markers (see
-collectors.batch); the parsers are pure (linux_parse, linux_health).
+collectors.common.batch); the parsers are pure (linux_parse, linux_health).
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent.connections.reasons import command_label
-from collectors.batch import Batch, Section
+from collectors.common.batch import Batch, Section
+from collectors.common.redact import redact
+from collectors.common.setting_types import Regex
 from collectors.diskfs import disk_samples
 from collectors.linux_health import (
     ACTIVE_CODES,
@@ -29,8 +31,6 @@ from collectors.linux_health import (
     process_matches,
 )
 from collectors.linux_parse import filesystems, parse_asset, parse_system
-from collectors.redact import redact
-from collectors.setting_types import Regex
 from core.model import CollectionError, CommandOutput, CommandRunner, Sample, Target, now_ns
 
 # LC_ALL=C: headers and number formats independent of the server's locale.
@@ -125,6 +125,7 @@ def build_batch(settings: LinuxSettings, two_reads: bool) -> Batch:
 
 
 class LinuxCollector:
+    settings_model = LinuxSettings
     name = "linux"
 
     def collect(self, target: Target, conn: CommandRunner | None) -> list[Sample]:

@@ -17,7 +17,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from collectors.batch import Batch
+from collectors.common.batch import Batch
+from collectors.common.setting_types import Regex
 from collectors.logs_scan import (
     HEAD_BYTES,
     FileInfo,
@@ -29,7 +30,6 @@ from collectors.logs_scan import (
     scan_chunk,
 )
 from collectors.logsets import ENTRY_STARTS, PATTERN_SETS
-from collectors.setting_types import Regex
 from core.model import CollectionError, CommandRunner, Sample, Target, now_ns
 
 Severity = Literal["crit", "warn", "info"]
@@ -135,6 +135,7 @@ def read_command(f: FileInfo, start: int, count: int) -> str:
 
 
 class LogsCollector:
+    settings_model = LogsSettings
     name = "logs"
 
     def collect(self, target: Target, conn: CommandRunner | None) -> list[Sample]:

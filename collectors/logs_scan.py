@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from collectors.redact import redact
+from collectors.common.redact import redact
 from core.model import CollectionError
 
 HEAD_BYTES = 1024  # how much of a file's head identifies its content

@@ -56,6 +56,7 @@ def connect_line(s: OracleSettings) -> str:
 
 
 class OracleCollector:
+    settings_model = OracleSettings
     name = "oracle"
 
     def collect(self, target: Target, conn: CommandRunner | None) -> list[Sample]:

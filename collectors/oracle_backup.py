@@ -14,9 +14,9 @@ from typing import Literal
 
 from pydantic import Field
 
+from collectors.common.redact import redact
 from collectors.oracle import OracleSettings, command, connect_line
 from collectors.oracle_sql import sqlplus_errors, sqlplus_failed
-from collectors.redact import redact
 from core.model import CollectionError, CommandRunner, Sample, Target, now_ns
 
 TYPES = {"DB FULL": "full", "DB INCR": "incremental", "ARCHIVELOG": "archivelog"}
@@ -118,6 +118,7 @@ def samples(host: str, s: OracleBackupSettings, jobs: list[Job], t: int) -> list
 
 
 class OracleBackupCollector:
+    settings_model = OracleBackupSettings
     name = "oracle_backup"
 
     def collect(self, target: Target, conn: CommandRunner | None) -> list[Sample]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from collectors.redact import redact
+from collectors.common.redact import redact
 from core.model import CollectionError
 
 _TS = """

@@ -27,9 +27,9 @@ from urllib3.exceptions import (
     SSLError,
 )
 
+from collectors.common.redact import redact
+from collectors.common.setting_types import Regex
 from collectors.probes import NAME, Outcome, ProbeCommon, connect_failure, unique_names
-from collectors.redact import redact
-from collectors.setting_types import Regex
 from core.model import CollectionError, CommandRunner, Sample, Target, now_ns
 
 MAX_BODY = 1 << 20  # bytes read for the content match
@@ -89,6 +89,7 @@ class HttpProbeSettings(ProbeCommon):
 
 
 class HttpProbeCollector:
+    settings_model = HttpProbeSettings
     name = "http_probe"
 
     def collect(self, target: Target, conn: CommandRunner | None) -> list[Sample]:

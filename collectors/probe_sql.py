@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from collectors.common.redact import redact
 from collectors.probes import NAME, Outcome, ProbeCommon, unique_names
-from collectors.redact import redact
 from core.model import CollectionError, CommandRunner, Sample, Target, now_ns
 
 
@@ -55,6 +55,7 @@ class SqlProbeSettings(ProbeCommon):
 
 
 class SqlProbeCollector:
+    settings_model = SqlProbeSettings
     name = "sql_probe"
 
     def collect(self, target: Target, conn: CommandRunner | None) -> list[Sample]:

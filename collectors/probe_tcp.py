@@ -40,6 +40,7 @@ class TcpProbeSettings(ProbeCommon):
 
 
 class TcpProbeCollector:
+    settings_model = TcpProbeSettings
     name = "tcp_probe"
 
     def collect(self, target: Target, conn: CommandRunner | None) -> list[Sample]:

@@ -315,6 +315,7 @@ class SnmpSession:
 
 
 class SnmpCollector:
+    settings_model = SnmpSettings
     name = "snmp"
 
     def collect(self, target: Target, conn: Any) -> list[Sample]:

@@ -15,10 +15,10 @@ import secrets
 
 from pydantic import Field, field_validator
 
+from collectors.common.redact import redact
 from collectors.oracle import OracleSettings, command, connect_line
 from collectors.probe_sql import SqlCheck
 from collectors.probes import Outcome, unique_names
-from collectors.redact import redact
 from core.model import CollectionError, CommandRunner, Sample, Target, now_ns
 
 _ERROR = re.compile(r"\b(ORA|SP2|TNS)-(\d{4,5})\b")
@@ -119,6 +119,7 @@ def _judge(o: Outcome, lines: list[str], q: SqlCheck) -> None:
 
 
 class SqlplusProbeCollector:
+    settings_model = SqlplusProbeSettings
     name = "sqlplus_probe"
 
     def collect(self, target: Target, conn: CommandRunner | None) -> list[Sample]:

@@ -18,7 +18,7 @@ import shlex
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from collectors.batch import Batch, Section
+from collectors.common.batch import Batch, Section
 from collectors.linux import PS, event
 from collectors.linux_health import Proc, parse_ps
 from collectors.weblogic_parse import (
@@ -86,6 +86,7 @@ def log_snippet(path: str, known_inode: int, known_offset: int, cap: int) -> str
 
 
 class WeblogicCollector:
+    settings_model = WeblogicSettings
     name = "weblogic"
 
     def collect(self, target: Target, conn: CommandRunner | None) -> list[Sample]:

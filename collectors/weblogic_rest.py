@@ -144,6 +144,7 @@ class RestClient:
 
 
 class WeblogicRestCollector:
+    settings_model = WeblogicRestSettings
     name = "weblogic_rest"
 
     def collect(self, target: Target, conn: CommandRunner | None) -> list[Sample]:

@@ -86,6 +86,21 @@ class Job:
     device: str
     collector: str
     params: dict[str, Any] = field(default_factory=dict)
+    tick: float = 0.0  # the scheduled time (epoch seconds); 0 for an ad hoc run
+    # For a job run in another process: the device as plain data (kind, address, port, the
+    # ssh settings and the collector's settings, secrets as references — agent/jobs.py), and
+    # the collector's memory. Empty/None when the executor has the inventory and the store.
+    target: dict[str, Any] = field(default_factory=dict)
+    state: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"device": self.device, "collector": self.collector, "params": dict(self.params),
+                "tick": self.tick, "target": dict(self.target), "state": self.state}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Job:
+        return cls(str(d["device"]), str(d["collector"]), dict(d.get("params") or {}),
+                   float(d.get("tick") or 0.0), dict(d.get("target") or {}), d.get("state"))
 
 
 @dataclass(slots=True)
@@ -112,6 +127,19 @@ class Result:
     @property
     def collected(self) -> bool:
         return self.status is not Status.UNKNOWN
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"device": self.device, "collector": self.collector, "status": self.status.label,
+                "samples": [s.to_dict() for s in self.samples], "reason": self.reason,
+                "started_at": self.started_at, "duration": self.duration,
+                "evidence": self.evidence, "state": self.state, "connect": self.connect}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Result:
+        return cls(str(d["device"]), str(d["collector"]), Status.parse(d["status"]),
+                   [Sample.from_dict(s) for s in d.get("samples") or []], str(d.get("reason", "")),
+                   float(d.get("started_at") or 0.0), float(d.get("duration") or 0.0),
+                   str(d.get("evidence", "")), d.get("state"), str(d.get("connect", "")))
 
 
 @dataclass(slots=True)

@@ -5,7 +5,7 @@ secrets file, each `${ENV}` reference as it is resolved: agent.secrets) and is t
 replaced by `***` in reasons, log lines,
 case events, outbox rows, hook errors and report text, whatever surrounds it: a server
 that echoes stdin (sqlplus: `CONNECT user/"<password>"`) or an error that quotes a URL
-cannot leak it. Pattern rules (collectors/redact.py) stay for text from devices, which
+cannot leak it. Pattern rules (collectors/common/redact.py) stay for text from devices, which
 may hold secrets the agent never had.
 
 A secret is also recognised in the forms it travels in: JSON/`repr` escaped and

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from checks.evaluate import evaluate
 from checks.rules import load_rules
-from collectors.batch import Batch, split_sections
+from collectors.common.batch import Batch, split_sections
 from collectors.linux_health import (
     cpu_usage,
     parse_chrony_tracking,

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from checks.evaluate import evaluate
 from checks.rules import load_rules
+from collectors.common.redact import redact
 from collectors.logs import LogSource, LogsSettings
 from collectors.logs_scan import FileInfo, parse_listing, plan_reads, scan_chunk
-from collectors.redact import redact
 from core.model import CollectionError, Sample, Status
 from tests.sshdev import Cycles, device_for, give, one
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from collectors.batch import split_sections
+from collectors.common.batch import split_sections
 from collectors.linux_parse import parse_df, parse_system
 from core.model import CollectionError
 

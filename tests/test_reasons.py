@@ -25,7 +25,7 @@ from agent.connections.paramiko_log import LOGGER
 from agent.connections.reasons import LABEL_CHARS, command_label, network_reason
 from agent.connections.ssh import SshConnection
 from agent.inventory import load_inventory
-from collectors.batch import Batch
+from collectors.common.batch import Batch
 from collectors.snmp import SnmpCollector, SnmpSettings
 from collectors.snmp_walk import bulk_walk
 from collectors.weblogic_rest import RestClient, WeblogicRestSettings

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from checks.evaluate import evaluate
 from checks.rules import load_rules
-from collectors.batch import Section
+from collectors.common.batch import Section
 from collectors.config_files import parse_file_section
 from collectors.linux_health import parse_ps
 from collectors.weblogic_parse import (

@@ -68,7 +68,7 @@ def transports(d: Device) -> dict[str, str]:
                         f"retries {snmp.retries}"
                         + (f", profile {snmp.profile}" if snmp.profile else ""))
     cli = d.settings.get("cli")
-    if "cli" in kinds and cli is not None:
+    if "netcli" in kinds and cli is not None:
         out_["cli"] = (f"{cli.platform}, port {cli.port}, {cli.username}, password ***, "
                        f"host key {cli.host_key_policy}")
     rest = d.settings.get("weblogic_rest")

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from agent.connections.endpoint import SshEndpoint
 from agent.connections.ssh import (
     SLOTS,
     ChannelRefused,
@@ -27,7 +28,6 @@ from agent.connections.ssh import (
     SessionSlots,
     SshConnection,
 )
-from agent.inventory import Device
 from core.model import CollectionError, CommandOutput
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ class _Pooled:
 
     __slots__ = ("broken", "conn", "device", "idle_since", "served", "slot", "users")
 
-    def __init__(self, conn: SshConnection, device: Device, slot: threading.BoundedSemaphore) -> None:
+    def __init__(self, conn: SshConnection, device: SshEndpoint, slot: threading.BoundedSemaphore) -> None:
         self.conn = conn
         self.device = device  # the settings it was opened with
         self.users = 1
@@ -47,7 +47,7 @@ class _Pooled:
         self.slot: threading.BoundedSemaphore | None = slot  # the agent-wide connection slot
         self.served = 0  # commands that completed on it
 
-    def fits(self, device: Device) -> bool:
+    def fits(self, device: SshEndpoint) -> bool:
         """Opened with the settings `device` has now (a reload may have changed them)."""
         d = self.device
         return (d.address, d.port, d.ssh) == (device.address, device.port, device.ssh)
@@ -56,7 +56,7 @@ class _Pooled:
 class Lease:
     """What a collector gets: `run` on the device's shared connection."""
 
-    def __init__(self, pool: ConnectionPool, device: Device, pooled: _Pooled, opened: bool) -> None:
+    def __init__(self, pool: ConnectionPool, device: SshEndpoint, pooled: _Pooled, opened: bool) -> None:
         self._pool, self.device, self._opened = pool, device, opened
         self._pooled: _Pooled | None = pooled  # None only while a reconnect failed
         self._reconnected = False
@@ -111,7 +111,7 @@ class ConnectionPool:
         slots.evict = self._evict_one
 
     @contextmanager
-    def lease(self, device: Device) -> Iterator[Lease]:
+    def lease(self, device: SshEndpoint) -> Iterator[Lease]:
         timeout = device.ssh.connect_timeout
         # Waiting for a slot or for another collector's connect counts against the connect
         # timeout: a job never hangs on a queue.
@@ -126,7 +126,7 @@ class ConnectionPool:
         finally:
             session.release()
 
-    def _take(self, device: Device, deadline: float) -> tuple[_Pooled, bool]:
+    def _take(self, device: SshEndpoint, deadline: float) -> tuple[_Pooled, bool]:
         """The device's live connection (users + 1), or a new one; True when new."""
         asked = time.monotonic()
         with self._lock:
@@ -266,12 +266,12 @@ class ConnectionPool:
 FAILED_HOLD_MAX = 60.0  # seconds a failed connect stays the device's answer, at most
 
 
-def _settings(device: Device) -> object:
+def _settings(device: SshEndpoint) -> object:
     """What a connect depends on: other settings (a reload) deserve another attempt."""
     return (device.address, device.port, device.ssh)
 
 
-def failed_hold(device: Device) -> float:
+def failed_hold(device: SshEndpoint) -> float:
     """How long a failed connect answers the device's other leases: the rest of its cycle
     (half its interval, at most FAILED_HOLD_MAX); the next cycle tries again. (Leases that
     waited for that connect get its answer whatever the time.)"""

@@ -13,7 +13,7 @@ import socket
 from collections.abc import Iterator
 
 LABEL_CHARS = 60  # a command named by its first words is cut here
-BATCH_MARK = "@@xj-"  # collectors.batch's section marker: such a command is a generated script
+BATCH_MARK = "@@xj-"  # collectors.common.batch's section marker: such a command is a generated script
 
 
 def command_label(command: str, what: str | None = None) -> str:

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import paramiko
 
+from agent.connections.endpoint import SshEndpoint
 from agent.connections.paramiko_log import lower_transport_errors
 from agent.connections.reasons import command_label, network_reason
 from agent.connections.ssh_transport import FastTransport
-from agent.inventory import Device
 from core.model import CollectionError, CommandOutput
 
 log = logging.getLogger(__name__)
@@ -178,7 +178,7 @@ class SessionSlots:
         with self._lock:
             self._total = threading.BoundedSemaphore(total)
 
-    def session(self, device: Device, timeout: float) -> threading.BoundedSemaphore:
+    def session(self, device: SshEndpoint, timeout: float) -> threading.BoundedSemaphore:
         """One of the device's `max_sessions` slots, waited for at most `timeout` seconds."""
         with self._lock:
             mine = self._per_device.get(device.name)
@@ -207,7 +207,7 @@ class SessionSlots:
             if total.acquire(timeout=min(left, 0.1)):
                 return total
 
-    def acquire(self, device: Device, timeout: float) -> tuple[threading.BoundedSemaphore, ...]:
+    def acquire(self, device: SshEndpoint, timeout: float) -> tuple[threading.BoundedSemaphore, ...]:
         """A session and a connection slot, for a connection of its own (playbooks)."""
         deadline = time.monotonic() + timeout
         mine = self.session(device, timeout)
@@ -224,7 +224,7 @@ SLOTS = SessionSlots()
 class SshConnection:
     """A live SSH session to one device. Use as a context manager."""
 
-    def __init__(self, device: Device) -> None:
+    def __init__(self, device: SshEndpoint) -> None:
         self.device = device
         self.client: paramiko.SSHClient | None = None
         self._slots: tuple[threading.BoundedSemaphore, ...] = ()
@@ -455,7 +455,7 @@ def _fingerprint(key: paramiko.PKey) -> str:
     return key.fingerprint if hasattr(key, "fingerprint") else key.get_fingerprint().hex()
 
 
-def _reason(e: BaseException, where: str, d: Device, known_hosts: Path) -> str:
+def _reason(e: BaseException, where: str, d: SshEndpoint, known_hosts: Path) -> str:
     if isinstance(e, paramiko.BadHostKeyException):
         return (f"host key for {where} has CHANGED (offered {e.key.get_name()} "
                 f"{_fingerprint(e.key)}, known_hosts {known_hosts} has "

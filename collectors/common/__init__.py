@@ -1,0 +1,2 @@
+"""Helpers more than one collector family uses: the SSH command batch, redaction of
+configuration text, settings field types."""
