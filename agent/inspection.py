@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
-from agent.executor import Executor
 from agent.inventory import Device
 from agent.pipeline import Pipeline
+from agent.runner import run_all
 from agent.store.runs import record_run
 from checks.evaluate import DEVICE_CHECK
 from checks.rules import RuleSet
@@ -63,17 +62,13 @@ def inspect_devices(pipeline: Pipeline, devices: list[Device], workers: int,
                     on_result: Callable[[Result], None] | None = None) -> InspectionRun:
     """Collect every (device, collector) in parallel; verdicts in a stable order."""
     run = InspectionRun(started_at=pipeline.clock())
-    executor = Executor(pipeline.load_state)
-    todo = [(d, Job(d.name, c)) for d in devices for c in d.collectors]
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo) or 1))) as pool:
-        futures = [pool.submit(executor.run, job, d) for d, job in todo]
-        for fut in as_completed(futures):
-            result = fut.result()
-            run.results.append(result)
-            run.verdicts += pipeline.handle(result)
-            if on_result:
-                on_result(result)
-    pipeline.tick()  # case clocks: escalate what is overdue, raise what a window held
+    def done(result: Result, verdicts: list[Verdict]) -> None:
+        run.results.append(result)
+        run.verdicts += verdicts
+        if on_result:
+            on_result(result)
+
+    run_all(pipeline, [(Job(d.name, c), d) for d in devices for c in d.collectors], workers, done)
     run.verdicts = _one_device_verdict(run.verdicts)
     run.verdicts.sort(key=lambda v: (v.device, not v.check.startswith("collect."), v.check, v.instance))
     run.finished_at = pipeline.clock()

@@ -13,7 +13,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -36,6 +36,7 @@ from agent.inspection import inspect_devices, record
 from agent.inventory import Inventory
 from agent.losses import is_disk_full
 from agent.pipeline import Pipeline
+from agent.runner import collect_and_handle, run_all
 from agent.selfmon import Metrics, MetricsServer
 from agent.signals import SignalInbox
 from agent.sinks.lineproto import NATIVE
@@ -65,22 +66,8 @@ def jobs(inventory: Inventory) -> list[tuple[Job, int]]:
 def run_once(inventory: Inventory, pipeline: Pipeline, workers: int = 16,
              executor: Executor | None = None) -> int:
     """One cycle of every job, now, in parallel. Returns how many jobs ran."""
-    executor = executor or Executor(pipeline.load_state)
-    todo = jobs(inventory)
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo) or 1))) as pool:
-        for _ in pool.map(lambda ji: _run_one(executor, pipeline, inventory, ji[0]), todo):
-            pass
-    POOL.close_all()  # nothing else comes: no need to keep idle connections
-    pipeline.tick()
-    return len(todo)
-
-
-def _run_one(executor: Executor, pipeline: Pipeline, inventory: Inventory, job: Job) -> None:
-    device = inventory.devices[job.device]
-    result = executor.run(job, device)
-    if not result.collected:
-        log.warning("%s/%s not collected: %s", job.device, job.collector, result.reason)
-    pipeline.handle(result)
+    return run_all(pipeline, [(job, inventory.devices[job.device]) for job, _ in jobs(inventory)],
+                   workers, executor=executor)
 
 
 TICK_SECONDS = 30
@@ -192,12 +179,9 @@ class Daemon:
             self.metrics.job("skipped_backoff", lateness)
             return
         self.metrics.job("run", lateness)
-        result = self.executor.run(job, device)
+        result, _ = collect_and_handle(self.executor, self.pipeline, replace(job, tick=due or now), device)
         self.metrics.collection(job.collector, result.collected, result.duration, result.reason)
         self.backoff.record(job.device, result.collected, device.interval, time.time())
-        if not result.collected:
-            log.warning("%s/%s not collected: %s", job.device, job.collector, result.reason)
-        self.pipeline.handle(result)
 
     def _tick(self) -> None:
         try:

@@ -190,3 +190,19 @@ def test_a_field_its_collector_stops_reporting_is_a_change(two_feeds: tuple[App,
     assert "serial" not in list_assets(app.engine)[0]
     assert [(c["old"], c["new"]) for c in asset_history(app.engine)] == [("CZ1", None)]
     pipeline.close()
+
+
+def test_a_new_collectors_versions_show_in_the_register_without_a_change_to_it(
+        two_feeds: tuple[App, Clock], tmp_path: Path) -> None:
+    """A collector for a database the register has never heard of: its `<product>_version`
+    and `_patches` fields are columns of `assets list` as they are."""
+    app, clock = two_feeds
+    pipeline = build_pipeline(app, influx=False, clock=clock)
+    Feed.NEXT = {"feed_a": [{"os": "Kylin V10", "serial": "K1"}],
+                 "feed_b": [{"dameng_version": "DM8 8.1.3.62", "dameng_patches": "P2024Q3", "note": "x"}]}
+    for name in ("feed_a", "feed_b"):
+        cycle(app, pipeline, name, clock)
+    pipeline.close()
+    listed = cli("assets", "list", "-c", str(tmp_path / "xunjian.yaml")).stdout
+    assert "dameng_version" in listed and "DM8 8.1.3.62" in listed and "dameng_patches" in listed
+    assert "note" not in listed  # not a version: the table keeps to what it is about (CSV/JSON carry it)

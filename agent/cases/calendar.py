@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError
 from pydantic_core import PydanticCustomError
 
+from agent.cases.dates import date_range_or_fail
 from agent.cases.holidays import FIXED_ONLY, CnHolidays, load_arrangements, package_years
 from core.problems import ConfigError, Problem, place, pydantic_problems
 
@@ -266,8 +267,6 @@ _WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _WEEKDAY_FULL = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _WEEKDAYS = {n: i for i, n in enumerate(_WEEKDAY_NAMES)} | {n: i for i, n in enumerate(_WEEKDAY_FULL)}
 _RANGE_RE = re.compile(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*")
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_MAX_RANGE_DAYS = 366  # a longer holiday range is a typo in a year
 
 
 def _fail(kind: str, message: str, **context: Any) -> PydanticCustomError:
@@ -305,35 +304,6 @@ def _hours_range(value: Any) -> tuple[time, time]:
         raise _fail("hours", "range {value!r} ends before it starts (a range cannot cross midnight: "
                     "split it into …-24:00 and 00:00-…)", value=value)
     return time(h1, m1), time(0) if h2 == 24 else time(h2, m2)
-
-
-def _one_date(text: str) -> date:
-    if not _DATE_RE.fullmatch(text.strip()):
-        raise ValueError(text)
-    return date.fromisoformat(text.strip())
-
-
-def date_range_or_fail(value: Any) -> tuple[date, date]:
-    """A date or an inclusive range `2026-10-01..2026-10-07`; ValueError says what was expected."""
-    hint = "expected a date like 2026-10-01 or an inclusive range like 2026-10-01..2026-10-07"
-    if isinstance(value, datetime):  # YAML reads "2026-10-01 08:00" as a datetime
-        raise ValueError(hint + ", without a time of day")
-    if isinstance(value, date):
-        return value, value
-    if not isinstance(value, str):
-        raise ValueError(f"{hint}, got {value!r}")
-    parts = value.split("..")
-    try:
-        if len(parts) > 2:
-            raise ValueError(value)
-        first, last = _one_date(parts[0]), _one_date(parts[-1])
-    except ValueError:
-        raise ValueError(f"{hint}, got {value!r}") from None
-    if last < first:
-        raise ValueError(f"range {value!r} ends before it starts")
-    if (last - first).days >= _MAX_RANGE_DAYS:
-        raise ValueError(f"range {value!r} is longer than a year")
-    return first, last
 
 
 def _date_range(value: Any) -> tuple[date, date]:

@@ -119,7 +119,7 @@ def load_arrangements(paths: list[str], base: Path, file: str, where: str) -> li
     """Arrangement files (or directories of `*.yaml`) named in the config, relative to `base`.
 
     Every problem in every file is raised at once."""
-    from agent.cases.calendar import date_range_or_fail  # the calendar's own date syntax
+    from agent.cases.dates import date_range_or_fail  # the calendar's own date syntax
 
     files: list[Path] = []
     problems: list[Problem] = []

@@ -71,9 +71,12 @@ def list_(config: ConfigOpt = None, data_dir: DataDirOpt = None,
         sys.stdout.write(buf.getvalue())
         return
     if not rows:
-        out.print("no asset records yet (the snmp, cli, linux, oracle and weblogic collectors send them)")
+        out.print("no asset records yet (collectors send them: snmp, cli, linux, oracle, weblogic…)")
         return
-    columns = ["device", *(k for k in SHOWN if any(r.get(k) for r in rows))]
+    # A new collector's versions (`<product>_version`, `_patches`, `_rev`) show without a change here.
+    extra = sorted({k for r in rows for k, v in r.items() if v and k not in SHOWN
+                    and k.endswith(("_version", "_patches", "_rev"))})
+    columns = ["device", *(k for k in SHOWN if any(r.get(k) for r in rows)), *extra]
     table = Table(header_style="bold")
     for k in columns:
         table.add_column(k, overflow="fold")

@@ -70,7 +70,6 @@ def inspect(
       xunjian inspect --format json | jq '.results[] | select(.status != "ok")'
     """
     from agent.app import build_pipeline, load_app  # heavy: keep `--help` fast
-    from agent.connections.pool import POOL
     from agent.inspection import inspect_devices, record
 
     if record_run and no_store:
@@ -87,7 +86,6 @@ def inspect(
         task = progress.add_task("", total=sum(len(d.collectors) for d in devices))
         run = inspect_devices(pipeline, devices, app.config.workers, lambda r: progress.update(
             task, advance=1, description=f"{r.device}/{r.collector}"))
-    POOL.close_all()  # the run is over: no collector comes for the idle connections
     if record_run:
         record(pipeline, run, devices, "cli", actor(who),
                {"devices": list(device or []), "groups": list(group or [])})

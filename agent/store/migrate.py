@@ -20,7 +20,7 @@ from alembic.script import Script, ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, inspect, select, text
 
-from agent.store.db import Store, serialize
+from agent.store.engines import Store, serialize
 from agent.store.schema import metadata, state
 from core.problems import ConfigError, Problem
 
@@ -194,7 +194,7 @@ def draft(message: str) -> Path:
     migrations so far (applied to a scratch SQLite store). Review it, then test it."""
     import tempfile
 
-    from agent.store.db import make_engine, sqlite_store
+    from agent.store.engines import make_engine, sqlite_store
 
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(sqlite_store(Path(tmp)))
