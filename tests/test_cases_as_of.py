@@ -78,3 +78,28 @@ def test_as_of_on_the_command_line(tmp_path: Path) -> None:
     assert json.loads(r.stdout)["cases"] == 2
     r = cli("cases", "list", "--as-of", "noonish", *base, cwd=tmp_path)
     assert r.returncode == 2 and "a time like" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_as_of_counts_a_pause_as_the_engine_did(store: str) -> None:
+    """L1 (6 h round the clock) opened 10:00, paused 11:00-13:00: repaired by 18:00, not 16:00.
+    At 17:00 the case was on time, as the engine saw it then."""
+    clock = Clock("2026-11-23 10:00")
+    ce = CaseEngine(open_engine(store), load_case_policy(CONFIG, "xunjian.yaml"), {}, clock)
+    (_, case), = ce.apply([Verdict("db01", "oracle_instance", Status.CRIT, "ORCL", level=1)])
+    clock.at("2026-11-23 10:20")
+    ce.act(case.number, "ack", "zhang.wei")
+    clock.at("2026-11-23 11:00")
+    ce.act(case.number, "pause", "zhang.wei", note="waiting for the vendor's part")
+    clock.at("2026-11-23 13:00")
+    ce.act(case.number, "resume", "zhang.wei")
+    clock.at("2026-11-23 17:00")
+    ce.tick()
+    now = get_case(ce.engine, case.number)
+    assert now is not None and now.repair_due == t("2026-11-23 18:00") and not now.repair_breached
+    events = case_history(ce.engine, case.number)
+    paused = case_as_of(now, events, t("2026-11-23 12:00"))
+    assert paused is not None and paused.paused_at == t("2026-11-23 11:00") and not paused.repair_breached
+    at17 = case_as_of(now, events, t("2026-11-23 17:00"))
+    assert at17 is not None and at17.repair_due == t("2026-11-23 18:00") and not at17.repair_breached
+    at19 = case_as_of(now, events, t("2026-11-23 19:00"))
+    assert at19 is not None and at19.repair_breached  # judged then: past the pushed deadline

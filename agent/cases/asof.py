@@ -26,6 +26,8 @@ def case_as_of(case: Case, events: list[dict[str, Any]], at: float) -> Case | No
             v["level"] = d["level"]
         if "response_due" in d and kind in ("open", "escalate", "update"):
             v["response_due"], v["repair_due"] = d["response_due"], d["repair_due"]
+        elif "repair_due" in d and kind in ("resume", "reopen"):  # pushed by the time not counted
+            v["repair_due"] = d["repair_due"]
         if kind in STATUS_AFTER:
             v["status"] = STATUS_AFTER[kind]
         if kind == "ack":

@@ -561,15 +561,18 @@ class CaseEngine:
     def _do_resume(self, conn: Connection, row: Any, now: float, actor: str, note: str = "") -> list[Change]:
         if row.paused_at is None:
             raise CaseError(f"case {row.number} is not paused")
-        self._unpause(conn, row, now)
-        self._event(conn, row.id, now, "resume", {"note": note}, actor)
+        due = self._unpause(conn, row, now)
+        # The pushed deadline goes into the event: `--as-of` replays the clock from the events.
+        self._event(conn, row.id, now, "resume", {"note": note, "repair_due": due}, actor)
         return [("resume", self._get(conn, row.id))]
 
-    def _unpause(self, conn: Connection, row: Any, now: float) -> None:
+    def _unpause(self, conn: Connection, row: Any, now: float) -> float | None:
         counted = self._repair_calendar_elapsed(row, row.paused_at, now)
+        due = self._push_repair(row, counted)
         conn.execute(update(cases).where(cases.c.id == row.id).values(
             paused_at=None, paused_seconds=row.paused_seconds + counted,
-            repair_due=self._push_repair(row, counted), updated_at=now))
+            repair_due=due, updated_at=now))
+        return due
 
     def _do_resolve(self, conn: Connection, row: Any, now: float, actor: str, note: str = "",
                     cause: str = "", handling: str = "") -> list[Change]:
@@ -645,11 +648,12 @@ class CaseEngine:
             raise CaseError(f"case {other.number} is already open for this fault")
         # The time it stayed resolved does not count against the repair clock.
         gap = self._repair_calendar_elapsed(row, row.resolved_at or now, now)
+        due = self._push_repair(row, gap)
         conn.execute(update(cases).where(cases.c.id == row.id).values(
             status="acknowledged" if row.acknowledged_at else "open", resolved_at=None,
             resolved_by=None, closed_at=None, closed_by=None, updated_at=now,
-            paused_seconds=row.paused_seconds + gap, repair_due=self._push_repair(row, gap)))
-        self._event(conn, row.id, now, "reopen", detail, actor)
+            paused_seconds=row.paused_seconds + gap, repair_due=due))
+        self._event(conn, row.id, now, "reopen", {**detail, "repair_due": due}, actor)
         return [("reopen", self._get(conn, row.id))]
 
     # -- rows and events ----------------------------------------------------------------------
