@@ -151,3 +151,22 @@ def test_the_readmes_example_policies_load_and_count_as_they_say() -> None:
     d = deadlines(policy.sla("hotline"), 3, datetime(2026, 9, 30, 20, 0, tzinfo=tz), klass="suggestion")
     assert d.response_due == datetime(2026, 10, 1, 0, 0, tzinfo=tz)
     assert d.repair_due == datetime(2026, 10, 8, 20, 0, tzinfo=tz)
+
+
+def test_named_clocks_restart_at_the_raised_level(store: str) -> None:
+    """A level-2 fault opened 09:00 (arrival 4 h: 13:00). Its response (1 h) is missed at 10:00
+    and it is raised to level 1: arrival restarts at level 1's 2 h from 10:00, 12:00. The
+    diagnosis limit is the same at every level: its 13:00 stands (a raise never gives more time)."""
+    ce, clock = engine(store, "2026-11-23 09:00")
+    (_, case), = ce.apply([Verdict("enc-07", "collect.snmp", Status.CRIT, "", None, level=2)])
+    clock.at("2026-11-23 10:05")
+    ce.tick()
+    now = get_case(ce.engine, case.number)
+    assert now is not None and now.level == 1
+    by = {c["name"]: c for c in named_clocks(ce.engine, case.number)}
+    assert by["arrival"]["due"] == t("2026-11-23 12:00") and by["arrival"]["level"] == 1
+    assert by["diagnosis"]["due"] == t("2026-11-23 13:00")
+    clock.at("2026-11-23 12:10")
+    ce.tick()
+    breaches = [e["detail"]["clock"] for e in case_history(ce.engine, case.number) if e["kind"] == "breach"]
+    assert "arrival" in breaches and "diagnosis" not in breaches

@@ -392,6 +392,27 @@ class CaseEngine:
                 conn.execute(insert(case_clocks).values(case_id=row.id, name=clock.name, level=row.level,
                                                         started_at=start, due=due))
 
+    def _restart_named(self, conn: Connection, row: Any, level: int, begin: float) -> None:
+        """A new level: the named clocks still running (not stopped, not yet missed) restart at
+        its limits from `begin`, as response and repair do — but a raised level never gives
+        more time than was left (a limit the same for every level keeps its deadline). A clock
+        the new level has no limit for keeps running at the old one."""
+        by_name = {c.name: c for c in self.policy.sla(row.policy).clocks}
+        running = conn.execute(select(case_clocks.c.name, case_clocks.c.due).where(
+            case_clocks.c.case_id == row.id, case_clocks.c.stopped_at.is_(None),
+            case_clocks.c.breached == 0)).all()
+        for name, old_due in running:
+            clock = by_name.get(name)
+            limit = clock.limit(level, row.request_class) if clock else None
+            if limit is None:
+                continue
+            due = limit.calendar.add(_utc(begin), limit.duration).timestamp()
+            if level < row.level:
+                due = min(due, old_due)
+            conn.execute(update(case_clocks).where(case_clocks.c.case_id == row.id,
+                                                   case_clocks.c.name == name)
+                         .values(level=level, due=due))
+
     def _tick_named(self, now: float) -> list[Change]:
         """Named clocks past their limit: each breach recorded once (no escalation: the contracts
         raise levels on response and repair)."""
@@ -430,6 +451,7 @@ class CaseEngine:
         if row.paused_at is None:
             values["repair_due"] = repair_due
         conn.execute(update(cases).where(cases.c.id == row.id).values(**values))
+        self._restart_named(conn, row, level, begin)
         self._event(conn, row.id, now, kind, {"from": row.level, "level": level, **detail,
                                               "clocks_from": begin,
                                               "response_due": values.get("response_due", row.response_due),
