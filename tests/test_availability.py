@@ -5,6 +5,7 @@ planned and left out of the period, the target "zero unplanned downtime" met or 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -84,3 +85,37 @@ def test_availability_from_the_command_line(tmp_path: Path) -> None:
     assert "MISSED (840 min, enc-07)" in " ".join(r.stdout.split()), r.stdout
     r = cli("availability", "--from", "2026-12-02", "--to", "2026-12-01", *base, cwd=tmp_path)
     assert r.returncode == 2 and "before --from" in r.stderr and "Traceback" not in r.stderr
+
+
+@dataclass(frozen=True)
+class Svc:
+    name: str
+    kind: str = "service"
+    groups: tuple[str, ...] = ()
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+def test_a_service_is_down_while_its_probes_find_it_down(store: str) -> None:
+    """社保业务 (kind service, probed over HTTP and SQL): down 10:00-10:40 (the portal) and
+    10:30-11:00 (the database query), counted once; a probe that could not run is not downtime;
+    its devices' own outages do not make it down (measured end to end, not inferred)."""
+    ce, clock = setup(store, "2026-11-23 10:00", [Dev("db01")])
+    ce.devices["shebao"] = Svc("shebao")  # type: ignore[assignment]
+    (_, portal), = ce.apply([Verdict("shebao", "probe_down", Status.CRIT, "portal", 0.0, level=2)])
+    clock.at("2026-11-23 10:30")
+    (_, sql), = ce.apply([Verdict("shebao", "probe_down_major", Status.CRIT, "sb-query", 0.0, level=1)])
+    ce.apply([Verdict("shebao", "probe_not_run", Status.UNKNOWN, "sb-report", None, level=3)])
+    (_, db), = ce.apply([down("db01")])
+    clock.at("2026-11-23 10:40")
+    ce.act(portal.number, "resolve", "zhang.wei")
+    clock.at("2026-11-23 11:00")
+    ce.act(sql.number, "resolve", "zhang.wei")
+    ce.act(db.number, "resolve", "zhang.wei")
+    doc = availability(ce.engine, ce.policy, t("2026-11-23 00:00"), t("2026-11-24 00:00"),
+                       t("2026-11-24 00:00"), ce.devices)
+    (svc,) = doc["services"]
+    assert svc == {"service": "shebao", "down_minutes": 60.0, "planned_minutes": 0.0, "unplanned_minutes": 60.0,
+                   "available_percent": round(100 * (1 - 60 / 1440), 3), "cases": [portal.number, sql.number]}
+    by = {d["device"]: d for d in doc["devices"]}
+    assert by["db01"]["down_minutes"] == 30.0 and by["shebao"]["down_minutes"] == 0.0
+    assert doc["target"]["missed_by"] == ["db01", "shebao"] and doc["target"]["unplanned_minutes"] == 90.0

@@ -1,4 +1,4 @@
-"""Availability and downtime per device for a period, from the device-outage cases.
+"""Availability and downtime per device and per service for a period, from the outage cases.
 
 A device is down while a `collect.*` case of it is open (`collect.device`: no connection;
 other `collect.*`: a collector got nothing): from the open (or, for a fault held through a
@@ -70,14 +70,46 @@ def availability(engine: Engine, policy: CasePolicy, since: float, until: float,
                  devices: Mapping[str, DeviceLike] | None = None,
                  only: Iterable[str] | None = None) -> dict[str, Any]:
     """Per device (every device of `devices`, and every device with an outage): minutes down,
-    planned and unplanned, % available, and whether the period had zero unplanned downtime."""
+    planned and unplanned, % available, and whether the period had zero unplanned downtime.
+    Per service (a device of kind `service`): the same, down while one of its probes found it
+    down as a user would (a `probe_down*` case open) — measured end to end, not inferred from
+    the devices behind it."""
     devices = devices or {}
     end = min(until, now)
-    q = select(cases.c.number, cases.c.device, cases.c.opened_at).where(
-        # opened after the period, a fault held through a window may still have begun in it
-        cases.c.check_name.like("collect.%"),
-        or_(cases.c.resolved_at.is_(None), cases.c.resolved_at > since))
     wanted = set(only) if only else None
+    services = {n for n, d in devices.items() if getattr(d, "kind", "") == SERVICE_KIND}
+    # opened after the period, a fault held through a window may still have begun in it
+    down, outages = _spans(engine, "collect.%", since, end, wanted)
+    names = sorted((set(devices) if wanted is None else set(devices) & wanted) | set(down)
+                   | (wanted or set()))
+    rows = [_figures(policy, devices, name, down.get(name, []), outages.get(name, []), since, end)
+            for name in names]
+    doc: dict[str, Any] = {"since": since, "until": until, "counted_until": end,
+                           "period_minutes": round(max(0.0, end - since) / 60, 1), "devices": rows}
+    missed = [r["device"] for r in rows if r["unplanned_minutes"] > 0]
+    unplanned = sum(r["unplanned_minutes"] for r in rows)
+    if services:
+        wanted_services = services if wanted is None else services & wanted
+        sdown, soutages = _spans(engine, "probe_down%", since, end, wanted_services)
+        srows = [_figures(policy, devices, name, sdown.get(name, []), soutages.get(name, []), since, end)
+                 for name in sorted(wanted_services)]
+        doc["services"] = [{"service": r.pop("device"), **r} for r in srows]
+        missed += [r["service"] for r in doc["services"] if r["unplanned_minutes"] > 0]
+        unplanned += sum(r["unplanned_minutes"] for r in doc["services"])
+    doc["target"] = {"name": "zero unplanned downtime", "met": not missed, "missed_by": sorted(set(missed)),
+                     "unplanned_minutes": round(unplanned, 1)}
+    return doc
+
+
+SERVICE_KIND = "service"
+
+
+def _spans(engine: Engine, checks: str, since: float, end: float,
+           wanted: set[str] | None) -> tuple[dict[str, list[Span]], dict[str, list[str]]]:
+    """The down spans (clipped to the period) and the cases behind them, per device, of the
+    cases whose check matches `checks` (a LIKE pattern)."""
+    q = select(cases.c.number, cases.c.device, cases.c.opened_at).where(
+        cases.c.check_name.like(checks), or_(cases.c.resolved_at.is_(None), cases.c.resolved_at > since))
     with engine.connect() as conn:
         rows = conn.execute(q).all()
     rows = [r for r in rows if wanted is None or r.device in wanted]
@@ -91,24 +123,17 @@ def availability(engine: Engine, policy: CasePolicy, since: float, until: float,
                 down.setdefault(r.device, []).append((a, b))
                 if r.number not in outages.setdefault(r.device, []):
                     outages[r.device].append(r.number)
-    names = sorted((set(devices) if wanted is None else set(devices) & wanted) | set(down)
-                   | (wanted or set()))
-    period = max(0.0, end - since)
-    out, missed = [], []
-    for name in names:
-        planned = unplanned = 0.0
-        for span in _merge(down.get(name, [])):
-            p, u = _split(policy, devices.get(name), name, span)
-            planned, unplanned = planned + p, unplanned + u
-        base = period - planned
-        if unplanned > 0:
-            missed.append(name)
-        out.append({"device": name, "down_minutes": round((planned + unplanned) / 60, 1),
-                    "planned_minutes": round(planned / 60, 1),
-                    "unplanned_minutes": round(unplanned / 60, 1),
-                    "available_percent": round(100 * (1 - unplanned / base), 3) if base > 0 else None,
-                    "cases": outages.get(name, [])})
-    return {"since": since, "until": until, "counted_until": end, "period_minutes": round(period / 60, 1),
-            "devices": out,
-            "target": {"name": "zero unplanned downtime", "met": not missed, "missed_by": missed,
-                       "unplanned_minutes": round(sum(d["unplanned_minutes"] for d in out), 1)}}
+    return down, outages
+
+
+def _figures(policy: CasePolicy, devices: Mapping[str, DeviceLike], name: str, spans: list[Span],
+             numbers: list[str], since: float, end: float) -> dict[str, Any]:
+    planned = unplanned = 0.0
+    for span in _merge(spans):
+        p, u = _split(policy, devices.get(name), name, span)
+        planned, unplanned = planned + p, unplanned + u
+    base = max(0.0, end - since) - planned
+    return {"device": name, "down_minutes": round((planned + unplanned) / 60, 1),
+            "planned_minutes": round(planned / 60, 1), "unplanned_minutes": round(unplanned / 60, 1),
+            "available_percent": round(100 * (1 - unplanned / base), 3) if base > 0 else None,
+            "cases": numbers}

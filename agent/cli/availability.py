@@ -23,9 +23,11 @@ def availability(since: Annotated[str | None, typer.Option("--from", help="First
                                                                   help="Only these devices.")] = None,
                  config: ConfigOpt = None, data_dir: DataDirOpt = None,
                  fmt: FormatOpt = Format.table) -> None:
-    """Downtime and availability per device for a period: minutes down (while a device-outage case,
-    `collect.*`, was open), planned (inside a maintenance window) and unplanned, % available (the
-    planned minutes left out of the period), and the target "zero unplanned downtime", met or not.
+    """Downtime and availability per device and per service for a period: minutes down (while a
+    device-outage case, `collect.*`, was open; for a device of kind `service`, while one of its
+    probes found it down, a `probe_down*` case), planned (inside a maintenance window) and
+    unplanned, % available (the planned minutes left out of the period), and the target "zero
+    unplanned downtime", met or not.
 
     Examples:
 
@@ -64,6 +66,16 @@ def availability(since: Annotated[str | None, typer.Option("--from", help="First
         table.add_row(d["device"], f"{d['down_minutes']:g}", f"{d['planned_minutes']:g}",
                       f"{d['unplanned_minutes']:g}", pct, ", ".join(d["cases"]))
     out.print(table)
+    if doc.get("services"):
+        table = Table(title="services (probed end to end)", header_style="bold")
+        for col in ("service", "down min", "planned", "unplanned", "available", "cases"):
+            table.add_column(col, justify="left" if col in ("service", "cases") else "right",
+                             overflow="fold")
+        for d in doc["services"]:
+            pct = "—" if d["available_percent"] is None else f"{d['available_percent']:.3f}%"
+            table.add_row(d["service"], f"{d['down_minutes']:g}", f"{d['planned_minutes']:g}",
+                          f"{d['unplanned_minutes']:g}", pct, ", ".join(d["cases"]))
+        out.print(table)
     target = doc["target"]
     if target["met"]:
         out.print("target zero unplanned downtime: met")
