@@ -31,6 +31,7 @@ from agent.cases.sla import FAULT, MILESTONES, deadlines
 from agent.cases.windows import DeviceLike
 from agent.store.db import serialize
 from agent.store.schema import case_clocks, case_events, case_reports, cases, held
+from checks.durations import format_duration
 from core.model import Case, Status, Verdict
 from core.redaction import redact, redact_deep
 
@@ -300,6 +301,7 @@ class CaseEngine:
         for case_id in due:
             with self._tx() as conn:
                 changes += self._check_clocks(conn, self._row(conn, case_id), now)
+                changes += self._raise_long_outage(conn, self._row(conn, case_id), now)
                 changes += self._remind(conn, self._row(conn, case_id), now)
         changes += self._tick_named(now)
         return changes
@@ -336,6 +338,19 @@ class CaseEngine:
                                            start=self._escalation_start(row.device, at, now))
             row = self._row(conn, row.id)
         return changes
+
+    def _raise_long_outage(self, conn: Connection, row: Any, now: float) -> list[Change]:
+        """An outage open longer than the policy's `outage` steps is raised to their level, its
+        clocks starting when the step was passed (a late check ends where a timely one would)."""
+        if row.request_class != FAULT:
+            return []
+        for step in reversed(self.policy.sla(row.policy).outage):  # the longest passed wins
+            passed = row.opened_at + step.after.total_seconds()
+            if now >= passed and step.level < row.level and step.applies(row.check_name):
+                longer = format_duration(step.after.total_seconds())
+                return self._set_level(conn, row, step.level, now, "escalate",
+                                       {"reason": f"outage longer than {longer}"}, start=passed)
+        return []
 
     # -- reminders before a deadline ----------------------------------------------------------
 

@@ -12,6 +12,7 @@ working hours (over six 7.5-hour days), not two working days.
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -81,6 +82,20 @@ class NamedClock:
         return self.limits.get(level) if klass == FAULT else self.limits.get(klass)
 
 
+@dataclass(frozen=True, slots=True)
+class OutageRaise:
+    """A fault of these checks still open `after` its opening (real time: an outage is not
+    paused by office hours) is raised to `level` (one contract: an interruption over 1 h is
+    level 1), its clocks restarting from that moment as for any escalation."""
+
+    after: timedelta
+    level: int
+    checks: tuple[str, ...] = ("collect.*", "probe_down*")  # globs over the check name
+
+    def applies(self, check: str) -> bool:
+        return any(fnmatch.fnmatchcase(check, g) for g in self.checks)
+
+
 @dataclass(frozen=True, eq=False)  # compared by identity: `levels` holds calendars, not values
 class SlaPolicy:
     name: str
@@ -91,6 +106,7 @@ class SlaPolicy:
     classes: Mapping[str, LevelLimits] = field(default_factory=lambda: MappingProxyType({}))
     clocks: tuple[NamedClock, ...] = ()
     remind_at: tuple[int, ...] = ()  # percent of a limit used at which a reminder goes out
+    outage: tuple[OutageRaise, ...] = ()  # longer outages raised, shortest `after` first
 
     def limits(self, level: int, klass: str = FAULT) -> LevelLimits:
         if klass != FAULT:
@@ -239,6 +255,16 @@ class ClockSpec(BaseModel):
     calendar: str = ALWAYS
 
 
+class OutageSpec(BaseModel):
+    """`outage: [{after: 1h, level: 1}]`: an outage still open after that long is raised."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    after: Duration
+    level: Annotated[int, PlainValidator(_level)]
+    checks: list[str] = Field(default_factory=lambda: ["collect.*", "probe_down*"], min_length=1)
+
+
 class LevelName(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -257,6 +283,7 @@ class PolicySpec(BaseModel):
     classes: dict[str, ClassSpec] = {}
     clocks: dict[str, ClockSpec] = {}
     remind_at: list[Annotated[int, Field(ge=1, le=99)]] = []
+    outage: list[OutageSpec] = []
 
 
 def default_policy(calendars: Mapping[str, Calendar]) -> SlaPolicy:
@@ -299,6 +326,11 @@ def _cross_problems(body: dict[Any, Any], known: Mapping[str, Calendar], file: s
                                 f"level{'s' if len(missing) > 1 else ''} {', '.join(missing)} missing "
                                 f"(a policy sets every level of its scheme; {said})"))
     names = body.get("names") if isinstance(body.get("names"), dict) else {}
+    for i, step in enumerate(body.get("outage") or [] if isinstance(body.get("outage"), list) else []):
+        lv = _level_number(step.get("level")) if isinstance(step, dict) else None
+        if lv is not None and lv > n:
+            problems.append(Problem(file, place((*where, "outage", i, "level")),
+                                    f"level {lv} is not in the policy's scheme ({said})"))
     for key, section in (("levels", levels), ("names", names)):
         for k in section:
             lv = _level_number(k)
@@ -403,6 +435,8 @@ def load_policies(data: dict[str, Any] | None, calendars: Mapping[str, Calendar]
                                Limit(c.repair, known[c.repair_calendar or c.calendar]))
                 for k, c in spec.classes.items()}),
             remind_at=tuple(sorted(set(spec.remind_at))),
+            outage=tuple(OutageRaise(o.after, o.level, tuple(o.checks))
+                         for o in sorted(spec.outage, key=lambda o: o.after)),
             clocks=tuple(NamedClock(k, c.start, c.stop,
                                     MappingProxyType(_clock_limits(c, spec.levels, known)))
                          for k, c in spec.clocks.items()),
