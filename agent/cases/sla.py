@@ -96,6 +96,20 @@ class OutageRaise:
         return any(fnmatch.fnmatchcase(check, g) for g in self.checks)
 
 
+@dataclass(frozen=True, slots=True)
+class Targets:
+    """What the contract promises over a period, as shares (1.0 = 100 %): the handling rate,
+    on-time response and repair per level, on-time completion per request class."""
+
+    handling_rate: float | None = None
+    response: Mapping[int, float] = field(default_factory=dict)
+    repair: Mapping[int, float] = field(default_factory=dict)
+    classes: Mapping[str, float] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return self.handling_rate is not None or bool(self.response or self.repair or self.classes)
+
+
 @dataclass(frozen=True, eq=False)  # compared by identity: `levels` holds calendars, not values
 class SlaPolicy:
     name: str
@@ -107,6 +121,7 @@ class SlaPolicy:
     clocks: tuple[NamedClock, ...] = ()
     remind_at: tuple[int, ...] = ()  # percent of a limit used at which a reminder goes out
     outage: tuple[OutageRaise, ...] = ()  # longer outages raised, shortest `after` first
+    targets: Targets = field(default_factory=Targets)
 
     def limits(self, level: int, klass: str = FAULT) -> LevelLimits:
         if klass != FAULT:
@@ -265,6 +280,34 @@ class OutageSpec(BaseModel):
     checks: list[str] = Field(default_factory=lambda: ["collect.*", "probe_down*"], min_length=1)
 
 
+def _share(value: Any) -> float:
+    """"100%", "85 %", 85 or 0.85 → a share; said clearly otherwise."""
+    text = str(value).strip()
+    try:
+        number = float(text.rstrip("%").strip())
+    except ValueError:
+        raise PydanticCustomError("share", f"a percentage like 95% or 100%, got {shorten(value)}") from None
+    share = number / 100 if text.endswith("%") or number > 1 else number
+    if not 0 <= share <= 1:
+        raise PydanticCustomError("share", f"a percentage between 0% and 100%, got {shorten(value)}")
+    return share
+
+
+Share = Annotated[float, PlainValidator(_share)]
+
+
+class TargetSpec(BaseModel):
+    """`targets:` of a policy: `handling_rate: 100%`, `response: {1: 95%}`, `repair: {1: 90%}`,
+    `classes: {change: 85%}` (on time = the class's repair clock met)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    handling_rate: Share | None = None
+    response: dict[Annotated[int, PlainValidator(_level)], Share] = {}
+    repair: dict[Annotated[int, PlainValidator(_level)], Share] = {}
+    classes: dict[str, Share] = {}
+
+
 class LevelName(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -284,6 +327,7 @@ class PolicySpec(BaseModel):
     clocks: dict[str, ClockSpec] = {}
     remind_at: list[Annotated[int, Field(ge=1, le=99)]] = []
     outage: list[OutageSpec] = []
+    targets: TargetSpec = TargetSpec()
 
 
 def default_policy(calendars: Mapping[str, Calendar]) -> SlaPolicy:
@@ -437,6 +481,9 @@ def load_policies(data: dict[str, Any] | None, calendars: Mapping[str, Calendar]
             remind_at=tuple(sorted(set(spec.remind_at))),
             outage=tuple(OutageRaise(o.after, o.level, tuple(o.checks))
                          for o in sorted(spec.outage, key=lambda o: o.after)),
+            targets=Targets(spec.targets.handling_rate, MappingProxyType(dict(spec.targets.response)),
+                            MappingProxyType(dict(spec.targets.repair)),
+                            MappingProxyType(dict(spec.targets.classes))),
             clocks=tuple(NamedClock(k, c.start, c.stop,
                                     MappingProxyType(_clock_limits(c, spec.levels, known)))
                          for k, c in spec.clocks.items()),

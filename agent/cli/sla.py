@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -17,6 +17,16 @@ def _day(text: str, what: str) -> datetime:
         return datetime.strptime(text, "%Y-%m-%d")
     except ValueError:
         raise typer.BadParameter(f"a date like 2026-11-01, got {text!r}", param_hint=what) from None
+
+
+def _targets(engine: Any, policy: Any, since: float, until: float, now: float,
+             at: float | None) -> list[dict[str, Any]]:
+    from agent.cases.queries import cases_as_of, list_cases
+    from agent.cases.targets import compare
+
+    found = cases_as_of(engine, at, "all", since=since, until=until) if at is not None else \
+        list_cases(engine, "all", since=since, until=until)
+    return compare(policy, found, until, at if at is not None else now)
 
 
 def sla(since: Annotated[str | None, typer.Option("--from", help="First day (YYYY-MM-DD); default: "
@@ -37,6 +47,7 @@ def sla(since: Annotated[str | None, typer.Option("--from", help="First day (YYY
       xunjian sla --from 2026-07-01 --to 2026-12-31 --format json
     """
     from agent.cases.calendar_gaps import gaps_between, missing_years
+    from agent.cases.targets import HANDLING_RATE
     from agent.config import load_config
     from agent.store.db import configured_store, open_engine
     from reports.sla import sla_summary
@@ -54,8 +65,11 @@ def sla(since: Annotated[str | None, typer.Option("--from", help="First day (YYY
         from agent.cli.cases import parse_time
 
         at = parse_time(as_of, tz, "--as-of")
-    doc = sla_summary(open_engine(configured_store(cfg, data_dir)), start.replace(tzinfo=tz).timestamp(),
-                      end.replace(tzinfo=tz).timestamp(), now.timestamp(), as_of=at)
+    engine = open_engine(configured_store(cfg, data_dir))
+    since_ts, until_ts = start.replace(tzinfo=tz).timestamp(), end.replace(tzinfo=tz).timestamp()
+    doc = sla_summary(engine, since_ts, until_ts, now.timestamp(), as_of=at)
+    doc["targets"], doc["handling_rate_definition"] = _targets(engine, cfg.cases, since_ts, until_ts,
+                                                               now.timestamp(), at), HANDLING_RATE
     # the period's years and the coming weeks: a year counted without its holidays is said loudly
     gaps = {(g.calendar, g.year): g for g in
             [*gaps_between(cfg.cases.calendars, start.date(), (end - timedelta(days=1)).date()),
@@ -83,6 +97,13 @@ def sla(since: Annotated[str | None, typer.Option("--from", help="First day (YYY
     for b in doc["breaches"]:
         out.print(f"  {b['case']} {b['device']} {b['check']} {b['instance']}: response {b['response']}, "
                   f"repair {b['repair']} (opened L{b['opened_level']}, now L{b['level']})")
+    for row in doc["targets"]:
+        verdict = "no cases yet" if row["met"] is None else "met" if row["met"] else "MISSED"
+        short = f" — short: {', '.join(row['short'][:10])}" if row["short"] and not row["met"] else ""
+        out.print(f"target {row['target']} ≥ {row['wanted']:.0%} ({row['policy']}): "
+                  f"{rate(row['actual'])} of {row['counted']}, {verdict}{short}")
+    if any(r["target"] == "handling rate" for r in doc["targets"]):
+        out.print(f"  ({HANDLING_RATE})")
     sat = doc["satisfaction"]
     if sat["closed"]:
         avg = "—" if sat["average_rating"] is None else f"{sat['average_rating']:.2f}/5"
