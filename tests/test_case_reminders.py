@@ -68,3 +68,27 @@ def test_no_reminders_unless_the_policy_asks(store: str) -> None:
     (_, case), = ce.apply([Verdict("db01", "disk_used_percent", Status.WARN, "/u01", 90.0, level=3)])
     clock.at("2026-11-23 11:59")
     assert ce.tick() == [] and reminders(ce, case.number) == []
+
+
+def test_a_reminder_reaches_a_real_receiver_with_its_message(store: str, tmp_path: Path) -> None:
+    """The reminder event through the outbox and the delivery worker to a webhook on 127.0.0.1:
+    what the SMS gateway gets says which clock, how long is left and who it is for."""
+    from agent.hooks.channels import build_channels
+    from agent.hooks.worker import Worker
+    from tests.hook_peers import HookReceiver
+
+    with HookReceiver() as receiver:
+        hooks = {**HOOKS, "channels": {"sms": {"type": "webhook", "url": f"{receiver.url}/hook"}}}
+        config = hooks_config(hooks, tmp_path)
+        clock = Clock("2026-11-23 10:00")
+        ce = CaseEngine(open_engine(store), load_case_policy(POLICY, "xunjian.yaml"), {}, clock, Outbox(config))
+        (_, case), = ce.apply([Verdict("db01", "disk_used_percent", Status.WARN, "/u01", 90.0, level=3)])
+        ce.act(case.number, "assign", "desk", to="zhang.wei")
+        clock.at("2026-11-23 11:30")
+        assert [k for k, _ in ce.tick()] == ["reminder"]
+        stats = Worker(ce.engine, config, build_channels(config), clock=clock).drain()
+        assert stats.sent >= 1 and stats.dead == 0
+        (hit,) = [h for h in receiver.hits("/hook") if h.json().get("event", {}).get("kind") == "reminder"]
+        body = hit.json()
+        assert body["event"]["detail"]["message"] == "response due in 30 min (75% of the limit used)"
+        assert body["case"]["number"] == case.number and "zhang.wei" in body["recipients"]
