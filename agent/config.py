@@ -163,6 +163,7 @@ class ConfigModel(_Strict):
     cases: dict[str, Any] | None = None
     # Validated by agent.hooks.settings (channels need the secrets file).
     hooks: dict[str, Any] | None = None
+    plans: dict[str, Any] | None = None  # planned work (agent.cases.plans)
 
 
 @dataclass(frozen=True, slots=True)

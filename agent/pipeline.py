@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from sqlalchemy import Engine
 
 from agent.cases.engine import CaseEngine, EventSink
+from agent.cases.plans import PlanChecks
 from agent.cases.policy import CasePolicy
 from agent.cases.selfcheck import SelfChecks
 from agent.inventory import Inventory, criticality_level
@@ -76,6 +77,7 @@ class Pipeline:
         self.on_changes = on_changes  # e.g. wake the hooks' delivery worker
         self._lock = threading.Lock()
         self.after_cases = after_cases  # opt-in auto-remediation (agent.playbook.auto)
+        self.plan_checks = PlanChecks()  # planned work: lapses (not approved, not done, no report) as cases
         self.self_checks = SelfChecks()  # xunjian's own faults (a calendar without its year's holidays)
 
     def reconfigure(self, inventory: Inventory, rules: RuleSet, case_policy: CasePolicy) -> None:
@@ -97,7 +99,9 @@ class Pipeline:
         if self.cases is None:
             return
         with self._lock:
-            changes = self.cases.apply(self.self_checks.due(self.cases.policy, self.cases.clock()))
+            policy, now = self.cases.policy, self.cases.clock()
+            changes = self.cases.apply([*self.self_checks.due(policy, now),
+                                        *self.plan_checks.due(self.engine, policy.plans, policy.tz, now)])
             changes += self.cases.tick()
             for kind, case in changes:
                 log.info("case %s %s: %s %s L%d %s", case.number, kind, case.device, case.check,

@@ -19,7 +19,7 @@ from core.problems import ConfigError
 from tests.helpers import cli
 
 V7 = Path(__file__).parent / "fixtures" / "store_v7.sql"
-ADDED = {"case_reports", "case_clocks", "duty_shifts"}  # tables added by revisions after the baseline
+ADDED = {"case_reports", "case_clocks", "duty_shifts", "plans", "plan_events"}  # tables added by revisions after the baseline
 
 
 def v7_store(data_dir: Path) -> Path:
@@ -267,4 +267,36 @@ def test_0003_adds_an_empty_duty_roster_to_a_store_at_0002_on_either_backend(sto
     changes = ce.apply([Verdict("db01", "disk_used_percent", Status.CRIT, "/u01", 99.0, level=1)])
     assert [k for k, _ in changes] == ["open", "assign"] and changes[-1][1].assignee == "li.na"
     ce.engine.dispose()
+    engine.dispose()
+
+
+def test_0004_adds_planned_work_to_a_store_at_0003_on_either_backend(store: str) -> None:
+    """A store at revision 0003 (a shift on the roster) upgrades to head: the shift kept, no
+    plans yet, and a plan made after it is numbered and judged."""
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from alembic import command
+
+    from agent.cases.plans import Plans
+    from agent.store import migrate
+
+    s = store_of(store)
+    engine = make_engine(s)
+    with engine.begin() as conn:
+        command.upgrade(migrate.config(conn), "0003")
+        conn.execute(text("INSERT INTO duty_shifts (name, starts_at, ends_at, people, watch, created_at, "
+                          "created_by) VALUES ('day', 1764550000.0, 1764560000.0, '[\"li.na\"]', 0, "
+                          "1764550000.0, 'desk')"))
+    with engine.connect() as conn:
+        before = [dict(r) for r in conn.execute(text("SELECT * FROM duty_shifts")).mappings()]
+    done = migrate.upgrade(engine, s)
+    assert (done.before.revision, done.after) == ("0003", head())
+    with engine.connect() as conn:
+        assert [dict(r) for r in conn.execute(text("SELECT * FROM duty_shifts")).mappings()] == before
+        assert conn.execute(text("SELECT count(*) FROM plans")).scalar() == 0
+    plans = Plans(open_engine(store), {}, ZoneInfo("Asia/Shanghai"))
+    p = plans.add("专项巡检", date(2026, 12, 20), 1765000000.0, "desk")
+    assert p.number == "P-202612-001" and plans.lapse(p, date(2026, 12, 21)).startswith("计划工作未按期完成")
+    plans.engine.dispose()
     engine.dispose()

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from agent.cases.calendar import Calendar, load_calendars
+from agent.cases.plan_schedules import Schedule, load_schedules
 from agent.cases.sla import DEFAULT, SlaPolicy, default_policy, load_policies, parse_duration
 from agent.cases.windows import DeviceLike, Watch, WatchSpec, Window, WindowSpec
 from core.problems import ConfigError, Problem, pydantic_problems, shorten
@@ -51,6 +52,7 @@ class CasePolicy:
     maintenance: tuple[Window, ...] = ()
     watch: tuple[Watch, ...] = ()
     calendars: dict[str, Calendar] = field(default_factory=dict)
+    plans: dict[str, Schedule] = field(default_factory=dict)  # planned work (agent.cases.plans)
 
     def sla(self, name: str) -> SlaPolicy:
         return self.policies.get(name) or self.policies[DEFAULT]
@@ -115,6 +117,11 @@ def load_case_policy(raw: dict[str, Any], file: str) -> CasePolicy:
             if w.policy not in policies:
                 problems.append(Problem(file, f"cases.watch[{i}].policy",
                                         f"an SLA policy defined under sla: ({', '.join(sorted(policies))})"))
+    schedules: dict[str, Schedule] = {}
+    try:
+        schedules = load_schedules(raw, calendars, file)
+    except ConfigError as e:
+        problems += e.problems
     if problems:
         raise ConfigError(problems)
     return CasePolicy(
@@ -122,5 +129,5 @@ def load_case_policy(raw: dict[str, Any], file: str) -> CasePolicy:
         reopen_window=parse_duration(section.reopen_window),
         maintenance=tuple(Window(w, tz) for w in section.maintenance),
         watch=tuple(Watch(w, tz) for w in section.watch),
-        calendars=calendars,
+        calendars=calendars, plans=schedules,
     )

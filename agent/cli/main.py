@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "inventory": ("agent.cli.inventory", "app"),
     "cases": ("agent.cli.cases", "app"),
     "duty": ("agent.cli.duty", "app"),
+    "plans": ("agent.cli.plans", "app"),
     "assets": ("agent.cli.assets", "app"),
     "report": ("agent.cli.report", "app"),
     "playbook": ("agent.cli.playbook", "app"),

@@ -316,3 +316,46 @@ duty_shifts = Table(
     Column("created_by", String, nullable=False, default=""),
     Index("ix_duty_shifts_starts_at", "starts_at"),
 )
+
+# Planned work (计划性工作): the inspections a contract schedules, made from `plans:` schedules
+# (unique per schedule and period) or by hand; dates are local days (YYYY-MM-DD).
+plans = Table(
+    "plans", metadata,
+    Column("id", Id, primary_key=True),
+    Column("number", String, nullable=False, unique=True),
+    Column("schedule", String, nullable=False, default=""),  # "" for a plan made by hand
+    Column("period", String, nullable=False),  # 2026-12, 2026Q4, 2026H2, 2026 (by hand: unique key)
+    Column("title", String, nullable=False),
+    Column("planned_for", String, nullable=False),
+    Column("status", String, nullable=False),  # planned | done | reported | cancelled
+    Column("approval", Integer, nullable=False, default=0),
+    Column("notify_sites", Integer, nullable=False, default=0),
+    Column("approved_at", Float),
+    Column("approved_by", String),
+    Column("notified_at", Float),
+    Column("done_at", Float),
+    Column("done_by", String),
+    Column("report_due", String),
+    Column("reported_at", Float),
+    Column("report", String, nullable=False, default=""),
+    Column("scope", Text, nullable=False, default="{}"),
+    Column("level", Integer, nullable=False, default=3),
+    Column("remind_before", Integer, nullable=False, default=3),
+    Column("report_within", Integer, nullable=False, default=3),
+    Column("note", Text, nullable=False, default=""),
+    Column("created_at", Float, nullable=False),
+    Column("created_by", String, nullable=False, default=""),
+    UniqueConstraint("schedule", "period", name="uq_plans_schedule_period"),
+    Index("ix_plans_planned_for", "planned_for"),
+)
+
+plan_events = Table(
+    "plan_events", metadata,
+    Column("id", Id, primary_key=True),
+    Column("plan_id", Id, ForeignKey("plans.id"), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("kind", String, nullable=False),  # plan | approve | notify | done | reported | cancel
+    Column("actor", String, nullable=False),
+    Column("detail", Text, nullable=False, default="{}"),
+    Index("ix_plan_events_plan_id", "plan_id"),
+)
