@@ -4,6 +4,7 @@ approval, completion and report delivery."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -107,36 +108,36 @@ def add(title: Annotated[str, typer.Option("--title", help="What is planned (e.g
 
     Example: xunjian plans add --title "春节前专项巡检 / pre-holiday inspection" --on 2027-02-01 --approval
     """
+    cfg, plans = _plans(config, data_dir)
+    p = _do("add", lambda: plans.add(title, _day(on, "--on"), time.time(), actor(who), approval,
+                                     notify_sites, level, report_within, note=note))
+    _said(p, cfg, fmt, f"{p.number} planned for {p.planned_for}: {escape(p.title)}")
+
+
+def _do(what: str, action: Callable[[], Plan]) -> Plan:
+    """The action, or its refusal as one message (exit 2)."""
     from agent.cases.plans import PlanError
 
-    cfg, plans = _plans(config, data_dir)
     try:
-        p = plans.add(title, _day(on, "--on"), time.time(), actor(who), approval, notify_sites, level,
-                      report_within, note=note)
+        return action()
     except PlanError as e:
-        err.print(f"xunjian: plans add: {e}", markup=False)
+        err.print(f"xunjian: plans {what}: {e}", markup=False)
         raise typer.Exit(2) from None
+
+
+def _said(p: Plan, cfg: AgentConfig, fmt: Format, line: str) -> None:
     if fmt is Format.json:
         print_json({"plan": _show(p, cfg.cases.tz)})
-        return
-    out.print(f"{p.number} planned for {p.planned_for}: {escape(p.title)}")
+    else:
+        out.print(line)
 
 
 def _act(action: str, number: str, who: str | None, note: str, config: Path | None, data_dir: Path | None,
          fmt: Format, report: str = "") -> None:
-    from agent.cases.plans import PlanError
-
     cfg, plans = _plans(config, data_dir)
-    try:
-        p = plans.act(number, action, actor(who), time.time(), report=report, note=note)
-    except PlanError as e:
-        err.print(f"xunjian: plans {action}: {e}", markup=False)
-        raise typer.Exit(2) from None
-    if fmt is Format.json:
-        print_json({"plan": _show(p, cfg.cases.tz)})
-        return
+    p = _do(action, lambda: plans.act(number, action, actor(who), time.time(), report=report, note=note))
     due = f", report due {p.report_due}" if action == "done" and p.report_due else ""
-    out.print(f"{p.number}: {action} → {p.status}{due}")
+    _said(p, cfg, fmt, f"{p.number}: {action} → {p.status}{due}")
 
 
 @app.command("approve")
