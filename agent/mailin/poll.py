@@ -38,7 +38,7 @@ from agent.cases.intake import Intake, IntakeError
 from agent.cases.selfcheck import SELF
 from agent.mailin.imap import Mailbox, MailboxError
 from agent.mailin.message import Mail, compose, parse, reply_text
-from agent.mailin.settings import TEMPLATES, MailIntake
+from agent.mailin.settings import MailIntake, templates
 from agent.store.schema import cases, mail_messages, state
 from core.model import Case, Status, Verdict
 from core.redaction import redact
@@ -322,5 +322,5 @@ class MailPoller:
                   "level": f"{sla.level_name(case.level, 'zh-CN')} / {sla.level_name(case.level, 'en')}",
                   "response_due": when(case.response_due), "repair_due": when(case.repair_due),
                   "reporter": sender, "reported_at": when(case.opened_at)}
-        title = " ".join(TEMPLATES.from_string(self.m.ack.subject).render(values).split())
-        return title, TEMPLATES.from_string(self.m.ack.body).render(values)
+        title = " ".join(templates().from_string(self.m.ack.subject).render(values).split())
+        return title, templates().from_string(self.m.ack.body).render(values)

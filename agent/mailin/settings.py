@@ -9,16 +9,18 @@ is configured once.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from jinja2 import StrictUndefined, TemplateSyntaxError
-from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from agent.hooks.settings import ChannelSettings, HooksConfig, _ref, _seconds
 from agent.secrets import Secrets
 from core.problems import ConfigError, Problem, pydantic_problems
+
+if TYPE_CHECKING:
+    from jinja2.sandbox import SandboxedEnvironment
 
 # The acknowledgement, Chinese first and English beside it. Variables: number, subject, level
 # (its name in both languages), response_due and repair_due (local time with the zone, or ""),
@@ -44,8 +46,19 @@ subject) to add to it.
 此邮件由系统自动发送。/ This message was sent automatically.
 """
 
-TEMPLATES = SandboxedEnvironment(autoescape=False, trim_blocks=True, lstrip_blocks=True,
-                                 undefined=StrictUndefined, keep_trailing_newline=True)
+
+
+@cache
+def templates() -> SandboxedEnvironment:
+    """The acknowledgement's Jinja2 (sandboxed: the templates come from the config file);
+    imported on first use, not by every command that reads the config."""
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    return SandboxedEnvironment(autoescape=False, trim_blocks=True, lstrip_blocks=True,
+                                undefined=StrictUndefined, keep_trailing_newline=True)
+
+
 ACK_VARIABLES = {"number": "F-20261201-0001", "subject": "s", "level": "三级 / L3",
                  "response_due": "", "repair_due": "", "reporter": "r", "reported_at": "t"}
 
@@ -65,8 +78,10 @@ class AckModel(_Strict):
     @field_validator("subject", "body")
     @classmethod
     def _template(cls, v: str) -> str:
+        from jinja2 import TemplateSyntaxError
+
         try:
-            TEMPLATES.from_string(v).render(ACK_VARIABLES)
+            templates().from_string(v).render(ACK_VARIABLES)
         except TemplateSyntaxError as e:
             raise ValueError(f"a Jinja2 template: line {e.lineno}: {e.message}") from None
         except Exception as e:  # an unknown variable (StrictUndefined) or a sandbox refusal
