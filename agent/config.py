@@ -295,6 +295,8 @@ def _build(m: ConfigModel, path: Path | None, base: Path, env: dict[str, str],
         mail_intake = load_mail_intake(m.intake, file, base, secrets or Secrets(secrets_file, env), hooks)
     except ConfigError as e:
         problems += e.problems
+    if mail_intake is not None:  # what a mailed case opens with must suit its policy, or no mail is taken
+        problems += mail_intake.policy_problems(case_policy, file)
     report = m.report.model_copy(update={"templates": _opt(rel(m.report.templates)),
                                          "logo": _opt(rel(m.report.logo))})
     if report.templates and not Path(report.templates).is_dir():

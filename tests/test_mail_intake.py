@@ -422,6 +422,10 @@ def test_mime_as_chinese_mail_clients_send_it_is_read() -> None:
     ({"tls": "none"}, "intake.mail.tls", ""),
     ({"ca_file": "/nonexistent/ca.pem"}, "intake.mail.ca_file", "not found"),
     ({"ack": {"channel": "desk-mail", "body": "{{ nope }}"}}, "intake.mail.ack.body", "Jinja2"),
+    ({"level": 4}, "intake.mail.level", "a level of the policy (1, 2, 3)"),
+    ({"request_class": "consultation"}, "intake.mail.request_class", "fault or a class of the policy"),
+    ({"policy": "gold"}, "intake.mail.policy", "an SLA policy defined under sla:"),
+    ({"move_to": "INBOX"}, "intake.mail.move_to", "a folder other than the mailbox"),
 ])
 def test_bad_mail_intake_settings_are_named_with_their_place(
         tmp_path: Path, imap: DovecotPeer, smtp: TlsSmtpPeer, patch: dict[str, Any], place: str,

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from agent.cases.policy import CasePolicy
+from agent.cases.sla import FAULT
 from agent.hooks.settings import ChannelSettings, HooksConfig, _ref, _seconds
 from agent.secrets import Secrets
 from core.problems import ConfigError, Problem, pydantic_problems
@@ -142,6 +144,23 @@ class MailIntake:
     def key(self) -> str:
         """Names the mailbox in the store, logs and the self-check case (never the password)."""
         return f"{self.model.user}@{self.model.host}:{self.port}/{self.model.mailbox}"
+
+    def policy_problems(self, cases: CasePolicy, file: str) -> list[Problem]:
+        m, place = self.model, "intake.mail"
+        if m.policy and m.policy not in cases.policies:
+            return [Problem(file, f"{place}.policy", f"an SLA policy defined under sla: "
+                            f"({', '.join(sorted(cases.policies))}), got {m.policy!r}")]
+        sla = cases.sla(m.policy or cases.policy)
+        out = []
+        if m.level not in sla.levels:
+            out.append(Problem(file, f"{place}.level", f"a level of the policy "
+                               f"({', '.join(map(str, sla.levels))}), got {m.level}"))
+        if m.request_class != FAULT and m.request_class not in sla.classes:
+            out.append(Problem(file, f"{place}.request_class", f"fault or a class of the policy "
+                               f"({', '.join(sla.classes) or 'none defined'}), got {m.request_class!r}"))
+        if m.processed == "move" and m.move_to.strip("/").lower() == m.mailbox.strip("/").lower():
+            out.append(Problem(file, f"{place}.move_to", "a folder other than the mailbox polled"))
+        return out
 
     def allowed(self, address: str) -> bool:
         domain = address.rpartition("@")[2].lower()
