@@ -373,6 +373,44 @@ def test_a_crash_between_the_case_and_the_move_takes_nothing_twice(
     engine.dispose()
 
 
+KILLED_AFTER_COMMIT = """
+import os, signal, sys
+from agent.cases.engine import CaseEngine
+from agent.config import load_config
+from agent.mailin.imap import Mailbox
+from agent.mailin.poll import MailPoller
+from agent.store.db import configured_store, open_engine
+
+cfg = load_config(__import__("pathlib").Path(sys.argv[1]))
+Mailbox.move = lambda self, *a: os.kill(os.getpid(), signal.SIGKILL)  # kill -9 right after the commit
+engine = open_engine(configured_store(cfg))
+MailPoller(engine, cfg.mail_intake, CaseEngine(engine, cfg.cases)).poll()
+"""
+
+
+def test_a_kill_9_after_the_commit_and_before_the_move_duplicates_nothing(
+        tmp_path: Path, imap: DovecotPeer, smtp: TlsSmtpPeer, user: str) -> None:
+    import subprocess
+    import sys
+
+    config = write_config(tmp_path, imap, smtp, user)
+    imap.deliver(gbk_mail("光纤中断", "2号机房光纤中断", attachment=False), user)
+    killed = subprocess.run([sys.executable, "-c", KILLED_AFTER_COMMIT, str(config)], capture_output=True,
+                            text=True, timeout=60, check=False)
+    assert killed.returncode == -9, killed.stderr
+    engine = store_of(tmp_path)
+    with engine.connect() as c:
+        (number,) = c.execute(select(cases.c.number)).scalars()
+    assert len(imap.uids("INBOX", user)) == 1 and smtp.mailbox.messages == []
+    doc, r = fetch(config)
+    assert r.returncode == 0 and doc["messages"] == [], r.stderr
+    assert doc["acks"] == [{"case": number, "to": "wangzhe@customer.cn", "result": "sent"}]
+    assert imap.uids("INBOX", user) == [] and len(imap.uids("xunjian/processed", user)) == 1
+    with engine.connect() as c:
+        assert c.execute(select(func.count()).select_from(cases)).scalar() == 1
+    assert len(acks_to(smtp, number)) == 1
+
+
 def test_the_daemons_poller_takes_mail_as_it_arrives(
         tmp_path: Path, imap: DovecotPeer, smtp: TlsSmtpPeer, user: str) -> None:
     config = write_config(tmp_path, imap, smtp, user)
