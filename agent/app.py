@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -20,6 +21,9 @@ from agent.pipeline import Pipeline, Sink, StoreSink
 from agent.sinks.influx import InfluxSinkWriter
 from agent.store.db import configured_store, open_engine
 from checks.rules import RuleSet, load_rules
+
+if TYPE_CHECKING:
+    from agent.scheduler import Background
 
 
 @dataclass
@@ -74,3 +78,32 @@ def build_pipeline(app: App, influx: bool = True, record: bool = True,
                     case_policy=app.config.cases, clock=clock, after_cases=after,
                     outbox=build_outbox(app.config), on_changes=worker.wake if worker else None,
                     losses=losses)
+
+
+class Backgrounds:
+    """The daemon's helper threads (hooks delivery, mail intake), started and stopped together."""
+
+    def __init__(self, *workers: Background | None) -> None:
+        self.workers = [w for w in workers if w is not None]
+
+    def start(self) -> None:
+        for w in self.workers:
+            w.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        for w in self.workers:
+            w.stop(timeout=timeout)
+
+
+def build_background(app: App, worker: Worker | None) -> Backgrounds | None:
+    """The hooks' worker and, with `intake.mail`, the mailbox poller (its cases' hooks wake it)."""
+    mail = app.config.mail_intake
+    if mail is None:
+        return Backgrounds(worker) if worker is not None else None
+    from agent.cases.engine import CaseEngine
+    from agent.mailin.poll import MailPoller
+    from agent.mailin.worker import MailWorker
+
+    cases = CaseEngine(app.engine, app.config.cases, app.inventory.devices, outbox=build_outbox(app.config))
+    poller = MailPoller(app.engine, mail, cases, lang=app.config.hooks.lang)
+    return Backgrounds(worker, MailWorker(poller, mail.model.interval, worker.wake if worker else None))

@@ -24,6 +24,7 @@ from pydantic import (
 
 from agent.cases.policy import CasePolicy, default_case_policy, load_case_policy
 from agent.hooks.settings import HooksConfig, load_hooks
+from agent.mailin.settings import MailIntake, load_mail_intake
 from agent.secrets import REF_HELP, Secrets, is_reference, url_has_password
 from core.problems import ConfigError, Problem, load_yaml_file, pydantic_problems, shorten
 
@@ -164,6 +165,8 @@ class ConfigModel(_Strict):
     # Validated by agent.hooks.settings (channels need the secrets file).
     hooks: dict[str, Any] | None = None
     plans: dict[str, Any] | None = None  # planned work (agent.cases.plans)
+    # Validated by agent.mailin.settings (the acknowledgement names a hooks e-mail channel).
+    intake: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +210,7 @@ class AgentConfig:
     cases: CasePolicy = field(default_factory=default_case_policy)
     hooks: HooksConfig = field(default_factory=HooksConfig)
     store: StoreSettings | None = None  # None: SQLite in data_dir
+    mail_intake: MailIntake | None = None  # intake.mail: the mailbox polled for reported faults
 
 
 def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> AgentConfig:
@@ -240,7 +244,8 @@ def _build(m: ConfigModel, path: Path | None, base: Path, env: dict[str, str],
         return q if q.is_absolute() else base / q
 
     secrets_file = rel(m.secrets_file)
-    secrets = Secrets(secrets_file, env) if m.sinks.influxdb or m.hooks or m.store.password else None
+    secrets = Secrets(secrets_file, env) if m.sinks.influxdb or m.hooks or m.store.password or m.intake \
+        else None
     problems: list[Problem] = []
     file = str(path) if path else "xunjian.yaml"
     if secrets and secrets.load_problem:
@@ -286,6 +291,13 @@ def _build(m: ConfigModel, path: Path | None, base: Path, env: dict[str, str],
         hooks = load_hooks(m.hooks, file, base, secrets or Secrets(secrets_file, env))
     except ConfigError as e:
         problems += e.problems
+    mail_intake = None
+    try:
+        mail_intake = load_mail_intake(m.intake, file, base, secrets or Secrets(secrets_file, env), hooks)
+    except ConfigError as e:
+        problems += e.problems
+    if mail_intake is not None:  # what a mailed case opens with must suit its policy, or no mail is taken
+        problems += mail_intake.policy_problems(case_policy, file)
     report = m.report.model_copy(update={"templates": _opt(rel(m.report.templates)),
                                          "logo": _opt(rel(m.report.logo))})
     if report.templates and not Path(report.templates).is_dir():
@@ -300,7 +312,8 @@ def _build(m: ConfigModel, path: Path | None, base: Path, env: dict[str, str],
                        inventory=rel(m.inventory) or Path("inventory.yaml"),
                        secrets_file=secrets_file, rules=rel(m.rules), workers=m.workers,
                        influx=sinks, cases=case_policy, inspections=list(m.inspections),
-                       daemon=m.daemon, report=report, hooks=hooks, store=store)
+                       daemon=m.daemon, report=report, hooks=hooks, store=store,
+                       mail_intake=mail_intake)
 
 
 def _opt(p: Path | None) -> str | None:

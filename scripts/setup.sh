@@ -21,11 +21,11 @@ install_python() {  # $1: which lock, app or test (requirements/$1.lock)
   .venv/bin/python -m pip check -q >/dev/null || { .venv/bin/python -m pip check >&2; exit 1; }
 }
 
-# The real peers the tests start on 127.0.0.1 come from Debian's packages. PDF reports need
-# pango, harfbuzz-subset (15x faster CJK font subsetting in WeasyPrint) and CJK fonts; the
-# tests read PDFs back with poppler's tools.
+# The real peers the tests start on 127.0.0.1 come from Debian's packages (dovecot-imapd: the
+# mail intake's IMAP server). PDF reports need pango, harfbuzz-subset (15x faster CJK font
+# subsetting in WeasyPrint) and CJK fonts; the tests read PDFs back with poppler's tools.
 DEBS=(openssh-server snmpd snmp influxdb victoria-metrics libpango-1.0-0 libpangoft2-1.0-0
-      libharfbuzz-subset0 fonts-noto-cjk poppler-utils postgresql)
+      libharfbuzz-subset0 fonts-noto-cjk poppler-utils postgresql dovecot-imapd)
 
 install_debs() {
   # The InfluxDB sink's C loop (setup.py) needs gcc and this interpreter's headers; the tests

@@ -19,7 +19,7 @@ from core.problems import ConfigError
 from tests.helpers import cli
 
 V7 = Path(__file__).parent / "fixtures" / "store_v7.sql"
-ADDED = {"case_reports", "case_clocks", "duty_shifts", "plans", "plan_events"}  # tables added by revisions after the baseline
+ADDED = {"case_reports", "case_clocks", "duty_shifts", "plans", "plan_events", "mail_messages"}  # tables added by revisions after the baseline
 
 
 def v7_store(data_dir: Path) -> Path:
@@ -299,4 +299,42 @@ def test_0004_adds_planned_work_to_a_store_at_0003_on_either_backend(store: str)
     p = plans.add("专项巡检", date(2026, 12, 20), 1765000000.0, "desk")
     assert p.number == "P-202612-001" and plans.lapse(p, date(2026, 12, 21)).startswith("计划工作未按期完成")
     plans.engine.dispose()
+    engine.dispose()
+
+
+def test_0005_adds_an_empty_mail_record_to_a_store_at_0004_on_either_backend(store: str) -> None:
+    """A store at revision 0004 (one reported case) upgrades to head: the case kept, no mail
+    taken yet, and a message recorded with a case after it is found by its UID."""
+    from alembic import command
+    from sqlalchemy import insert, select
+
+    from agent.store import migrate
+    from agent.store.schema import mail_messages
+
+    s = store_of(store)
+    engine = make_engine(s)
+    with engine.begin() as conn:
+        command.upgrade(migrate.config(conn), "0004")
+        conn.execute(text(
+            "INSERT INTO cases (number, device, check_name, instance, level, opened_level, status, "
+            "severity, opened_at, updated_at, policy, response_due, repair_due, response_breached, "
+            "repair_breached, paused_seconds, flapping, fault_type, cause, handling, loss, threshold, "
+            "message, source, category, request_class) VALUES ('F-20261201-0001', '', "
+            "'reported', 'F-20261201-0001', 2, 2, 'open', 'reported', 1764550800.25, 1764550800.25, "
+            "'default', 1764554400.0, 1764572400.0, 0, 0, 0.0, 0, '', '', '', '', '', 'mailed', "
+            "'person', 'mail', 'fault')"))
+    with engine.connect() as conn:
+        assert revision(conn).revision == "0004"
+        before = dict(conn.execute(text("SELECT * FROM cases")).mappings().one())
+    done = migrate.upgrade(engine, s)
+    assert (done.before.revision, done.after) == ("0004", head())
+    with engine.begin() as conn:
+        assert dict(conn.execute(text("SELECT * FROM cases")).mappings().one()) == before
+        assert conn.execute(text("SELECT count(*) FROM mail_messages")).scalar() == 0
+        conn.execute(insert(mail_messages).values(
+            mailbox="desk@imap:993/INBOX", uidvalidity=1733600000, uid=7, message_id="<a@b>", at=1.0,
+            action="case", case_id=before["id"], sender="a@b", subject="s", reason="", ack_id="<ack@x>",
+            ack_attempts=0, ack_error=""))
+        row = conn.execute(select(mail_messages).where(mail_messages.c.uid == 7)).one()
+    assert (row.uidvalidity, row.case_id, row.ack_sent_at) == (1733600000, before["id"], None)
     engine.dispose()

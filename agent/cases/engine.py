@@ -40,6 +40,7 @@ SYSTEM = "system"
 VISIT_RATINGS = range(1, 6)  # a return visit's rating: 1 (poor) … 5 (very satisfied)
 ROUNDS = 16  # deadlines one late check can act on: two clocks per level, five levels at most
 Change = tuple[str, Case]
+Within = Callable[[Connection, Case], None]  # more writes in a case action's own transaction
 
 
 class EventSink(Protocol):
@@ -198,9 +199,10 @@ class CaseEngine:
 
     # -- reported by a person ---------------------------------------------------------------
 
-    def report(self, intake: Intake, actor: str) -> list[Change]:
+    def report(self, intake: Intake, actor: str, within: Within | None = None) -> list[Change]:
         """Open a case for a fault or request reported by a person; its clocks start when it was
-        reported (deadlines already passed are acted on at once, as a late check would)."""
+        reported (deadlines already passed are acted on at once, as a late check would).
+        `within(conn, case)` writes in the same transaction (mail intake: the message's record)."""
         now = self.clock()
         policy = intake.policy or self.policy.policy
         if intake.policy and intake.policy not in self.policy.policies:
@@ -240,6 +242,8 @@ class CaseEngine:
             changes: list[Change] = [("open", self._get(conn, case_id))]
             changes += self._assign_on_duty(conn, case_id, at, now)
             changes += self._check_clocks(conn, self._row(conn, case_id), now)
+            if within is not None:
+                within(conn, self._get(conn, case_id))
         return changes
 
     def _assign_on_duty(self, conn: Connection, case_id: int, opened: float, now: float) -> list[Change]:
@@ -524,15 +528,19 @@ class CaseEngine:
 
     # -- people -----------------------------------------------------------------------------
 
-    def act(self, number: str, action: str, actor: str, **kw: Any) -> list[Change]:
+    def act(self, number: str, action: str, actor: str, within: Within | None = None,
+            **kw: Any) -> list[Change]:
         """ack | assign | note | mark | pause | resume | resolve | close | reopen | visit, in one
-        transaction."""
+        transaction (with `within(conn, case)`, if given, after the action)."""
         now = self.clock()
         with self._tx() as conn:
             row = conn.execute(select(cases).where(cases.c.number == number)).first()
             if row is None:
                 raise CaseError(f"no case {number}")
-            return getattr(self, f"_do_{action}")(conn, row, now, actor, **kw)  # type: ignore[no-any-return]
+            changes: list[Change] = getattr(self, f"_do_{action}")(conn, row, now, actor, **kw)
+            if within is not None:
+                within(conn, self._get(conn, row.id))
+            return changes
 
     def remediation(self, number: str, actor: str, detail: dict[str, Any]) -> list[Change]:
         """A playbook run on this case (playbook, parameters, before/after values, result)."""

@@ -484,3 +484,45 @@ def report(number: NumberArg,
         err.print(f"xunjian: no case {number}")
         raise typer.Exit(2)
     write(content, output, f"fault report of {number}")
+
+
+@app.command("fetch-mail")
+def fetch_mail(config: ConfigOpt = None, data_dir: DataDirOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """Poll the service desk's mailbox once (`intake.mail`): new mail becomes a case (channel
+    mail) with an acknowledgement back to the sender, a reply a note on its case. Prints what
+    was done with each message; exits 1 when the mailbox could not be read (that is also the
+    self-check case `selfcheck.mail_intake`). The daemon polls on its own every interval.
+
+    Examples:
+
+      xunjian cases fetch-mail
+
+      xunjian cases fetch-mail --format json
+    """
+    from agent.app import build_outbox
+    from agent.cases.engine import CaseEngine
+    from agent.mailin.poll import MailPoller
+
+    cfg, engine = _open(config, data_dir)
+    if cfg.mail_intake is None:
+        err.print(f"xunjian: cases fetch-mail: no intake.mail in {cfg.path or 'the configuration'} "
+                  "(see docs/cases.md, \"Mail intake\")", markup=False)
+        raise typer.Exit(2)
+    outbox = build_outbox(cfg)
+    ce = CaseEngine(engine, cfg.cases, _devices(cfg) if outbox is not None else {}, outbox=outbox)
+    result = MailPoller(engine, cfg.mail_intake, ce, lang=cfg.hooks.lang).poll()
+    if fmt is Format.json:
+        print_json(result.to_dict())
+    else:
+        if result.error:
+            err.print(f"xunjian: {result.mailbox}: {result.error}", markup=False)
+        table = Table(title=f"{result.mailbox}: {len(result.messages)} new message(s)", title_justify="left")
+        for col in ("UID", "from", "subject", "action", "case", "detail"):
+            table.add_column(col, overflow="fold")
+        for t in result.messages:
+            table.add_row(str(t.uid), escape(t.sender), escape(t.subject), t.action, t.case, escape(t.detail))
+        out.print(table)
+        for a in result.acks:
+            out.print(f"acknowledgement of {a['case']} to {escape(a['to'] or '')}: {escape(a['result'])}")
+    if result.error:
+        raise typer.Exit(1)

@@ -44,7 +44,7 @@ def run(
     signals = SignalInbox()
     if not once:  # first: a stop asked for during start-up is a stop, a SIGHUP is not fatal
         signals.install()
-    from agent.app import App, build_pipeline, build_worker, load_app  # heavy: keep `--help` fast
+    from agent.app import App, build_background, build_pipeline, build_worker, load_app  # heavy
     from agent.inventory import require_devices
     from agent.scheduler import Daemon, run_once
 
@@ -73,7 +73,7 @@ def run(
     daemon = Daemon(app.inventory, pipeline, app.config.workers, app.config.inspections,
                     settings=app.config.daemon, pid_file=pid_path(app.config.data_dir),
                     loader=lambda: load(reloading=True),
-                    hooks=worker)
+                    hooks=build_background(app, worker))
     daemon.start()
     daemon.wait(signals)
     daemon.stop()

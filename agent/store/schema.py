@@ -359,3 +359,31 @@ plan_events = Table(
     Column("detail", Text, nullable=False, default="{}"),
     Index("ix_plan_events_plan_id", "plan_id"),
 )
+
+# Mail intake: every message taken from a polled mailbox, by its IMAP identity (UIDVALIDITY +
+# UID), written in the same transaction as the case event it caused (open or note), so a
+# message is never taken twice, even after a crash before it was flagged or moved. Ignored
+# messages (sender not allowed, automatic replies) are recorded too, and logged once.
+mail_messages = Table(
+    "mail_messages", metadata,
+    Column("id", Id, primary_key=True),
+    Column("mailbox", String, nullable=False),  # user@host:port/INBOX (never a password)
+    Column("uidvalidity", BigInt, nullable=False),
+    Column("uid", BigInt, nullable=False),
+    Column("message_id", String, nullable=False, default=""),  # the Message-ID header
+    Column("at", Float, nullable=False),  # when it was taken
+    Column("action", String, nullable=False),  # case | note | ignored | duplicate | failed
+    Column("case_id", Id, ForeignKey("cases.id")),
+    Column("sender", String, nullable=False, default=""),
+    Column("subject", Text, nullable=False, default=""),
+    Column("reason", Text, nullable=False, default=""),
+    # The acknowledgement of a new case: its Message-ID (replies point at it), when it was sent.
+    Column("ack_id", String),
+    Column("ack_to", String),
+    Column("ack_sent_at", Float),
+    Column("ack_attempts", Integer, nullable=False, default=0),
+    Column("ack_error", Text, nullable=False, default=""),
+    UniqueConstraint("mailbox", "uidvalidity", "uid"),
+    Index("ix_mail_messages_message_id", "message_id"),
+    Index("ix_mail_messages_ack_id", "ack_id"),
+)

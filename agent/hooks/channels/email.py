@@ -53,7 +53,10 @@ class EmailChannel(ChannelBase):
         to = self.recipients(d)
         if not to:
             return Outcome(False, f"{self.name}: no recipients (channel `to` or the route's)", permanent=True)
-        msg = self.message(d)
+        return self.transmit(self.message(d), to)
+
+    def transmit(self, msg: EmailMessage, to: list[str]) -> Outcome:
+        """Hand one message to the channel's SMTP server (also the mail intake's acknowledgements)."""
         port = self.m.port or {"ssl": 465, "starttls": 587, "none": 25}[self.m.security]
         try:
             if self.m.security == "ssl":
