@@ -23,7 +23,7 @@ from agent.store.db import configured_store, open_engine
 from checks.rules import RuleSet, load_rules
 
 if TYPE_CHECKING:
-    from agent.scheduler import Background
+    from agent.background import Background
 
 
 @dataclass

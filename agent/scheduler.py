@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, EVENT_JOB_SUBMITTED
 from apscheduler.executors.pool import ThreadPoolExecutor as ApsThreadPool
@@ -24,6 +24,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from agent import __version__
+from agent.background import Background
 from agent.backoff import Backoff
 from agent.cases.calendar import ALWAYS, AlwaysCalendar
 from agent.cases.calendar_gaps import missing_years
@@ -71,13 +72,6 @@ def run_once(inventory: Inventory, pipeline: Pipeline, workers: int = 16,
 
 
 TICK_SECONDS = 30
-
-
-class Background(Protocol):
-    """A helper thread the daemon starts and stops with it (the hooks' delivery worker)."""
-
-    def start(self) -> None: ...
-    def stop(self, timeout: float = 10.0) -> None: ...
 
 
 class Daemon:
