@@ -9,11 +9,13 @@ is ever on a command line (where `ps` on the server would show it).
 from __future__ import annotations
 
 import shlex
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from collectors.contract import Collected, Collector, Context
 from collectors.oracle_sql import OracleFacts, parse_output, script
-from core.model import CollectionError, CommandRunner, Sample, Target, now_ns
+from core.model import CommandRunner, Sample, now_ns
 
 
 class OracleSettings(BaseModel):
@@ -55,20 +57,15 @@ def connect_line(s: OracleSettings) -> str:
     return f'CONNECT {s.user}/"{s.password.get_secret_value()}"'
 
 
-class OracleCollector:
-    settings_model = OracleSettings
-    name = "oracle"
+class OracleCollector(Collector[OracleSettings, CommandRunner]):
+    settings_model: ClassVar = OracleSettings
 
-    def collect(self, target: Target, conn: CommandRunner | None) -> list[Sample]:
-        if conn is None:
-            raise CollectionError("the oracle collector needs an SSH connection")
-        s: OracleSettings | None = target.settings
-        if s is None:
-            raise CollectionError("no settings.oracle (oracle_home, sid) in the inventory for this device")
+    def collect(self, ctx: Context[OracleSettings], conn: CommandRunner) -> Collected:
+        s = ctx.settings
         out = conn.run(command(s), input=script(connect_line(s), s.fra), what="sqlplus")
         facts = parse_output(out.stdout + "\n" + out.stderr, out.exit_status)
-        target.evidence.append(f"sqlplus ({s.sid}): " + (facts.instance.raw.splitlines() or [""])[0])
-        return samples(target.name, s.sid, facts, now_ns())
+        evidence = f"sqlplus ({s.sid}): " + (facts.instance.raw.splitlines() or [""])[0]
+        return Collected(samples(ctx.device, s.sid, facts, now_ns()), [evidence])
 
 
 def samples(host: str, sid: str, facts: OracleFacts, t: int) -> list[Sample]:

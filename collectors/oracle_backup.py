@@ -10,14 +10,15 @@ Ages are computed by the database (SYSDATE), so the agent's clock does not matte
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
 from collectors.common.redact import redact
+from collectors.contract import Collected, Collector, Context
 from collectors.oracle import OracleSettings, command, connect_line
 from collectors.oracle_sql import sqlplus_errors, sqlplus_failed
-from core.model import CollectionError, CommandRunner, Sample, Target, now_ns
+from core.model import CollectionError, CommandRunner, Sample, now_ns
 
 TYPES = {"DB FULL": "full", "DB INCR": "incremental", "ARCHIVELOG": "archivelog"}
 OK_STATES = ("COMPLETED", "COMPLETED WITH WARNINGS")
@@ -117,18 +118,12 @@ def samples(host: str, s: OracleBackupSettings, jobs: list[Job], t: int) -> list
     return out
 
 
-class OracleBackupCollector:
-    settings_model = OracleBackupSettings
-    name = "oracle_backup"
+class OracleBackupCollector(Collector[OracleBackupSettings, CommandRunner]):
+    settings_model: ClassVar = OracleBackupSettings
 
-    def collect(self, target: Target, conn: CommandRunner | None) -> list[Sample]:
-        if conn is None:
-            raise CollectionError("the oracle_backup collector needs an SSH connection")
-        s: OracleBackupSettings | None = target.settings
-        if s is None:
-            raise CollectionError("no settings.oracle_backup (oracle_home, sid) in the inventory "
-                                  "for this device")
+    def collect(self, ctx: Context[OracleBackupSettings], conn: CommandRunner) -> Collected:
+        s = ctx.settings
         out = conn.run(command(s), input=script(connect_line(s), s.window_days), what="sqlplus (RMAN)")
         jobs = parse(out.stdout + "\n" + out.stderr, out.exit_status)
-        target.evidence.extend(ln for ln in out.stdout.splitlines() if ln.startswith("RMAN|"))
-        return samples(target.name, s, jobs, now_ns())
+        evidence = [ln for ln in out.stdout.splitlines() if ln.startswith("RMAN|")]
+        return Collected(samples(ctx.device, s, jobs, now_ns()), evidence)

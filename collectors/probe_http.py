@@ -13,6 +13,7 @@ import re
 import ssl
 import time
 import urllib.parse
+from typing import ClassVar
 
 import urllib3
 import urllib3.connection
@@ -29,8 +30,9 @@ from urllib3.exceptions import (
 
 from collectors.common.redact import redact
 from collectors.common.setting_types import Regex
+from collectors.contract import Collected, Collector, Context
 from collectors.probes import NAME, Outcome, ProbeCommon, connect_failure, unique_names
-from core.model import CollectionError, CommandRunner, Sample, Target, now_ns
+from core.model import now_ns
 
 MAX_BODY = 1 << 20  # bytes read for the content match
 
@@ -88,17 +90,14 @@ class HttpProbeSettings(ProbeCommon):
         return unique_names(v)
 
 
-class HttpProbeCollector:
-    settings_model = HttpProbeSettings
-    name = "http_probe"
+class HttpProbeCollector(Collector[HttpProbeSettings, None]):
+    settings_model: ClassVar = HttpProbeSettings
 
-    def collect(self, target: Target, conn: CommandRunner | None) -> list[Sample]:
-        s: HttpProbeSettings | None = target.settings
-        if s is None:
-            raise CollectionError("no settings.http_probe (probes: [{name, url}]) in the inventory "
-                                  "for this device")
+    def collect(self, ctx: Context[HttpProbeSettings], conn: None) -> Collected:
+        s = ctx.settings
         t = now_ns()
-        return [probe(p, p.timeout or s.timeout).sample(target.name, s.criticality, t) for p in s.probes]
+        return Collected([probe(p, p.timeout or s.timeout).sample(ctx.device, s.criticality, t)
+                          for p in s.probes])
 
 
 def probe(p: HttpCheck, timeout: float) -> Outcome:

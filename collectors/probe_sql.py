@@ -10,13 +10,14 @@ rejects as invalid SQL (ProgrammingError: a mistake in the probe) mean the probe
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from collectors.common.redact import redact
+from collectors.contract import Collected, Collector, Context
 from collectors.probes import NAME, Outcome, ProbeCommon, unique_names
-from core.model import CollectionError, CommandRunner, Sample, Target, now_ns
+from core.model import now_ns
 
 
 class SqlCheck(BaseModel):
@@ -54,16 +55,13 @@ class SqlProbeSettings(ProbeCommon):
         return unique_names(v)
 
 
-class SqlProbeCollector:
-    settings_model = SqlProbeSettings
-    name = "sql_probe"
+class SqlProbeCollector(Collector[SqlProbeSettings, None]):
+    settings_model: ClassVar = SqlProbeSettings
 
-    def collect(self, target: Target, conn: CommandRunner | None) -> list[Sample]:
-        s: SqlProbeSettings | None = target.settings
-        if s is None:
-            raise CollectionError("no settings.sql_probe (url, queries) in the inventory for this device")
+    def collect(self, ctx: Context[SqlProbeSettings], conn: None) -> Collected:
+        s = ctx.settings
         t = now_ns()
-        return [o.sample(target.name, s.criticality, t) for o in probe(s)]
+        return Collected([o.sample(ctx.device, s.criticality, t) for o in probe(s)])
 
 
 def _connect_args(dialect: str, timeout: float) -> dict[str, Any]:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import socket
 import time
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from collectors.contract import Collected, Collector, Context
 from collectors.probes import NAME, Outcome, ProbeCommon, connect_failure, unique_names, valid_host
-from core.model import CollectionError, CommandRunner, Sample, Target, now_ns
+from core.model import now_ns
 
 
 class TcpCheck(BaseModel):
@@ -39,18 +41,14 @@ class TcpProbeSettings(ProbeCommon):
         return unique_names(v)
 
 
-class TcpProbeCollector:
-    settings_model = TcpProbeSettings
-    name = "tcp_probe"
+class TcpProbeCollector(Collector[TcpProbeSettings, None]):
+    settings_model: ClassVar = TcpProbeSettings
 
-    def collect(self, target: Target, conn: CommandRunner | None) -> list[Sample]:
-        s: TcpProbeSettings | None = target.settings
-        if s is None:
-            raise CollectionError("no settings.tcp_probe (probes: [{name, port}]) in the inventory "
-                                  "for this device")
+    def collect(self, ctx: Context[TcpProbeSettings], conn: None) -> Collected:
+        s = ctx.settings
         t = now_ns()
-        return [probe(p.name, p.host or target.address, p.port, p.timeout or s.timeout)
-                .sample(target.name, s.criticality, t) for p in s.probes]
+        return Collected([probe(p.name, p.host or ctx.address, p.port, p.timeout or s.timeout)
+                          .sample(ctx.device, s.criticality, t) for p in s.probes])
 
 
 def probe(name: str, host: str, port: int, timeout: float) -> Outcome:

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import re
 import secrets
+from typing import ClassVar
 
 from pydantic import Field, field_validator
 
 from collectors.common.redact import redact
+from collectors.contract import Collected, Collector, Context
 from collectors.oracle import OracleSettings, command, connect_line
 from collectors.probe_sql import SqlCheck
 from collectors.probes import Outcome, unique_names
-from core.model import CollectionError, CommandRunner, Sample, Target, now_ns
+from core.model import CollectionError, CommandRunner, now_ns
 
 _ERROR = re.compile(r"\b(ORA|SP2|TNS)-(\d{4,5})\b")
 _ELAPSED = re.compile(r"^Elapsed: (\d+):(\d\d):(\d\d)\.(\d+)$")
@@ -118,21 +120,15 @@ def _judge(o: Outcome, lines: list[str], q: SqlCheck) -> None:
         o.up = True
 
 
-class SqlplusProbeCollector:
-    settings_model = SqlplusProbeSettings
-    name = "sqlplus_probe"
+class SqlplusProbeCollector(Collector[SqlplusProbeSettings, CommandRunner]):
+    settings_model: ClassVar = SqlplusProbeSettings
 
-    def collect(self, target: Target, conn: CommandRunner | None) -> list[Sample]:
-        if conn is None:
-            raise CollectionError("the sqlplus_probe collector needs an SSH connection")
-        s: SqlplusProbeSettings | None = target.settings
-        if s is None:
-            raise CollectionError("no settings.sqlplus_probe (oracle_home, sid, queries) in the inventory "
-                                  "for this device")
+    def collect(self, ctx: Context[SqlplusProbeSettings], conn: CommandRunner) -> Collected:
+        s = ctx.settings
         mark = f"@@xj-{secrets.token_hex(6)}"  # query output cannot forge a boundary
         out = conn.run(command(s), input=script(connect_line(s), s.queries, mark), what="sqlplus (probe)")
         if out.exit_status == 127 or (out.exit_status != 0 and mark not in out.stdout):
             tail = (out.stderr.strip() or out.stdout.strip() or "no output").splitlines()[-1]
             raise CollectionError(f"sqlplus exited {out.exit_status}: {redact(tail)[:200]}")
         t = now_ns()
-        return [o.sample(target.name, s.criticality, t) for o in parse(out.stdout, s.queries, mark)]
+        return Collected([o.sample(ctx.device, s.criticality, t) for o in parse(out.stdout, s.queries, mark)])

@@ -15,10 +15,12 @@ import binascii
 import posixpath
 import re
 import shlex
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from collectors.common.batch import Batch, Section
+from collectors.contract import Collected, Collector, Context
 from collectors.linux import PS, event
 from collectors.linux_health import Proc, parse_ps
 from collectors.weblogic_parse import (
@@ -26,9 +28,10 @@ from collectors.weblogic_parse import (
     middleware_home_of,
     parse_jstat_gc,
     parse_registry,
+    remembered,
     server_jvms,
 )
-from core.model import CollectionError, CommandRunner, Sample, Target, now_ns
+from core.model import CollectionError, CommandRunner, Sample, now_ns
 
 START_JITTER = 2  # seconds: start time from `ps etimes` is rounded
 
@@ -85,17 +88,14 @@ def log_snippet(path: str, known_inode: int, known_offset: int, cap: int) -> str
             f"tail -c +$((start + 1)) <&3 | head -c $((size - start)) | base64 -w0; echo")
 
 
-class WeblogicCollector:
-    settings_model = WeblogicSettings
-    name = "weblogic"
+class WeblogicCollector(Collector[WeblogicSettings, CommandRunner]):
+    settings_model: ClassVar = WeblogicSettings
 
-    def collect(self, target: Target, conn: CommandRunner | None) -> list[Sample]:
-        if conn is None:
-            raise CollectionError("the weblogic collector needs an SSH connection")
-        s: WeblogicSettings | None = target.settings
-        if s is None:
-            raise CollectionError("no settings.weblogic (domain_home, servers) in the inventory")
-        memory: dict[str, dict] = target.state.setdefault("servers", {})  # type: ignore[type-arg]
+    def collect(self, ctx: Context[WeblogicSettings], conn: CommandRunner) -> Collected:
+        s = ctx.settings
+        # The new memory, per server (pid, started_at, log_inode, log_offset, log_state): a copy
+        # of the last cycle's, servers no longer listed kept as they were.
+        memory = remembered(ctx.state)
         b = Batch()
         b.add("now", "date +%s")
         b.add("ps", f"echo $$; {PS}")
@@ -135,9 +135,10 @@ class WeblogicCollector:
                 if s.heap:
                     heap_jobs.append((i, jvm))
             # Log: state transitions since the last cycle
-            log_sec = sec[f"log{i}"]
             first_log_read = "log_inode" not in m
-            text, problem = read_log(log_sec, m)
+            text, problem, position = read_log(sec[f"log{i}"])
+            if position is not None:
+                m["log_inode"], m["log_offset"] = position
             ls = log_state(text)
             if ls.last_state:
                 m["log_state"] = ls.last_state
@@ -150,7 +151,7 @@ class WeblogicCollector:
                 fields["log_error"] = problem
             rows.append(fields)
             if restarts:
-                samples.append(event(target.name, "weblogic", "restart", t,
+                samples.append(event(ctx.device, "weblogic", "restart", t,
                                      f"{srv.name} restarted ({restarts}x since the last cycle; "
                                      f"pid {fields.get('pid', '-')})", server=srv.name))
         version: str | None = None
@@ -164,12 +165,13 @@ class WeblogicCollector:
         for srv, fields in zip(s.servers, rows, strict=True):
             # what was read for the server (its JVM from ps, its state from the log, jstat)
             read = ", ".join(f"{k}={v}" for k, v in fields.items())
-            samples.append(Sample("weblogic", {"host": target.name, "domain": domain,
+            samples.append(Sample("weblogic", {"host": ctx.device, "domain": domain,
                                                "server": srv.name}, fields, t, f"{srv.name}: {read}"[:2000]))
+        evidence: list[str] = []
         if version is not None:  # only when read this cycle: an unread version is no change
-            samples.append(Sample("asset", {"host": target.name}, {"weblogic_version": version}, t))
-            target.evidence.append(f"WebLogic Server {version} ({home})")
-        return samples
+            samples.append(Sample("asset", {"host": ctx.device}, {"weblogic_version": version}, t))
+            evidence.append(f"WebLogic Server {version} ({home})")
+        return Collected(samples, evidence, {**ctx.state, "servers": memory})
 
 
 def own_excluded(section: Section) -> list[Proc]:
@@ -186,10 +188,11 @@ def own_excluded(section: Section) -> list[Proc]:
     return [p for p in procs if p.pid not in ours]
 
 
-def read_log(section: Section, memory: dict) -> tuple[str, str]:  # type: ignore[type-arg]
-    """The log's new text and a problem ('' if none); updates the position in `memory`."""
+def read_log(section: Section) -> tuple[str, str, tuple[int, int] | None]:
+    """The log's new text, a problem ('' if none) and the position to read from next cycle
+    (inode, offset; None when the log was not read)."""
     if section.status != 0:
-        return "", (section.text.strip().splitlines() or ["log not readable"])[-1][:200]
+        return "", (section.text.strip().splitlines() or ["log not readable"])[-1][:200], None
     head, _, body = section.text.partition("\n")
     try:
         inode, _size, start = (int(x) for x in head.split())
@@ -197,8 +200,7 @@ def read_log(section: Section, memory: dict) -> tuple[str, str]:  # type: ignore
     except (ValueError, binascii.Error):
         raise CollectionError(f"weblogic log read not understood: {head[:60]!r}") from None
     end = data.rfind(b"\n") + 1  # an unfinished last line waits for the next cycle
-    memory["log_inode"], memory["log_offset"] = inode, start + end
-    return data[:end].decode("utf-8", "replace"), ""
+    return data[:end].decode("utf-8", "replace"), "", (inode, start + end)
 
 
 Fields = dict[str, float | int | str | bool]

@@ -1,11 +1,14 @@
 """Pure parts of the weblogic collector: finding a server's JVM in `ps`, its state from
-the server log, its heap from `jstat -gc`, the installed version from registry.xml."""
+the server log, its heap from `jstat -gc`, the installed version from registry.xml; the
+per-server memory both weblogic collectors keep."""
 
 from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from xml.etree import ElementTree
 
 from collectors.linux_health import Proc
@@ -87,3 +90,11 @@ def parse_registry(text: str) -> str | None:
         if tag in ("distribution", "component") and el.get("name") == "WebLogic Server" and version:
             return version
     return None
+
+
+def remembered(state: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """A copy of the per-server memory in `state` (a new dict: the context is not changed)."""
+    servers = state.get("servers")
+    if not isinstance(servers, Mapping):
+        return {}
+    return {str(k): dict(v) for k, v in servers.items() if isinstance(v, Mapping)}

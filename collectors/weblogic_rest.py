@@ -15,13 +15,16 @@ import ssl
 import time
 import urllib.parse
 from pathlib import Path
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from agent.connections.reasons import network_reason
+from collectors.contract import Collected, Collector, Context
 from collectors.linux import event
+from collectors.weblogic_parse import remembered
 from collectors.weblogic_rest_parse import Fields, load_json, parse_heaps, parse_server_runtimes
-from core.model import CollectionError, CommandRunner, Sample, Target, now_ns
+from core.model import CollectionError, Sample, now_ns
 from core.redaction import basic_auth
 
 log = logging.getLogger(__name__)
@@ -143,18 +146,14 @@ class RestClient:
         return load_json(raw, what)
 
 
-class WeblogicRestCollector:
-    settings_model = WeblogicRestSettings
-    name = "weblogic_rest"
+class WeblogicRestCollector(Collector[WeblogicRestSettings, None]):
+    settings_model: ClassVar = WeblogicRestSettings
 
-    def collect(self, target: Target, conn: CommandRunner | None) -> list[Sample]:
-        s: WeblogicRestSettings | None = target.settings
-        if s is None:
-            raise CollectionError("no settings.weblogic_rest (url, user, password, domain, servers) "
-                                  "in the inventory")
+    def collect(self, ctx: Context[WeblogicRestSettings], conn: None) -> Collected:
+        s = ctx.settings
         if not s.verify:
             log.warning("%s: weblogic_rest verify is false: the admin server's certificate is not "
-                        "checked", target.name)
+                        "checked", ctx.device)
         client = RestClient(s)
         running = parse_server_runtimes(client.request(
             "GET", f"{RUNTIMES_PATH}?links=none&fields={RUNTIME_FIELDS}"))
@@ -168,7 +167,7 @@ class WeblogicRestCollector:
                 heap_error = str(e)[:200]
         t = now_ns()
         now_s = t // 1_000_000_000
-        memory: dict[str, dict] = target.state.setdefault("servers", {})  # type: ignore[type-arg]
+        memory = remembered(ctx.state)  # per server: activation_ms (a new dict)
         samples: list[Sample] = []
         for name in s.servers:
             m = memory.setdefault(name, {})
@@ -183,7 +182,7 @@ class WeblogicRestCollector:
                     fields.update(started_at=started, uptime=max(now_s - started, 0))
                     if "activation_ms" in m and m["activation_ms"] != srv.activation_ms:
                         fields["restarts"] = 1
-                        samples.append(event(target.name, "weblogic", "restart", t,
+                        samples.append(event(ctx.device, "weblogic", "restart", t,
                                              f"{name} restarted (activation time {srv.activation_ms} ms, "
                                              f"was {m['activation_ms']})", server=name))
                     m["activation_ms"] = srv.activation_ms
@@ -191,7 +190,7 @@ class WeblogicRestCollector:
                     fields.update(heaps[name])
                 elif heap_error:
                     fields["heap_error"] = heap_error
-            samples.append(Sample("weblogic", {"host": target.name, "domain": s.domain, "server": name},
+            samples.append(Sample("weblogic", {"host": ctx.device, "domain": s.domain, "server": name},
                                   fields, t))
-        target.evidence.append(f"{s.url}: running {', '.join(sorted(running)) or 'none'}")
-        return samples
+        evidence = [f"{s.url}: running {', '.join(sorted(running)) or 'none'}"]
+        return Collected(samples, evidence, {**ctx.state, "servers": memory})

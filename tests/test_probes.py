@@ -22,11 +22,12 @@ import yaml
 from agent.inventory import load_inventory
 from checks.evaluate import evaluate
 from checks.rules import load_rules
+from collectors.contract import Context
 from collectors.probe_http import HttpProbeCollector, HttpProbeSettings
 from collectors.probe_sql import SqlProbeCollector, SqlProbeSettings
 from collectors.probe_tcp import TcpProbeCollector, TcpProbeSettings
 from collectors.probes import connect_failure
-from core.model import Sample, Status, Target
+from core.model import Sample, Status
 from core.problems import ConfigError
 from tests.helpers import cli, user_docs
 from tests.hook_peers import self_signed
@@ -124,7 +125,7 @@ class FullQueue:
 
 def run_http(probes: list[dict[str, Any]], **kw: Any) -> dict[str, Sample]:
     s = HttpProbeSettings.model_validate({"probes": probes, **kw})
-    out = HttpProbeCollector().collect(Target("svc", "service", HOST, settings=s), None)
+    out = HttpProbeCollector().collect(Context("svc", "service", HOST, settings=s), None).samples
     return {x.tags["probe"]: x for x in out}
 
 
@@ -216,7 +217,7 @@ def test_tcp_open_refused_and_timed_out(web: Web) -> None:
             {"name": "web", "port": web.port},
             {"name": "closed", "host": HOST, "port": closed},
             {"name": "full", "port": full.port}]})
-        out = TcpProbeCollector().collect(Target("svc", "service", HOST, settings=s), None)
+        out = TcpProbeCollector().collect(Context("svc", "service", HOST, settings=s), None).samples
     finally:
         full.close()
     f = {x.tags["probe"]: x.fields for x in out}
@@ -254,7 +255,7 @@ def db(tmp_path: Path) -> Path:
 
 def run_sql(url: str, queries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     s = SqlProbeSettings.model_validate({"url": url, "queries": queries})
-    out = SqlProbeCollector().collect(Target("svc", "service", HOST, settings=s), None)
+    out = SqlProbeCollector().collect(Context("svc", "service", HOST, settings=s), None).samples
     return {x.tags["probe"]: x.fields for x in out}
 
 
