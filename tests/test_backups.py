@@ -16,7 +16,7 @@ import pytest
 from agent.inventory import load_inventory
 from checks.evaluate import evaluate
 from checks.rules import load_rules
-from collectors.oracle_backup import OracleBackupSettings, parse, samples, script
+from collectors.oracle.backup import OracleBackupSettings, parse, samples, script
 from core.model import CollectionError, Status
 from core.problems import ConfigError
 from tests.helpers import cli

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from agent.inventory import load_inventory
 from checks.evaluate import evaluate
 from checks.rules import load_rules
-from collectors.oracle import samples
-from collectors.oracle_sql import parse_output, script
+from collectors.oracle.collector import samples
+from collectors.oracle.sql import parse_output, script
 from core.model import CollectionError, Status
 from core.problems import ConfigError
 from tests.sshdev import Cycles, by, give, one, write_inventory

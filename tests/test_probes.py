@@ -23,10 +23,10 @@ from agent.inventory import load_inventory
 from checks.evaluate import evaluate
 from checks.rules import load_rules
 from collectors.contract import Context
-from collectors.probe_http import HttpProbeCollector, HttpProbeSettings
-from collectors.probe_sql import SqlProbeCollector, SqlProbeSettings
-from collectors.probe_tcp import TcpProbeCollector, TcpProbeSettings
-from collectors.probes import connect_failure
+from collectors.probes.common import connect_failure
+from collectors.probes.http import HttpProbeCollector, HttpProbeSettings
+from collectors.probes.sql import SqlProbeCollector, SqlProbeSettings
+from collectors.probes.tcp import TcpProbeCollector, TcpProbeSettings
 from core.model import Sample, Status
 from core.problems import ConfigError
 from tests.helpers import cli, user_docs
@@ -235,7 +235,7 @@ def test_a_broken_resolver_is_not_run_but_a_missing_name_is_down() -> None:
     reason, down = connect_failure(broken, "shop.example", 443, 5)
     assert not down and "resolver failed" in reason
     # as a sample: no `up`, no `result`; the probe_not_run rule says UNKNOWN
-    from collectors.probes import Outcome
+    from collectors.probes.common import Outcome
     s = Outcome("shop", "tcp", "shop.example:443", error=reason).sample("svc", 2, 1)
     assert "up" not in s.fields and "result" not in s.fields and s.fields["state"] == "unknown"
     v = verdicts([s])

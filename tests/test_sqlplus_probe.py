@@ -11,8 +11,8 @@ import pytest
 from agent.inventory import load_inventory
 from checks.evaluate import evaluate
 from checks.rules import load_rules
-from collectors.probe_sql import SqlCheck
-from collectors.sqlplus_probe import parse, script
+from collectors.oracle.sqlplus_probe import parse, script
+from collectors.probes.sql import SqlCheck
 from core.model import Status
 from tests.sshdev import Cycles, give, write_inventory
 

@@ -17,7 +17,7 @@ from checks.rules import load_rules
 from collectors.common.batch import Section
 from collectors.config_files import parse_file_section
 from collectors.linux_health import parse_ps
-from collectors.weblogic_parse import (
+from collectors.weblogic.parse import (
     log_state,
     middleware_home_of,
     parse_jstat_gc,

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from agent.inventory import load_inventory
 from checks.evaluate import evaluate
 from checks.rules import load_rules
-from collectors.weblogic_rest_parse import parse_heaps, parse_server_runtimes
+from collectors.weblogic.rest_parse import parse_heaps, parse_server_runtimes
 from core.model import CollectionError, Status
 from core.problems import ConfigError
 from tests.helpers import user_docs

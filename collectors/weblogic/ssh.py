@@ -23,7 +23,7 @@ from collectors.common.batch import Batch, Section
 from collectors.contract import Collected, Collector, Context
 from collectors.linux import PS, event
 from collectors.linux_health import Proc, parse_ps
-from collectors.weblogic_parse import (
+from collectors.weblogic.parse import (
     log_state,
     middleware_home_of,
     parse_jstat_gc,

@@ -31,7 +31,7 @@ from urllib3.exceptions import (
 from collectors.common.redact import redact
 from collectors.common.setting_types import Regex
 from collectors.contract import Collected, Collector, Context
-from collectors.probes import NAME, Outcome, ProbeCommon, connect_failure, unique_names
+from collectors.probes.common import NAME, Outcome, ProbeCommon, connect_failure, unique_names
 from core.model import now_ns
 
 MAX_BODY = 1 << 20  # bytes read for the content match

@@ -16,8 +16,8 @@ from pydantic import Field
 
 from collectors.common.redact import redact
 from collectors.contract import Collected, Collector, Context
-from collectors.oracle import OracleSettings, command, connect_line
-from collectors.oracle_sql import sqlplus_errors, sqlplus_failed
+from collectors.oracle.collector import OracleSettings, command, connect_line
+from collectors.oracle.sql import sqlplus_errors, sqlplus_failed
 from core.model import CollectionError, CommandRunner, Sample, now_ns
 
 TYPES = {"DB FULL": "full", "DB INCR": "incremental", "ARCHIVELOG": "archivelog"}

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from collectors.common.redact import redact
 from collectors.contract import Collected, Collector, Context
-from collectors.probes import NAME, Outcome, ProbeCommon, unique_names
+from collectors.probes.common import NAME, Outcome, ProbeCommon, unique_names
 from core.model import now_ns
 
 

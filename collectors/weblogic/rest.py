@@ -22,8 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from agent.connections.reasons import network_reason
 from collectors.contract import Collected, Collector, Context
 from collectors.linux import event
-from collectors.weblogic_parse import remembered
-from collectors.weblogic_rest_parse import Fields, load_json, parse_heaps, parse_server_runtimes
+from collectors.weblogic.parse import remembered
+from collectors.weblogic.rest_parse import Fields, load_json, parse_heaps, parse_server_runtimes
 from core.model import CollectionError, Sample, now_ns
 from core.redaction import basic_auth
 

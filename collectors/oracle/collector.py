@@ -14,7 +14,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from collectors.contract import Collected, Collector, Context
-from collectors.oracle_sql import OracleFacts, parse_output, script
+from collectors.oracle.sql import OracleFacts, parse_output, script
 from core.model import CommandRunner, Sample, now_ns
 
 

@@ -1,7 +1,7 @@
 """TCP connect probes from the agent: does host:port accept a connection, and how fast.
 
 Refused, timed out, reset and unreachable are the service being down as a client sees it;
-only the agent's own resolver failing means the probe did not run (collectors.probes).
+only the agent's own resolver failing means the probe did not run (collectors.probes.common).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from collectors.contract import Collected, Collector, Context
-from collectors.probes import NAME, Outcome, ProbeCommon, connect_failure, unique_names, valid_host
+from collectors.probes.common import NAME, Outcome, ProbeCommon, connect_failure, unique_names, valid_host
 from core.model import now_ns
 
 

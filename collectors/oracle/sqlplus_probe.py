@@ -18,9 +18,9 @@ from pydantic import Field, field_validator
 
 from collectors.common.redact import redact
 from collectors.contract import Collected, Collector, Context
-from collectors.oracle import OracleSettings, command, connect_line
-from collectors.probe_sql import SqlCheck
-from collectors.probes import Outcome, unique_names
+from collectors.oracle.collector import OracleSettings, command, connect_line
+from collectors.probes.common import Outcome, unique_names
+from collectors.probes.sql import SqlCheck
 from core.model import CollectionError, CommandRunner, now_ns
 
 _ERROR = re.compile(r"\b(ORA|SP2|TNS)-(\d{4,5})\b")
