@@ -370,9 +370,10 @@ def test_inspect_a_service_opens_cases_at_its_criticality(tmp_path: Path, web: W
 
 
 def test_readme_examples_validate(tmp_path: Path) -> None:
-    readme = user_docs()
-    part = readme.split("### Service probes and backup checks:", 1)[1].split("\n### ", 1)[0]
-    probes, backups = [b.split("```", 1)[0] for b in part.split("```yaml\n")[1:3]]
+    family = (Path(__file__).resolve().parents[1] / "collectors" / "probes" / "README.md").read_text()
+    probes = family.split("## Settings", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    part = user_docs().split("### Service probes and backup checks:", 1)[1].split("\n### ", 1)[0]
+    backups = part.split("```yaml\n", 1)[1].split("```", 1)[0]
     secrets = tmp_path / "secrets.yaml"
     secrets.write_text("probe_db: pw\n")
     secrets.chmod(0o600)
