@@ -29,6 +29,7 @@ from tests.peers import wait_until
 from tests.sshdev import Cycles, by, device_for, give, one
 
 FIX = Path(__file__).parent / "fixtures"
+TESTDATA = Path(__file__).resolve().parents[1] / "collectors" / "weblogic" / "testdata"
 
 
 def test_state_and_restarts_from_log() -> None:
@@ -185,7 +186,7 @@ def test_weblogic_version_over_ssh(tmp_path: Path, ssh_peer, remote_dir: Path) -
     for d in (domain, domain / "servers", domain / "servers" / "ms1", logdir, mw, mw / "inventory"):
         give(d, ssh_peer, 0o755)
     registry = mw / "inventory" / "registry.xml"
-    registry.write_text((FIX / "weblogic" / "registry_12c.xml").read_text())
+    registry.write_text((TESTDATA / "parse_registry" / "registry_12c.xml").read_text())
     give(registry, ssh_peer)
     server = FakeServer("ms1", logdir / "ms1.log", extra=f"-Dweblogic.home={mw}/wlserver/server ")
     wls = {"domain_home": str(domain), "servers": [{"name": "ms1"}]}

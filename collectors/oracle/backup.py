@@ -9,6 +9,7 @@ Ages are computed by the database (SYSDATE), so the agent's clock does not matte
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -96,11 +97,19 @@ def parse(text: str, exit_status: int) -> list[Job]:
     return jobs
 
 
-def samples(host: str, s: OracleBackupSettings, jobs: list[Job], t: int) -> list[Sample]:
+def samples_of(text: str, exit_status: int = 0, host: str = "db01", sid: str = "PROD",
+               expect: Sequence[str] | None = None, t: int = 1) -> list[Sample]:
+    """The samples of one sqlplus run's output (stdout and stderr): what `collect` sends."""
+    if expect is None:
+        expect = OracleBackupSettings.model_fields["expect"].default
+    return samples(host, sid, expect, parse(text, exit_status), t)
+
+
+def samples(host: str, sid: str, expect: Sequence[str], jobs: list[Job], t: int) -> list[Sample]:
     out = []
     seen = {j.kind: j for j in jobs}
-    for kind in dict.fromkeys([*s.expect, *seen]):  # expected first, then any other seen
-        tags = {"host": host, "sid": s.sid, "source": "rman", "type": kind, "instance": f"{s.sid}/{kind}"}
+    for kind in dict.fromkeys([*expect, *seen]):  # expected first, then any other seen
+        tags = {"host": host, "sid": sid, "source": "rman", "type": kind, "instance": f"{sid}/{kind}"}
         j = seen.get(kind)
         if j is None:
             out.append(Sample("backup", tags, {"status": "missing", "last_status": "none"}, t))
@@ -126,4 +135,4 @@ class OracleBackupCollector(Collector[OracleBackupSettings, CommandRunner]):
         out = conn.run(command(s), input=script(connect_line(s), s.window_days), what="sqlplus (RMAN)")
         jobs = parse(out.stdout + "\n" + out.stderr, out.exit_status)
         evidence = [ln for ln in out.stdout.splitlines() if ln.startswith("RMAN|")]
-        return Collected(samples(ctx.device, s, jobs, now_ns()), evidence)
+        return Collected(samples(ctx.device, s.sid, s.expect, jobs, now_ns()), evidence)

@@ -68,6 +68,12 @@ class OracleCollector(Collector[OracleSettings, CommandRunner]):
         return Collected(samples(ctx.device, s.sid, facts, now_ns()), [evidence])
 
 
+def samples_of(text: str, exit_status: int = 0, host: str = "db", sid: str = "ORCL",
+               t: int = 1) -> list[Sample]:
+    """The samples of one sqlplus run's output (stdout and stderr): what `collect` sends."""
+    return samples(host, sid, parse_output(text, exit_status), t)
+
+
 def samples(host: str, sid: str, facts: OracleFacts, t: int) -> list[Sample]:
     inst = facts.instance
     if inst.status == "DOWN":

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
@@ -88,6 +88,11 @@ def parse(text: str, queries: list[SqlCheck], mark: str) -> list[Outcome]:
         if not (o.up or o.reason or o.error):
             o.reason = "sqlplus ended before the query did"
     return list(outs.values())
+
+
+def outcomes(text: str, queries: list[dict[str, Any]], mark: str) -> list[Outcome]:
+    """`parse` with the queries as the inventory gives them (mappings)."""
+    return parse(text, [SqlCheck.model_validate(q) for q in queries], mark)
 
 
 def _judge(o: Outcome, lines: list[str], q: SqlCheck) -> None:

@@ -35,6 +35,16 @@ def load_json(body: bytes, what: str) -> Any:
         raise CollectionError(f"{what}: the answer is not JSON ({body[:60]!r})") from None
 
 
+def server_runtimes(body: str) -> dict[str, RestServer]:
+    """Running servers by name from a `serverRuntimes` answer's text."""
+    return parse_server_runtimes(load_json(body.encode("utf-8", "surrogateescape"), "serverRuntimes"))
+
+
+def heaps(body: str) -> dict[str, Fields]:
+    """Heap per server from a `domainRuntime/search` answer's text."""
+    return parse_heaps(load_json(body.encode("utf-8", "surrogateescape"), "domainRuntime search"))
+
+
 def parse_server_runtimes(doc: Any) -> dict[str, RestServer]:
     """Running servers by name; anything not shaped like an answer is a CollectionError."""
     if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
