@@ -1,5 +1,7 @@
-"""WebLogic: log state and jstat parsers on fixtures, then a fake WebLogic JVM through the
-real sshd: running, state from its log, a restart counted once, then stopped."""
+"""WebLogic: finding a server's JVM in real `ps` output, the rules, the parsers against garbage,
+then a fake WebLogic JVM through the real sshd: running, state from its log, a restart counted
+once, then stopped. What the parsers make of recorded outputs is data:
+collectors/weblogic/testdata/, run by tests/test_parser_data.py."""
 
 from __future__ import annotations
 
@@ -19,7 +21,6 @@ from collectors.config_files import parse_file_section
 from collectors.linux_health import parse_ps
 from collectors.weblogic.parse import (
     log_state,
-    middleware_home_of,
     parse_jstat_gc,
     parse_registry,
     server_jvms,
@@ -32,12 +33,10 @@ FIX = Path(__file__).parent / "fixtures"
 TESTDATA = Path(__file__).resolve().parents[1] / "collectors" / "weblogic" / "testdata"
 
 
-def test_state_and_restarts_from_log() -> None:
-    ls = log_state((FIX / "weblogic" / "ms1_restarts.log").read_text())
-    assert ls.last_state == "ADMIN" and ls.running_events == 2
+def test_state_from_the_admin_servers_log() -> None:
+    # (the log scanner's fixture; the weblogic parsers' own cases: collectors/weblogic/testdata/)
     admin = log_state((FIX / "logs" / "AdminServer.log").read_text())
     assert admin.last_state == "RUNNING" and admin.running_events == 1
-    assert log_state("garbage\n\xff") .last_state is None
 
 
 def test_jvm_by_exact_server_name() -> None:
@@ -45,14 +44,6 @@ def test_jvm_by_exact_server_name() -> None:
     assert [p.pid for p in server_jvms(procs, "AdminServer")] == [3100]
     assert [p.pid for p in server_jvms(procs, "ms1")] == [3200]
     assert server_jvms(procs, "ms") == []  # ms is not ms1
-
-
-def test_jstat() -> None:
-    h = parse_jstat_gc((FIX / "weblogic" / "jstat_gc_jdk8.txt").read_text())
-    assert h["old_used_percent"] == round(100 * 157593.6 / 175104.0, 2)
-    assert h["heap_used_bytes"] == int((5632.0 + 32768.0 + 157593.6) * 1024)
-    with pytest.raises(CollectionError):
-        parse_jstat_gc("12345 not found\n")
 
 
 def test_state_rule() -> None:
@@ -157,17 +148,6 @@ def test_weblogic_parsers_never_crash_on_garbage(text: str) -> None:
         parse_jstat_gc(text)
     with contextlib.suppress(CollectionError):
         parse_file_section(Section(text, 0))
-
-
-def test_installed_version_from_registry_xml() -> None:
-    assert parse_registry((FIX / "weblogic" / "registry_12c.xml").read_text()) == "12.2.1.4.0"
-    assert parse_registry((FIX / "weblogic" / "registry_1036.xml").read_text()) == "10.3.6.0"
-    assert parse_registry("<registry><distributions/></registry>") is None
-    assert parse_registry("no readable registry.xml") is None
-    args = "/u01/jdk/bin/java -server -Dweblogic.Name=ms1 -Dweblogic.home=/u01/mw/wlserver/server weblogic.Server"
-    assert middleware_home_of(args) == "/u01/mw"
-    assert middleware_home_of("java -Dwls.home=/u01/mw/wlserver_10.3/server/ weblogic.Server") == "/u01/mw"
-    assert middleware_home_of("java -Dweblogic.Name=ms1 weblogic.Server") is None
 
 
 @settings(max_examples=200, deadline=None)
