@@ -14,8 +14,9 @@ import logging
 import ssl
 import time
 import urllib.parse
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
@@ -23,7 +24,15 @@ from agent.connections.reasons import network_reason
 from collectors.contract import Collected, Collector, Context
 from collectors.linux import event
 from collectors.weblogic.parse import remembered
-from collectors.weblogic.rest_parse import Fields, load_json, parse_heaps, parse_server_runtimes
+from collectors.weblogic.rest_parse import (
+    Fields,
+    RestServer,
+    heaps,
+    load_json,
+    parse_heaps,
+    parse_server_runtimes,
+    server_runtimes,
+)
 from core.model import CollectionError, Sample, now_ns
 from core.redaction import basic_auth
 
@@ -157,40 +166,56 @@ class WeblogicRestCollector(Collector[WeblogicRestSettings, None]):
         client = RestClient(s)
         running = parse_server_runtimes(client.request(
             "GET", f"{RUNTIMES_PATH}?links=none&fields={RUNTIME_FIELDS}"))
-        heaps: dict[str, Fields] = {}
+        heap: dict[str, Fields] = {}
         heap_error = ""
         if s.heap and any(n in running for n in s.servers):
             try:
-                heaps = parse_heaps(client.request("POST", "/management/weblogic/latest/domainRuntime/search",
+                heap = parse_heaps(client.request("POST", "/management/weblogic/latest/domainRuntime/search",
                                                    HEAP_QUERY))
             except CollectionError as e:  # heap is extra: state and restarts still stand
                 heap_error = str(e)[:200]
-        t = now_ns()
-        now_s = t // 1_000_000_000
-        memory = remembered(ctx.state)  # per server: activation_ms (a new dict)
-        samples: list[Sample] = []
-        for name in s.servers:
-            m = memory.setdefault(name, {})
-            srv = running.get(name)
-            fields: Fields = {"restarts": 0}
-            if srv is None:  # the domain runtime lists running servers only
-                fields.update(state="NOT_RUNNING", running=0)
-            else:
-                fields.update(srv.fields, state=srv.state, running=1)
-                if srv.activation_ms is not None:
-                    started = srv.activation_ms // 1000
-                    fields.update(started_at=started, uptime=max(now_s - started, 0))
-                    if "activation_ms" in m and m["activation_ms"] != srv.activation_ms:
-                        fields["restarts"] = 1
-                        samples.append(event(ctx.device, "weblogic", "restart", t,
-                                             f"{name} restarted (activation time {srv.activation_ms} ms, "
-                                             f"was {m['activation_ms']})", server=name))
-                    m["activation_ms"] = srv.activation_ms
-                if name in heaps:
-                    fields.update(heaps[name])
-                elif heap_error:
-                    fields["heap_error"] = heap_error
-            samples.append(Sample("weblogic", {"host": ctx.device, "domain": s.domain, "server": name},
-                                  fields, t))
+        out, memory = samples(ctx.device, s.domain, s.servers, running, heap, heap_error, ctx.state,
+                              now_ns())
         evidence = [f"{s.url}: running {', '.join(sorted(running)) or 'none'}"]
-        return Collected(samples, evidence, {**ctx.state, "servers": memory})
+        return Collected(out, evidence, {**ctx.state, "servers": memory})
+
+
+def samples(host: str, domain: str, servers: Sequence[str], running: Mapping[str, RestServer],
+            heaps: Mapping[str, Fields], heap_error: str, state: Mapping[str, Any],
+            t: int) -> tuple[list[Sample], dict[str, dict[str, Any]]]:
+    """One cycle's samples from the admin server's answers, and the new per-server memory
+    (`activation_ms`: another one next cycle is a restart). `state` is the last cycle's."""
+    now_s = t // 1_000_000_000
+    memory = remembered(state)  # a new dict: the last cycle's is not changed
+    out: list[Sample] = []
+    for name in servers:
+        m = memory.setdefault(name, {})
+        srv = running.get(name)
+        fields: Fields = {"restarts": 0}
+        if srv is None:  # the domain runtime lists running servers only
+            fields.update(state="NOT_RUNNING", running=0)
+        else:
+            fields.update(srv.fields, state=srv.state, running=1)
+            if srv.activation_ms is not None:
+                started = srv.activation_ms // 1000
+                fields.update(started_at=started, uptime=max(now_s - started, 0))
+                if "activation_ms" in m and m["activation_ms"] != srv.activation_ms:
+                    fields["restarts"] = 1
+                    out.append(event(host, "weblogic", "restart", t,
+                                     f"{name} restarted (activation time {srv.activation_ms} ms, "
+                                     f"was {m['activation_ms']})", server=name))
+                m["activation_ms"] = srv.activation_ms
+            if name in heaps:
+                fields.update(heaps[name])
+            elif heap_error:
+                fields["heap_error"] = heap_error
+        out.append(Sample("weblogic", {"host": host, "domain": domain, "server": name}, fields, t))
+    return out, memory
+
+
+def samples_of(runtimes: str, heap_search: str | None = None, *, servers: Sequence[str], host: str = "adm01",
+               domain: str = "base_domain", state: Mapping[str, Any] | None = None,
+               t: int = 1_763_780_000_000_000_000) -> tuple[list[Sample], dict[str, dict[str, Any]]]:
+    """`samples` from the answers' text (serverRuntimes, and the heap search when there is one)."""
+    heap = {} if heap_search is None else heaps(heap_search)
+    return samples(host, domain, servers, server_runtimes(runtimes), heap, "", state or {}, t)
