@@ -192,6 +192,17 @@ def test_settings_validation_names_the_place(tmp_path: Path, ssh_peer) -> None: 
     assert "settings.oracle.password" in text
 
 
+def test_family_readme_example_loads(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "collectors" / "oracle" / "README.md").read_text()
+    block = readme.split("## Settings", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text("devices:\n  - name: db01\n    address: 10.1.2.11\n    ssh: {user: oracle}\n" + block)
+    dev = load_inventory(inv).devices["db01"]
+    assert dev.settings["oracle"].sid == "ORCL" and dev.settings["oracle"].user is None
+    assert dev.settings["oracle_backup"].expect == ["full", "incremental", "archivelog"]
+    assert [(q.name, q.expect) for q in dev.settings["sqlplus_probe"].queries] == [("orders", "3")]
+
+
 def test_mounted_standby_reports_instance_and_says_partial() -> None:
     out = samples_of(fx("mounted_standby.txt"), host="db", sid="STBY")  # samples: testdata/samples/
     verdicts = {(v.check, v.instance): v.status for v in evaluate(out, "db", load_rules())}

@@ -39,6 +39,23 @@ def test_state_from_the_admin_servers_log() -> None:
     assert admin.last_state == "RUNNING" and admin.running_events == 1
 
 
+def test_family_readme_example_loads(tmp_path: Path) -> None:
+    from agent.inventory import load_inventory
+
+    readme = (TESTDATA.parent / "README.md").read_text()
+    block = readme.split("## Settings", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    secrets = tmp_path / "secrets.yaml"
+    secrets.write_text("wls_monitor: pw\n")
+    secrets.chmod(0o600)
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(f"secrets_file: {secrets}\ndevices:\n  - name: app01\n    address: 10.1.2.21\n"
+                   "    ssh: {user: oracle}\n" + block)
+    dev = load_inventory(inv).devices["app01"]
+    wls = dev.settings["weblogic"]
+    assert [s.name for s in wls.servers] == ["AdminServer", "ms1"] and wls.max_log_bytes == 2097152
+    assert dev.settings["weblogic_rest"].domain == "base_domain"
+
+
 def test_jvm_by_exact_server_name() -> None:
     procs = parse_ps((FIX / "linux" / "ps.txt").read_text().split("\n", 1)[1])
     assert [p.pid for p in server_jvms(procs, "AdminServer")] == [3100]
