@@ -56,6 +56,22 @@ def test_family_readme_example_loads(tmp_path: Path) -> None:
     assert dev.settings["weblogic_rest"].domain == "base_domain"
 
 
+def test_the_last_cycles_memory_is_not_changed() -> None:
+    """The collector returns its new memory as a value: the context's is left as it was."""
+    import copy
+
+    import yaml
+
+    from collectors.weblogic.ssh import samples_of
+
+    case = yaml.safe_load((TESTDATA / "ssh_samples" / "restart_heap_version.yaml").read_text())
+    args = case["args"]
+    before = copy.deepcopy(args["state"])
+    _, state = samples_of(*[(TESTDATA / "ssh_samples" / f).read_text() for f in case["inputs"]], **args)
+    assert args["state"] == before and state != before
+    assert state["servers"]["ms1"]["pid"] == 3200 and before["servers"]["ms1"]["pid"] == 3150
+
+
 def test_jvm_by_exact_server_name() -> None:
     procs = parse_ps((FIX / "linux" / "ps.txt").read_text().split("\n", 1)[1])
     assert [p.pid for p in server_jvms(procs, "AdminServer")] == [3100]
