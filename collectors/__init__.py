@@ -59,12 +59,12 @@ register("linux", "ssh", "collectors.linux:LinuxCollector",
          "offset")
 register("logs", "ssh", "collectors.logs:LogsCollector",
          "log files over SSH: new lines counted per pattern, rotation-safe positions")
-register("oracle", "ssh", "collectors.oracle:OracleCollector",
+register("oracle", "ssh", "collectors.oracle.collector:OracleCollector",
          "Oracle via sqlplus over SSH: instance, tablespaces (autoextend, CDB/PDB, TEMP, UNDO), recovery "
          "area")
-register("weblogic", "ssh", "collectors.weblogic:WeblogicCollector",
+register("weblogic", "ssh", "collectors.weblogic.ssh:WeblogicCollector",
          "WebLogic servers over SSH: JVM, state from the server log, restarts, heap")
-register("weblogic_rest", "http", "collectors.weblogic_rest:WeblogicRestCollector",
+register("weblogic_rest", "http", "collectors.weblogic.rest:WeblogicRestCollector",
          "WebLogic servers through the admin server's REST management API (HTTPS): state, health, "
          "restarts, heap")
 register("config", "ssh", "collectors.config_files:ConfigCollector",
@@ -75,16 +75,16 @@ register("snmp", "snmp", "collectors.snmp:SnmpCollector",
 register("cli", "netcli", "collectors.cli:CliCollector",
          "Huawei VRP, H3C Comware and Cisco IOS switches over their CLI (netmiko): version, ports, cpu, "
          "memory, log buffer, running-config changes")
-register("http_probe", "probe", "collectors.probe_http:HttpProbeCollector",
+register("http_probe", "probe", "collectors.probes.http:HttpProbeCollector",
          "HTTP(S) service probes from the agent: status, latency, content match, certificate expiry")
-register("tcp_probe", "probe", "collectors.probe_tcp:TcpProbeCollector",
+register("tcp_probe", "probe", "collectors.probes.tcp:TcpProbeCollector",
          "TCP connect probes from the agent: up, latency, refused / timed out")
-register("sql_probe", "probe", "collectors.probe_sql:SqlProbeCollector",
+register("sql_probe", "probe", "collectors.probes.sql:SqlProbeCollector",
          "SQL probes from the agent (a SQLAlchemy URL): queries with an expected answer, latency")
-register("sqlplus_probe", "ssh", "collectors.sqlplus_probe:SqlplusProbeCollector",
+register("sqlplus_probe", "ssh", "collectors.oracle.sqlplus_probe:SqlplusProbeCollector",
          "SQL probes on Oracle via sqlplus over SSH (the oracle collector's path): queries with an "
          "expected answer")
-register("oracle_backup", "ssh", "collectors.oracle_backup:OracleBackupCollector",
+register("oracle_backup", "ssh", "collectors.oracle.backup:OracleBackupCollector",
          "Oracle RMAN backups via sqlplus over SSH: last full / incremental / archive-log backup, age and "
          "status")
 register("file_backup", "ssh", "collectors.file_backup:FileBackupCollector",

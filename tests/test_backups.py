@@ -16,8 +16,8 @@ import pytest
 from agent.inventory import load_inventory
 from checks.evaluate import evaluate
 from checks.rules import load_rules
-from collectors.oracle_backup import OracleBackupSettings, parse, samples, script
-from core.model import CollectionError, Status
+from collectors.oracle.backup import samples_of, script
+from core.model import Status
 from core.problems import ConfigError
 from tests.helpers import cli
 from tests.sshdev import Cycles, give, one, write_inventory
@@ -26,31 +26,21 @@ from tests.test_oracle import answer, fx, oracle_home  # noqa: F401 (a fixture)
 HOUR = 3600
 
 
-def settings(**kw: Any) -> OracleBackupSettings:
-    return OracleBackupSettings.model_validate({"oracle_home": "/u01/app/oracle", "sid": "PROD", **kw})
-
-
 def judged(out: list) -> dict[tuple[str, str], Any]:  # type: ignore[type-arg]
     return {(v.check, v.instance): v for v in evaluate(out, "db01", load_rules())}
 
 
-# -- RMAN: the parser and the rules on recorded answers ---------------------------------------
+# -- RMAN: the rules on recorded answers (the parser's cases: collectors/oracle/testdata/backup_*) --
 
 def test_rman_all_recent_is_ok() -> None:
-    out = samples("db01", settings(), parse(fx("rman_ok.txt"), 0), 1)
-    assert one(out, "backup", instance="PROD/archivelog").fields["age_hours"] == 0.5
-    full = one(out, "backup", instance="PROD/full").fields
-    assert full == {"status": "ok", "last_status": "COMPLETED", "last_job_age_hours": 75.52,
-                    "age_hours": 74.9, "size_bytes": 21474836480}
-    v = judged(out)
+    v = judged(samples_of(fx("rman_ok.txt")))
     assert {k: x.status for k, x in v.items()} == {
         (c, f"PROD/{t}"): Status.OK for t in ("full", "incremental", "archivelog")
         for c in ("backup_status", f"backup_age_{t}")}
 
 
 def test_rman_failed_too_old_warnings_and_missing() -> None:
-    out = samples("db01", settings(), parse(fx("rman_failed.txt"), 0), 1)
-    v = judged(out)
+    v = judged(samples_of(fx("rman_failed.txt")))
     assert v[("backup_status", "PROD/incremental")].status is Status.CRIT  # latest job FAILED
     assert v[("backup_status", "PROD/incremental")].level == 2
     assert "failed" in v[("backup_status", "PROD/incremental")].message
@@ -58,26 +48,9 @@ def test_rman_failed_too_old_warnings_and_missing() -> None:
     assert v[("backup_age_full", "PROD/full")].status is Status.CRIT  # 399.75 h > 360
     assert v[("backup_status", "PROD/archivelog")].status is Status.WARN  # COMPLETED WITH WARNINGS
     # nothing in the window: every expected type is missing (CRIT), not "no news"
-    none = judged(samples("db01", settings(), parse(fx("rman_none.txt"), 0), 1))
+    none = judged(samples_of(fx("rman_none.txt")))
     assert {k: x.status for k, x in none.items()} == {
         ("backup_status", f"PROD/{t}"): Status.CRIT for t in ("full", "incremental", "archivelog")}
-    # a site without DB FULL jobs (weekly level 0 is incremental) says so
-    only = samples("db01", settings(expect=["incremental", "archivelog"]), parse(fx("rman_none.txt"), 0), 1)
-    assert {s.tags["type"] for s in only} == {"incremental", "archivelog"}
-
-
-def test_rman_errors_and_cut_output_are_not_collected() -> None:
-    with pytest.raises(CollectionError, match="ORA-00942"):
-        parse(fx("rman_no_grant.txt"), 174)
-    # the unpadded form sqlplus may print is the same error, never "no backups"
-    with pytest.raises(CollectionError, match="sqlplus: ORA-942"):  # said as the error, not a cut-off
-        parse("ORA-942: table or view does not exist\n", 0)
-    with pytest.raises(CollectionError, match="did not finish"):
-        parse("RMAN|DB FULL|COMPLETED|1|1|1\n", 0)
-    with pytest.raises(CollectionError, match="not understood"):
-        parse("RMAN|DB FULL|COMPLETED|x|1|1\nRMAN_READ\n", 0)
-    with pytest.raises(CollectionError, match="exited 9"):
-        parse("RMAN_READ\n", 9)
 
 
 def test_rman_script_fits_sqlplus_and_hides_nothing_on_argv() -> None:

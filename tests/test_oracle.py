@@ -1,5 +1,7 @@
-"""Oracle: the parser on recorded outputs (11g, 12c CDB, 19c autoextend, errors), then the
-collector through the real sshd with a fake sqlplus that records what it was given."""
+"""Oracle: the rules on the samples of recorded outputs, the parser against garbage, then the
+collector through the real sshd with a fake sqlplus that records what it was given. What the
+parser makes of each recorded output is data: collectors/oracle/testdata/ (parse_output,
+samples), run by tests/test_parser_data.py."""
 
 from __future__ import annotations
 
@@ -14,37 +16,24 @@ from hypothesis import strategies as st
 from agent.inventory import load_inventory
 from checks.evaluate import evaluate
 from checks.rules import load_rules
-from collectors.oracle import samples
-from collectors.oracle_sql import parse_output, script
+from collectors.oracle.collector import samples_of
+from collectors.oracle.sql import parse_output, script
 from core.model import CollectionError, Status
 from core.problems import ConfigError
 from tests.sshdev import Cycles, by, give, one, write_inventory
 
-FIX = Path(__file__).parent / "fixtures" / "oracle"
+# The recorded sqlplus outputs are the parsers' test data (collectors/oracle/testdata/<parser>/).
+FIX = Path(__file__).resolve().parents[1] / "collectors" / "oracle" / "testdata"
 
 
 def fx(name: str) -> str:
-    return (FIX / name).read_text()
-
-
-def test_11g_noncdb_autoextend_counts_to_max() -> None:
-    facts = parse_output(fx("11g_noncdb.txt"), 0)
-    assert facts.instance.status == "OPEN" and not facts.instance.cdb
-    ts = {t.name: t for t in facts.tablespaces}
-    assert set(ts) == {"SYSTEM", "SYSAUX", "UNDOTBS1", "USERS", "TEMP"}
-    # SYSTEM is 99 % of its current size but autoextends to 32 GB: 2.42 % of max, not 99 %
-    assert ts["SYSTEM"].used_percent == round(100 * 832569344 / 34359721984, 2)
-    assert ts["USERS"].used_percent == 95.0 and not ts["USERS"].autoextensible
-    assert ts["TEMP"].contents == "TEMPORARY"
-    assert facts.fra[0].used_percent == round(100 * (3946630348 - 1073741824) / 4385144832, 2)
+    found = sorted(FIX.glob(f"*/{name}"))
+    assert len(found) == 1, f"{name}: {len(found)} files in {FIX}/*/"
+    return found[0].read_text()
 
 
 def test_12c_cdb_per_pdb_and_rule() -> None:
-    facts = parse_output(fx("12c_cdb.txt"), 0)
-    assert facts.instance.cdb
-    out = samples("db01", "CDB1", facts, 1)
-    users = [s for s in out if s.measurement == "oracle_tablespace" and s.tags["tablespace"] == "USERS"]
-    assert {s.tags["con_name"] for s in users} == {"CDB$ROOT", "PDB1", "PDB2"}
+    out = samples_of(fx("12c_cdb.txt"), host="db01", sid="CDB1")
     verdicts = {(v.check, v.instance): v for v in evaluate(out, "db01", load_rules())}
     assert verdicts[("oracle_tablespace_used_percent", "PDB1/USERS")].status is Status.CRIT  # 95 %
     assert verdicts[("oracle_tablespace_used_percent", "PDB1/TEMP")].status is Status.CRIT  # 98.44 %, no autoextend
@@ -56,42 +45,9 @@ def test_12c_cdb_per_pdb_and_rule() -> None:
     assert users.evidence.splitlines()[-1].startswith("TS|PDB1|USERS|")
 
 
-def test_19c_noncdb_instance_tag_is_tablespace() -> None:
-    out = samples("db", "PROD", parse_output(fx("19c_autoextend.txt"), 0), 1)
-    ts = {s.tags["instance"]: s.fields for s in out if s.measurement == "oracle_tablespace"}
-    assert ts["APP_DATA"]["used_percent"] == round(100 * 31138512896 / 68719476736, 2)
-    assert ts["APP_DATA"]["used_percent_of_size"] == round(100 * 31138512896 / 32212254720, 2)
-    assert ts["APP_IDX"]["used_percent"] == 90.0 and ts["APP_IDX"]["autoextensible"] is False
-
-
-@pytest.mark.parametrize("name,code", [("ora_01017.txt", "ORA-01017"),
-                                       ("sp2_0310.txt", "SP2-0310"), ("mounted.txt", "ORA-01219")])
-def test_errors_are_not_collected_with_the_code(name: str, code: str) -> None:
-    with pytest.raises(CollectionError, match=code) as e:
-        parse_output(fx(name), 1)
-    assert str(e.value).count(code) == 1  # said once
-
-
-def test_sp2_0306_is_said_once() -> None:
-    text = ("SP2-0306: Invalid option.\nUsage: CONN[ECT] [{logon|/|proxy} [AS {SYSDBA|SYSOPER|SYSASM}] "
-            "[edition=value]]\nwhere <logon> ::= <username>[/<password>][@<connect_identifier>]\n")
-    with pytest.raises(CollectionError) as e:
-        parse_output(text, 1)
-    assert str(e.value) == "sqlplus: SP2-0306: Invalid option."
-    with pytest.raises(CollectionError) as e:
-        parse_output(fx("mounted.txt"), 1)
-    assert str(e.value).startswith("sqlplus: ORA-01219: database or pluggable database not open")
-    assert str(e.value).endswith("(also ORA-06512)")
-
-
-@pytest.mark.parametrize("text", [fx("ora_01034.txt"), "Connected to an idle instance.\nDECLARE\n*\n"
-                                  "ERROR at line 1:\nORA-1034: ORACLE not available\nORA-27101: shared memory "
-                                  "realm does not exist\nLinux-x86_64 Error: 2: No such file or directory\n"])
-def test_instance_down_is_its_own_verdict_at_level_1(text: str) -> None:
-    facts = parse_output(text, 1)
-    assert facts.instance.status == "DOWN"
-    out = samples("db", "ORCL", facts, 1)
-    assert [s.measurement for s in out] == ["oracle_instance"]  # no tablespace figures claimed
+@pytest.mark.parametrize("name", ["ora_01034.txt", "ora_1034_unpadded.txt"])
+def test_instance_down_is_its_own_verdict_at_level_1(name: str) -> None:
+    out = samples_of(fx(name), 1, host="db", sid="ORCL")  # one oracle_instance (testdata/samples/)
     verdicts = evaluate(out, "db", load_rules())
     assert [(v.check, v.instance, v.status, v.level) for v in verdicts] == [
         ("oracle_instance_status", "ORCL", Status.CRIT, 1)]
@@ -99,17 +55,6 @@ def test_instance_down_is_its_own_verdict_at_level_1(text: str) -> None:
     assert verdicts[0].message.endswith(("— ORA-01034: ORACLE not available (also ORA-27101)",
                                          "— ORA-1034: ORACLE not available (also ORA-27101)"))  # as printed
     assert "ORA-27101: shared memory realm does not exist" in verdicts[0].evidence
-
-
-def test_empty_or_strange_output_is_not_a_pass() -> None:
-    with pytest.raises(CollectionError, match="no instance"):
-        parse_output("", 0)
-    with pytest.raises(CollectionError, match="no tablespace"):
-        parse_output("INST|X|OPEN|ACTIVE|19.0|READ WRITE|NO|PRIMARY\n", 0)
-    with pytest.raises(CollectionError, match="exited 3"):
-        parse_output(fx("19c_autoextend.txt"), 3)
-    with pytest.raises(CollectionError, match="not understood"):
-        parse_output("INST|X|OPEN|ACTIVE|19.0|READ WRITE|NO|PRIMARY\nTS|-|A|PERMANENT|x|1|2|NO\n", 0)
 
 
 @settings(max_examples=300, deadline=None)
@@ -125,39 +70,6 @@ def test_script_lines_fit_sqlplus() -> None:
     assert "cdb_data_files" in s and "dba_data_files" in s and "v$recovery_file_dest" in s
     assert "dba_registry_sqlpatch" in s and "dba_registry_history" in s and "SQLCODE = -942" in s
     assert "version_full" in s and "-904" in s
-
-
-def asset_of(out: list) -> dict:  # type: ignore[type-arg]
-    return one(out, "asset").fields
-
-
-def test_asset_version_and_latest_patch() -> None:
-    out = samples("db", "PROD", parse_output(fx("19c_autoextend.txt"), 0), 1)
-    assert asset_of(out) == {"oracle_version": "19.22.0.0.0",
-                             "oracle_patches": "35943157 Database Release Update : 19.22.0.0.240116 (35943157)"}
-    assert one(out, "oracle_instance").fields["patches_status"] == "ok"
-    # 11g: no version_full (INST's version), the PSU from dba_registry_history
-    assert asset_of(samples("db", "ORCL", parse_output(fx("11g_noncdb.txt"), 0), 1)) == {
-        "oracle_version": "11.2.0.4.0", "oracle_patches": "161018 PSU 11.2.0.4.161018"}
-    # read, and nothing applied
-    assert asset_of(samples("db", "CDB1", parse_output(fx("12c_cdb.txt"), 0), 1))["oracle_patches"] == "none"
-    rolled = fx("19c_autoextend.txt").replace("|APPLY|", "|ROLLBACK|")
-    assert asset_of(samples("db", "P", parse_output(rolled, 0), 1))["oracle_patches"].startswith("ROLLBACK 35943157 ")
-
-
-@pytest.mark.parametrize("name", ["11g_monitor_no_grant.txt", "mounted_standby.txt"])
-def test_unreadable_patches_leave_the_health_and_send_no_asset(name: str) -> None:
-    out = samples("db", "X", parse_output(fx(name), 0), 1)
-    assert not by(out, "asset")  # a half-read asset would be a false change
-    status = one(out, "oracle_instance").fields["patches_status"]
-    assert str(status).startswith(("ORA-00942", "ORA-01219"))
-    if name.startswith("11g"):
-        assert by(out, "oracle_tablespace")
-
-
-def test_an_ora_code_inside_a_patch_description_is_not_an_error() -> None:
-    text = fx("19c_autoextend.txt").replace("(35943157)", "(fixes ORA-00600 in kcbgtcr)")
-    assert parse_output(text, 0).patches == "35943157 Database Release Update : 19.22.0.0.240116 (fixes ORA-00600 in kcbgtcr)"
 
 
 # -- through the real sshd with a fake sqlplus ------------------------------------------
@@ -280,19 +192,24 @@ def test_settings_validation_names_the_place(tmp_path: Path, ssh_peer) -> None: 
     assert "settings.oracle.password" in text
 
 
+def test_family_readme_example_loads(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "collectors" / "oracle" / "README.md").read_text()
+    block = readme.split("## Settings", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text("devices:\n  - name: db01\n    address: 10.1.2.11\n    ssh: {user: oracle}\n" + block)
+    dev = load_inventory(inv).devices["db01"]
+    assert dev.settings["oracle"].sid == "ORCL" and dev.settings["oracle"].user is None
+    assert dev.settings["oracle_backup"].expect == ["full", "incremental", "archivelog"]
+    assert [(q.name, q.expect) for q in dev.settings["sqlplus_probe"].queries] == [("orders", "3")]
+
+
 def test_mounted_standby_reports_instance_and_says_partial() -> None:
-    facts = parse_output(fx("mounted_standby.txt"), 0)
-    assert facts.instance.status == "MOUNTED" and facts.instance.role == "PHYSICAL STANDBY"
-    assert not facts.tablespaces and facts.errors["tablespaces"].startswith("ORA-01219")
-    out = samples("db", "STBY", facts, 1)
-    inst = one(out, "oracle_instance")
-    assert str(inst.fields["tablespaces_status"]).startswith("ORA-01219") and inst.fields["fra_status"] == "ok"
+    out = samples_of(fx("mounted_standby.txt"), host="db", sid="STBY")  # samples: testdata/samples/
     verdicts = {(v.check, v.instance): v.status for v in evaluate(out, "db", load_rules())}
     # a physical standby is mounted by design: not a fault; its unread tablespaces are said
-    assert inst.fields["state"] == "MOUNTED_STANDBY"
     assert verdicts[("oracle_instance_status", "STBY")] is Status.OK
     assert verdicts[("oracle_tablespaces_collected", "STBY")] is Status.UNKNOWN
-    primary = samples("db", "X", parse_output(fx("mounted_standby.txt").replace("PHYSICAL STANDBY", "PRIMARY"), 0), 1)
+    primary = samples_of(fx("mounted_standby.txt").replace("PHYSICAL STANDBY", "PRIMARY"), sid="X")
     assert {v.check: v.status for v in evaluate(primary, "db", load_rules())}["oracle_instance_status"] is Status.CRIT
     assert verdicts[("oracle_fra_used_percent", "/u01/app/oracle/fast_recovery_area")] is Status.OK
 

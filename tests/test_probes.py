@@ -22,11 +22,12 @@ import yaml
 from agent.inventory import load_inventory
 from checks.evaluate import evaluate
 from checks.rules import load_rules
-from collectors.probe_http import HttpProbeCollector, HttpProbeSettings
-from collectors.probe_sql import SqlProbeCollector, SqlProbeSettings
-from collectors.probe_tcp import TcpProbeCollector, TcpProbeSettings
-from collectors.probes import connect_failure
-from core.model import Sample, Status, Target
+from collectors.contract import Context
+from collectors.probes.common import connect_failure
+from collectors.probes.http import HttpProbeCollector, HttpProbeSettings
+from collectors.probes.sql import SqlProbeCollector, SqlProbeSettings
+from collectors.probes.tcp import TcpProbeCollector, TcpProbeSettings
+from core.model import Sample, Status
 from core.problems import ConfigError
 from tests.helpers import cli, user_docs
 from tests.hook_peers import self_signed
@@ -124,7 +125,7 @@ class FullQueue:
 
 def run_http(probes: list[dict[str, Any]], **kw: Any) -> dict[str, Sample]:
     s = HttpProbeSettings.model_validate({"probes": probes, **kw})
-    out = HttpProbeCollector().collect(Target("svc", "service", HOST, settings=s), None)
+    out = HttpProbeCollector().collect(Context("svc", "service", HOST, settings=s), None).samples
     return {x.tags["probe"]: x for x in out}
 
 
@@ -216,7 +217,7 @@ def test_tcp_open_refused_and_timed_out(web: Web) -> None:
             {"name": "web", "port": web.port},
             {"name": "closed", "host": HOST, "port": closed},
             {"name": "full", "port": full.port}]})
-        out = TcpProbeCollector().collect(Target("svc", "service", HOST, settings=s), None)
+        out = TcpProbeCollector().collect(Context("svc", "service", HOST, settings=s), None).samples
     finally:
         full.close()
     f = {x.tags["probe"]: x.fields for x in out}
@@ -234,7 +235,7 @@ def test_a_broken_resolver_is_not_run_but_a_missing_name_is_down() -> None:
     reason, down = connect_failure(broken, "shop.example", 443, 5)
     assert not down and "resolver failed" in reason
     # as a sample: no `up`, no `result`; the probe_not_run rule says UNKNOWN
-    from collectors.probes import Outcome
+    from collectors.probes.common import Outcome
     s = Outcome("shop", "tcp", "shop.example:443", error=reason).sample("svc", 2, 1)
     assert "up" not in s.fields and "result" not in s.fields and s.fields["state"] == "unknown"
     v = verdicts([s])
@@ -254,7 +255,7 @@ def db(tmp_path: Path) -> Path:
 
 def run_sql(url: str, queries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     s = SqlProbeSettings.model_validate({"url": url, "queries": queries})
-    out = SqlProbeCollector().collect(Target("svc", "service", HOST, settings=s), None)
+    out = SqlProbeCollector().collect(Context("svc", "service", HOST, settings=s), None).samples
     return {x.tags["probe"]: x.fields for x in out}
 
 
@@ -369,9 +370,10 @@ def test_inspect_a_service_opens_cases_at_its_criticality(tmp_path: Path, web: W
 
 
 def test_readme_examples_validate(tmp_path: Path) -> None:
-    readme = user_docs()
-    part = readme.split("### Service probes and backup checks:", 1)[1].split("\n### ", 1)[0]
-    probes, backups = [b.split("```", 1)[0] for b in part.split("```yaml\n")[1:3]]
+    family = (Path(__file__).resolve().parents[1] / "collectors" / "probes" / "README.md").read_text()
+    probes = family.split("## Settings", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    part = user_docs().split("### Service probes and backup checks:", 1)[1].split("\n### ", 1)[0]
+    backups = part.split("```yaml\n", 1)[1].split("```", 1)[0]
     secrets = tmp_path / "secrets.yaml"
     secrets.write_text("probe_db: pw\n")
     secrets.chmod(0o600)

@@ -28,7 +28,7 @@ from agent.inventory import load_inventory
 from collectors.common.batch import Batch
 from collectors.snmp import SnmpCollector, SnmpSettings
 from collectors.snmp_walk import bulk_walk
-from collectors.weblogic_rest import RestClient, WeblogicRestSettings
+from collectors.weblogic.rest import RestClient, WeblogicRestSettings
 from core.model import CollectionError, Target
 from tests.helpers import XUNJIAN, cli
 from tests.peers import HOST, SshPeer, free_port, mute_server, wait_until

@@ -12,7 +12,7 @@ from tests.helpers import cli
 from tests.sshdev import give, write_inventory
 from tests.test_oracle import FAKE_SQLPLUS
 
-FIX = Path(__file__).parent / "fixtures"
+ORACLE = Path(__file__).resolve().parents[1] / "collectors" / "oracle" / "testdata" / "parse_output"
 pytestmark = pytest.mark.peers
 
 
@@ -26,7 +26,7 @@ def test_inspect_with_every_server_collector(tmp_path: Path, ssh_peer, remote_di
     home = remote_dir / "oh"
     (home / "bin").mkdir(parents=True)
     (home / "bin" / "sqlplus").write_text(FAKE_SQLPLUS)
-    (home / "answer").write_text((FIX / "oracle" / "12c_cdb.txt").read_text())
+    (home / "answer").write_text((ORACLE / "12c_cdb.txt").read_text())
     (home / "status").write_text("0")
     for p, mode in ((home, 0o755), (home / "bin", 0o755), (home / "bin" / "sqlplus", 0o755),
                     (home / "answer", 0o644), (home / "status", 0o644)):

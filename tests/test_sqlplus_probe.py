@@ -1,5 +1,6 @@
 """sqlplus_probe: SQL probes on Oracle through the real sshd with a fake sqlplus that answers
-with recorded SQL*Plus output (the session's marker taken from its stdin)."""
+with recorded SQL*Plus output (the session's marker taken from its stdin). What the parser
+makes of recorded sessions is data: collectors/oracle/testdata/sqlplus_probe/."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import pytest
 from agent.inventory import load_inventory
 from checks.evaluate import evaluate
 from checks.rules import load_rules
-from collectors.probe_sql import SqlCheck
-from collectors.sqlplus_probe import parse, script
+from collectors.oracle.sqlplus_probe import script
+from collectors.probes.sql import SqlCheck
 from core.model import Status
 from tests.sshdev import Cycles, give, write_inventory
 
@@ -22,64 +23,10 @@ QUERIES = [SqlCheck(name="orders", sql="SELECT COUNT(*) FROM app.orders;", expec
            SqlCheck(name="typo", sql="SELEC 1 FROM dual"),
            SqlCheck(name="locked", sql="SELECT 1 FROM app.queue FOR UPDATE NOWAIT")]
 
-ANSWER = f"""{MARK} CONNECTED
-
-Elapsed: 00:00:00.00
-{MARK} BEGIN orders
-         3
-
-Elapsed: 00:00:00.12
-{MARK} END orders
-{MARK} BEGIN jobs
-FAILED
-
-Elapsed: 00:00:00.01
-{MARK} END jobs
-{MARK} BEGIN typo
-SP2-0734: unknown command beginning "SELEC 1 FR..." - rest of line ignored.
-{MARK} END typo
-{MARK} BEGIN locked
-SELECT 1 FROM app.queue FOR UPDATE NOWAIT
-                  *
-ERROR at line 1:
-ORA-00054: resource busy and acquire with NOWAIT specified or timeout expired
-
-{MARK} END locked
-"""
-
-NO_LISTENER = """ERROR:
-ORA-12541: TNS:no listener
-
-
-SP2-0640: Not connected
-"""
-
-
-def by_name(outs):  # type: ignore[no-untyped-def]
-    return {o.name: o for o in outs}
-
-
-def test_answers_wrong_answers_and_errors() -> None:
-    o = by_name(parse(ANSWER, QUERIES, MARK))
-    assert o["orders"].up and o["orders"].fields["latency_ms"] == 120.0
-    assert o["jobs"].reason == "the query returned 'FAILED', expected 'OK'"
-    assert o["locked"].reason.startswith("the query failed: ORA-00054")
-    # SP2-0734 is SQL*Plus refusing the text: a mistake in the probe, it did not run
-    assert o["typo"].error.startswith("Oracle rejected the probe's query as invalid: SP2-0734")
-    assert not o["typo"].reason
-
-
-def test_connection_failures() -> None:
-    o = by_name(parse(NO_LISTENER, QUERIES, MARK))
-    assert {x.reason for x in o.values()} == {"cannot connect: ORA-12541: TNS:no listener"}
-    refused = by_name(parse("ERROR:\nORA-01017: invalid username/password; logon denied\n", QUERIES, MARK))
-    assert all(x.error.startswith("the probe's login was refused: ORA-01017") and not x.reason
-               for x in refused.values())
-    invalid = by_name(parse(f"{MARK} CONNECTED\n{MARK} BEGIN orders\nORA-00942: table or view does not "
-                            f"exist\n{MARK} END orders\n", QUERIES[:1], MARK))
-    assert invalid["orders"].error.startswith("Oracle rejected the probe's query as invalid: ORA-00942")
-    cut = by_name(parse(f"{MARK} CONNECTED\n{MARK} BEGIN orders\n 3\n", QUERIES[:1], MARK))
-    assert cut["orders"].reason == "sqlplus ended before the query did"
+# A recorded session (the parser's case collectors/oracle/testdata/sqlplus_probe/answers.yaml):
+# an answer, a wrong answer, SP2-0734 and ORA-00054, with this marker.
+ANSWER = (Path(__file__).resolve().parents[1] / "collectors" / "oracle" / "testdata" / "sqlplus_probe"
+          / "answer.txt").read_text()
 
 
 def test_script_runs_each_query_once_with_define_off() -> None:

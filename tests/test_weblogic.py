@@ -1,5 +1,7 @@
-"""WebLogic: log state and jstat parsers on fixtures, then a fake WebLogic JVM through the
-real sshd: running, state from its log, a restart counted once, then stopped."""
+"""WebLogic: finding a server's JVM in real `ps` output, the rules, the parsers against garbage,
+then a fake WebLogic JVM through the real sshd: running, state from its log, a restart counted
+once, then stopped. What the parsers make of recorded outputs is data:
+collectors/weblogic/testdata/, run by tests/test_parser_data.py."""
 
 from __future__ import annotations
 
@@ -17,9 +19,8 @@ from checks.rules import load_rules
 from collectors.common.batch import Section
 from collectors.config_files import parse_file_section
 from collectors.linux_health import parse_ps
-from collectors.weblogic_parse import (
+from collectors.weblogic.parse import (
     log_state,
-    middleware_home_of,
     parse_jstat_gc,
     parse_registry,
     server_jvms,
@@ -29,14 +30,46 @@ from tests.peers import wait_until
 from tests.sshdev import Cycles, by, device_for, give, one
 
 FIX = Path(__file__).parent / "fixtures"
+TESTDATA = Path(__file__).resolve().parents[1] / "collectors" / "weblogic" / "testdata"
 
 
-def test_state_and_restarts_from_log() -> None:
-    ls = log_state((FIX / "weblogic" / "ms1_restarts.log").read_text())
-    assert ls.last_state == "ADMIN" and ls.running_events == 2
+def test_state_from_the_admin_servers_log() -> None:
+    # (the log scanner's fixture; the weblogic parsers' own cases: collectors/weblogic/testdata/)
     admin = log_state((FIX / "logs" / "AdminServer.log").read_text())
     assert admin.last_state == "RUNNING" and admin.running_events == 1
-    assert log_state("garbage\n\xff") .last_state is None
+
+
+def test_family_readme_example_loads(tmp_path: Path) -> None:
+    from agent.inventory import load_inventory
+
+    readme = (TESTDATA.parent / "README.md").read_text()
+    block = readme.split("## Settings", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    secrets = tmp_path / "secrets.yaml"
+    secrets.write_text("wls_monitor: pw\n")
+    secrets.chmod(0o600)
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(f"secrets_file: {secrets}\ndevices:\n  - name: app01\n    address: 10.1.2.21\n"
+                   "    ssh: {user: oracle}\n" + block)
+    dev = load_inventory(inv).devices["app01"]
+    wls = dev.settings["weblogic"]
+    assert [s.name for s in wls.servers] == ["AdminServer", "ms1"] and wls.max_log_bytes == 2097152
+    assert dev.settings["weblogic_rest"].domain == "base_domain"
+
+
+def test_the_last_cycles_memory_is_not_changed() -> None:
+    """The collector returns its new memory as a value: the context's is left as it was."""
+    import copy
+
+    import yaml
+
+    from collectors.weblogic.ssh import samples_of
+
+    case = yaml.safe_load((TESTDATA / "ssh_samples" / "restart_heap_version.yaml").read_text())
+    args = case["args"]
+    before = copy.deepcopy(args["state"])
+    _, state = samples_of(*[(TESTDATA / "ssh_samples" / f).read_text() for f in case["inputs"]], **args)
+    assert args["state"] == before and state != before
+    assert state["servers"]["ms1"]["pid"] == 3200 and before["servers"]["ms1"]["pid"] == 3150
 
 
 def test_jvm_by_exact_server_name() -> None:
@@ -44,14 +77,6 @@ def test_jvm_by_exact_server_name() -> None:
     assert [p.pid for p in server_jvms(procs, "AdminServer")] == [3100]
     assert [p.pid for p in server_jvms(procs, "ms1")] == [3200]
     assert server_jvms(procs, "ms") == []  # ms is not ms1
-
-
-def test_jstat() -> None:
-    h = parse_jstat_gc((FIX / "weblogic" / "jstat_gc_jdk8.txt").read_text())
-    assert h["old_used_percent"] == round(100 * 157593.6 / 175104.0, 2)
-    assert h["heap_used_bytes"] == int((5632.0 + 32768.0 + 157593.6) * 1024)
-    with pytest.raises(CollectionError):
-        parse_jstat_gc("12345 not found\n")
 
 
 def test_state_rule() -> None:
@@ -158,17 +183,6 @@ def test_weblogic_parsers_never_crash_on_garbage(text: str) -> None:
         parse_file_section(Section(text, 0))
 
 
-def test_installed_version_from_registry_xml() -> None:
-    assert parse_registry((FIX / "weblogic" / "registry_12c.xml").read_text()) == "12.2.1.4.0"
-    assert parse_registry((FIX / "weblogic" / "registry_1036.xml").read_text()) == "10.3.6.0"
-    assert parse_registry("<registry><distributions/></registry>") is None
-    assert parse_registry("no readable registry.xml") is None
-    args = "/u01/jdk/bin/java -server -Dweblogic.Name=ms1 -Dweblogic.home=/u01/mw/wlserver/server weblogic.Server"
-    assert middleware_home_of(args) == "/u01/mw"
-    assert middleware_home_of("java -Dwls.home=/u01/mw/wlserver_10.3/server/ weblogic.Server") == "/u01/mw"
-    assert middleware_home_of("java -Dweblogic.Name=ms1 weblogic.Server") is None
-
-
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list('<>/="distrbuonWebLgcSvr x?')), max_size=200))
 def test_registry_parser_never_raises(text: str) -> None:
@@ -185,7 +199,7 @@ def test_weblogic_version_over_ssh(tmp_path: Path, ssh_peer, remote_dir: Path) -
     for d in (domain, domain / "servers", domain / "servers" / "ms1", logdir, mw, mw / "inventory"):
         give(d, ssh_peer, 0o755)
     registry = mw / "inventory" / "registry.xml"
-    registry.write_text((FIX / "weblogic" / "registry_12c.xml").read_text())
+    registry.write_text((TESTDATA / "parse_registry" / "registry_12c.xml").read_text())
     give(registry, ssh_peer)
     server = FakeServer("ms1", logdir / "ms1.log", extra=f"-Dweblogic.home={mw}/wlserver/server ")
     wls = {"domain_home": str(domain), "servers": [{"name": "ms1"}]}

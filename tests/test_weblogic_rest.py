@@ -1,4 +1,5 @@
-"""WebLogic REST management API: the parser on real-shaped JSON, then the collector against a
+"""WebLogic REST management API: the parsers against garbage (their cases on real-shaped JSON are
+data: collectors/weblogic/testdata/server_runtimes, heaps), then the collector against a
 fake admin server over HTTPS on 127.0.0.1 — state, health, heap, a restart (new activation
 time), a server gone ADMIN or missing, and every way the request can fail (401, 500, non-JSON,
 an untrusted certificate, a hung server)."""
@@ -21,40 +22,14 @@ from hypothesis import strategies as st
 from agent.inventory import load_inventory
 from checks.evaluate import evaluate
 from checks.rules import load_rules
-from collectors.weblogic_rest_parse import parse_heaps, parse_server_runtimes
+from collectors.weblogic.rest_parse import parse_heaps, parse_server_runtimes
 from core.model import CollectionError, Status
 from core.problems import ConfigError
 from tests.helpers import user_docs
 from tests.sshdev import Cycles, by, one
 from tests.wls_peer import RUNTIMES, AdminServer
 
-FIX = Path(__file__).parent / "fixtures" / "weblogic"
 GiB = 2**30
-
-
-def test_parse_server_runtimes_fixture() -> None:
-    got = parse_server_runtimes(json.loads((FIX / "rest_server_runtimes.json").read_text()))
-    assert set(got) == {"AdminServer", "ms1"}
-    ms1 = got["ms1"]
-    assert ms1.state == "RUNNING" and ms1.activation_ms == 1763773300001
-    assert ms1.fields["health"] == "warn" and ms1.fields["health_subsystem"] == "ThreadPool"
-    assert "STUCK_THREADS" in str(ms1.fields["health_symptoms"])
-    assert ms1.fields["open_sockets"] == 12
-    assert "health_symptoms" not in got["AdminServer"].fields
-
-
-def test_parse_heaps_fixture() -> None:
-    heaps = parse_heaps(json.loads((FIX / "rest_search_heap.json").read_text()))
-    assert heaps["ms1"]["heap_used_bytes"] == 2 * GiB - GiB // 2
-    assert heaps["ms1"]["heap_used_percent"] == 75.0
-    assert heaps["ms1"]["heap_used_percent_of_max"] == 37.5
-    assert heaps["AdminServer"]["heap_capacity_bytes"] == GiB // 2
-
-
-@pytest.mark.parametrize("doc", [None, [], {}, {"items": None}, {"items": [{"state": "RUNNING"}]}, "x"])
-def test_parse_server_runtimes_rejects(doc: Any) -> None:
-    with pytest.raises(CollectionError):
-        parse_server_runtimes(doc)
 
 
 json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
