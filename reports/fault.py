@@ -20,24 +20,11 @@ from agent.cases.queries import (
     visit_of,
 )
 from agent.cases.sla import LANGS
+from agent.cases.targets import clock_state as sla_state  # the one judgement of a clock
 from core.model import Case
 from reports.i18n import duration_text, labels_for
 from reports.render import render
 from reports.templating import ENV
-
-
-def sla_state(case: Case, clock: str, now: float) -> str:
-    """met | missed | running for the response or repair clock of a case."""
-    breached = case.response_breached if clock == "response" else case.repair_breached
-    due = case.response_due if clock == "response" else case.repair_due
-    stopped = (case.acknowledged_at or case.resolved_at) if clock == "response" else case.resolved_at
-    if breached:
-        return "missed"
-    if stopped is not None:
-        return "missed" if due is not None and stopped > due else "met"
-    if case.paused_at is None and due is not None and now > due:
-        return "missed"
-    return "running"
 
 
 def _state(case: Case, clock: str, due: float, now: float) -> str:

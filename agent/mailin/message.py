@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from email import message_from_bytes, policy
+from email.errors import HeaderParseError
 from email.header import decode_header
 from email.message import EmailMessage, Message
 from email.utils import getaddresses, parsedate_to_datetime
@@ -82,8 +83,8 @@ def _header(value: object) -> str:
     text = str(value)
     try:
         parts = decode_header(text)
-    except Exception:
-        return text
+    except HeaderParseError:
+        return text  # a malformed encoded word: the header as it came, still shown to people
     # decode_header keeps the spaces that separate words and drops those between encoded words
     return "".join(chunk if isinstance(chunk, str) else _decode(chunk, charset or "utf-8")
                    for chunk, charset in parts)
